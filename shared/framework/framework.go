@@ -1,0 +1,266 @@
+// Package framework is the capability framework that every mission is
+// assessed against: six areas, six institutional models of digital
+// diplomacy, and the checklist items that evidence them.
+//
+// # Versions
+//
+// The framework is owned by headquarters and versioned. Each version is a
+// JSON document; the versions that ship with Chancery are embedded in the
+// binary and read with [Builtin]. A document is checked by [Parse] before
+// anything uses it, so a framework in use always has unique item ids, known
+// areas and models, and covers every area, every model and every source
+// question it claims to answer.
+//
+// # Sources
+//
+// The items are written from the questions a ministry should ask itself
+// about each model, the six questions of a capability audit, and the six
+// areas of the capability map. Each of those questions is a [Source], and
+// every source must be addressed by at least one item: that is how the
+// framework shows it leaves no question out.
+package framework
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Area is one of the six areas of the capability map.
+type Area struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Question string `json:"question"`
+}
+
+// Model is one of the six institutional models of digital diplomacy.
+type Model struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Solves is the institutional problem the model answers.
+	Solves string `json:"solves"`
+	// Risk is what an institution risks when the model is missing or
+	// stands alone.
+	Risk string `json:"risk"`
+}
+
+// Source is a question from the domain that the items must answer.
+type Source struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
+// Item is one checklist item.
+type Item struct {
+	ID       string   `json:"id"`
+	Area     string   `json:"area"`
+	Models   []string `json:"models"`
+	Question string   `json:"question"`
+	Guidance string   `json:"guidance"`
+	Evidence string   `json:"evidence"`
+	// Weight is the item's share of its area's score, 1 (useful) to 3
+	// (essential).
+	Weight    int      `json:"weight"`
+	Addresses []string `json:"addresses"`
+}
+
+// Framework is one version of the capability framework.
+type Framework struct {
+	Version int      `json:"version"`
+	Title   string   `json:"title"`
+	Areas   []Area   `json:"areas"`
+	Models  []Model  `json:"models"`
+	Sources []Source `json:"sources"`
+	Items   []Item   `json:"items"`
+}
+
+// MaxWeight is the largest weight an item may carry.
+const MaxWeight = 3
+
+//go:embed data/*.json
+var data embed.FS
+
+// Builtin returns the newest framework version shipped in the binary.
+func Builtin() *Framework {
+	f, err := Version(1)
+	if err != nil {
+		// The embedded data is checked by the package tests; a failure
+		// here is a build that skipped them.
+		panic("framework: embedded framework is invalid: " + err.Error())
+	}
+	return f
+}
+
+// Version returns the embedded framework of version v.
+func Version(v int) (*Framework, error) {
+	b, err := data.ReadFile(fmt.Sprintf("data/v%d.json", v))
+	if err != nil {
+		return nil, fmt.Errorf("framework: no built-in version %d", v)
+	}
+	return Parse(b)
+}
+
+// Parse decodes a framework document and validates it. Unknown fields are
+// refused so that a misspelt key does not silently drop content.
+func Parse(b []byte) (*Framework, error) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var f Framework
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("framework: cannot read document: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// ValidationError lists every problem found in a framework document.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "framework: invalid: " + strings.Join(e.Problems, "; ")
+}
+
+// Validate checks the framework's internal consistency and returns a
+// *ValidationError naming each problem.
+func (f *Framework) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	if f.Version < 1 {
+		add("version must be 1 or more, got %d", f.Version)
+	}
+	areas := map[string]bool{}
+	for _, a := range f.Areas {
+		if a.ID == "" || a.Name == "" {
+			add("area %q needs an id and a name", a.ID)
+		}
+		if areas[a.ID] {
+			add("duplicate area id %q", a.ID)
+		}
+		areas[a.ID] = true
+	}
+	models := map[string]bool{}
+	for _, m := range f.Models {
+		if m.ID == "" || m.Name == "" || m.Risk == "" {
+			add("model %q needs an id, a name and a risk", m.ID)
+		}
+		if models[m.ID] {
+			add("duplicate model id %q", m.ID)
+		}
+		models[m.ID] = true
+	}
+	sources := map[string]bool{}
+	for _, s := range f.Sources {
+		if sources[s.ID] {
+			add("duplicate source id %q", s.ID)
+		}
+		sources[s.ID] = true
+	}
+
+	ids := map[string]bool{}
+	areaUsed, modelUsed, sourceUsed := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, it := range f.Items {
+		if it.ID == "" {
+			add("an item has no id (question %q)", it.Question)
+			continue
+		}
+		if ids[it.ID] {
+			add("duplicate item id %q", it.ID)
+		}
+		ids[it.ID] = true
+		if !areas[it.Area] {
+			add("item %s: unknown area %q", it.ID, it.Area)
+		}
+		areaUsed[it.Area] = true
+		if len(it.Models) == 0 {
+			add("item %s: names no model", it.ID)
+		}
+		for _, m := range it.Models {
+			if !models[m] {
+				add("item %s: unknown model %q", it.ID, m)
+			}
+			modelUsed[m] = true
+		}
+		for _, s := range it.Addresses {
+			if !sources[s] {
+				add("item %s: unknown source %q", it.ID, s)
+			}
+			sourceUsed[s] = true
+		}
+		if it.Question == "" || it.Guidance == "" || it.Evidence == "" {
+			add("item %s: needs a question, guidance and evidence", it.ID)
+		}
+		if it.Weight < 1 || it.Weight > MaxWeight {
+			add("item %s: weight %d is outside 1..%d", it.ID, it.Weight, MaxWeight)
+		}
+	}
+	for _, a := range f.Areas {
+		if !areaUsed[a.ID] {
+			add("area %q is not covered by any item", a.ID)
+		}
+	}
+	for _, m := range f.Models {
+		if !modelUsed[m.ID] {
+			add("model %q is not covered by any item", m.ID)
+		}
+	}
+	for _, s := range f.Sources {
+		if !sourceUsed[s.ID] {
+			add("source %q (%s) is not addressed by any item", s.ID, s.Text)
+		}
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// ErrUnknownItem is returned when an item id is not in the framework.
+var ErrUnknownItem = errors.New("unknown checklist item")
+
+// Item returns the item with the given id.
+func (f *Framework) Item(id string) (Item, error) {
+	for _, it := range f.Items {
+		if it.ID == id {
+			return it, nil
+		}
+	}
+	return Item{}, fmt.Errorf("%w %q", ErrUnknownItem, id)
+}
+
+// Area returns the area with the given id and whether it exists.
+func (f *Framework) Area(id string) (Area, bool) {
+	i := slices.IndexFunc(f.Areas, func(a Area) bool { return a.ID == id })
+	if i < 0 {
+		return Area{}, false
+	}
+	return f.Areas[i], true
+}
+
+// Model returns the model with the given id and whether it exists.
+func (f *Framework) Model(id string) (Model, bool) {
+	i := slices.IndexFunc(f.Models, func(m Model) bool { return m.ID == id })
+	if i < 0 {
+		return Model{}, false
+	}
+	return f.Models[i], true
+}
+
+// ItemsIn returns the items of one area, in framework order.
+func (f *Framework) ItemsIn(area string) []Item {
+	var out []Item
+	for _, it := range f.Items {
+		if it.Area == area {
+			out = append(out, it)
+		}
+	}
+	return out
+}

@@ -1,0 +1,3 @@
+module chancery/shared
+
+go 1.26

@@ -1,0 +1,64 @@
+// Package problem is the error type shared by every Chancery program. An
+// error carries a [Code] that decides how it is shown (an HTTP status, an
+// exit status) and a message written for the person who has to act on it.
+// Only errors with code [Internal] are logged: the others are answers.
+package problem
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error.
+type Code string
+
+// Codes.
+const (
+	Invalid      Code = "invalid"      // the input is wrong; the message says how
+	NotFound     Code = "not_found"    // no such thing
+	Conflict     Code = "conflict"     // the request clashes with the current state
+	Unauthorized Code = "unauthorized" // not logged in, or bad credentials
+	Forbidden    Code = "forbidden"    // logged in, but the role does not allow it
+	TooMany      Code = "too_many"     // rate limited; try later
+	Internal     Code = "internal"     // our fault
+)
+
+// Error is an error with a code and a user-facing message.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // the cause, if any; not shown to users
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code Code, format string, args ...any) error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code of err, or Internal when err carries none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// MessageOf returns the message to show for err: its own for coded
+// errors, a generic one for internal errors, whose details stay in the log.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e.Message
+	}
+	return "Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists."
+}

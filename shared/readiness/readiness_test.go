@@ -1,0 +1,136 @@
+package readiness_test
+
+import (
+	"testing"
+
+	"chancery/shared/framework"
+	"chancery/shared/readiness"
+)
+
+// small is a framework small enough to score by hand.
+func small(t *testing.T) *framework.Framework {
+	t.Helper()
+	f, err := framework.Parse([]byte(`{
+	  "version": 1, "title": "test",
+	  "areas": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}],
+	  "models": [{"id": "m1", "name": "M1", "risk": "r1"}, {"id": "m2", "name": "M2", "risk": "r2"}],
+	  "sources": [],
+	  "items": [
+	    {"id": "A1", "area": "a", "models": ["m1"], "question": "q", "guidance": "g", "evidence": "e", "weight": 3},
+	    {"id": "A2", "area": "a", "models": ["m1", "m2"], "question": "q", "guidance": "g", "evidence": "e", "weight": 1},
+	    {"id": "B1", "area": "b", "models": ["m2"], "question": "q", "guidance": "g", "evidence": "e", "weight": 2}
+	  ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func lv(l readiness.Level, evidence string) readiness.Answer {
+	return readiness.Answer{Level: l, Evidence: evidence}
+}
+
+func TestAssess(t *testing.T) {
+	na := readiness.Answer{NA: true}
+	tests := []struct {
+		name    string
+		answers map[string]readiness.Answer
+		// want: area a, area b, overall, m1, m2 scores, and coverage of m1, m2
+		a, b, overall, m1, m2 int
+		c1, c2               readiness.Coverage
+		progress, unsupp     int
+	}{
+		{
+			name: "nothing answered counts as absent",
+			a:    0, b: 0, overall: 0, m1: 0, m2: 0,
+			c1: readiness.Missing, c2: readiness.Missing,
+		},
+		{
+			// a: (3×4 + 1×0)/(4×4) = 12/16 = 75; b: 2×2/8 = 50
+			// overall: (12+0+4)/(24) = 66; m1 = a = 75; m2: (0+4)/(4+8) = 33
+			name:    "weights",
+			answers: map[string]readiness.Answer{"A1": lv(4, "plan"), "A2": lv(0, ""), "B1": lv(2, "")},
+			a:       75, b: 50, overall: 66, m1: 75, m2: 33,
+			c1: readiness.Present, c2: readiness.Partial, progress: 100,
+		},
+		{
+			// A2 N/A leaves the sums: a = 3×1/12 = 25; overall (3+0)/(12+8)=15
+			// m1 = 25 (partial), m2 = B1 unanswered = 0 (missing)
+			name:    "not applicable is left out",
+			answers: map[string]readiness.Answer{"A1": lv(1, ""), "A2": na},
+			a:       25, b: 0, overall: 15, m1: 25, m2: 0,
+			c1: readiness.Partial, c2: readiness.Missing, progress: 66,
+		},
+		{
+			// every item of m2 N/A: nothing to score, model missing
+			name:    "all not applicable",
+			answers: map[string]readiness.Answer{"A1": lv(3, ""), "A2": na, "B1": na},
+			a:       75, b: 0, overall: 75, m1: 75, m2: 0,
+			c1: readiness.Present, c2: readiness.Missing, progress: 100, unsupp: 1,
+		},
+		{
+			name:    "answers to unknown items are ignored",
+			answers: map[string]readiness.Answer{"ZZ": lv(4, "x")},
+			c1:      readiness.Missing, c2: readiness.Missing,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := readiness.Assess(small(t), tt.answers)
+			a, _ := r.Area("a")
+			b, _ := r.Area("b")
+			got := []int{a.Value, b.Value, r.Overall.Value, r.Models[0].Score.Value, r.Models[1].Score.Value}
+			want := []int{tt.a, tt.b, tt.overall, tt.m1, tt.m2}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("scores (a, b, overall, m1, m2) = %v, want %v", got, want)
+					break
+				}
+			}
+			if r.Models[0].Coverage != tt.c1 || r.Models[1].Coverage != tt.c2 {
+				t.Errorf("coverage = %s, %s; want %s, %s", r.Models[0].Coverage, r.Models[1].Coverage, tt.c1, tt.c2)
+			}
+			if r.Overall.Progress() != tt.progress {
+				t.Errorf("progress = %d, want %d", r.Overall.Progress(), tt.progress)
+			}
+			if r.Overall.Unsupported != tt.unsupp {
+				t.Errorf("unsupported = %d, want %d", r.Overall.Unsupported, tt.unsupp)
+			}
+		})
+	}
+}
+
+func TestUnsupported(t *testing.T) {
+	tests := []struct {
+		a    readiness.Answer
+		want bool
+	}{
+		{lv(2, ""), false},
+		{lv(3, ""), true},
+		{lv(4, "  \n\t"), true},
+		{lv(4, "minutes of 3 May"), false},
+		{readiness.Answer{NA: true, Level: 4}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.a.Unsupported(); got != tt.want {
+			t.Errorf("%+v.Unsupported() = %v, want %v", tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestBuiltinAllMeasured(t *testing.T) {
+	f := framework.Builtin()
+	answers := map[string]readiness.Answer{}
+	for _, it := range f.Items {
+		answers[it.ID] = lv(readiness.Measured, "evidence")
+	}
+	r := readiness.Assess(f, answers)
+	if r.Overall.Value != 100 || r.Overall.Progress() != 100 {
+		t.Fatalf("all measured: overall %d, progress %d", r.Overall.Value, r.Overall.Progress())
+	}
+	for _, m := range r.Models {
+		if m.Coverage != readiness.Present {
+			t.Errorf("model %s is %s", m.Model.ID, m.Coverage)
+		}
+	}
+}
