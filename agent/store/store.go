@@ -1,0 +1,396 @@
+// Package store is the mission's database: one SQLite file holding the
+// accounts, the current assessment, the signed-off snapshots, the audit
+// log and the change log.
+//
+// Every change to a record the mission owns goes through a method here
+// that writes the record, appends a [changelog.Change] carrying its new
+// state, and appends an audit entry, all in one transaction: either all
+// three are on disk or none is. [DB.Apply] replays changes, so a copy of
+// the log rebuilds the same records elsewhere.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chancery/shared/changelog"
+	"chancery/shared/framework"
+	"chancery/shared/problem"
+	"chancery/shared/readiness"
+	"chancery/shared/sqlite"
+	"chancery/web/account"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is an open mission database.
+type DB struct {
+	sql       *sql.DB
+	framework *framework.Framework
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// Open opens or creates the database at path and brings its schema up to
+// date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	own, _ := fs.Sub(migrationFiles, "migrations")
+	db, err := sqlite.Open(ctx, path, account.Migrations, own)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{sql: db, framework: framework.Builtin(), Now: time.Now}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// SQL returns the underlying handle, for the account service.
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// Framework returns the capability framework in force.
+func (d *DB) Framework() *framework.Framework { return d.framework }
+
+// Mission identity keys in the meta table.
+const (
+	MetaCode = "mission_code"
+	MetaName = "mission_name"
+)
+
+// Meta returns a setting, or def when it is not set.
+func (d *DB) Meta(ctx context.Context, key, def string) (string, error) {
+	var v string
+	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return def, nil
+	}
+	return v, err
+}
+
+// SetMeta stores a setting.
+func (d *DB) SetMeta(ctx context.Context, by account.Actor, key, value string) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, "setting", key, value); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const answerCols = "item_id, level, na, evidence, answered_by, answered_at"
+
+func scanAnswer(r interface{ Scan(...any) error }) (readiness.Answer, error) {
+	var a readiness.Answer
+	var at string
+	if err := r.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+		return a, err
+	}
+	a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
+	return a, nil
+}
+
+// Answers returns the current assessment, keyed by item id.
+func (d *DB) Answers(ctx context.Context) (map[string]readiness.Answer, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT "+answerCols+" FROM answers")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]readiness.Answer{}
+	for rows.Next() {
+		a, err := scanAnswer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[a.ItemID] = a
+	}
+	return out, rows.Err()
+}
+
+// CheckAnswer returns an Invalid problem if the answer cannot be stored.
+func (d *DB) CheckAnswer(a readiness.Answer) error {
+	if _, err := d.framework.Item(a.ItemID); err != nil {
+		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, d.framework.Version)
+	}
+	if !a.NA && !a.Level.Valid() {
+		return problem.Errorf(problem.Invalid, "Level %d is not on the scale. Choose 0 (absent) to 4 (measured and improving), or not applicable.", a.Level)
+	}
+	if len(a.Evidence) > readiness.MaxEvidence {
+		return problem.Errorf(problem.Invalid, "The evidence note is %d bytes; the limit is %d. Shorten it, or point to where the full evidence is kept.", len(a.Evidence), readiness.MaxEvidence)
+	}
+	if !utf8.ValidString(a.Evidence) {
+		return problem.Errorf(problem.Invalid, "The evidence note is not valid text. Retype it.")
+	}
+	return nil
+}
+
+// SaveAnswer records an answer to one item. Saving an answer identical to
+// the current one changes nothing and logs nothing.
+func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer) (readiness.Answer, error) {
+	a.Evidence = strings.TrimSpace(strings.ReplaceAll(a.Evidence, "\r\n", "\n"))
+	if a.NA {
+		a.Level = 0
+	}
+	if err := d.CheckAnswer(a); err != nil {
+		return a, err
+	}
+	a.AnsweredBy = by.Username
+	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
+
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return a, err
+	}
+	defer tx.Rollback()
+	cur, err := scanAnswer(tx.QueryRowContext(ctx, "SELECT "+answerCols+" FROM answers WHERE item_id = ?", a.ItemID))
+	switch {
+	case err == nil && cur.Level == a.Level && cur.NA == a.NA && cur.Evidence == a.Evidence:
+		return cur, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return a, err
+	}
+	if err := putAnswer(ctx, tx, a); err != nil {
+		return a, err
+	}
+	if err := appendChange(ctx, tx, changelog.EntityAnswer, a.ItemID, a, a.AnsweredAt); err != nil {
+		return a, err
+	}
+	what := fmt.Sprintf("level %d", a.Level)
+	if a.NA {
+		what = "not applicable"
+	}
+	if err := account.Audit(ctx, tx, by, "answer", a.ItemID, what); err != nil {
+		return a, err
+	}
+	return a, tx.Commit()
+}
+
+func putAnswer(ctx context.Context, tx *sql.Tx, a readiness.Answer) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO answers (`+answerCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
+		answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
+		a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, a.AnsweredAt.UTC().Format(time.RFC3339Nano))
+	return err
+}
+
+// appendChange adds a change to the log under the next sequence number.
+// The write transaction is IMMEDIATE (see package sqlite), so no other
+// writer can take the same number.
+func appendChange(ctx context.Context, tx *sql.Tx, e changelog.Entity, key string, body any, at time.Time) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO changes (seq, entity, key, op, body, at)
+		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM changes), ?, ?, ?, ?, ?)`,
+		string(e), key, string(changelog.OpPut), string(b), at.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("append change: %w", err)
+	}
+	return nil
+}
+
+// MaxNote is the longest sign-off note accepted, in characters.
+const MaxNote = 1000
+
+// SignOff freezes the current assessment as a snapshot.
+func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readiness.Snapshot, error) {
+	note = strings.TrimSpace(note)
+	if utf8.RuneCountInString(note) > MaxNote || !utf8.ValidString(note) {
+		return readiness.Snapshot{}, problem.Errorf(problem.Invalid, "The sign-off note is limited to %d characters. Shorten it.", MaxNote)
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return readiness.Snapshot{}, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT "+answerCols+" FROM answers ORDER BY item_id")
+	if err != nil {
+		return readiness.Snapshot{}, err
+	}
+	var answers []readiness.Answer
+	for rows.Next() {
+		a, err := scanAnswer(rows)
+		if err != nil {
+			rows.Close()
+			return readiness.Snapshot{}, err
+		}
+		answers = append(answers, a)
+	}
+	rows.Close()
+	if len(answers) == 0 {
+		return readiness.Snapshot{}, problem.Errorf(problem.Conflict, "Nothing to sign off: no item has been answered yet.")
+	}
+	now := d.Now().UTC().Truncate(time.Second)
+	s := readiness.Snapshot{
+		ID:               now.Format("20060102T150405Z") + "-" + randomHex(3),
+		FrameworkVersion: d.framework.Version,
+		SignedBy:         by.Username,
+		SignedAt:         now,
+		Note:             note,
+		Answers:          answers,
+	}
+	if err := putSnapshot(ctx, tx, s); err != nil {
+		return s, err
+	}
+	if err := appendChange(ctx, tx, changelog.EntitySnapshot, s.ID, s, now); err != nil {
+		return s, err
+	}
+	if err := account.Audit(ctx, tx, by, "signoff", s.ID, fmt.Sprintf("%d answers", len(answers))); err != nil {
+		return s, err
+	}
+	return s, tx.Commit()
+}
+
+func putSnapshot(ctx context.Context, tx *sql.Tx, s readiness.Snapshot) error {
+	b, err := json.Marshal(s.Answers)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (id, framework_version, signed_by, signed_at, note, answers)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		s.ID, s.FrameworkVersion, s.SignedBy, s.SignedAt.UTC().Format(time.RFC3339), s.Note, string(b))
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// Snapshots lists the signed-off snapshots, newest first.
+func (d *DB) Snapshots(ctx context.Context) ([]readiness.Snapshot, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots ORDER BY signed_at DESC, id DESC")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []readiness.Snapshot
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Snapshot returns one snapshot.
+func (d *DB) Snapshot(ctx context.Context, id string) (readiness.Snapshot, error) {
+	s, err := scanSnapshot(d.sql.QueryRowContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, problem.Errorf(problem.NotFound, "There is no snapshot %q. Pick one from the list of snapshots.", id)
+	}
+	return s, err
+}
+
+func scanSnapshot(r interface{ Scan(...any) error }) (readiness.Snapshot, error) {
+	var s readiness.Snapshot
+	var at, answers string
+	if err := r.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, &at, &s.Note, &answers); err != nil {
+		return s, err
+	}
+	s.SignedAt, _ = time.Parse(time.RFC3339, at)
+	if err := json.Unmarshal([]byte(answers), &s.Answers); err != nil {
+		return s, fmt.Errorf("snapshot %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+// Changes returns up to limit changes with a sequence number above after,
+// in order, stamped with the mission's code as their site.
+func (d *DB) Changes(ctx context.Context, after int64, limit int) ([]changelog.Change, error) {
+	site, err := d.Meta(ctx, MetaCode, "")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, "SELECT seq, entity, key, op, body, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []changelog.Change
+	for rows.Next() {
+		var c changelog.Change
+		var body sql.NullString
+		var at string
+		if err := rows.Scan(&c.Seq, &c.Entity, &c.Key, &c.Op, &body, &at); err != nil {
+			return nil, err
+		}
+		c.Site = site
+		c.Body = json.RawMessage(body.String)
+		c.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LastSeq returns the highest sequence number in the change log.
+func (d *DB) LastSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.sql.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&n)
+	return n, err
+}
+
+// Apply replays changes from another copy of a mission's log into this
+// database's records, in one transaction. It is idempotent: a change
+// applied twice leaves the records as applying it once. It writes records
+// only; the changes stay the log of the site that made them.
+func (d *DB) Apply(ctx context.Context, changes []changelog.Change) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range changes {
+		if err := applyOne(ctx, tx, c); err != nil {
+			return fmt.Errorf("apply change %d (%s %s): %w", c.Seq, c.Entity, c.Key, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
+	switch {
+	case c.Entity == changelog.EntityAnswer && c.Op == changelog.OpPut:
+		var a readiness.Answer
+		if err := json.Unmarshal(c.Body, &a); err != nil {
+			return err
+		}
+		if a.ItemID != c.Key {
+			return fmt.Errorf("body is for item %q", a.ItemID)
+		}
+		return putAnswer(ctx, tx, a)
+	case c.Entity == changelog.EntitySnapshot && c.Op == changelog.OpPut:
+		var s readiness.Snapshot
+		if err := json.Unmarshal(c.Body, &s); err != nil {
+			return err
+		}
+		if s.ID != c.Key {
+			return fmt.Errorf("body is for snapshot %q", s.ID)
+		}
+		return putSnapshot(ctx, tx, s)
+	}
+	return fmt.Errorf("unknown change %s of %s", c.Op, c.Entity)
+}

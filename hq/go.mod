@@ -1,0 +1,3 @@
+module chancery/hq
+
+go 1.26.0

@@ -1,0 +1,174 @@
+// Package sqlite opens Chancery's SQLite databases the one way they are
+// opened: durable settings on every pooled connection, an integrity check
+// at start, and embedded forward-only migrations.
+//
+// The pragmas sit in the DSN, not in a one-off statement, because
+// database/sql opens connections lazily and each must carry them:
+// foreign keys on, WAL journal, synchronous FULL (a committed transaction
+// survives power loss), a busy timeout, and IMMEDIATE write transactions
+// so that two writers queue instead of failing halfway.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
+)
+
+// DSN returns the data source name for the database file at path.
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path, checks its
+// settings and integrity, and applies the migrations found in each of
+// sources, in name order across all of them. Migration file names must
+// end in .sql and be unique across sources.
+func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
+	}
+	db, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := check(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := migrate(ctx, db, sources); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// check reads the settings back, since a DSN typo is silently ignored by
+// SQLite, and runs quick_check.
+func check(ctx context.Context, db *sql.DB) error {
+	var mode string
+	var sync, fk int
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("read synchronous: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return fmt.Errorf("read foreign keys: %w", err)
+	}
+	if mode != "wal" || sync != 2 || fk != 1 {
+		return fmt.Errorf("settings not in force (journal_mode=%s synchronous=%d foreign_keys=%d)", mode, sync, fk)
+	}
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if s != "ok" {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("database is damaged (%s); restore it from a backup", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+type migration struct {
+	name string
+	src  fs.FS
+}
+
+func migrate(ctx context.Context, db *sql.DB, sources []fs.FS) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	var all []migration
+	seen := map[string]bool{}
+	for _, src := range sources {
+		names, err := fs.Glob(src, "*.sql")
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if seen[n] {
+				return fmt.Errorf("migration %s appears twice", n)
+			}
+			seen[n] = true
+			all = append(all, migration{n, src})
+		}
+	}
+	slices.SortFunc(all, func(a, b migration) int { return strings.Compare(a.name, b.name) })
+	for _, m := range all {
+		if err := apply(ctx, db, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM migrations WHERE name = ?", m.name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(m.src, m.name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+		m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Backup writes a consistent copy of the live database to path with
+// VACUUM INTO; copying the files of a database in use is not safe.
+func Backup(ctx context.Context, db *sql.DB, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return errors.New("sqlite: backup target already exists")
+	}
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module chancery/sync
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module chancery/test
+
+go 1.26.0

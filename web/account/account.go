@@ -1,0 +1,459 @@
+// Package account is who may use a Chancery program and what they did:
+// users with roles, argon2id passwords, server-side sessions with idle and
+// absolute expiry, a login rate limit per account and per client address,
+// and the append-only audit log. The agent and headquarters use it alike;
+// each names its own roles.
+//
+// The tables come from [Migrations], applied by the program's store with
+// its own.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chancery/shared/problem"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations holds the schema of the account tables.
+var Migrations, _ = fs.Sub(migrations, "migrations")
+
+// User is a person with an account.
+type User struct {
+	ID          int64
+	Username    string
+	DisplayName string
+	Role        string
+	Disabled    bool
+	CreatedAt   time.Time
+}
+
+// Actor is who did something and from where, for the audit log.
+type Actor struct {
+	Username string
+	Remote   string
+}
+
+// System is the actor for changes made by the program itself or its CLI.
+var System = Actor{Username: "system", Remote: "local"}
+
+// Execer is what both *sql.DB and *sql.Tx offer.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Entry is one line of the audit log.
+type Entry struct {
+	ID     int64
+	At     time.Time
+	Actor  string
+	Action string
+	Target string
+	Detail string
+	Remote string
+}
+
+// Audit appends an entry to the audit log through q, which should be the
+// transaction that makes the change being recorded.
+func Audit(ctx context.Context, q Execer, a Actor, action, target, detail string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?)`,
+		time.Now().UTC().Format(time.RFC3339Nano), a.Username, action, target, detail, a.Remote)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// Service manages accounts and sessions in a database.
+type Service struct {
+	db *sql.DB
+	// Roles lists the roles this program knows, most powerful first.
+	roles []string
+	// IdleTimeout ends a session nobody has used for this long.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after login, used or not.
+	MaxAge time.Duration
+	// Now is the clock; tests move it.
+	Now func() time.Time
+
+	perAccount *limiter
+	perAddress *limiter
+}
+
+// Defaults. Thirty idle minutes suits a shared embassy workstation; twelve
+// hours covers a long working day without a second login. Five failures
+// per account in 15 minutes stops guessing of one password; thirty per
+// address stops a sweep across accounts without locking out an office
+// behind one NAT address.
+const (
+	DefaultIdleTimeout = 30 * time.Minute
+	DefaultMaxAge      = 12 * time.Hour
+	accountFailures    = 5
+	addressFailures    = 30
+	failureWindow      = 15 * time.Minute
+)
+
+// New returns a Service over db for a program with the given roles.
+func New(db *sql.DB, roles ...string) *Service {
+	return &Service{
+		db:          db,
+		roles:       roles,
+		IdleTimeout: DefaultIdleTimeout,
+		MaxAge:      DefaultMaxAge,
+		Now:         time.Now,
+		perAccount:  newLimiter(accountFailures, failureWindow),
+		perAddress:  newLimiter(addressFailures, failureWindow),
+	}
+}
+
+// Roles returns the program's roles.
+func (s *Service) Roles() []string { return slices.Clone(s.roles) }
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
+
+// Limits on account fields.
+const (
+	MinPassword    = 12
+	MaxPassword    = 256
+	MaxDisplayName = 100
+)
+
+func (s *Service) validate(username, displayName, role, password string) error {
+	switch {
+	case !usernameRE.MatchString(username):
+		return problem.Errorf(problem.Invalid, "A username is 2 to 32 characters: lower-case letters, digits, dot, dash or underscore, starting with a letter or digit.")
+	case strings.TrimSpace(displayName) == "" || utf8.RuneCountInString(displayName) > MaxDisplayName:
+		return problem.Errorf(problem.Invalid, "A display name is 1 to %d characters.", MaxDisplayName)
+	case !slices.Contains(s.roles, role):
+		return problem.Errorf(problem.Invalid, "Unknown role %q; choose one of: %s.", role, strings.Join(s.roles, ", "))
+	}
+	return checkPassword(password)
+}
+
+func checkPassword(p string) error {
+	if n := utf8.RuneCountInString(p); n < MinPassword || len(p) > MaxPassword {
+		return problem.Errorf(problem.Invalid, "A password is %d to %d characters long; a few unrelated words make a good one.", MinPassword, MaxPassword)
+	}
+	return nil
+}
+
+// CreateUser adds an account.
+func (s *Service) CreateUser(ctx context.Context, by Actor, username, displayName, role, password string) (User, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	displayName = strings.TrimSpace(displayName)
+	if err := s.validate(username, displayName, role, password); err != nil {
+		return User{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return User{}, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE username = ?", username).Scan(&n); err != nil {
+		return User{}, err
+	}
+	if n > 0 {
+		return User{}, problem.Errorf(problem.Conflict, "The username %q is taken; choose another.", username)
+	}
+	now := s.Now().UTC()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		username, displayName, role, hash, now.Format(time.RFC3339))
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	if err := Audit(ctx, tx, by, "user.create", username, "role "+role); err != nil {
+		return User{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return User{}, err
+	}
+	return User{ID: id, Username: username, DisplayName: displayName, Role: role, CreatedAt: now}, nil
+}
+
+// SetPassword changes a user's password and ends their sessions.
+func (s *Service) SetPassword(ctx context.Context, by Actor, username, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := userBy(ctx, tx, "username", username)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
+		return err
+	}
+	if err := Audit(ctx, tx, by, "user.password", u.Username, ""); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SetDisabled disables or re-enables an account; disabling ends its
+// sessions.
+func (s *Service) SetDisabled(ctx context.Context, by Actor, username string, disabled bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := userBy(ctx, tx, "username", username)
+	if err != nil {
+		return err
+	}
+	if u.Username == by.Username {
+		return problem.Errorf(problem.Conflict, "You cannot disable your own account.")
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = ? WHERE id = ?", disabled, u.ID); err != nil {
+		return err
+	}
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
+			return err
+		}
+	}
+	if err := Audit(ctx, tx, by, action, u.Username, ""); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Users lists every account by username.
+func (s *Service) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY username")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Count returns the number of accounts.
+func (s *Service) Count(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n)
+	return n, err
+}
+
+const userCols = "id, username, display_name, role, disabled, created_at"
+
+type scanner interface{ Scan(...any) error }
+
+func scanUser(r scanner) (User, error) {
+	var u User
+	var created string
+	if err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &created); err != nil {
+		return User{}, err
+	}
+	u.CreatedAt, _ = time.Parse(time.RFC3339, created)
+	return u, nil
+}
+
+func userBy(ctx context.Context, q Execer, col string, v any) (User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+col+" = ?", v))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, problem.Errorf(problem.NotFound, "No user %v.", v)
+	}
+	return u, err
+}
+
+// ErrBadLogin is the one answer to a wrong username or password, so that
+// the login page does not tell which accounts exist.
+var ErrBadLogin = problem.Errorf(problem.Unauthorized, "Wrong username or password. Check both and try again.")
+
+// dummyHash is checked when the username is unknown, so that a wrong
+// username takes as long as a wrong password.
+var dummyHash, _ = HashPassword("chancery-timing-equaliser")
+
+// Login checks a username and password from the client address remote
+// and, if they are right, opens a new session and returns its token.
+func (s *Service) Login(ctx context.Context, username, password, remote string) (User, string, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	now := s.Now()
+	if len(username) > 64 || len(password) > MaxPassword {
+		return User{}, "", ErrBadLogin
+	}
+	for _, k := range []struct {
+		l   *limiter
+		key string
+	}{{s.perAccount, username}, {s.perAddress, remote}} {
+		if blocked, until := k.l.blocked(k.key, now); blocked {
+			mins := int(until.Sub(now).Minutes()) + 1
+			return User{}, "", problem.Errorf(problem.TooMany, "Too many failed logins. Wait %d minutes and try again, or ask an administrator to reset your password.", mins)
+		}
+	}
+	var hash string
+	var u User
+	err := s.db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE username = ?", username).Scan(&hash)
+	if err == nil {
+		u, err = userBy(ctx, s.db, "username", username)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		CheckPassword(dummyHash, password)
+		hash = ""
+	case err != nil:
+		return User{}, "", err
+	}
+	if hash == "" || !CheckPassword(hash, password) || u.Disabled {
+		s.perAccount.fail(username, now)
+		s.perAddress.fail(remote, now)
+		if err := Audit(ctx, s.db, Actor{username, remote}, "login.fail", username, ""); err != nil {
+			return User{}, "", err
+		}
+		return User{}, "", ErrBadLogin
+	}
+	s.perAccount.reset(username)
+
+	token, sum := newToken()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return User{}, "", err
+	}
+	defer tx.Rollback()
+	// Sessions past their absolute age are swept at each login, so the
+	// table stays small without a background job.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE created_at < ?", now.Add(-s.MaxAge).Unix()); err != nil {
+		return User{}, "", err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO sessions (token_hash, user_id, created_at, seen_at) VALUES (?, ?, ?, ?)",
+		sum, u.ID, now.Unix(), now.Unix()); err != nil {
+		return User{}, "", err
+	}
+	if err := Audit(ctx, tx, Actor{u.Username, remote}, "login", u.Username, ""); err != nil {
+		return User{}, "", err
+	}
+	return u, token, tx.Commit()
+}
+
+func newToken() (string, []byte) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	t := base64.RawURLEncoding.EncodeToString(b)
+	return t, hashToken(t)
+}
+
+func hashToken(t string) []byte {
+	s := sha256.Sum256([]byte(t))
+	return s[:]
+}
+
+// ErrNoSession means the token names no live session: never issued,
+// logged out, idle too long or too old.
+var ErrNoSession = problem.Errorf(problem.Unauthorized, "Your session has ended. Log in again.")
+
+// Session returns the user of a live session and marks it used.
+func (s *Service) Session(ctx context.Context, token string) (User, error) {
+	if token == "" {
+		return User{}, ErrNoSession
+	}
+	sum := hashToken(token)
+	var uid, created, seen int64
+	err := s.db.QueryRowContext(ctx, "SELECT user_id, created_at, seen_at FROM sessions WHERE token_hash = ?", sum).Scan(&uid, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNoSession
+	}
+	if err != nil {
+		return User{}, err
+	}
+	now := s.Now()
+	if now.Sub(time.Unix(seen, 0)) > s.IdleTimeout || now.Sub(time.Unix(created, 0)) > s.MaxAge {
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", sum); err != nil {
+			return User{}, err
+		}
+		return User{}, ErrNoSession
+	}
+	u, err := userBy(ctx, s.db, "id", uid)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Disabled {
+		return User{}, ErrNoSession
+	}
+	// Writing seen_at on every request would turn each page view into a
+	// disk sync; once a minute is precise enough for a 30-minute timeout.
+	if now.Unix()-seen >= 60 {
+		if _, err := s.db.ExecContext(ctx, "UPDATE sessions SET seen_at = ? WHERE token_hash = ?", now.Unix(), sum); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string, by Actor) error {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", hashToken(token))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return Audit(ctx, s.db, by, "logout", by.Username, "")
+	}
+	return nil
+}
+
+// AuditLog returns the newest audit entries, newest first.
+func (s *Service) AuditLog(ctx context.Context, limit int) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, at, actor, action, target, detail, remote FROM audit ORDER BY id DESC LIMIT ?", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail, &e.Remote); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

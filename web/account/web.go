@@ -1,0 +1,235 @@
+package account
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/problem"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "chancery_session"
+	// loginCookie ties the login form's CSRF token to the browser before
+	// there is a session.
+	loginCookie = "chancery_login"
+)
+
+// Context keys set by [Web.Middleware].
+const (
+	ctxUser  = "account.user"
+	ctxToken = "account.csrf"
+)
+
+// Web binds a [Service] to Echo: it reads the session cookie, checks
+// CSRF tokens, and guards routes by role.
+//
+// CSRF tokens are derived from the session token (or, before login, from
+// a random login cookie): SHA-256 over a fixed label and the cookie value.
+// The cookie is HttpOnly, so a page on another site can neither read it nor
+// compute the token, and every form of a session carries the same token,
+// which survives a restart of the program. A new session at login means a
+// new token: nothing issued before login is valid after it.
+type Web struct {
+	Accounts *Service
+}
+
+// CurrentUser returns the logged-in user of the request.
+func CurrentUser(c echo.Context) (User, bool) {
+	u, ok := c.Get(ctxUser).(User)
+	return u, ok
+}
+
+// CSRFToken returns the token that forms of this request must carry in a
+// field named "csrf" (or a fetch in the X-CSRF-Token header).
+func CSRFToken(c echo.Context) string {
+	s, _ := c.Get(ctxToken).(string)
+	return s
+}
+
+// ActorOf returns the audit actor of a request.
+func ActorOf(c echo.Context) Actor {
+	u, _ := CurrentUser(c)
+	name := u.Username
+	if name == "" {
+		name = "anonymous"
+	}
+	return Actor{Username: name, Remote: c.RealIP()}
+}
+
+func csrfFor(cookie string) string {
+	s := sha256.Sum256([]byte("chancery csrf v1\x00" + cookie))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+// ErrCSRF is the answer to a state-changing request without a valid token.
+var ErrCSRF = problem.Errorf(problem.Forbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+
+// Middleware loads the session's user, if any, into the context and
+// refuses state-changing requests whose CSRF token does not match.
+func (w *Web) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var basis string
+			if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+				u, err := w.Accounts.Session(c.Request().Context(), ck.Value)
+				switch {
+				case err == nil:
+					c.Set(ctxUser, u)
+					basis = ck.Value
+				case errors.Is(err, ErrNoSession):
+					clearCookie(c, SessionCookie)
+				default:
+					return err
+				}
+			}
+			if basis == "" {
+				ck, err := c.Cookie(loginCookie)
+				if err == nil && len(ck.Value) >= 32 {
+					basis = ck.Value
+				} else {
+					basis = randomValue()
+					setCookie(c, loginCookie, basis, 0)
+				}
+			}
+			want := csrfFor(basis)
+			c.Set(ctxToken, want)
+
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return next(c)
+			}
+			if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+				return ErrCSRF
+			}
+			got := c.Request().Header.Get("X-CSRF-Token")
+			if got == "" {
+				got = c.FormValue("csrf")
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				return ErrCSRF
+			}
+			return next(c)
+		}
+	}
+}
+
+func randomValue() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func setCookie(c echo.Context, name, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   c.IsTLS(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func clearCookie(c echo.Context, name string) { setCookie(c, name, "", -1) }
+
+// LogIn checks the credentials and starts a fresh session cookie. Any
+// session the browser held before is ended: the token rotates at login.
+func (w *Web) LogIn(c echo.Context, username, password string) (User, error) {
+	ctx := c.Request().Context()
+	u, token, err := w.Accounts.Login(ctx, username, password, c.RealIP())
+	if err != nil {
+		return User{}, err
+	}
+	if old, err := c.Cookie(SessionCookie); err == nil && old.Value != "" {
+		if err := w.Accounts.Logout(ctx, old.Value, Actor{u.Username, c.RealIP()}); err != nil {
+			return User{}, err
+		}
+	}
+	setCookie(c, SessionCookie, token, 0)
+	clearCookie(c, loginCookie)
+	return u, nil
+}
+
+// LogOut ends the request's session.
+func (w *Web) LogOut(c echo.Context) error {
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		if err := w.Accounts.Logout(c.Request().Context(), ck.Value, ActorOf(c)); err != nil {
+			return err
+		}
+	}
+	clearCookie(c, SessionCookie)
+	return nil
+}
+
+// RequireLogin sends visitors without a session to the login page (for a
+// page view) or answers 401 (for anything else).
+func RequireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := CurrentUser(c); ok {
+			return next(c)
+		}
+		if c.Request().Method == http.MethodGet {
+			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		return ErrNoSession
+	}
+}
+
+// RequireRole lets through only users with one of roles.
+func RequireRole(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return RequireLogin(func(c echo.Context) error {
+			u, _ := CurrentUser(c)
+			if !slices.Contains(roles, u.Role) {
+				return problem.Errorf(problem.Forbidden, "Your role (%s) cannot do this; it needs one of: %s. Ask an administrator if you should.", u.Role, strings.Join(roles, ", "))
+			}
+			return next(c)
+		})
+	}
+}
+
+// SafeNext returns next if it is a path on this site, else "/": the login
+// page must not redirect to another site.
+func SafeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+// SecurityHeaders sets the headers every response carries, error pages
+// included. The content security policy allows only this site's own
+// scripts, styles and images: no inline script, no framing, no plug-ins.
+func SecurityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			// Pages show a mission's assessment: a shared workstation's
+			// browser must not keep them. Static files override this.
+			h.Set("Cache-Control", "no-store")
+			if c.IsTLS() {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
+	}
+}

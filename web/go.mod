@@ -1,0 +1,22 @@
+module chancery/web
+
+go 1.26.0
+
+require (
+	chancery/shared v0.0.0
+	github.com/labstack/echo/v4 v4.16.0
+	golang.org/x/crypto v0.59.0
+)
+
+require (
+	github.com/labstack/gommon v0.5.0 // indirect
+	github.com/mattn/go-colorable v0.1.15 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/valyala/fasttemplate v1.2.2 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)
+
+replace chancery/shared => ../shared
