@@ -37,8 +37,8 @@ func TestAssess(t *testing.T) {
 		answers map[string]readiness.Answer
 		// want: area a, area b, overall, m1, m2 scores, and coverage of m1, m2
 		a, b, overall, m1, m2 int
-		c1, c2               readiness.Coverage
-		progress, unsupp     int
+		c1, c2                readiness.Coverage
+		progress, unsupp      int
 	}{
 		{
 			name: "nothing answered counts as absent",
