@@ -1,0 +1,235 @@
+// Package app is the agent program: it reads the command line and the
+// environment, wires the store, the accounts and the web interface
+// together, and runs the command asked for. cmd/chancery-agent only calls
+// [Main].
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"chancery/agent/httpd"
+	"chancery/agent/store"
+	"chancery/shared/problem"
+	"chancery/web/account"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+const usage = `chancery-agent: digital diplomacy readiness at a mission.
+
+Usage:
+  chancery-agent serve [flags]              run the web interface
+  chancery-agent user add [flags]           add an account
+  chancery-agent user passwd [flags]        set an account's password
+  chancery-agent backup --out FILE --recipient AGE_RECIPIENT
+                                            write an encrypted backup
+  chancery-agent version
+
+Run a command with -h for its flags.
+`
+
+// Main runs the agent with args (without the program name) and returns
+// the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = user(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = backup(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "chancery-agent", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "chancery-agent: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "chancery-agent:", err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// parse reads the common config and any extra flags of a command.
+func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
+	fs := flag.NewFlagSet("chancery-agent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	if err := c.bind(fs, os.Environ()); err != nil {
+		return c, err
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return c, c.check()
+}
+
+func (c Config) dbPath() string { return filepath.Join(c.Data, "agent.db") }
+
+func openStore(ctx context.Context, c Config) (*store.DB, *account.Service, error) {
+	db, err := store.Open(ctx, c.dbPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	acc := account.New(db.SQL(), httpd.Roles...)
+	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax
+	return db, acc, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parse("serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	db, acc, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if c.MissionName != "" {
+		if err := db.SetMeta(ctx, account.System, store.MetaName, c.MissionName); err != nil {
+			return err
+		}
+	}
+	name, err := db.Meta(ctx, store.MetaName, "This mission")
+	if err != nil {
+		return err
+	}
+	firstPassword, err := firstAdmin(ctx, acc, c.AdminPassword)
+	if err != nil {
+		return err
+	}
+
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name}
+	e, err := srv.Handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", c.Addr, err)
+	}
+	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+
+	fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, ln.Addr())
+	if firstPassword != "" {
+		fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
+	}
+
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Fprintln(stdout, "Stopping.")
+	return hs.Shutdown(shutdown)
+}
+
+// firstAdmin creates the administrator account on a database without
+// accounts, and returns its password if it was generated.
+func firstAdmin(ctx context.Context, acc *account.Service, password string) (string, error) {
+	n, err := acc.Count(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	shown := ""
+	if password == "" {
+		password = account.GeneratePassword()
+		shown = password
+	}
+	if _, err := acc.CreateUser(ctx, account.System, "admin", "Administrator", httpd.RoleAdmin, password); err != nil {
+		return "", fmt.Errorf("create the first administrator: %s", problem.MessageOf(err))
+	}
+	if shown == "" {
+		return "", nil
+	}
+	return shown, nil
+}
+
+func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "passwd") {
+		return fmt.Errorf("%w: chancery-agent user add|passwd [flags]", errUsage)
+	}
+	var username, name, role, password string
+	c, err := parse("user "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "the account's username")
+		fs.StringVar(&password, "password", "", "the password; generated and printed if empty")
+		if args[0] == "add" {
+			fs.StringVar(&name, "name", "", "the person's full name")
+			fs.StringVar(&role, "role", httpd.RoleStaff, "one of: "+strings.Join(httpd.Roles, ", "))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	db, acc, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	generated := password == ""
+	if generated {
+		password = account.GeneratePassword()
+	}
+	if args[0] == "add" {
+		if name == "" {
+			name = username
+		}
+		_, err = acc.CreateUser(ctx, account.System, username, name, role, password)
+	} else {
+		err = acc.SetPassword(ctx, account.System, username, password)
+	}
+	if err != nil {
+		return errors.New(problem.MessageOf(err))
+	}
+	fmt.Fprintf(stdout, "Done: %s.\n", username)
+	if generated {
+		fmt.Fprintf(stdout, "  password: %s\n", password)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"chancery/shared/sqlite"
+)
+
+type recipientList []string
+
+func (r *recipientList) String() string     { return strings.Join(*r, ",") }
+func (r *recipientList) Set(v string) error { *r = append(*r, v); return nil }
+
+// backup writes a consistent copy of the database, encrypted with age to
+// the given recipients, so that a lost USB stick or a copied backup
+// folder reveals nothing. Restore with the age tool:
+//
+//	age -d -i key.txt backup.age > agent.db
+func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var out string
+	var recips recipientList
+	c, err := parse("backup", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "file to write the encrypted backup to")
+		fs.Var(&recips, "recipient", "age public key (age1…) that can open the backup; repeat for several")
+	})
+	if err != nil {
+		return err
+	}
+	if out == "" || len(recips) == 0 {
+		return fmt.Errorf("%w: backup needs --out FILE and at least one --recipient age1…", errUsage)
+	}
+	var rs []age.Recipient
+	for _, s := range recips {
+		r, err := age.ParseX25519Recipient(s)
+		if err != nil {
+			return fmt.Errorf("recipient %q is not an age public key (it starts with age1): %v", s, err)
+		}
+		rs = append(rs, r)
+	}
+	if _, err := os.Stat(out); err == nil {
+		return fmt.Errorf("%s already exists; choose a new file name so that no backup is overwritten", out)
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	dir := filepath.Dir(out)
+	plain := filepath.Join(c.Data, fmt.Sprintf(".backup-%d.db", os.Getpid()))
+	os.Remove(plain)
+	defer os.Remove(plain)
+	if err := sqlite.Backup(ctx, db.SQL(), plain); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".chancery-backup-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := encryptFile(tmp, plain, rs); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s).\n", out, len(rs))
+	return nil
+}
+
+func encryptFile(w io.Writer, path string, rs []age.Recipient) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	enc, err := age.Encrypt(w, rs...)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(enc, in); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

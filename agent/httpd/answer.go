@@ -1,0 +1,42 @@
+package httpd
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/problem"
+	"chancery/shared/readiness"
+	"chancery/web/account"
+)
+
+// answer saves one checklist answer from the area page's form.
+func (h *handler) answer(c echo.Context) error {
+	f := h.Store.Framework()
+	it, err := f.Item(c.Param("item"))
+	if err != nil {
+		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", c.Param("item"), f.Version)
+	}
+	a := readiness.Answer{ItemID: it.ID, Evidence: c.FormValue("evidence")}
+	switch lv := c.FormValue("level"); lv {
+	case "na":
+		a.NA = true
+	case "":
+		return h.renderArea(c, it.Area, http.StatusBadRequest, &a, "Choose a maturity level, or not applicable.")
+	default:
+		n, err := strconv.Atoi(lv)
+		if err != nil {
+			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, "The level must be a number from 0 to 4, or not applicable.")
+		}
+		a.Level = readiness.Level(n)
+	}
+	if _, err := h.Store.SaveAnswer(c.Request().Context(), account.ActorOf(c), a); err != nil {
+		if problem.CodeOf(err) == problem.Invalid {
+			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageOf(err))
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/areas/"+it.Area+"?saved="+url.QueryEscape(it.ID)+"#"+it.ID)
+}

@@ -1,0 +1,87 @@
+package httpd
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/framework"
+	"chancery/shared/problem"
+	"chancery/shared/readiness"
+	"chancery/web/account"
+)
+
+type itemView struct {
+	Item        framework.Item
+	Models      []string
+	Answer      readiness.Answer
+	Answered    bool
+	Unsupported bool
+	Error       string
+}
+
+type areaData struct {
+	Area       framework.Area
+	Score      readiness.Score
+	Items      []itemView
+	Levels     []readiness.Level
+	CanAnswer  bool
+	Prev, Next *framework.Area
+}
+
+func (h *handler) area(c echo.Context) error {
+	return h.renderArea(c, c.Param("area"), http.StatusOK, nil, "")
+}
+
+// renderArea shows an area's items. When failed is set, that answer was
+// refused with message msg: it is shown as the person typed it, with the
+// message beside it, and nothing was saved.
+func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *readiness.Answer, msg string) error {
+	f := h.Store.Framework()
+	area, ok := f.Area(areaID)
+	if !ok {
+		return problem.Errorf(problem.NotFound, "There is no area %q. Pick an area from the readiness page.", areaID)
+	}
+	answers, err := h.Store.Answers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	report := readiness.Assess(f, answers)
+	score, _ := report.Area(area.ID)
+	u, _ := account.CurrentUser(c)
+	d := areaData{Area: area, Score: score, Levels: readiness.Levels(), CanAnswer: has(canAnswer, u.Role)}
+	for i, a := range f.Areas {
+		if a.ID == area.ID {
+			if i > 0 {
+				d.Prev = &f.Areas[i-1]
+			}
+			if i+1 < len(f.Areas) {
+				d.Next = &f.Areas[i+1]
+			}
+		}
+	}
+	for _, it := range f.ItemsIn(area.ID) {
+		a, answered := answers[it.ID]
+		v := itemView{Item: it, Answer: a, Answered: answered, Unsupported: answered && a.Unsupported()}
+		for _, m := range it.Models {
+			if model, ok := f.Model(m); ok {
+				v.Models = append(v.Models, model.Name)
+			}
+		}
+		if failed != nil && failed.ItemID == it.ID {
+			v.Answer.Evidence = failed.Evidence
+			v.Error = msg
+		}
+		d.Items = append(d.Items, v)
+	}
+	p := h.page(c, area.Name, d)
+	if saved := c.QueryParam("saved"); saved != "" && failed == nil {
+		if _, err := f.Item(saved); err == nil {
+			p.Flash = "Saved your answer to " + saved + "."
+		}
+	}
+	if failed != nil {
+		p.Error = "Your answer to " + failed.ItemID + " was not saved: " + msg
+	}
+	return c.Render(status, "area", p)
+}

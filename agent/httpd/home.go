@@ -1,0 +1,47 @@
+package httpd
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/framework"
+	"chancery/shared/readiness"
+	"chancery/web/account"
+)
+
+type homeData struct {
+	FrameworkVersion int
+	Report           readiness.Report
+	Unsupported      []framework.Item
+	LastSnapshot     *readiness.Snapshot
+	CanSignOff       bool
+}
+
+func (h *handler) home(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := h.Store.Framework()
+	answers, err := h.Store.Answers(ctx)
+	if err != nil {
+		return err
+	}
+	snaps, err := h.Store.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	u, _ := account.CurrentUser(c)
+	d := homeData{FrameworkVersion: f.Version, Report: readiness.Assess(f, answers), CanSignOff: has(canSignOff, u.Role)}
+	for _, it := range f.Items {
+		if a, ok := answers[it.ID]; ok && a.Unsupported() {
+			d.Unsupported = append(d.Unsupported, it)
+		}
+	}
+	if len(snaps) > 0 {
+		d.LastSnapshot = &snaps[0]
+	}
+	p := h.page(c, "Readiness", d)
+	if c.QueryParam("signed") != "" {
+		p.Flash = "Assessment signed off."
+	}
+	return c.Render(http.StatusOK, "home", p)
+}

@@ -1,0 +1,102 @@
+package httpd
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/readiness"
+	"chancery/web/account"
+)
+
+func (h *handler) signOff(c echo.Context) error {
+	s, err := h.Store.SignOff(c.Request().Context(), account.ActorOf(c), c.FormValue("note"))
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/snapshots/"+url.PathEscape(s.ID)+"?signed=1")
+}
+
+type snapshotRow struct {
+	ID       string
+	SignedAt time.Time
+	SignedBy string
+	Note     string
+	Overall  int
+}
+
+func (h *handler) snapshots(c echo.Context) error {
+	list, err := h.Store.Snapshots(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	rows := make([]snapshotRow, 0, len(list))
+	for _, s := range list {
+		r := readiness.Assess(h.Store.Framework(), s.AnswerMap())
+		rows = append(rows, snapshotRow{s.ID, s.SignedAt, s.SignedBy, s.Note, r.Overall.Value})
+	}
+	return c.Render(http.StatusOK, "snapshots", h.page(c, "Snapshots", struct{ List []snapshotRow }{rows}))
+}
+
+type areaDiff struct {
+	Name             string
+	Then, Now, Delta int
+}
+
+type itemDiff struct {
+	ID, Area, Question string
+	Then, Now          string
+}
+
+type snapshotData struct {
+	Snapshot                readiness.Snapshot
+	Areas                   []areaDiff
+	OverallThen, OverallNow int
+	Changed                 []itemDiff
+}
+
+func describe(a readiness.Answer, ok bool) string {
+	switch {
+	case !ok:
+		return "not answered"
+	case a.NA:
+		return "not applicable"
+	}
+	return fmt.Sprintf("%d %s", int(a.Level), a.Level)
+}
+
+// snapshot shows a signed-off assessment beside the current one.
+func (h *handler) snapshot(c echo.Context) error {
+	ctx := c.Request().Context()
+	s, err := h.Store.Snapshot(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	now, err := h.Store.Answers(ctx)
+	if err != nil {
+		return err
+	}
+	f := h.Store.Framework()
+	then := s.AnswerMap()
+	rThen, rNow := readiness.Assess(f, then), readiness.Assess(f, now)
+	d := snapshotData{Snapshot: s, OverallThen: rThen.Overall.Value, OverallNow: rNow.Overall.Value}
+	for i, a := range rThen.Areas {
+		n := rNow.Areas[i].Score.Value
+		d.Areas = append(d.Areas, areaDiff{a.Area.Name, a.Score.Value, n, n - a.Score.Value})
+	}
+	for _, it := range f.Items {
+		a, aok := then[it.ID]
+		b, bok := now[it.ID]
+		if dt, dn := describe(a, aok), describe(b, bok); dt != dn || a.Evidence != b.Evidence {
+			d.Changed = append(d.Changed, itemDiff{it.ID, it.Area, it.Question, dt, dn})
+		}
+	}
+	p := h.page(c, "Snapshot", d)
+	if c.QueryParam("signed") != "" {
+		p.Flash = "Assessment signed off. This snapshot is now frozen."
+	}
+	return c.Render(http.StatusOK, "snapshot", p)
+}
