@@ -150,10 +150,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
-	fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, ln.Addr())
 	if firstPassword != "" {
 		fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
 	}
+	// This line comes last: scripts and tests wait for it.
+	fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, ln.Addr())
 
 	ctx, stop := signalContext(ctx)
 	defer stop()

@@ -10,14 +10,17 @@ import (
 )
 
 // Config is the agent's configuration. Each field can be set by a flag or
-// by the environment variable named in its comment; a flag wins.
+// by the environment variable named in its comment; a flag wins. Every
+// variable starting CHANCERY_AGENT_ must be one of these: a misspelt
+// setting stops the agent with the list of known ones, rather than being
+// silently ignored.
 type Config struct {
-	Addr          string        // CHANCERY_ADDR: where the web interface listens
-	Data          string        // CHANCERY_DATA: the folder holding the database
-	MissionName   string        // CHANCERY_MISSION_NAME: shown in every page header
-	AdminPassword string        // CHANCERY_ADMIN_PASSWORD: the first administrator's password, used at first start only
-	SessionIdle   time.Duration // CHANCERY_SESSION_IDLE: a session unused this long ends
-	SessionMax    time.Duration // CHANCERY_SESSION_MAX: a session ends this long after login
+	Addr          string        // CHANCERY_AGENT_ADDR: where the web interface listens
+	Data          string        // CHANCERY_AGENT_DATA: the folder holding the database
+	MissionName   string        // CHANCERY_AGENT_MISSION_NAME: shown in every page header
+	AdminPassword string        // CHANCERY_AGENT_ADMIN_PASSWORD: the first administrator's password, used at first start only
+	SessionIdle   time.Duration // CHANCERY_AGENT_SESSION_IDLE: a session unused this long ends
+	SessionMax    time.Duration // CHANCERY_AGENT_SESSION_MAX: a session ends this long after login
 }
 
 // Defaults. The agent listens on loopback until told otherwise: opening it
@@ -32,8 +35,8 @@ func defaults() Config {
 }
 
 var envKeys = []string{
-	"CHANCERY_ADDR", "CHANCERY_DATA", "CHANCERY_MISSION_NAME", "CHANCERY_ADMIN_PASSWORD",
-	"CHANCERY_SESSION_IDLE", "CHANCERY_SESSION_MAX",
+	"CHANCERY_AGENT_ADDR", "CHANCERY_AGENT_DATA", "CHANCERY_AGENT_MISSION_NAME", "CHANCERY_AGENT_ADMIN_PASSWORD",
+	"CHANCERY_AGENT_SESSION_IDLE", "CHANCERY_AGENT_SESSION_MAX",
 }
 
 // bind registers the flags of the config on fs, with defaults taken from
@@ -43,7 +46,7 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	env := map[string]string{}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "CHANCERY_") || strings.HasPrefix(k, "CHANCERY_TEST") {
+		if !strings.HasPrefix(k, "CHANCERY_AGENT_") {
 			continue
 		}
 		if !slices.Contains(envKeys, k) {
@@ -68,14 +71,14 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 		fs.DurationVar(p, name, *p, usage+" ("+key+")")
 		return nil
 	}
-	str(&c.Addr, "addr", "CHANCERY_ADDR", "address of the web interface, host:port")
-	str(&c.Data, "data", "CHANCERY_DATA", "folder for the mission's database")
-	str(&c.MissionName, "mission-name", "CHANCERY_MISSION_NAME", "name of the mission, shown on every page")
-	str(&c.AdminPassword, "admin-password", "CHANCERY_ADMIN_PASSWORD", "password of the first administrator, at first start only; generated and printed if empty")
-	if err := dur(&c.SessionIdle, "session-idle", "CHANCERY_SESSION_IDLE", "idle time after which a session ends"); err != nil {
+	str(&c.Addr, "addr", "CHANCERY_AGENT_ADDR", "address of the web interface, host:port")
+	str(&c.Data, "data", "CHANCERY_AGENT_DATA", "folder for the mission's database")
+	str(&c.MissionName, "mission-name", "CHANCERY_AGENT_MISSION_NAME", "name of the mission, shown on every page")
+	str(&c.AdminPassword, "admin-password", "CHANCERY_AGENT_ADMIN_PASSWORD", "password of the first administrator, at first start only; generated and printed if empty")
+	if err := dur(&c.SessionIdle, "session-idle", "CHANCERY_AGENT_SESSION_IDLE", "idle time after which a session ends"); err != nil {
 		return err
 	}
-	return dur(&c.SessionMax, "session-max", "CHANCERY_SESSION_MAX", "time after login at which a session ends")
+	return dur(&c.SessionMax, "session-max", "CHANCERY_AGENT_SESSION_MAX", "time after login at which a session ends")
 }
 
 // check validates the config after parsing.
@@ -91,7 +94,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("address %q: bad port", c.Addr)
 	}
 	if c.Data == "" {
-		return fmt.Errorf("the data folder cannot be empty; give --data or CHANCERY_DATA")
+		return fmt.Errorf("the data folder cannot be empty; give --data or CHANCERY_AGENT_DATA")
 	}
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
 		return fmt.Errorf("sessions: idle time must be at least 1m and no longer than the maximum age (now %s and %s)", c.SessionIdle, c.SessionMax)

@@ -454,6 +454,9 @@ func TestEveryPageRenders(t *testing.T) {
 		if r.StatusCode != 200 {
 			t.Errorf("%s: %d", p, r.StatusCode)
 		}
+		if strings.HasPrefix(p, "/areas/") && !strings.Contains(string(raw), `name="level" value="3"`) {
+			t.Errorf("%s: the level radio buttons do not post the level's number", p)
+		}
 		if strings.Contains(string(raw), "<script>alert") || strings.Contains(string(raw), "<b>note") {
 			t.Errorf("%s: user text is not escaped", p)
 		}
