@@ -38,7 +38,7 @@ func TestAgentFirstStartAndRestart(t *testing.T) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func login(t *testing.T, base, user, password string) *http.Client {
+func login(t testing.TB, base, user, password string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -59,7 +59,7 @@ func login(t *testing.T, base, user, password string) *http.Client {
 	return c
 }
 
-func get(t *testing.T, c *http.Client, u string) string {
+func get(t testing.TB, c *http.Client, u string) string {
 	t.Helper()
 	r, err := c.Get(u)
 	if err != nil {

@@ -52,7 +52,7 @@ var (
 
 // startAgent runs "chancery-agent serve" on a free loopback port with its
 // data in dir and waits until it says where it listens.
-func startAgent(t *testing.T, dir string, args ...string) *agent {
+func startAgent(t testing.TB, dir string, args ...string) *agent {
 	t.Helper()
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, args...)
 	cmd := exec.Command(filepath.Join(bin, "chancery-agent"), args...)
@@ -102,7 +102,7 @@ func startAgent(t *testing.T, dir string, args ...string) *agent {
 	return a
 }
 
-func (a *agent) stop(t *testing.T) {
+func (a *agent) stop(t testing.TB) {
 	if a.cmd.ProcessState != nil {
 		return
 	}

@@ -25,7 +25,7 @@ func (h *handler) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	snaps, err := h.Store.Snapshots(ctx)
+	last, signed, err := h.Store.LatestSnapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -36,8 +36,8 @@ func (h *handler) home(c echo.Context) error {
 			d.Unsupported = append(d.Unsupported, it)
 		}
 	}
-	if len(snaps) > 0 {
-		d.LastSnapshot = &snaps[0]
+	if signed {
+		d.LastSnapshot = &last
 	}
 	p := h.page(c, "Readiness", d)
 	if c.QueryParam("signed") != "" {

@@ -26,14 +26,16 @@ const password = "correct horse battery"
 // env is an agent web interface on a real database and a real loopback
 // HTTP server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	db    *store.DB
 	acc   *account.Service
 	clock time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvB(t) }
+
+func newEnvB(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "agent.db"))

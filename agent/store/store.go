@@ -296,6 +296,15 @@ func (d *DB) Snapshots(ctx context.Context) ([]readiness.Snapshot, error) {
 	return out, rows.Err()
 }
 
+// LatestSnapshot returns the newest snapshot, and false if there is none.
+func (d *DB) LatestSnapshot(ctx context.Context) (readiness.Snapshot, bool, error) {
+	s, err := scanSnapshot(d.sql.QueryRowContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots ORDER BY signed_at DESC, id DESC LIMIT 1"))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, false, nil
+	}
+	return s, err == nil, err
+}
+
 // Snapshot returns one snapshot.
 func (d *DB) Snapshot(ctx context.Context, id string) (readiness.Snapshot, error) {
 	s, err := scanSnapshot(d.sql.QueryRowContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots WHERE id = ?", id))

@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -307,7 +308,10 @@ var ErrBadLogin = problem.Errorf(problem.Unauthorized, "Wrong username or passwo
 
 // dummyHash is checked when the username is unknown, so that a wrong
 // username takes as long as a wrong password.
-var dummyHash, _ = HashPassword("chancery-timing-equaliser")
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("chancery-timing-equaliser")
+	return h
+})
 
 // Login checks a username and password from the client address remote
 // and, if they are right, opens a new session and returns its token.
@@ -334,7 +338,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		hash = ""
 	case err != nil:
 		return User{}, "", err

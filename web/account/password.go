@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -29,7 +30,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := idKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -54,8 +55,21 @@ func CheckPassword(hash, password string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	if m > 256*1024 || t > 16 || p == 0 {
+		return false // parameters no hash of ours has: refuse rather than burn memory
+	}
+	got := idKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// idKey runs argon2id and then hands its memory back to the operating
+// system at once. A hash takes 19 MiB for a moment; logins are rare, and
+// an agent that sits idle at a mission should not keep that memory for the
+// minutes the runtime would otherwise wait.
+func idKey(password, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	key := argon2.IDKey(password, salt, t, m, p, n)
+	debug.FreeOSMemory()
+	return key
 }
 
 // GeneratePassword returns a random password of 20 characters from an

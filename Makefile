@@ -1,0 +1,57 @@
+# Chancery. Two commands set everything up on a fresh machine:
+#   make run    build and start the system on loopback
+#   make test   run every test of every module (installs Chromium if missing)
+
+GO       ?= go
+BIN      := bin
+RUN      := .run
+ADDR     ?= 127.0.0.1:8080
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X chancery/agent/app.Version=$(VERSION)
+export CGO_ENABLED := 0
+
+.PHONY: all build run test vet bench cross chromium clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chancery-agent chancery/agent/cmd/chancery-agent
+
+# run starts one mission agent on its own SQLite database in .run/. The
+# administrator's password is made on the first run and kept in
+# .run/admin-password, so every run can print it.
+run: build
+	@mkdir -p $(RUN)
+	@test -s $(RUN)/admin-password || (LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20 >$(RUN)/admin-password)
+	@echo "Log in as: admin / $$(cat $(RUN)/admin-password)   (stored in $(RUN)/admin-password)"
+	@CHANCERY_AGENT_ADMIN_PASSWORD="$$(cat $(RUN)/admin-password)" \
+		$(BIN)/chancery-agent serve --addr $(ADDR) --data $(RUN)/agent --mission-name "Demo embassy"
+
+# test runs vet and every test of every workspace module, the browser
+# tests included; they need Chromium, which this target installs.
+test: chromium
+	$(GO) vet work
+	$(GO) test -count=1 work
+
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$CHANCERY_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium: install Debian's 'chromium' package, or set CHANCERY_CHROMIUM to a Chromium binary." >&2; exit 1; \
+	fi
+
+# bench runs the benchmarks whose figures are in BENCHMARKS.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 200x chancery/agent/httpd chancery/agent/store
+	$(GO) test -run '^$$' -bench . -benchtime 1x chancery/test
+
+# cross builds the agent for every platform a mission may run.
+cross:
+	GOOS=linux   GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-amd64/chancery-agent chancery/agent/cmd/chancery-agent
+	GOOS=linux   GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-arm64/chancery-agent chancery/agent/cmd/chancery-agent
+	GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/windows-amd64/chancery-agent.exe chancery/agent/cmd/chancery-agent
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,104 @@
+package account_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"chancery/shared/problem"
+	"chancery/shared/sqlite"
+	"chancery/web/account"
+)
+
+func TestPasswordHash(t *testing.T) {
+	h, err := account.HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q is not argon2id in PHC form", h)
+	}
+	h2, _ := account.HashPassword("correct horse battery")
+	if h == h2 {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+	if !account.CheckPassword(h, "correct horse battery") {
+		t.Fatal("right password refused")
+	}
+	for _, bad := range []string{"correct horse batterY", "", "correct horse battery "} {
+		if account.CheckPassword(h, bad) {
+			t.Errorf("wrong password %q accepted", bad)
+		}
+	}
+	for _, broken := range []string{"", "$argon2id$", "$bcrypt$v=19$m=1,t=1,p=1$AAAA$AAAA", strings.Replace(h, "m=19456", "m=x", 1)} {
+		if account.CheckPassword(broken, "correct horse battery") {
+			t.Errorf("malformed hash %q accepted", broken)
+		}
+	}
+}
+
+func newService(t *testing.T) (*account.Service, *time.Time) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), account.Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := account.New(db, "admin", "staff")
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	return s, &now
+}
+
+func TestPerAddressLimit(t *testing.T) {
+	ctx := context.Background()
+	s, now := newService(t)
+	s.CreateUser(ctx, account.System, "real.user", "Real", "staff", "a good long password")
+	// A sweep over many usernames from one address is stopped after 30
+	// failures, even though no single account reached its limit.
+	for i := range 30 {
+		_, _, err := s.Login(ctx, "guess"+string(rune('a'+i%26))+string(rune('a'+i/26)), "pw", "203.0.113.9")
+		if problem.CodeOf(err) != problem.Unauthorized {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "real.user", "a good long password", "203.0.113.9"); problem.CodeOf(err) != problem.TooMany {
+		t.Fatalf("31st attempt from the address: %v", err)
+	}
+	// Another address is not affected.
+	if _, _, err := s.Login(ctx, "real.user", "a good long password", "203.0.113.10"); err != nil {
+		t.Fatalf("other address: %v", err)
+	}
+	*now = now.Add(15 * time.Minute)
+	if _, _, err := s.Login(ctx, "real.user", "a good long password", "203.0.113.9"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func TestUnknownUserAndDisabledUserGetTheSameAnswer(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	s.CreateUser(ctx, account.System, "gone", "Gone", "staff", "a good long password")
+	s.CreateUser(ctx, account.System, "boss", "Boss", "admin", "a good long password")
+	s.SetDisabled(ctx, account.Actor{Username: "boss"}, "gone", true)
+	_, _, e1 := s.Login(ctx, "nobody", "a good long password", "a")
+	_, _, e2 := s.Login(ctx, "gone", "a good long password", "b")
+	if e1 == nil || e2 == nil || e1.Error() != e2.Error() {
+		t.Fatalf("unknown: %v; disabled: %v", e1, e2)
+	}
+	if err := s.SetDisabled(ctx, account.Actor{Username: "boss"}, "boss", true); problem.CodeOf(err) != problem.Conflict {
+		t.Fatalf("disabling oneself: %v", err)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/areas/ai": "/areas/ai", "": "/", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/",
+	} {
+		if got := account.SafeNext(in); got != want {
+			t.Errorf("SafeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

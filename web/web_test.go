@@ -1,0 +1,34 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"chancery/web"
+)
+
+func TestTemplatesParse(t *testing.T) {
+	tp, err := web.Parse("agent", nil)
+	if err == nil {
+		// The agent's templates use helpers that only the agent defines;
+		// parsing without them must fail loudly, not at render time.
+		t.Fatalf("parsed agent templates without their helpers: %v", tp.Pages())
+	}
+	tp, err = web.Parse("hq", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"login", "error", "users", "audit"} {
+		found := false
+		for _, q := range tp.Pages() {
+			found = found || q == p
+		}
+		if !found {
+			t.Errorf("shared page %q missing", p)
+		}
+	}
+	u := tp.StaticURL("chancery.css")
+	if !strings.HasPrefix(u, "/static/") || !strings.HasSuffix(u, "/chancery.css") || len(u) < len("/static//chancery.css")+12 {
+		t.Errorf("static URL %q carries no content hash", u)
+	}
+}
