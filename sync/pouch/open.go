@@ -1,0 +1,176 @@
+package pouch
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+)
+
+// Keys looks up the signing key a sender's pouch must be signed with.
+// Implementations must be safe for concurrent use.
+type Keys interface {
+	// SigningKey returns the public key with id keyID of site, or an
+	// error wrapping ErrUnknownKey (no such site or key, or the site is not
+	// enrolled) or ErrRevokedKey.
+	SigningKey(site, keyID string) (ed25519.PublicKey, error)
+}
+
+// Receiver is who opens a pouch.
+type Receiver struct {
+	// Site is the receiving site; pouches addressed elsewhere are refused.
+	Site string
+	// Identities decrypt the pouch: the site's current key and, during a
+	// rotation, its previous one.
+	Identities []*age.X25519Identity
+	Keys       Keys
+	Limits     Limits
+}
+
+// Pouch is an opened, verified pouch.
+type Pouch struct {
+	Manifest Manifest
+	// Lines are the body's lines, each one JSON value.
+	Lines [][]byte
+}
+
+// maxManifest caps the manifest, which is small.
+const maxManifest = 16 << 10
+
+// Open reads, decrypts and verifies a pouch. Nothing is returned unless
+// every check passes; the checks run on a fully decrypted copy held in
+// memory, within the receiver's limits.
+func (rc Receiver) Open(r io.Reader) (*Pouch, error) {
+	lim := rc.Limits
+	if lim.MaxPouch == 0 {
+		lim = DefaultLimits
+	}
+	ids := make([]age.Identity, len(rc.Identities))
+	for i, id := range rc.Identities {
+		ids[i] = id
+	}
+	// Read the ciphertext within the cap first: a pouch over the limit is
+	// refused before any decryption work.
+	ct, err := io.ReadAll(io.LimitReader(r, lim.MaxPouch+1))
+	if err != nil {
+		return nil, fmt.Errorf("pouch: read: %w", err)
+	}
+	if int64(len(ct)) > lim.MaxPouch {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, lim.MaxPouch)
+	}
+	if !bytes.HasPrefix(ct, []byte("age-encryption.org/v1\n")) {
+		return nil, fmt.Errorf("%w: it does not start as an age file", ErrNotPouch)
+	}
+	dr, err := age.Decrypt(bytes.NewReader(ct), ids...)
+	if err != nil {
+		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) {
+			return nil, fmt.Errorf("%w: %v", ErrNotForUs, err)
+		}
+		return nil, fmt.Errorf("%w: header: %v", ErrTampered, err)
+	}
+	pt, err := io.ReadAll(dr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTampered, err)
+	}
+	return rc.verify(pt, lim)
+}
+
+func (rc Receiver) verify(pt []byte, lim Limits) (*Pouch, error) {
+	rest, ok := bytes.CutPrefix(pt, []byte(magic))
+	if !ok {
+		return nil, fmt.Errorf("%w: no pouch header inside the age file", ErrNotPouch)
+	}
+	if len(rest) < 4 {
+		return nil, fmt.Errorf("%w: truncated header", ErrMalformed)
+	}
+	n := binary.BigEndian.Uint32(rest)
+	rest = rest[4:]
+	if n > maxManifest || int(n)+ed25519.SignatureSize > len(rest) {
+		return nil, fmt.Errorf("%w: manifest length %d", ErrMalformed, n)
+	}
+	mj, sig, body := rest[:n], rest[n:n+ed25519.SignatureSize], rest[n+ed25519.SignatureSize:]
+
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(mj))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w: format %d, this program reads %d", ErrMalformed, m.Format, Format)
+	}
+	pub, err := rc.Keys.SigningKey(m.From, m.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(pub, append([]byte(sigContext), mj...), sig) {
+		return nil, fmt.Errorf("%w: manifest from %s key %s", ErrSignature, m.From, m.KeyID)
+	}
+	// The manifest is authentic from here on.
+	if m.To != rc.Site {
+		return nil, fmt.Errorf("%w: it is for %q, this is %q", ErrMisaddressed, m.To, rc.Site)
+	}
+	opened := false
+	for _, id := range rc.Identities {
+		if slices.Contains(m.Recipients, Fingerprint(id.Recipient())) {
+			opened = true
+		}
+	}
+	if !opened {
+		return nil, fmt.Errorf("%w: the sender sealed it to %s", ErrRebound, strings.Join(m.Recipients, ", "))
+	}
+	sum := sha256.Sum256(body)
+	if hex.EncodeToString(sum[:]) != m.BodySHA256 || int64(len(body)) != m.BodySize {
+		return nil, fmt.Errorf("%w: body does not match the signed hash", ErrTampered)
+	}
+	if m.Records > lim.MaxRecords {
+		return nil, fmt.Errorf("%w: %d records, the limit is %d", ErrTooMany, m.Records, lim.MaxRecords)
+	}
+	if m.RawSize > lim.MaxRaw {
+		return nil, fmt.Errorf("%w: body of %d bytes once decompressed, the limit is %d", ErrTooLarge, m.RawSize, lim.MaxRaw)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
+	}
+	// The signed raw size is only a claim: read one byte past it, so that a
+	// body larger than it says stops there (a decompression bomb).
+	raw, err := io.ReadAll(io.LimitReader(zr, m.RawSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
+	}
+	if int64(len(raw)) != m.RawSize {
+		return nil, fmt.Errorf("%w: body decompresses to a size other than the signed one", ErrMalformed)
+	}
+	lines := bytes.Split(raw, []byte("\n"))
+	if len(lines) == 0 || len(lines[len(lines)-1]) != 0 {
+		if len(raw) != 0 {
+			return nil, fmt.Errorf("%w: body does not end with a newline", ErrMalformed)
+		}
+	}
+	if len(raw) == 0 {
+		lines = nil
+	} else {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) != m.Records {
+		return nil, fmt.Errorf("%w: %d records, the manifest says %d", ErrMalformed, len(lines), m.Records)
+	}
+	for i, l := range lines {
+		if !json.Valid(l) {
+			return nil, fmt.Errorf("%w: record %d is not JSON", ErrMalformed, i+1)
+		}
+	}
+	return &Pouch{Manifest: m, Lines: lines}, nil
+}

@@ -1,0 +1,131 @@
+// Package pouch seals and opens pouches: the files that carry changes from
+// a mission to headquarters and replies from headquarters to a mission,
+// over HTTP or on a USB stick. The format is specified in
+// docs/pouch-format.md; this package is its reference implementation.
+//
+// # Promises
+//
+// A pouch is a standard age file, so the upstream age tool opens it with
+// the recipient's identity and nobody else can read it: not a relay, not a
+// courier. Inside, a manifest signed with the sender's Ed25519 key binds the
+// sender, the intended recipient site, the fingerprints of the age
+// recipients it was sealed to, the pouch id, the sequence range and the
+// hash of the body. [Open] decrypts the whole pouch into a buffer of capped
+// size and checks every one of those bindings before it returns anything,
+// because age releases plaintext before it has authenticated the end of
+// the file.
+//
+// # Errors
+//
+// Each way a pouch can be refused has a sentinel error ([ErrNotPouch],
+// [ErrTooLarge], [ErrSignature], …), so that callers map them to protocol
+// answers with errors.Is; the wrapped message says what was wrong.
+package pouch
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"filippo.io/age"
+)
+
+// Format is the version of the pouch format this package writes and reads.
+const Format = 1
+
+// magic starts the plaintext of every pouch.
+const magic = "CHANCERY-POUCH/1\n"
+
+// sigContext is prepended to the manifest before signing, so that a
+// signature over a manifest can never be mistaken for a signature over
+// anything else made with the same key.
+const sigContext = "chancery pouch manifest v1\x00"
+
+// Kinds of pouch.
+const (
+	// KindChanges carries a site's change log entries (changelog.Change).
+	KindChanges = "changes"
+	// KindReply carries what headquarters answers a mission: a receipt and
+	// updates.
+	KindReply = "reply"
+)
+
+// Manifest describes and binds a pouch's content.
+type Manifest struct {
+	Format int    `json:"format"`
+	Kind   string `json:"kind"`
+	// ID is unique per pouch (random, 16 bytes hex).
+	ID string `json:"id"`
+	// From is the sending site: a mission code, or HQ.
+	From string `json:"from"`
+	// KeyID names the sender's signing key (see [KeyID]).
+	KeyID string `json:"key"`
+	// To is the site the pouch is addressed to.
+	To string `json:"to"`
+	// Recipients are the fingerprints of the age recipients the pouch was
+	// sealed to (see [Fingerprint]).
+	Recipients []string `json:"recipients"`
+	// First and Last are the sequence range of the changes carried; both
+	// zero when a pouch carries no changes.
+	First   int64     `json:"first"`
+	Last    int64     `json:"last"`
+	Created time.Time `json:"created"`
+	// Records is the number of lines in the body.
+	Records int `json:"records"`
+	// BodySHA256 is the hex SHA-256 of the compressed body; BodySize its
+	// length, and RawSize the length once decompressed.
+	BodySHA256 string `json:"body_sha256"`
+	BodySize   int64  `json:"body_size"`
+	RawSize    int64  `json:"raw_size"`
+}
+
+// Limits cap what [Open] accepts.
+type Limits struct {
+	// MaxPouch is the largest pouch file, encrypted.
+	MaxPouch int64
+	// MaxRaw is the largest body once decompressed.
+	MaxRaw int64
+	// MaxRecords is the most lines a body may hold.
+	MaxRecords int
+}
+
+// DefaultLimits suit a mission's backlog: a week of heavy work is a few
+// thousand changes of a few hundred bytes; 16 MiB of pouch and 64 MiB of
+// JSON leave room for evidence notes, and a sender with more splits its
+// backlog into several pouches (see the outbox).
+var DefaultLimits = Limits{
+	MaxPouch:   16 << 20,
+	MaxRaw:     64 << 20,
+	MaxRecords: 20_000,
+}
+
+// Refusals. Every error returned by Open wraps one of these.
+var (
+	ErrNotPouch     = errors.New("not a pouch")
+	ErrNotForUs     = errors.New("pouch is not readable with our key")
+	ErrTampered     = errors.New("pouch is damaged or was altered")
+	ErrTooLarge     = errors.New("pouch is too large")
+	ErrMalformed    = errors.New("pouch is malformed")
+	ErrUnknownKey   = errors.New("pouch is signed by an unknown key")
+	ErrRevokedKey   = errors.New("pouch is signed by a revoked key")
+	ErrSignature    = errors.New("pouch signature is not valid")
+	ErrMisaddressed = errors.New("pouch is addressed to another site")
+	ErrRebound      = errors.New("pouch was re-encrypted to a recipient the sender did not choose")
+	ErrTooMany      = errors.New("pouch holds too many records")
+)
+
+// KeyID is the short name of an Ed25519 public key: the first 8 bytes of
+// its SHA-256, in hex.
+func KeyID(pub ed25519.PublicKey) string {
+	s := sha256.Sum256(pub)
+	return hex.EncodeToString(s[:8])
+}
+
+// Fingerprint is the short name of an age recipient: the first 16 bytes of
+// the SHA-256 of its string form ("age1…"), in hex.
+func Fingerprint(r *age.X25519Recipient) string {
+	s := sha256.Sum256([]byte(r.String()))
+	return hex.EncodeToString(s[:16])
+}

@@ -1,0 +1,303 @@
+package pouch
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"chancery/shared/changelog"
+)
+
+// keyring is a fake registry of enrolled missions: a boundary we test
+// against, not a part we own (HQ's store implements Keys for real).
+type keyring struct {
+	keys    map[string]ed25519.PublicKey // site/keyid → key
+	revoked map[string]bool
+}
+
+func (k *keyring) SigningKey(site, id string) (ed25519.PublicKey, error) {
+	if k.revoked[site+"/"+id] {
+		return nil, fmt.Errorf("%w: %s/%s", ErrRevokedKey, site, id)
+	}
+	p, ok := k.keys[site+"/"+id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s/%s", ErrUnknownKey, site, id)
+	}
+	return p, nil
+}
+
+type fixture struct {
+	hq, otherHQ *age.X25519Identity
+	mission     Sender
+	other       Sender
+	keys        *keyring
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{keys: &keyring{keys: map[string]ed25519.PublicKey{}, revoked: map[string]bool{}}}
+	f.hq, _ = age.GenerateX25519Identity()
+	f.otherHQ, _ = age.GenerateX25519Identity()
+	for _, s := range []*Sender{&f.mission, &f.other} {
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		*s = Sender{Key: priv}
+		_ = pub
+	}
+	f.mission.Site, f.other.Site = "FR-PAR", "KE-NBO"
+	for _, s := range []Sender{f.mission, f.other} {
+		pub := s.Key.Public().(ed25519.PublicKey)
+		f.keys.keys[s.Site+"/"+KeyID(pub)] = pub
+	}
+	return f
+}
+
+func (f *fixture) receiver() Receiver {
+	return Receiver{Site: "HQ", Identities: []*age.X25519Identity{f.hq}, Keys: f.keys}
+}
+
+func changes(site string, first, n int) []changelog.Change {
+	var out []changelog.Change
+	for i := range n {
+		body, _ := json.Marshal(map[string]any{"item": fmt.Sprintf("STR-%02d", i%8+1), "level": i % 5, "evidence": strings.Repeat("evidence ", i%7)})
+		out = append(out, changelog.Change{Site: site, Seq: int64(first + i), Entity: changelog.EntityAnswer, Key: fmt.Sprintf("STR-%02d", i%8+1), Op: changelog.OpPut, Body: body, At: time.Date(2026, 5, 1, 9, 0, i, 0, time.UTC)})
+	}
+	return out
+}
+
+// seal makes a changes pouch from s to HQ.
+func (f *fixture) seal(t testing.TB, s Sender, to string, recips []*age.X25519Recipient, cs []changelog.Change) []byte {
+	t.Helper()
+	lines, err := ChangeLines(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	first, last := int64(0), int64(0)
+	if len(cs) > 0 {
+		first, last = cs[0].Seq, cs[len(cs)-1].Seq
+	}
+	if _, err := Seal(&buf, s, Envelope{Kind: KindChanges, To: to, Recipients: recips, First: first, Last: last}, lines); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func (f *fixture) good(t testing.TB, n int) []byte {
+	return f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, changes("FR-PAR", 1, n))
+}
+
+func TestRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	want := changes("FR-PAR", 41, 25)
+	raw := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, want)
+	p, err := f.receiver().Open(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Manifest.From != "FR-PAR" || p.Manifest.First != 41 || p.Manifest.Last != 65 || p.Manifest.Records != 25 {
+		t.Fatalf("manifest %+v", p.Manifest)
+	}
+	got, err := p.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i].Seq != want[i].Seq || !bytes.Equal(got[i].Body, want[i].Body) || !got[i].At.Equal(want[i].At) {
+			t.Fatalf("change %d differs: %+v vs %+v", i, got[i], want[i])
+		}
+	}
+	if bytes.Contains(raw, []byte("STR-01")) || bytes.Contains(raw, []byte("FR-PAR")) {
+		t.Fatal("the sealed pouch shows its content")
+	}
+}
+
+// TestUpstreamAgeOpensPouch builds the upstream age command and decrypts a
+// pouch with it, as the format promises.
+func TestUpstreamAgeOpensPouch(t *testing.T) {
+	dir := t.TempDir()
+	ageBin := filepath.Join(dir, "age")
+	build := exec.Command("go", "build", "-o", ageBin, "filippo.io/age/cmd/age")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build age: %v\n%s", err, out)
+	}
+	f := newFixture(t)
+	pouchFile := filepath.Join(dir, "x.pouch")
+	idFile := filepath.Join(dir, "hq-identity.txt")
+	os.WriteFile(pouchFile, f.good(t, 3), 0o600)
+	os.WriteFile(idFile, []byte(f.hq.String()+"\n"), 0o600)
+	out, err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Output()
+	if err != nil {
+		t.Fatalf("age -d: %v", err)
+	}
+	if !bytes.HasPrefix(out, []byte(magic)) {
+		t.Fatalf("age decrypted something else: %q", out[:min(40, len(out))])
+	}
+	// And the identity of another HQ cannot.
+	os.WriteFile(idFile, []byte(f.otherHQ.String()+"\n"), 0o600)
+	if err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Run(); err == nil {
+		t.Fatal("age opened the pouch with the wrong identity")
+	}
+}
+
+// reseal decrypts a pouch with id and encrypts the plaintext again to to.
+func reseal(t *testing.T, raw []byte, id *age.X25519Identity, to *age.X25519Recipient) []byte {
+	t.Helper()
+	r, err := age.Decrypt(bytes.NewReader(raw), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _ := io.ReadAll(r)
+	return encrypt(t, pt, to)
+}
+
+func encrypt(t *testing.T, pt []byte, to *age.X25519Recipient) []byte {
+	var out bytes.Buffer
+	w, _ := age.Encrypt(&out, to)
+	w.Write(pt)
+	w.Close()
+	return out.Bytes()
+}
+
+// forge builds a pouch's plaintext by hand, signed by s, so that tests can
+// make a sender lie in ways Seal never would.
+func forge(s Sender, m Manifest, body []byte) []byte {
+	sum := sha256.Sum256(body)
+	m.Format, m.From, m.KeyID = Format, s.Site, KeyID(s.Key.Public().(ed25519.PublicKey))
+	m.BodySHA256, m.BodySize = hex.EncodeToString(sum[:]), int64(len(body))
+	mj, _ := json.Marshal(m)
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(mj)))
+	sig := ed25519.Sign(s.Key, append([]byte(sigContext), mj...))
+	return bytes.Join([][]byte{[]byte(magic), hdr[:], mj, sig, body}, nil)
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestRefusals(t *testing.T) {
+	f := newFixture(t)
+	hqR := []*age.X25519Recipient{f.hq.Recipient()}
+	// Random evidence does not compress: three 64 KiB age chunks and more.
+	noisy := changes("FR-PAR", 1, 800)
+	for i := range noisy {
+		r := make([]byte, 300)
+		rand.Read(r)
+		noisy[i].Body, _ = json.Marshal(map[string]string{"evidence": hex.EncodeToString(r)})
+	}
+	big := f.seal(t, f.mission, "HQ", hqR, noisy)
+	if len(big) < 3*64<<10 {
+		t.Fatalf("test pouch of %d bytes spans fewer than three chunks", len(big))
+	}
+	flip := func(b []byte, i int) []byte { c := bytes.Clone(b); c[i] ^= 0x01; return c }
+	headerEnd := bytes.Index(big, []byte("\n---")) + 4
+	// age's payload: a 16-byte nonce after the header line, then 64 KiB
+	// chunks each followed by a 16-byte tag.
+	payload := bytes.IndexByte(big[headerEnd:], '\n') + headerEnd + 1 + 16
+	chunk := 64<<10 + 16
+
+	bomb := bytes.Repeat([]byte(`{"x":0}`+"\n"), 1<<20) // 8 MiB that compresses to ~8 KiB
+
+	tests := []struct {
+		name string
+		raw  []byte
+		rc   func(*Receiver)
+		want error
+	}{
+		{"flipped byte in the header", flip(big, headerEnd+2), nil, ErrTampered},
+		{"flipped byte in the header's recipient stanza", flip(big, 40), nil, ErrNotForUs},
+		{"flipped byte in the body", flip(big, payload+100), nil, ErrTampered},
+		{"flipped byte in the last chunk", flip(big, len(big)-20), nil, ErrTampered},
+		{"truncated at a chunk boundary", big[:payload+chunk], nil, ErrTampered},
+		{"addressed to another HQ key", f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.otherHQ.Recipient()}, changes("FR-PAR", 1, 2)), nil, ErrNotForUs},
+		{"re-encrypted to another HQ key", reseal(t, f.good(t, 2), f.hq, f.otherHQ.Recipient()), func(r *Receiver) { r.Identities = []*age.X25519Identity{f.otherHQ} }, ErrRebound},
+		{"signed by an unknown key", f.seal(t, Sender{Site: "FR-PAR", Key: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))}, "HQ", hqR, changes("FR-PAR", 1, 2)), nil, ErrUnknownKey},
+		{"signed by a revoked key", f.good(t, 2), func(r *Receiver) {
+			r.Keys = &keyring{keys: f.keys.keys, revoked: map[string]bool{"FR-PAR/" + KeyID(f.mission.Key.Public().(ed25519.PublicKey)): true}}
+		}, ErrRevokedKey},
+		{"a valid key claiming another mission", f.seal(t, Sender{Site: "KE-NBO", Key: f.mission.Key}, "HQ", hqR, changes("KE-NBO", 1, 2)), nil, ErrUnknownKey},
+		{"addressed to another site", f.seal(t, f.mission, "HQ-2", hqR, changes("FR-PAR", 1, 2)), nil, ErrMisaddressed},
+		{"decompression bomb", encrypt(t, forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1, RawSize: 8}, gz(bomb)), f.hq.Recipient()), nil, ErrMalformed},
+		{"body larger than the limit", encrypt(t, forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1 << 20, RawSize: int64(len(bomb))}, gz(bomb)), f.hq.Recipient()), func(r *Receiver) {
+			r.Limits = Limits{MaxPouch: 1 << 20, MaxRaw: 1 << 20, MaxRecords: 1 << 21}
+		}, ErrTooLarge},
+		{"oversized pouch", big, func(r *Receiver) { r.Limits = Limits{MaxPouch: 1000, MaxRaw: 1 << 20, MaxRecords: 10} }, ErrTooLarge},
+		{"too many records", f.good(t, 50), func(r *Receiver) { r.Limits = Limits{MaxPouch: 1 << 20, MaxRaw: 1 << 20, MaxRecords: 49} }, ErrTooMany},
+		{"garbage bytes", bytes.Repeat([]byte("garbage!"), 100), nil, ErrNotPouch},
+		{"empty file", nil, nil, ErrNotPouch},
+		{"an age file that is not a pouch", encrypt(t, []byte("hello"), f.hq.Recipient()), nil, ErrNotPouch},
+		{"signature over another manifest", func() []byte {
+			pt := forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}}, gz(nil))
+			i := bytes.Index(pt, []byte(`"kind":"changes"`))
+			copy(pt[i:], `"kind":"replys"`+"\x20")
+			return encrypt(t, pt, f.hq.Recipient())
+		}(), nil, ErrSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := f.receiver()
+			if tt.rc != nil {
+				tt.rc(&rc)
+			}
+			p, err := rc.Open(bytes.NewReader(tt.raw))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			if p != nil {
+				t.Fatal("a refused pouch was returned")
+			}
+		})
+	}
+}
+
+func TestChangesMustMatchManifest(t *testing.T) {
+	f := newFixture(t)
+	cs := changes("FR-PAR", 5, 3)
+	cs[1].Seq = 9
+	raw := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, cs)
+	p, err := f.receiver().Open(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Changes(); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sequence 9, expected 6") {
+		t.Fatalf("gap inside a pouch: %v", err)
+	}
+	cs = changes("KE-NBO", 1, 2)
+	raw = f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, cs)
+	p, _ = f.receiver().Open(bytes.NewReader(raw))
+	if _, err := p.Changes(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("changes of another site: %v", err)
+	}
+}
+
+func TestRotationKeepsOldIdentityReadable(t *testing.T) {
+	f := newFixture(t)
+	raw := f.good(t, 2)
+	newID, _ := age.GenerateX25519Identity()
+	rc := f.receiver()
+	rc.Identities = []*age.X25519Identity{newID, f.hq}
+	if _, err := rc.Open(bytes.NewReader(raw)); err != nil {
+		t.Fatalf("pouch sealed to the previous key, during rotation: %v", err)
+	}
+}

@@ -1,0 +1,104 @@
+package pouch
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"filippo.io/age"
+)
+
+// Sender is who seals a pouch.
+type Sender struct {
+	Site string
+	Key  ed25519.PrivateKey
+}
+
+// Envelope says where a pouch goes and what it carries.
+type Envelope struct {
+	Kind string
+	To   string
+	// Recipients can open the pouch: the addressee's keys, and an escrow
+	// key if the ministry keeps one.
+	Recipients  []*age.X25519Recipient
+	First, Last int64
+	// Created defaults to now.
+	Created time.Time
+}
+
+// Seal writes a pouch with the given body lines (each one JSON value, no
+// newline inside) to w, and returns its manifest.
+func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, error) {
+	if len(env.Recipients) == 0 {
+		return Manifest{}, errors.New("pouch: seal: no recipients")
+	}
+	if from.Site == "" || env.To == "" {
+		return Manifest{}, errors.New("pouch: seal: sender and addressee are required")
+	}
+	var raw bytes.Buffer
+	for _, l := range lines {
+		if bytes.IndexByte(l, '\n') >= 0 {
+			return Manifest{}, errors.New("pouch: seal: a body line contains a newline")
+		}
+		raw.Write(l)
+		raw.WriteByte('\n')
+	}
+	var body bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&body, gzip.BestCompression)
+	if _, err := zw.Write(raw.Bytes()); err != nil {
+		return Manifest{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Manifest{}, err
+	}
+	sum := sha256.Sum256(body.Bytes())
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return Manifest{}, err
+	}
+	created := env.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	m := Manifest{
+		Format: Format, Kind: env.Kind, ID: hex.EncodeToString(id),
+		From: from.Site, KeyID: KeyID(from.Key.Public().(ed25519.PublicKey)), To: env.To,
+		First: env.First, Last: env.Last, Created: created.UTC().Truncate(time.Second),
+		Records: len(lines), BodySHA256: hex.EncodeToString(sum[:]), BodySize: int64(body.Len()), RawSize: int64(raw.Len()),
+	}
+	recips := make([]age.Recipient, len(env.Recipients))
+	for i, r := range env.Recipients {
+		m.Recipients = append(m.Recipients, Fingerprint(r))
+		recips[i] = r
+	}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return Manifest{}, err
+	}
+	sig := ed25519.Sign(from.Key, append([]byte(sigContext), mj...))
+
+	aw, err := age.Encrypt(w, recips...)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("pouch: seal: %w", err)
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(mj)))
+	for _, part := range [][]byte{[]byte(magic), hdr[:], mj, sig, body.Bytes()} {
+		if _, err := aw.Write(part); err != nil {
+			return Manifest{}, fmt.Errorf("pouch: seal: %w", err)
+		}
+	}
+	if err := aw.Close(); err != nil {
+		return Manifest{}, fmt.Errorf("pouch: seal: %w", err)
+	}
+	return m, nil
+}
