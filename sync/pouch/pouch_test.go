@@ -3,8 +3,8 @@ package pouch
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
