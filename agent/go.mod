@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	chancery/shared v0.0.0
+	chancery/sync v0.0.0-00010101000000-000000000000
 	chancery/web v0.0.0
 	filippo.io/age v1.3.2
 	github.com/labstack/echo/v4 v4.16.0
@@ -18,6 +19,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
@@ -33,5 +35,6 @@ require (
 
 replace (
 	chancery/shared => ../shared
+	chancery/sync => ../sync
 	chancery/web => ../web
 )

@@ -2,12 +2,24 @@ module chancery/sync
 
 go 1.26.0
 
-require filippo.io/age v1.3.2
+require (
+	chancery/shared v0.0.0-00010101000000-000000000000
+	filippo.io/age v1.3.2
+	github.com/labstack/echo/v4 v4.16.0
+	github.com/robfig/cron/v3 v3.0.1
+)
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
+	github.com/labstack/gommon v0.5.0 // indirect
+	github.com/mattn/go-colorable v0.1.15 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/valyala/fasttemplate v1.2.2 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
 
 replace chancery/shared => ../shared

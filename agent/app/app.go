@@ -21,6 +21,7 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/shared/problem"
+	"chancery/sync/schedule"
 	"chancery/web/account"
 )
 
@@ -35,6 +36,11 @@ Usage:
   chancery-agent user passwd [flags]        set an account's password
   chancery-agent backup --out FILE --recipient AGE_RECIPIENT
                                             write an encrypted backup
+  chancery-agent enroll --hq URL --code CODE [--mission CODE]
+                                            enroll with HQ
+  chancery-agent sync                       sync with HQ now
+  chancery-agent pouch export --out DIR     write the pending pouch to a file
+  chancery-agent pouch import FILE          take HQ's reply from a file
   chancery-agent version
 
 Run a command with -h for its flags.
@@ -55,6 +61,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = user(ctx, args[1:], stdout, stderr)
 	case "backup":
 		err = backup(ctx, args[1:], stdout, stderr)
+	case "enroll":
+		err = enroll(ctx, args[1:], stdout, stderr)
+	case "sync":
+		err = syncOnce(ctx, args[1:], stdout, stderr)
+	case "pouch":
+		err = pouchCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "chancery-agent", Version)
 	case "help", "-h", "--help":
@@ -78,27 +90,34 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-// parse reads the common config and any extra flags of a command.
+// parse reads the common config and any extra flags of a command that
+// takes no arguments.
 func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
+	c, rest, err := parseArgs(name, args, stderr, extra)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%w: unexpected argument %q", errUsage, rest[0])
+	}
+	return c, err
+}
+
+// parseArgs is parse for commands that take arguments after their flags.
+func parseArgs(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
 	fs := flag.NewFlagSet("chancery-agent "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
 	if err := c.bind(fs, os.Environ()); err != nil {
-		return c, err
+		return c, nil, err
 	}
 	if extra != nil {
 		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return c, err
+			return c, nil, err
 		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
+		return c, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	return c, c.check()
+	return c, fs.Args(), c.check()
 }
 
 func (c Config) dbPath() string { return filepath.Join(c.Data, "agent.db") }
@@ -134,12 +153,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	firstPassword, err := firstAdmin(ctx, acc, c.AdminPassword)
+	firstPassword, err := acc.EnsureAdmin(ctx, httpd.RoleAdmin, c.AdminPassword)
 	if err != nil {
 		return err
 	}
 
-	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name}
+	link := newLink(db)
+	runner := &schedule.Runner{
+		Run: func(ctx context.Context) error {
+			if st, err := link.Status(ctx); err != nil || !st.Enrolled {
+				return err
+			}
+			return link.Sync(ctx)
+		},
+		OnError: func(err error) {
+			logger.Warn("sync failed; the changes stay until HQ's receipt covers them", "err", err)
+		},
+		Jitter: 30 * time.Second,
+	}
+	if err := runner.Start(c.SyncSchedule); err != nil {
+		return err
+	}
+	defer runner.Stop()
+
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now}
 	e, err := srv.Handler()
 	if err != nil {
 		return err
@@ -169,27 +206,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	fmt.Fprintln(stdout, "Stopping.")
 	return hs.Shutdown(shutdown)
-}
-
-// firstAdmin creates the administrator account on a database without
-// accounts, and returns its password if it was generated.
-func firstAdmin(ctx context.Context, acc *account.Service, password string) (string, error) {
-	n, err := acc.Count(ctx)
-	if err != nil || n > 0 {
-		return "", err
-	}
-	shown := ""
-	if password == "" {
-		password = account.GeneratePassword()
-		shown = password
-	}
-	if _, err := acc.CreateUser(ctx, account.System, "admin", "Administrator", httpd.RoleAdmin, password); err != nil {
-		return "", fmt.Errorf("create the first administrator: %s", problem.MessageOf(err))
-	}
-	if shown == "" {
-		return "", nil
-	}
-	return shown, nil
 }
 
 func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {

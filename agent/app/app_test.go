@@ -33,7 +33,7 @@ func TestBadConfigIsExplained(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"misspelt setting", map[string]string{"CHANCERY_AGENT_ADRR": "x"}, []string{"serve"}, "unknown setting CHANCERY_AGENT_ADRR in the environment; the agent knows CHANCERY_AGENT_ADDR"},
+		{"misspelt setting", map[string]string{"CHANCERY_AGENT_ADRR": "x"}, []string{"serve"}, "unknown setting CHANCERY_AGENT_ADRR in the environment; the known ones are CHANCERY_AGENT_ADDR"},
 		{"address without port", nil, []string{"serve", "--data", dir, "--addr", "127.0.0.1"}, `address "127.0.0.1" is not host:port`},
 		{"host name", nil, []string{"serve", "--data", dir, "--addr", "embassy.example:80"}, "must be an IP address or localhost"},
 		{"bad duration", map[string]string{"CHANCERY_AGENT_SESSION_IDLE": "ten"}, []string{"serve"}, `CHANCERY_AGENT_SESSION_IDLE="ten" is not a duration`},

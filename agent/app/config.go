@@ -2,10 +2,10 @@ package app
 
 import (
 	"flag"
+
+	"chancery/shared/settings"
+	"chancery/sync/schedule"
 	"fmt"
-	"net"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -21,77 +21,31 @@ type Config struct {
 	AdminPassword string        // CHANCERY_AGENT_ADMIN_PASSWORD: the first administrator's password, used at first start only
 	SessionIdle   time.Duration // CHANCERY_AGENT_SESSION_IDLE: a session unused this long ends
 	SessionMax    time.Duration // CHANCERY_AGENT_SESSION_MAX: a session ends this long after login
+	SyncSchedule  string        // CHANCERY_AGENT_SYNC_SCHEDULE: when to sync with HQ (cron)
 }
 
-// Defaults. The agent listens on loopback until told otherwise: opening it
-// to the embassy LAN is a decision, not an accident.
-func defaults() Config {
-	return Config{
-		Addr:        "127.0.0.1:8080",
-		Data:        "chancery-data",
-		SessionIdle: 30 * time.Minute,
-		SessionMax:  12 * time.Hour,
-	}
-}
+// envPrefix starts every environment variable of the agent.
+const envPrefix = "CHANCERY_AGENT_"
 
-var envKeys = []string{
-	"CHANCERY_AGENT_ADDR", "CHANCERY_AGENT_DATA", "CHANCERY_AGENT_MISSION_NAME", "CHANCERY_AGENT_ADMIN_PASSWORD",
-	"CHANCERY_AGENT_SESSION_IDLE", "CHANCERY_AGENT_SESSION_MAX",
-}
-
-// bind registers the flags of the config on fs, with defaults taken from
-// the environment, which must name only known settings.
+// bind registers the config's flags on fs, with defaults taken from the
+// environment. The agent listens on loopback until told otherwise:
+// opening it to the embassy LAN is a decision, not an accident.
 func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
-	*c = defaults()
-	env := map[string]string{}
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "CHANCERY_AGENT_") {
-			continue
-		}
-		if !slices.Contains(envKeys, k) {
-			return fmt.Errorf("unknown setting %s in the environment; the agent knows %s", k, strings.Join(envKeys, ", "))
-		}
-		env[k] = v
-	}
-	str := func(p *string, name, key, usage string) {
-		if v, ok := env[key]; ok {
-			*p = v
-		}
-		fs.StringVar(p, name, *p, usage+" ("+key+")")
-	}
-	dur := func(p *time.Duration, name, key, usage string) error {
-		if v, ok := env[key]; ok {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("%s=%q is not a duration; write it like 30m or 12h", key, v)
-			}
-			*p = d
-		}
-		fs.DurationVar(p, name, *p, usage+" ("+key+")")
-		return nil
-	}
-	str(&c.Addr, "addr", "CHANCERY_AGENT_ADDR", "address of the web interface, host:port")
-	str(&c.Data, "data", "CHANCERY_AGENT_DATA", "folder for the mission's database")
-	str(&c.MissionName, "mission-name", "CHANCERY_AGENT_MISSION_NAME", "name of the mission, shown on every page")
-	str(&c.AdminPassword, "admin-password", "CHANCERY_AGENT_ADMIN_PASSWORD", "password of the first administrator, at first start only; generated and printed if empty")
-	if err := dur(&c.SessionIdle, "session-idle", "CHANCERY_AGENT_SESSION_IDLE", "idle time after which a session ends"); err != nil {
-		return err
-	}
-	return dur(&c.SessionMax, "session-max", "CHANCERY_AGENT_SESSION_MAX", "time after login at which a session ends")
+	s := settings.New(fs, envPrefix, environ)
+	s.String(&c.Addr, "addr", "127.0.0.1:8080", "address of the web interface, host:port")
+	s.String(&c.Data, "data", "chancery-data", "folder for the mission's database")
+	s.String(&c.MissionName, "mission-name", "", "name of the mission, shown on every page")
+	s.String(&c.SyncSchedule, "sync-schedule", schedule.DefaultSpec, "when to sync with HQ: a cron expression such as @every 15m")
+	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
+	s.Duration(&c.SessionIdle, "session-idle", 30*time.Minute, "idle time after which a session ends")
+	s.Duration(&c.SessionMax, "session-max", 12*time.Hour, "time after login at which a session ends")
+	return s.Check()
 }
 
 // check validates the config after parsing.
 func (c *Config) check() error {
-	host, port, err := net.SplitHostPort(c.Addr)
-	if err != nil {
-		return fmt.Errorf("address %q is not host:port; for example 127.0.0.1:8080, or 0.0.0.0:8080 for the whole LAN", c.Addr)
-	}
-	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
-		return fmt.Errorf("address %q: the host must be an IP address or localhost", c.Addr)
-	}
-	if _, err := net.LookupPort("tcp", port); err != nil {
-		return fmt.Errorf("address %q: bad port", c.Addr)
+	if err := settings.CheckAddr(c.Addr); err != nil {
+		return err
 	}
 	if c.Data == "" {
 		return fmt.Errorf("the data folder cannot be empty; give --data or CHANCERY_AGENT_DATA")

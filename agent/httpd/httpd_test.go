@@ -17,6 +17,7 @@ import (
 
 	"chancery/agent/httpd"
 	"chancery/agent/store"
+	"chancery/agent/uplink"
 	"chancery/shared/readiness"
 	"chancery/web/account"
 )
@@ -51,7 +52,8 @@ func newEnvB(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
-	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SiteName: "Embassy in Testland"}
+	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SiteName: "Embassy in Testland",
+		Link: &uplink.Link{DB: db}, SyncNow: func() {}}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +440,7 @@ func TestEveryPageRenders(t *testing.T) {
 	s, _ := e.db.SignOff(ctx, account.System, "<b>note</b>")
 	b := e.browser()
 	b.login("admin")
-	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit"}
+	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync"}
 	for _, a := range e.db.Framework().Areas {
 		paths = append(paths, "/areas/"+a.ID)
 	}

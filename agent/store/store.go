@@ -94,6 +94,29 @@ func (d *DB) SetMeta(ctx context.Context, by account.Actor, key, value string) e
 	return tx.Commit()
 }
 
+// SetMetas stores several settings in one transaction. It writes no
+// audit entry: it is for the program's own state (sync progress, keys);
+// a person's change goes through SetMeta or is audited by its caller.
+func (d *DB) SetMetas(ctx context.Context, kv map[string]string) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for k, v := range kv {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", k, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Audit records an action that changed no mission record, such as an
+// enrollment or a sync by hand.
+func (d *DB) Audit(ctx context.Context, by account.Actor, action, target, detail string) error {
+	return account.Audit(ctx, d.sql, by, action, target, detail)
+}
+
 const answerCols = "item_id, level, na, evidence, answered_by, answered_at"
 
 func scanAnswer(r interface{ Scan(...any) error }) (readiness.Answer, error) {

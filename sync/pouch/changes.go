@@ -15,6 +15,9 @@ func (p *Pouch) Changes() ([]changelog.Change, error) {
 	if m.Kind != KindChanges {
 		return nil, fmt.Errorf("%w: a %s pouch carries no changes", ErrMalformed, m.Kind)
 	}
+	if len(p.Lines) == 0 && m.First == 0 && m.Last == 0 {
+		return nil, nil // a request for what the addressee holds, with nothing new
+	}
 	if len(p.Lines) == 0 || m.Last-m.First+1 != int64(len(p.Lines)) || m.First < 1 {
 		return nil, fmt.Errorf("%w: %d changes for the range %d–%d", ErrMalformed, len(p.Lines), m.First, m.Last)
 	}

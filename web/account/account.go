@@ -461,3 +461,22 @@ func (s *Service) AuditLog(ctx context.Context, limit int) ([]Entry, error) {
 	}
 	return out, rows.Err()
 }
+
+// EnsureAdmin creates the first account, with role, on a database that has
+// none. It returns the password when it generated one, for the program to
+// print once.
+func (s *Service) EnsureAdmin(ctx context.Context, role, password string) (string, error) {
+	n, err := s.Count(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	generated := ""
+	if password == "" {
+		password = GeneratePassword()
+		generated = password
+	}
+	if _, err := s.CreateUser(ctx, System, "admin", "Administrator", role, password); err != nil {
+		return "", fmt.Errorf("create the first administrator: %s", problem.MessageOf(err))
+	}
+	return generated, nil
+}

@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"chancery/agent/store"
+	"chancery/agent/uplink"
+	"chancery/shared/problem"
+	"chancery/sync/exchange"
+)
+
+func newLink(db *store.DB) *uplink.Link {
+	return &uplink.Link{DB: db, Client: &exchange.Client{}, Pause: 500 * time.Millisecond}
+}
+
+func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var hq, code, mission string
+	c, err := parse("enroll", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&hq, "hq", "", "HQ's address, such as https://hq.example.org")
+		fs.StringVar(&code, "code", "", "the one-time enrollment code HQ gave you")
+		fs.StringVar(&mission, "mission", "", "this mission's code at HQ, such as FR-PAR")
+	})
+	if err != nil {
+		return err
+	}
+	if hq == "" || code == "" {
+		return fmt.Errorf("%w: enroll needs --hq URL and --code CODE", errUsage)
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	resp, err := newLink(db).Enroll(ctx, hq, code, mission)
+	if err != nil {
+		return errors.New(problem.MessageOf(err) + describe(err))
+	}
+	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n", resp.Mission, resp.Name, hq)
+	return nil
+}
+
+// describe adds the cause of errors that problem.MessageOf hides.
+func describe(err error) string {
+	if problem.CodeOf(err) == problem.Internal {
+		return " (" + err.Error() + ")"
+	}
+	return ""
+}
+
+func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parse("sync", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	l := newLink(db)
+	if err := l.Sync(ctx); err != nil {
+		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
+	}
+	st, _ := l.Status(ctx)
+	fmt.Fprintf(stdout, "Synced with %s: HQ holds every change up to %d; %d pending.\n", st.HQURL, st.Acked, st.Pending)
+	return nil
+}
+
+// pouchCmd moves pouches by file, for a mission with no link to HQ.
+func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "export" && args[0] != "import") {
+		return fmt.Errorf("%w: chancery-agent pouch export --out DIR | pouch import FILE", errUsage)
+	}
+	var out string
+	sub := args[0]
+	c, files, err := parseArgs("pouch "+sub, args[1:], stderr, func(fs *flag.FlagSet) {
+		if sub == "export" {
+			fs.StringVar(&out, "out", "", "folder to write the pouch to, such as a USB stick")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if sub == "export" && len(files) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, files[0])
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	l := newLink(db)
+	if sub == "export" {
+		if out == "" {
+			return fmt.Errorf("%w: pouch export needs --out DIR", errUsage)
+		}
+		raw, m, err := l.Seal(ctx)
+		if err != nil {
+			return errors.New(problem.MessageOf(err) + describe(err))
+		}
+		name := filepath.Join(out, fmt.Sprintf("%s-%d-%d-%s.pouch", m.From, m.First, m.Last, m.ID[:8]))
+		if err := writeFileDurably(name, raw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wrote %s: changes %d to %d (%d bytes). Carry it to HQ; bring back the reply HQ gives you and run 'chancery-agent pouch import FILE'.\n", name, m.First, m.Last, len(raw))
+		return nil
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("%w: pouch import needs a reply file from HQ", errUsage)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		r, err := l.TakeReply(ctx, raw)
+		if err != nil {
+			return fmt.Errorf("%s: %v", f, err)
+		}
+		fmt.Fprintf(stdout, "%s: HQ holds every change up to %d.\n", f, r.Through)
+	}
+	return nil
+}
+
+// writeFileDurably writes a file whole or not at all: temp file, fsync,
+// rename, fsync of the folder.
+func writeFileDurably(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, ".chancery-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}

@@ -1,0 +1,33 @@
+package httpd
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/web/account"
+)
+
+func (h *handler) syncStatus(c echo.Context) error {
+	st, err := h.Link.Status(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	u, _ := account.CurrentUser(c)
+	p := h.page(c, "Sync", struct {
+		Status  any
+		CanSync bool
+	}{st, has(canAnswer, u.Role)})
+	if c.QueryParam("asked") != "" {
+		p.Flash = "Sync started. Reload this page in a moment to see the result."
+	}
+	return c.Render(http.StatusOK, "sync", p)
+}
+
+func (h *handler) syncNow(c echo.Context) error {
+	if err := h.Store.Audit(c.Request().Context(), account.ActorOf(c), "sync.now", "HQ", ""); err != nil {
+		return err
+	}
+	h.SyncNow()
+	return c.Redirect(http.StatusSeeOther, "/sync?asked=1")
+}

@@ -1,0 +1,71 @@
+// Package ingest is headquarters' side of the exchange: it opens and
+// verifies a mission's pouch, stores its changes, and answers with a reply
+// pouch that carries HQ's signed receipt. The same path serves pouches
+// that arrive over HTTP and those imported from files.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"filippo.io/age"
+
+	"chancery/hq/store"
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+)
+
+// Service implements exchange.HQ over the HQ database.
+type Service struct {
+	DB     *store.DB
+	Limits pouch.Limits
+}
+
+func (s *Service) receiver() pouch.Receiver {
+	return pouch.Receiver{Site: store.Site, Identities: []*age.X25519Identity{s.DB.Keys().Identity}, Keys: s.DB, Limits: s.Limits}
+}
+
+// Enroll registers a mission's keys.
+func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote string) (exchange.EnrollResponse, error) {
+	return s.DB.Enroll(ctx, req, remote)
+}
+
+// Exchange takes in a pouch received over HTTP.
+func (s *Service) Exchange(ctx context.Context, raw []byte, remote string) ([]byte, error) {
+	return s.Take(ctx, raw, "http "+remote)
+}
+
+// Take verifies and stores a pouch and returns the reply pouch. Nothing is
+// written unless the pouch passes every check.
+func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, error) {
+	p, err := s.receiver().Open(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	if p.Manifest.Kind != pouch.KindChanges {
+		return nil, fmt.Errorf("%w: HQ takes changes pouches, not %q", pouch.ErrMalformed, p.Manifest.Kind)
+	}
+	changes, err := p.Changes()
+	if err != nil {
+		return nil, err
+	}
+	through, err := s.DB.Ingest(ctx, p.Manifest, changes, len(raw), via)
+	if err != nil {
+		return nil, err
+	}
+	return s.reply(ctx, p.Manifest, through)
+}
+
+func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
+	to, err := s.DB.Recipient(ctx, m.From)
+	if err != nil {
+		return nil, err
+	}
+	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()})
+	var buf bytes.Buffer
+	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
+		pouch.Envelope{Kind: pouch.KindReply, To: m.From, Recipients: []*age.X25519Recipient{to}}, [][]byte{receipt})
+	return buf.Bytes(), err
+}

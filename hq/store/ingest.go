@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"chancery/shared/changelog"
+	"chancery/shared/readiness"
+	"chancery/sync/pouch"
+)
+
+// Ingest stores the changes of a verified pouch and applies, in sequence
+// order, every change that follows the mission's last applied one without
+// a gap. All of it happens in one transaction, so a crash leaves the
+// pouch either wholly taken in or not at all; and since changes are keyed
+// by (mission, sequence), taking in the same pouch again, or pouches in any
+// order, ends in the same state. It returns the sequence number up to
+// which the mission's changes are now all applied.
+func (d *DB) Ingest(ctx context.Context, m pouch.Manifest, changes []changelog.Change, size int, via string) (int64, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	now := d.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, size, via, now.Format(time.RFC3339Nano)); err != nil {
+		return 0, err
+	}
+	for _, c := range changes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), c.At.UTC().Format(time.RFC3339Nano), m.ID); err != nil {
+			return 0, err
+		}
+	}
+	var through int64
+	if err := tx.QueryRowContext(ctx, "SELECT through FROM missions WHERE code = ?", m.From).Scan(&through); err != nil {
+		return 0, fmt.Errorf("ingest: mission %s: %w", m.From, err)
+	}
+	next, err := applyFrom(ctx, tx, m.From, through)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, now.Format(time.RFC3339Nano), m.From); err != nil {
+		return 0, err
+	}
+	return next, tx.Commit()
+}
+
+// applyFrom applies the received changes that follow through without a
+// gap and returns the new high-water mark.
+func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT seq, entity, key, op, body FROM received WHERE mission = ? AND seq > ? ORDER BY seq", mission, through)
+	if err != nil {
+		return 0, err
+	}
+	type ch struct {
+		seq             int64
+		entity, key, op string
+		body            string
+	}
+	var pending []ch
+	for rows.Next() {
+		var c ch
+		if err := rows.Scan(&c.seq, &c.entity, &c.key, &c.op, &c.body); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if c.seq != through+int64(len(pending))+1 {
+			break // a gap: wait for the missing changes
+		}
+		pending = append(pending, c)
+	}
+	rows.Close()
+	for _, c := range pending {
+		if err := apply(ctx, tx, mission, changelog.Entity(c.entity), c.key, changelog.Op(c.op), []byte(c.body)); err != nil {
+			return 0, fmt.Errorf("apply change %d of %s: %w", c.seq, mission, err)
+		}
+		through = c.seq
+	}
+	return through, nil
+}
+
+func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, key string, op changelog.Op, body []byte) error {
+	switch {
+	case e == changelog.EntityAnswer && op == changelog.OpPut:
+		var a readiness.Answer
+		if err := json.Unmarshal(body, &a); err != nil {
+			return err
+		}
+		if a.ItemID != key {
+			return fmt.Errorf("body is for item %q, key %q", a.ItemID, key)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO answers (mission, item_id, level, na, evidence, answered_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mission, item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
+			answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
+			mission, a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, a.AnsweredAt.UTC().Format(time.RFC3339Nano))
+		return err
+	case e == changelog.EntitySnapshot && op == changelog.OpPut:
+		var s readiness.Snapshot
+		if err := json.Unmarshal(body, &s); err != nil {
+			return err
+		}
+		if s.ID != key {
+			return fmt.Errorf("body is for snapshot %q, key %q", s.ID, key)
+		}
+		answers, _ := json.Marshal(s.Answers)
+		_, err := tx.ExecContext(ctx, `INSERT INTO snapshots (mission, id, framework_version, signed_by, signed_at, note, answers) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, mission, s.ID, s.FrameworkVersion, s.SignedBy, s.SignedAt.UTC().Format(time.RFC3339), s.Note, string(answers))
+		return err
+	}
+	// A change this HQ does not know yet is kept in received and applied
+	// once HQ is upgraded; it does not block the changes after it.
+	return nil
+}
+
+// Answers returns a mission's current answers as HQ holds them.
+func (d *DB) Answers(ctx context.Context, mission string) (map[string]readiness.Answer, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT item_id, level, na, evidence, answered_by, answered_at FROM answers WHERE mission = ?", mission)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]readiness.Answer{}
+	for rows.Next() {
+		var a readiness.Answer
+		var at string
+		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+			return nil, err
+		}
+		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
+		out[a.ItemID] = a
+	}
+	return out, rows.Err()
+}
+
+// Snapshots returns a mission's signed-off snapshots, newest first.
+func (d *DB) Snapshots(ctx context.Context, mission string) ([]readiness.Snapshot, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots WHERE mission = ? ORDER BY signed_at DESC, id DESC", mission)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []readiness.Snapshot
+	for rows.Next() {
+		var s readiness.Snapshot
+		var at, answers string
+		if err := rows.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, &at, &s.Note, &answers); err != nil {
+			return nil, err
+		}
+		s.SignedAt, _ = time.Parse(time.RFC3339, at)
+		json.Unmarshal([]byte(answers), &s.Answers)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Received counts the changes held for a mission, applied or not.
+func (d *DB) Received(ctx context.Context, mission string) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM received WHERE mission = ?", mission).Scan(&n)
+	return n, err
+}

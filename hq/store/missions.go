@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"filippo.io/age"
+
+	"chancery/shared/problem"
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+	"chancery/web/account"
+)
+
+// Mission is a registry entry.
+type Mission struct {
+	Code, Name, Country, City, Region string
+	Lat, Lon                          *float64
+	State                             string
+	Demo                              bool
+	CreatedAt                         time.Time
+	LastSeen                          *time.Time
+	Through                           int64
+}
+
+var codeRE = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{2,8}$`)
+
+// CheckMission validates a registry entry.
+func CheckMission(m Mission) error {
+	switch {
+	case !codeRE.MatchString(m.Code):
+		return problem.Errorf(problem.Invalid, "A mission code is a country code, a dash and 2 to 8 letters or digits, such as FR-PAR or KE-NBO2.")
+	case strings.TrimSpace(m.Name) == "" || utf8.RuneCountInString(m.Name) > 120:
+		return problem.Errorf(problem.Invalid, "A mission's name is 1 to 120 characters.")
+	case len(m.Country) > 80 || len(m.City) > 80 || len(m.Region) > 80:
+		return problem.Errorf(problem.Invalid, "Country, city and region are limited to 80 characters each.")
+	case m.Lat != nil && (*m.Lat < -90 || *m.Lat > 90), m.Lon != nil && (*m.Lon < -180 || *m.Lon > 180):
+		return problem.Errorf(problem.Invalid, "Latitude is -90 to 90 and longitude -180 to 180, in decimal degrees.")
+	}
+	return nil
+}
+
+// AddMission registers a mission.
+func (d *DB) AddMission(ctx context.Context, by account.Actor, m Mission) error {
+	if err := CheckMission(m); err != nil {
+		return err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Code, strings.TrimSpace(m.Name), m.Country, m.City, m.Region, m.Lat, m.Lon, m.Demo, d.Now().UTC().Format(time.RFC3339))
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return problem.Errorf(problem.Conflict, "Mission %s is already registered.", m.Code)
+		}
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, "mission.add", m.Code, m.Name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const missionCols = "code, name, country, city, region, lat, lon, state, demo, created_at, last_seen, through"
+
+func scanMission(r interface{ Scan(...any) error }) (Mission, error) {
+	var m Mission
+	var created string
+	var seen sql.NullString
+	if err := r.Scan(&m.Code, &m.Name, &m.Country, &m.City, &m.Region, &m.Lat, &m.Lon, &m.State, &m.Demo, &created, &seen, &m.Through); err != nil {
+		return m, err
+	}
+	m.CreatedAt, _ = time.Parse(time.RFC3339, created)
+	if seen.Valid {
+		t, _ := time.Parse(time.RFC3339Nano, seen.String)
+		m.LastSeen = &t
+	}
+	return m, nil
+}
+
+// Missions lists the registry by code.
+func (d *DB) Missions(ctx context.Context) ([]Mission, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT "+missionCols+" FROM missions ORDER BY code")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Mission
+	for rows.Next() {
+		m, err := scanMission(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Mission returns one mission.
+func (d *DB) Mission(ctx context.Context, code string) (Mission, error) {
+	m, err := scanMission(d.sql.QueryRowContext(ctx, "SELECT "+missionCols+" FROM missions WHERE code = ?", code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, problem.Errorf(problem.NotFound, "There is no mission %q in the registry.", code)
+	}
+	return m, err
+}
+
+// CodeTTL is how long an enrollment code stays valid: long enough to
+// reach a mission by a slow channel, short enough that a lost code goes
+// stale.
+const CodeTTL = 7 * 24 * time.Hour
+
+// IssueCode makes a one-time enrollment code for a mission, replacing any
+// unused one. The code is returned once and stored only as a hash.
+func (d *DB) IssueCode(ctx context.Context, by account.Actor, mission string) (string, time.Time, error) {
+	m, err := d.Mission(ctx, mission)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if m.State == "revoked" {
+		return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is revoked; register it again under a new code to enroll it.", mission)
+	}
+	b := make([]byte, 10)
+	rand.Read(b)
+	raw := base32.StdEncoding.EncodeToString(b) // 16 characters
+	code := raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16]
+	expires := d.Now().Add(CodeTTL)
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM enroll_codes WHERE mission = ? AND used_at IS NULL", mission); err != nil {
+		return "", time.Time{}, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO enroll_codes (code_hash, mission, expires_at) VALUES (?, ?, ?)", codeHash(code), mission, expires.Unix()); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := account.Audit(ctx, tx, by, "mission.code", mission, "expires "+expires.UTC().Format(time.RFC3339)); err != nil {
+		return "", time.Time{}, err
+	}
+	return code, expires, tx.Commit()
+}
+
+func codeHash(code string) []byte {
+	s := sha256.Sum256([]byte("chancery enroll code\x00" + exchange.NormalizeCode(code)))
+	return s[:]
+}
+
+// errBadCode is the one answer to a wrong, used or expired code.
+var errBadCode = problem.Errorf(problem.Forbidden, "This enrollment code is not valid: it is wrong, used or expired. Ask HQ for a new one.")
+
+// Enroll registers a mission's keys with a one-time code and returns what
+// the mission must pin about HQ.
+func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote string) (exchange.EnrollResponse, error) {
+	recip, err := age.ParseX25519Recipient(req.AgeRecipient)
+	if err != nil {
+		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's age recipient is not valid.")
+	}
+	pub, err := base64.StdEncoding.DecodeString(req.SigningKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	defer tx.Rollback()
+	var mission string
+	var expires int64
+	var used sql.NullInt64
+	err = tx.QueryRowContext(ctx, "SELECT mission, expires_at, used_at FROM enroll_codes WHERE code_hash = ?", codeHash(req.Code)).Scan(&mission, &expires, &used)
+	now := d.Now()
+	if errors.Is(err, sql.ErrNoRows) || used.Valid || now.Unix() > expires || (req.Mission != "" && req.Mission != mission) {
+		account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + req.Mission, Remote: remote}, "enroll.fail", req.Mission, "bad code")
+		return exchange.EnrollResponse{}, errBadCode
+	}
+	if err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	m, err := scanMission(tx.QueryRowContext(ctx, "SELECT "+missionCols+" FROM missions WHERE code = ?", mission))
+	if err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	if m.State == "revoked" {
+		return exchange.EnrollResponse{}, errBadCode
+	}
+	stamp := now.UTC().Format(time.RFC3339)
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeHash(req.Code)}},
+		{"UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND state = 'active'", []any{mission}},
+		{"INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?) ON CONFLICT DO UPDATE SET state = 'active'",
+			[]any{mission, pouch.KeyID(pub), pub, recip.String(), stamp}},
+		{"UPDATE missions SET state = 'enrolled' WHERE code = ?", []any{mission}},
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return exchange.EnrollResponse{}, err
+		}
+	}
+	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "enroll", mission, "key "+pouch.KeyID(pub)); err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	resp := exchange.EnrollResponse{Mission: mission, Name: m.Name, HQSite: Site,
+		HQRecipients: []string{d.keys.Identity.Recipient().String()}, HQSigningKey: d.HQSigningPublic()}
+	resp.MAC = resp.Sum(req.Code)
+	return resp, nil
+}
+
+// SigningKey implements pouch.Keys over the registry.
+func (d *DB) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
+	var key []byte
+	var state, mstate string
+	err := d.sql.QueryRow(`SELECT k.signing_key, k.state, m.state FROM mission_keys k JOIN missions m ON m.code = k.mission
+		WHERE k.mission = ? AND k.key_id = ?`, site, keyID).Scan(&key, &state, &mstate)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if state == "revoked" || mstate == "revoked" {
+		return nil, fmt.Errorf("%w: key %s of %s", pouch.ErrRevokedKey, keyID, site)
+	}
+	return ed25519.PublicKey(key), nil
+}
+
+// Recipient returns the age recipient of a mission's active key, to seal
+// replies to.
+func (d *DB) Recipient(ctx context.Context, mission string) (*age.X25519Recipient, error) {
+	var s string
+	err := d.sql.QueryRowContext(ctx, "SELECT age_recipient FROM mission_keys WHERE mission = ? AND state = 'active'", mission).Scan(&s)
+	if err != nil {
+		return nil, fmt.Errorf("mission %s has no active key: %w", mission, err)
+	}
+	return age.ParseX25519Recipient(s)
+}
+
+// Revoke revokes a mission: its keys stop being accepted at once.
+func (d *DB) Revoke(ctx context.Context, by account.Actor, mission string) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "UPDATE missions SET state = 'revoked' WHERE code = ?", mission)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return problem.Errorf(problem.NotFound, "There is no mission %q in the registry.", mission)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'revoked' WHERE mission = ?", mission); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM enroll_codes WHERE mission = ?", mission); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, "mission.revoke", mission, ""); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

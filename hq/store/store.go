@@ -1,0 +1,114 @@
+// Package store is headquarters' database: the mission registry and keys,
+// enrollment codes, every change received from missions, the records
+// rebuilt from them, accounts and the audit log.
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"filippo.io/age"
+
+	"chancery/shared/framework"
+	"chancery/shared/sqlite"
+	"chancery/web/account"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Site is HQ's name in pouches.
+const Site = "HQ"
+
+// DB is an open HQ database.
+type DB struct {
+	sql       *sql.DB
+	framework *framework.Framework
+	keys      Keys
+	Now       func() time.Time
+}
+
+// Keys are HQ's own keys.
+type Keys struct {
+	Identity *age.X25519Identity
+	Signing  ed25519.PrivateKey
+}
+
+// Open opens or creates the database at path; the first open makes HQ's
+// keys.
+func Open(ctx context.Context, path string) (*DB, error) {
+	own, _ := fs.Sub(migrationFiles, "migrations")
+	db, err := sqlite.Open(ctx, path, account.Migrations, own)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{sql: db, framework: framework.Builtin(), Now: time.Now}
+	if d.keys, err = d.loadKeys(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *DB) loadKeys(ctx context.Context) (Keys, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return Keys{}, err
+	}
+	defer tx.Rollback()
+	var idStr, seed string
+	err = tx.QueryRowContext(ctx, "SELECT (SELECT value FROM meta WHERE key = 'hq_identity'), (SELECT value FROM meta WHERE key = 'hq_signing_seed')").Scan(&idStr, &seed)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// NULLs when not yet made
+		idStr, seed = "", ""
+	}
+	if idStr == "" {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			return Keys{}, err
+		}
+		s := make([]byte, ed25519.SeedSize)
+		rand.Read(s)
+		idStr, seed = id.String(), base64.StdEncoding.EncodeToString(s)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('hq_identity', ?), ('hq_signing_seed', ?)", idStr, seed); err != nil {
+			return Keys{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return Keys{}, err
+		}
+	}
+	id, err := age.ParseX25519Identity(idStr)
+	if err != nil {
+		return Keys{}, fmt.Errorf("HQ identity in the database is damaged: %w", err)
+	}
+	s, err := base64.StdEncoding.DecodeString(seed)
+	if err != nil || len(s) != ed25519.SeedSize {
+		return Keys{}, errors.New("HQ signing key in the database is damaged")
+	}
+	return Keys{Identity: id, Signing: ed25519.NewKeyFromSeed(s)}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// SQL returns the handle, for the account service.
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// Keys returns HQ's keys.
+func (d *DB) Keys() Keys { return d.keys }
+
+// Framework returns the capability framework HQ scores against.
+func (d *DB) Framework() *framework.Framework { return d.framework }
+
+// HQSigningPublic is HQ's signing public key, base64, as missions pin it.
+func (d *DB) HQSigningPublic() string {
+	return base64.StdEncoding.EncodeToString(d.keys.Signing.Public().(ed25519.PublicKey))
+}

@@ -1,0 +1,73 @@
+package exchange
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/problem"
+	"chancery/sync/pouch"
+)
+
+// Routes mounts HQ's mission-facing endpoints on e. They need no session:
+// a pouch authenticates itself, and enrollment carries its one-time code.
+func Routes(e *echo.Echo, hq HQ, maxPouch int64) {
+	e.POST(PathEnroll, func(c echo.Context) error {
+		var req EnrollRequest
+		dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": "the enrollment request is not valid JSON: " + err.Error()})
+		}
+		resp, err := hq.Enroll(c.Request().Context(), req, c.RealIP())
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, resp)
+	})
+	e.POST(PathExchange, func(c echo.Context) error {
+		if c.Request().ContentLength > maxPouch {
+			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than HQ accepts; send the backlog in smaller pouches"})
+		}
+		body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxPouch+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(body)) > maxPouch {
+			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than HQ accepts; send the backlog in smaller pouches"})
+		}
+		reply, err := hq.Exchange(c.Request().Context(), body, c.RealIP())
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, ContentType, reply)
+	})
+}
+
+// StatusOf maps the pouch refusals to HTTP: a pouch HQ cannot trust is
+// 403, one it cannot read 400, one too large 413.
+func StatusOf(err error) (int, bool) {
+	switch {
+	case errors.Is(err, pouch.ErrTooLarge), errors.Is(err, pouch.ErrTooMany):
+		return http.StatusRequestEntityTooLarge, true
+	case errors.Is(err, pouch.ErrUnknownKey), errors.Is(err, pouch.ErrRevokedKey), errors.Is(err, pouch.ErrSignature),
+		errors.Is(err, pouch.ErrMisaddressed), errors.Is(err, pouch.ErrRebound), errors.Is(err, pouch.ErrNotForUs):
+		return http.StatusForbidden, true
+	case errors.Is(err, pouch.ErrNotPouch), errors.Is(err, pouch.ErrMalformed), errors.Is(err, pouch.ErrTampered):
+		return http.StatusBadRequest, true
+	}
+	switch problem.CodeOf(err) {
+	case problem.Invalid:
+		return http.StatusBadRequest, true
+	case problem.Forbidden, problem.Unauthorized:
+		return http.StatusForbidden, true
+	case problem.NotFound:
+		return http.StatusNotFound, true
+	case problem.Conflict:
+		return http.StatusConflict, true
+	}
+	return 0, false
+}

@@ -1,0 +1,192 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"chancery/shared/problem"
+	"chancery/web/account"
+)
+
+// Site is the frame that every page of one program is drawn in: its
+// templates, its name, its navigation, and how it shows errors.
+type Site struct {
+	Pages  *Templates
+	Logger *slog.Logger
+	// Name is shown in the header of every page.
+	Name   string
+	Footer string
+	// Nav lists the main links, in order, with the roles that see each
+	// (none: everyone logged in).
+	Nav []NavItem
+
+	mappers []ErrorMapper
+}
+
+// Map adds a mapping of a program's own errors (such as refused pouches)
+// to HTTP statuses; the error's own text is then shown.
+func (s *Site) Map(m ErrorMapper) { s.mappers = append(s.mappers, m) }
+
+// NavItem is a main navigation link.
+type NavItem struct {
+	Href, Label string
+	Roles       []string
+}
+
+// Page is what the layout template renders around every page.
+type Page struct {
+	Title  string
+	Site   string
+	User   account.User
+	CSRF   string
+	Nav    []NavLink
+	Flash  string
+	Error  string
+	Footer string
+	Data   any
+}
+
+// NavLink is a navigation link as drawn for one request.
+type NavLink struct {
+	Href, Label string
+	Current     bool
+}
+
+// Page builds the frame of a page for the request.
+func (s *Site) Page(c echo.Context, title string, data any) Page {
+	u, _ := account.CurrentUser(c)
+	p := Page{Title: title, Site: s.Name, User: u, CSRF: account.CSRFToken(c), Data: data, Footer: s.Footer}
+	if u.Username == "" {
+		return p
+	}
+	path := c.Request().URL.Path
+	best := -1
+	for _, n := range s.Nav {
+		if len(n.Roles) > 0 && !contains(n.Roles, u.Role) {
+			continue
+		}
+		p.Nav = append(p.Nav, NavLink{Href: n.Href, Label: n.Label})
+		if n.Href == path || (n.Href != "/" && strings.HasPrefix(path, n.Href)) {
+			best = len(p.Nav) - 1
+		}
+	}
+	if best < 0 && len(p.Nav) > 0 && path != "/login" {
+		best = 0 // pages under no link belong to the first, the home page
+	}
+	if best >= 0 {
+		p.Nav[best].Current = true
+	}
+	return p
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Echo returns an Echo instance with what every Chancery interface has:
+// the client address taken from the connection only (the programs are
+// reached directly, not through a proxy that could vouch for a header),
+// security headers on every response, a body limit, the static files, a
+// health check, and errors shown as pages.
+func (s *Site) Echo(bodyLimit string) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Renderer = s.Pages
+	e.HTTPErrorHandler = s.fail
+	e.Use(account.SecurityHeaders())
+	e.Use(middleware.BodyLimit(bodyLimit))
+	e.GET("/static/*", s.Pages.Static)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	return e
+}
+
+// StatusOf maps an error to the HTTP status and message a user sees. It
+// is the one place where error codes meet HTTP.
+func StatusOf(err error) (int, string) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return he.Code, "There is no page at this address. Check the link, or start again from the home page."
+		case http.StatusMethodNotAllowed:
+			return he.Code, "This address does not accept that kind of request."
+		case http.StatusRequestEntityTooLarge:
+			return he.Code, "What you sent is too large. Shorten it and send it again."
+		}
+		if he.Code < 500 {
+			if m, ok := he.Message.(string); ok {
+				return he.Code, m
+			}
+		}
+		return he.Code, problem.MessageOf(err)
+	}
+	status := map[problem.Code]int{
+		problem.Invalid:      http.StatusBadRequest,
+		problem.NotFound:     http.StatusNotFound,
+		problem.Conflict:     http.StatusConflict,
+		problem.Unauthorized: http.StatusUnauthorized,
+		problem.Forbidden:    http.StatusForbidden,
+		problem.TooMany:      http.StatusTooManyRequests,
+	}[problem.CodeOf(err)]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	return status, problem.MessageOf(err)
+}
+
+// ErrorMapper maps a program's own errors to a status before the default
+// mapping; see Site.Map.
+type ErrorMapper func(error) (int, bool)
+
+type errorData struct {
+	Status     int
+	StatusText string
+	Message    string
+	Back       string
+}
+
+// fail renders every error: an HTML page for browsers, JSON for programs.
+// Only internal errors are logged; the rest are answers to the user.
+func (s *Site) fail(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, msg := StatusOf(err)
+	for _, m := range s.mappers {
+		if st, ok := m(err); ok {
+			status, msg = st, err.Error()
+			break
+		}
+	}
+	if status >= 500 {
+		s.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if accept := c.Request().Header.Get("Accept"); !strings.Contains(accept, "text/html") && accept != "" && !strings.Contains(accept, "*/*") ||
+		strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		c.JSON(status, map[string]string{"error": msg})
+		return
+	}
+	back := c.Request().Referer()
+	if back == "" || !strings.HasPrefix(back, "http") {
+		back = "/"
+	}
+	if status == http.StatusUnauthorized {
+		back = "/login"
+	}
+	data := errorData{Status: status, StatusText: http.StatusText(status), Message: msg, Back: back}
+	if rerr := c.Render(status, "error", s.Page(c, http.StatusText(status), data)); rerr != nil {
+		s.Logger.Error("render error page", "err", rerr)
+		c.String(status, msg)
+	}
+}
