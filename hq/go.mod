@@ -7,13 +7,13 @@ require (
 	chancery/sync v0.0.0
 	chancery/web v0.0.0
 	filippo.io/age v1.3.2
+	github.com/labstack/echo/v4 v4.16.0
 )
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/labstack/echo/v4 v4.16.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect

@@ -25,19 +25,21 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "chancery-agent"), "chancery/agent/cmd/chancery-agent")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build chancery-agent:", err)
-		os.Exit(1)
+	for _, name := range []string{"agent", "hq"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, "chancery-"+name), "chancery/"+name+"/cmd/chancery-"+name)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build chancery-"+name+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// agent is a running chancery-agent process.
+// agent is a running chancery-agent or chancery-hq process.
 type agent struct {
 	cmd      *exec.Cmd
 	URL      string
@@ -54,8 +56,35 @@ var (
 // data in dir and waits until it says where it listens.
 func startAgent(t testing.TB, dir string, args ...string) *agent {
 	t.Helper()
+	return start(t, "chancery-agent", dir, args...)
+}
+
+// startHQ runs "chancery-hq serve" likewise.
+func startHQ(t testing.TB, dir string, args ...string) *agent {
+	t.Helper()
+	return start(t, "chancery-hq", dir, args...)
+}
+
+// run runs a command of a binary to its end and returns its output.
+func run(t testing.TB, binary string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, binary), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", binary, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// runErr runs a command that may fail.
+func runErr(binary string, args ...string) (string, error) {
+	out, err := exec.Command(filepath.Join(bin, binary), args...).CombinedOutput()
+	return string(out), err
+}
+
+func start(t testing.TB, binary, dir string, args ...string) *agent {
+	t.Helper()
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, args...)
-	cmd := exec.Command(filepath.Join(bin, "chancery-agent"), args...)
+	cmd := exec.Command(filepath.Join(bin, binary), args...)
 	cmd.Env = os.Environ()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"chancery/shared/problem"
 	"chancery/web/account"
@@ -24,6 +23,10 @@ type Site struct {
 	// Nav lists the main links, in order, with the roles that see each
 	// (none: everyone logged in).
 	Nav []NavItem
+	// BodyLimit caps request bodies, in bytes; LargeBodies raises the cap
+	// for the paths that take files.
+	BodyLimit   int64
+	LargeBodies map[string]int64
 
 	mappers []ErrorMapper
 }
@@ -98,24 +101,48 @@ func contains(list []string, s string) bool {
 // reached directly, not through a proxy that could vouch for a header),
 // security headers on every response, a body limit, the static files, a
 // health check, and errors shown as pages.
-func (s *Site) Echo(bodyLimit string) *echo.Echo {
+func (s *Site) Echo() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Renderer = s.Pages
 	e.HTTPErrorHandler = s.fail
 	e.Use(account.SecurityHeaders())
-	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(s.limitBodies)
 	e.GET("/static/*", s.Pages.Static)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	return e
+}
+
+// limitBodies refuses a body over its path's cap before reading it, and
+// stops reading one that turns out larger than it said.
+func (s *Site) limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		limit := s.BodyLimit
+		if l, ok := s.LargeBodies[c.Request().URL.Path]; ok {
+			limit = l
+		}
+		if limit <= 0 {
+			limit = 64 << 10
+		}
+		r := c.Request()
+		if r.ContentLength > limit {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+		return next(c)
+	}
 }
 
 // StatusOf maps an error to the HTTP status and message a user sees. It
 // is the one place where error codes meet HTTP.
 func StatusOf(err error) (int, string) {
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		he = echo.ErrStatusRequestEntityTooLarge
+	}
+	if he != nil || errors.As(err, &he) {
 		switch he.Code {
 		case http.StatusNotFound:
 			return he.Code, "There is no page at this address. Check the link, or start again from the home page."

@@ -24,6 +24,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"chancery/shared/readiness"
 )
 
 //go:embed templates static
@@ -49,6 +51,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"add":    func(a, b int) int { return a + b },
 		"sub":    func(a, b int) int { return a - b },
 		"band":   band,
+		"int":    func(l readiness.Level) int { return int(l) },
 	}
 	for k, v := range funcs {
 		all[k] = v

@@ -8,13 +8,10 @@ import (
 )
 
 func TestTemplatesParse(t *testing.T) {
-	tp, err := web.Parse("agent", nil)
-	if err == nil {
-		// The agent's templates use helpers that only the agent defines;
-		// parsing without them must fail loudly, not at render time.
-		t.Fatalf("parsed agent templates without their helpers: %v", tp.Pages())
+	if _, err := web.Parse("agent", nil); err != nil {
+		t.Fatal(err)
 	}
-	tp, err = web.Parse("hq", nil)
+	tp, err := web.Parse("hq", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

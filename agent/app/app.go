@@ -20,7 +20,6 @@ import (
 
 	"chancery/agent/httpd"
 	"chancery/agent/store"
-	"chancery/shared/problem"
 	"chancery/sync/schedule"
 	"chancery/web/account"
 )
@@ -229,24 +228,8 @@ func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	generated := password == ""
-	if generated {
-		password = account.GeneratePassword()
-	}
 	if args[0] == "add" {
-		if name == "" {
-			name = username
-		}
-		_, err = acc.CreateUser(ctx, account.System, username, name, role, password)
-	} else {
-		err = acc.SetPassword(ctx, account.System, username, password)
+		return acc.AddUser(ctx, stdout, username, name, role, password)
 	}
-	if err != nil {
-		return errors.New(problem.MessageOf(err))
-	}
-	fmt.Fprintf(stdout, "Done: %s.\n", username)
-	if generated {
-		fmt.Fprintf(stdout, "  password: %s\n", password)
-	}
-	return nil
+	return acc.ResetPassword(ctx, stdout, username, password)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
-	"chancery/shared/problem"
 	"chancery/sync/exchange"
 )
 
@@ -40,18 +38,10 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer db.Close()
 	resp, err := newLink(db).Enroll(ctx, hq, code, mission)
 	if err != nil {
-		return errors.New(problem.MessageOf(err) + describe(err))
+		return fmt.Errorf("enrollment failed: %w", err)
 	}
 	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n", resp.Mission, resp.Name, hq)
 	return nil
-}
-
-// describe adds the cause of errors that problem.MessageOf hides.
-func describe(err error) string {
-	if problem.CodeOf(err) == problem.Internal {
-		return " (" + err.Error() + ")"
-	}
-	return ""
 }
 
 func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -103,7 +93,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		raw, m, err := l.Seal(ctx)
 		if err != nil {
-			return errors.New(problem.MessageOf(err) + describe(err))
+			return err
 		}
 		name := filepath.Join(out, fmt.Sprintf("%s-%d-%d-%s.pouch", m.From, m.First, m.Last, m.ID[:8]))
 		if err := writeFileDurably(name, raw); err != nil {

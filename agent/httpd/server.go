@@ -5,7 +5,6 @@
 package httpd
 
 import (
-	"html/template"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
-	"chancery/shared/readiness"
 	"chancery/web"
 	"chancery/web/account"
 )
@@ -40,7 +38,7 @@ var (
 
 // MaxBody caps a request body. The largest form is an answer with a
 // 4,000-byte evidence note.
-const MaxBody = "64K"
+const MaxBody = 64 << 10
 
 // Server holds what the handlers need.
 type Server struct {
@@ -60,19 +58,14 @@ type handler struct {
 	site *web.Site
 }
 
-// Funcs are the agent's template helpers.
-var Funcs = template.FuncMap{
-	"int": func(l readiness.Level) int { return int(l) },
-}
-
 // Handler builds the Echo instance that serves the interface.
 func (s *Server) Handler() (*echo.Echo, error) {
-	pages, err := web.Parse("agent", Funcs)
+	pages, err := web.Parse("agent", nil)
 	if err != nil {
 		return nil, err
 	}
 	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName,
-		Footer: "framework v" + strconv.Itoa(s.Store.Framework().Version),
+		Footer: "framework v" + strconv.Itoa(s.Store.Framework().Version), BodyLimit: MaxBody,
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},
@@ -82,7 +75,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		}}
 	h := &handler{Server: s, web: &account.Web{Accounts: s.Accounts}, site: site}
 
-	e := site.Echo(MaxBody)
+	e := site.Echo()
 	g := e.Group("", h.web.Middleware())
 	(&web.AccountPages{Site: site, Web: h.web, DefaultRole: RoleStaff}).Mount(g, canManage, canAudit)
 

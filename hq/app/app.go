@@ -1,0 +1,281 @@
+// Package app is the headquarters program: it reads the command line and
+// the environment, wires the store, ingest and web interface, and runs the
+// command asked for. cmd/chancery-hq only calls [Main].
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"chancery/hq/httpd"
+	"chancery/hq/ingest"
+	"chancery/hq/store"
+	"chancery/shared/problem"
+	"chancery/shared/settings"
+	"chancery/sync/pouch"
+	"chancery/web/account"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+const usage = `chancery-hq: the headquarters of Chancery.
+
+Usage:
+  chancery-hq serve [flags]                     run the web interface and the mission API
+  chancery-hq mission add --code C --name N [--country --city --region --lat --lon]
+  chancery-hq mission code --code C             issue a one-time enrollment code
+  chancery-hq pouch import [--replies DIR] FILE...
+                                                take in pouches carried by hand
+  chancery-hq user add|passwd [flags]
+  chancery-hq version
+
+Run a command with -h for its flags.
+`
+
+// Config is HQ's configuration; each field has a flag and a CHANCERY_HQ_
+// environment variable.
+type Config struct {
+	Addr          string
+	Data          string
+	AdminPassword string
+	SessionIdle   time.Duration
+	SessionMax    time.Duration
+}
+
+func (c *Config) bind(fs *flag.FlagSet) error {
+	s := settings.New(fs, "CHANCERY_HQ_", os.Environ())
+	s.String(&c.Addr, "addr", "127.0.0.1:8090", "address of the web interface and mission API, host:port")
+	s.String(&c.Data, "data", "chancery-hq-data", "folder for HQ's database")
+	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
+	s.Duration(&c.SessionIdle, "session-idle", account.DefaultIdleTimeout, "idle time after which a session ends")
+	s.Duration(&c.SessionMax, "session-max", account.DefaultMaxAge, "time after login at which a session ends")
+	return s.Check()
+}
+
+var errUsage = errors.New("usage")
+
+func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
+	fs := flag.NewFlagSet("chancery-hq "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	if err := c.bind(fs); err != nil {
+		return c, nil, err
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, nil, err
+		}
+		return c, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := settings.CheckAddr(c.Addr); err != nil {
+		return c, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// Main runs HQ with args and returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "mission":
+		err = mission(ctx, args[1:], stdout, stderr)
+	case "pouch":
+		err = importPouches(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = user(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "chancery-hq", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "chancery-hq: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "chancery-hq:", err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type wired struct {
+	db     *store.DB
+	acc    *account.Service
+	ingest *ingest.Service
+}
+
+func open(ctx context.Context, c Config) (*wired, error) {
+	db, err := store.Open(ctx, filepath.Join(c.Data, "hq.db"))
+	if err != nil {
+		return nil, err
+	}
+	acc := account.New(db.SQL(), httpd.Roles...)
+	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax
+	return &wired{db: db, acc: acc, ingest: &ingest.Service{DB: db, Limits: pouch.DefaultLimits}}, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, rest, err := parse("serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, rest[0])
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	first, err := w.acc.EnsureAdmin(ctx, httpd.RoleAdmin, c.AdminPassword)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Logger: logger}).Handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", c.Addr, err)
+	}
+	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	if first != "" {
+		fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
+	}
+	// This line comes last: scripts and tests wait for it.
+	fmt.Fprintf(stdout, "Chancery HQ: http://%s/\n", ln.Addr())
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
+
+func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "code" && args[0] != "revoke") {
+		return fmt.Errorf("%w: chancery-hq mission add|code|revoke [flags]", errUsage)
+	}
+	var m store.Mission
+	var lat, lon string
+	var demo bool
+	c, rest, err := parse("mission "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&m.Code, "code", "", "the mission's code, such as FR-PAR")
+		if args[0] == "add" {
+			fs.StringVar(&m.Name, "name", "", "the mission's name")
+			fs.StringVar(&m.Country, "country", "", "country")
+			fs.StringVar(&m.City, "city", "", "city")
+			fs.StringVar(&m.Region, "region", "", "region, as HQ groups missions")
+			fs.StringVar(&lat, "lat", "", "latitude, decimal degrees")
+			fs.StringVar(&lon, "lon", "", "longitude, decimal degrees")
+			fs.BoolVar(&demo, "demo", false, "mark the mission as demo data")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, rest[0])
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	switch args[0] {
+	case "add":
+		m.Demo = demo
+		for _, p := range []struct {
+			s   string
+			dst **float64
+		}{{lat, &m.Lat}, {lon, &m.Lon}} {
+			if p.s != "" {
+				v, err := strconv.ParseFloat(p.s, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not a number; write coordinates in decimal degrees", p.s)
+				}
+				*p.dst = &v
+			}
+		}
+		if err := w.db.AddMission(ctx, account.System, m); err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		fmt.Fprintf(stdout, "Registered %s. Issue its enrollment code with: chancery-hq mission code --code %s\n", m.Code, m.Code)
+	case "code":
+		code, exp, err := w.db.IssueCode(ctx, account.System, m.Code)
+		if err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		fmt.Fprintf(stdout, "Enrollment code for %s: %s\nIt works once, until %s.\n", m.Code, code, exp.UTC().Format(time.RFC3339))
+	case "revoke":
+		if err := w.db.Revoke(ctx, account.System, m.Code); err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		fmt.Fprintf(stdout, "Revoked %s: its pouches are refused from now on.\n", m.Code)
+	}
+	return nil
+}
+
+func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "passwd") {
+		return fmt.Errorf("%w: chancery-hq user add|passwd [flags]", errUsage)
+	}
+	var username, name, role, password string
+	c, _, err := parse("user "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "the account's username")
+		fs.StringVar(&password, "password", "", "the password; generated and printed if empty")
+		if args[0] == "add" {
+			fs.StringVar(&name, "name", "", "the person's full name")
+			fs.StringVar(&role, "role", httpd.RoleAnalyst, "admin, analyst or publisher")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	if args[0] == "add" {
+		return w.acc.AddUser(ctx, stdout, username, name, role, password)
+	}
+	return w.acc.ResetPassword(ctx, stdout, username, password)
+}

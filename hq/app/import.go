@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// importPouches takes in pouches carried by hand, with a progress line,
+// and writes each reply beside them (or into --replies) for the courier
+// to carry back. A refused pouch is reported and the others still go in.
+func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		return fmt.Errorf("%w: chancery-hq pouch import [--replies DIR] FILE...", errUsage)
+	}
+	var replies string
+	c, files, err := parse("pouch import", args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&replies, "replies", "", "folder for HQ's replies (default: beside each pouch)")
+	})
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("%w: name the pouch files to import", errUsage)
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	failed := 0
+	for i, f := range files {
+		fmt.Fprintf(stdout, "[%d/%d] %s %s ", i+1, len(files), bar(i, len(files)), filepath.Base(f))
+		raw, err := os.ReadFile(f)
+		if err == nil {
+			var reply []byte
+			if reply, err = w.ingest.Take(ctx, raw, "import "+filepath.Base(f)); err == nil {
+				dir := replies
+				if dir == "" {
+					dir = filepath.Dir(f)
+				}
+				out := filepath.Join(dir, "reply-"+filepath.Base(f))
+				if err = os.WriteFile(out, reply, 0o644); err == nil {
+					fmt.Fprintf(stdout, "taken in; reply: %s\n", out)
+					continue
+				}
+			}
+		}
+		failed++
+		fmt.Fprintf(stdout, "REFUSED: %v. Nothing of it was written.\n", err)
+	}
+	fmt.Fprintf(stdout, "%s %d taken in, %d refused.\n", bar(len(files), len(files)), len(files)-failed, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d pouches were refused", failed, len(files))
+	}
+	return nil
+}
+
+// bar draws progress as [#####.....].
+func bar(done, total int) string {
+	const width = 20
+	n := done * width / total
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}

@@ -1,0 +1,197 @@
+package httpd
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/hq/store"
+	"chancery/shared/problem"
+	"chancery/shared/readiness"
+	"chancery/web"
+	"chancery/web/account"
+)
+
+// StaleAfter is when a mission's picture counts as stale: a mission that
+// syncs every 15 minutes and has not been heard of for a day has a problem
+// worth showing.
+const StaleAfter = 24 * time.Hour
+
+type missionRow struct {
+	store.Mission
+	Overall  int
+	Answered int
+	Items    int
+	Seen     string
+	Stale    bool
+}
+
+func (h *handler) row(c echo.Context, m store.Mission) (missionRow, error) {
+	answers, err := h.Store.Answers(c.Request().Context(), m.Code)
+	if err != nil {
+		return missionRow{}, err
+	}
+	r := readiness.Assess(h.Store.Framework(), answers)
+	row := missionRow{Mission: m, Overall: r.Overall.Value, Answered: r.Overall.Answered, Items: r.Overall.Items}
+	row.Seen, row.Stale = freshness(m.LastSeen, h.Store.Now())
+	return row, nil
+}
+
+// freshness says how long ago a mission was heard of, in words.
+func freshness(seen *time.Time, now time.Time) (string, bool) {
+	if seen == nil {
+		return "never", true
+	}
+	d := now.Sub(*seen)
+	var s string
+	switch {
+	case d < time.Minute:
+		s = "just now"
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%d h ago", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+	return s, d > StaleAfter
+}
+
+func (h *handler) missions(c echo.Context) error {
+	list, err := h.Store.Missions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	rows := make([]missionRow, 0, len(list))
+	for _, m := range list {
+		r, err := h.row(c, m)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	u, _ := account.CurrentUser(c)
+	return c.Render(http.StatusOK, "missions", h.page(c, "Missions", struct {
+		Rows      []missionRow
+		CanManage bool
+	}{rows, has(canManage, u.Role)}))
+}
+
+type missionForm struct {
+	Code, Name, Country, City, Region, Lat, Lon string
+}
+
+func (h *handler) newMission(c echo.Context) error {
+	return c.Render(http.StatusOK, "mission-new", h.page(c, "Register a mission", missionForm{}))
+}
+
+func (h *handler) addMission(c echo.Context) error {
+	f := missionForm{Code: strings.ToUpper(strings.TrimSpace(c.FormValue("code"))), Name: c.FormValue("name"), Country: c.FormValue("country"),
+		City: c.FormValue("city"), Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon")}
+	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
+	var err error
+	if m.Lat, err = optFloat(f.Lat); err == nil {
+		m.Lon, err = optFloat(f.Lon)
+	}
+	if err == nil {
+		err = h.Store.AddMission(c.Request().Context(), account.ActorOf(c), m)
+	}
+	if err != nil {
+		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
+			status, msg := web.StatusOf(err)
+			p := h.page(c, "Register a mission", f)
+			p.Error = msg
+			return c.Render(status, "mission-new", p)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/missions/"+m.Code)
+}
+
+func optFloat(s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, problem.Errorf(problem.Invalid, "%q is not a number; write coordinates in decimal degrees, such as 48.8566.", s)
+	}
+	return &v, nil
+}
+
+type missionData struct {
+	Row       missionRow
+	Report    readiness.Report
+	Items     []itemRow
+	Snapshots []readiness.Snapshot
+	Received  int
+	CanManage bool
+	Code      string
+	Expires   time.Time
+}
+
+type itemRow struct {
+	ID, Area, Question string
+	Answer             readiness.Answer
+	Answered           bool
+}
+
+func (h *handler) mission(c echo.Context) error {
+	return h.renderMission(c, "", time.Time{})
+}
+
+func (h *handler) renderMission(c echo.Context, code string, expires time.Time) error {
+	ctx := c.Request().Context()
+	m, err := h.Store.Mission(ctx, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	row, err := h.row(c, m)
+	if err != nil {
+		return err
+	}
+	answers, err := h.Store.Answers(ctx, m.Code)
+	if err != nil {
+		return err
+	}
+	snaps, err := h.Store.Snapshots(ctx, m.Code)
+	if err != nil {
+		return err
+	}
+	n, err := h.Store.Received(ctx, m.Code)
+	if err != nil {
+		return err
+	}
+	f := h.Store.Framework()
+	u, _ := account.CurrentUser(c)
+	d := missionData{Row: row, Report: readiness.Assess(f, answers), Snapshots: snaps, Received: n, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
+	for _, it := range f.Items {
+		a, ok := answers[it.ID]
+		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
+	}
+	p := h.page(c, m.Name, d)
+	if code != "" {
+		p.Flash = "Enrollment code issued. It is shown only now."
+	}
+	return c.Render(http.StatusOK, "mission", p)
+}
+
+func (h *handler) issueCode(c echo.Context) error {
+	code, expires, err := h.Store.IssueCode(c.Request().Context(), account.ActorOf(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return h.renderMission(c, code, expires)
+}
+
+func (h *handler) revoke(c echo.Context) error {
+	if err := h.Store.Revoke(c.Request().Context(), account.ActorOf(c), c.Param("code")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code"))
+}

@@ -1,0 +1,46 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"chancery/shared/problem"
+)
+
+// AddUser is the command-line "user add": it creates an account and
+// prints the password if it generated one.
+func (s *Service) AddUser(ctx context.Context, out io.Writer, username, name, role, password string) error {
+	generated := password == ""
+	if generated {
+		password = GeneratePassword()
+	}
+	if name == "" {
+		name = username
+	}
+	if _, err := s.CreateUser(ctx, System, username, name, role, password); err != nil {
+		return errors.New(problem.MessageOf(err))
+	}
+	return printDone(out, username, password, generated)
+}
+
+// ResetPassword is the command-line "user passwd".
+func (s *Service) ResetPassword(ctx context.Context, out io.Writer, username, password string) error {
+	generated := password == ""
+	if generated {
+		password = GeneratePassword()
+	}
+	if err := s.SetPassword(ctx, System, username, password); err != nil {
+		return errors.New(problem.MessageOf(err))
+	}
+	return printDone(out, username, password, generated)
+}
+
+func printDone(out io.Writer, username, password string, generated bool) error {
+	fmt.Fprintf(out, "Done: %s.\n", username)
+	if generated {
+		fmt.Fprintf(out, "  password: %s\n", password)
+	}
+	return nil
+}
