@@ -149,7 +149,7 @@ func StatusOf(err error) (int, string) {
 		case http.StatusMethodNotAllowed:
 			return he.Code, "This address does not accept that kind of request."
 		case http.StatusRequestEntityTooLarge:
-			return he.Code, "What you sent is too large. Shorten it and send it again."
+			return he.Code, "What you sent is larger than this server accepts: send less at a time (a shorter text, or a backlog in smaller pouches)."
 		}
 		if he.Code < 500 {
 			if m, ok := he.Message.(string); ok {

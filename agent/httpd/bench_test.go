@@ -51,6 +51,6 @@ func BenchmarkSnapshotPage(b *testing.B) { benchPage(b, "/snapshots") }
 
 func (e *env) loggedIn(testing.TB) *http.Client {
 	b := e.browser()
-	b.login("admin")
-	return b.c
+	b.Login("admin")
+	return b.C
 }

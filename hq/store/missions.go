@@ -186,7 +186,12 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	err = tx.QueryRowContext(ctx, "SELECT mission, expires_at, used_at FROM enroll_codes WHERE code_hash = ?", codeHash(req.Code)).Scan(&mission, &expires, &used)
 	now := d.Now()
 	if errors.Is(err, sql.ErrNoRows) || used.Valid || now.Unix() > expires || (req.Mission != "" && req.Mission != mission) {
-		account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + req.Mission, Remote: remote}, "enroll.fail", req.Mission, "bad code")
+		// The transaction holds the write lock: end it before the audit
+		// entry is written on its own.
+		tx.Rollback()
+		if err := account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + req.Mission, Remote: remote}, "enroll.fail", req.Mission, "bad code"); err != nil {
+			return exchange.EnrollResponse{}, err
+		}
 		return exchange.EnrollResponse{}, errBadCode
 	}
 	if err != nil {

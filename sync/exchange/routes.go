@@ -30,14 +30,14 @@ func Routes(e *echo.Echo, hq HQ, maxPouch int64) {
 	})
 	e.POST(PathExchange, func(c echo.Context) error {
 		if c.Request().ContentLength > maxPouch {
-			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than HQ accepts; send the backlog in smaller pouches"})
+			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than this server accepts; send the backlog in smaller pouches"})
 		}
 		body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxPouch+1))
 		if err != nil {
 			return err
 		}
 		if int64(len(body)) > maxPouch {
-			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than HQ accepts; send the backlog in smaller pouches"})
+			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than this server accepts; send the backlog in smaller pouches"})
 		}
 		reply, err := hq.Exchange(c.Request().Context(), body, c.RealIP())
 		if err != nil {

@@ -1,0 +1,328 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"chancery/hq/httpd"
+	"chancery/hq/ingest"
+	"chancery/hq/store"
+	"chancery/shared/changelog"
+	"chancery/shared/readiness"
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+	"chancery/web/account"
+	"chancery/web/webtest"
+)
+
+const password = "correct horse battery"
+
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+	db  *store.DB
+	ing *ingest.Service
+}
+
+func newEnv(t *testing.T, limits pouch.Limits) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "hq.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	acc := account.New(db.SQL(), httpd.Roles...)
+	for _, u := range []struct{ name, role string }{{"admin", "admin"}, {"ana", "analyst"}, {"pub", "publisher"}} {
+		if _, err := acc.CreateUser(ctx, account.System, u.name, u.name, u.role, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{t: t, db: db, ing: &ingest.Service{DB: db, Limits: limits}}
+	h, err := (&httpd.Server{Store: db, Accounts: acc, Ingest: e.ing, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// mission is an enrolled mission's keys, as its agent holds them.
+type mission struct {
+	code string
+	id   *age.X25519Identity
+	sk   ed25519.PrivateKey
+	hq   exchange.EnrollResponse
+	seq  int64
+}
+
+func (e *env) enroll(code string) *mission {
+	e.t.Helper()
+	ctx := context.Background()
+	if err := e.db.AddMission(ctx, account.System, store.Mission{Code: code, Name: "Embassy " + code}); err != nil {
+		e.t.Fatal(err)
+	}
+	c, _, err := e.db.IssueCode(ctx, account.System, code)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m := &mission{code: code}
+	m.id, _ = age.GenerateX25519Identity()
+	_, m.sk, _ = ed25519.GenerateKey(nil)
+	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
+	m.hq, err = cl.Enroll(ctx, exchange.EnrollRequest{Code: c, Mission: code, AgeRecipient: m.id.Recipient().String(),
+		SigningKey: base64.StdEncoding.EncodeToString(m.sk.Public().(ed25519.PublicKey))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// pouch seals n new answers (or the given range) from the mission.
+func (m *mission) pouch(t *testing.T, first, n int64, to string) []byte {
+	t.Helper()
+	var lines [][]byte
+	for i := range n {
+		a := readiness.Answer{ItemID: fmt.Sprintf("STR-%02d", i%8+1), Level: readiness.Level(i % 5), Evidence: fmt.Sprintf("change %d", first+i), AnsweredBy: "amira", AnsweredAt: time.Now().UTC()}
+		body, _ := json.Marshal(a)
+		b, _ := json.Marshal(changelog.Change{Site: m.code, Seq: first + i, Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body, At: a.AnsweredAt})
+		lines = append(lines, b)
+	}
+	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
+	var buf bytes.Buffer
+	env := pouch.Envelope{Kind: pouch.KindChanges, To: to, Recipients: []*age.X25519Recipient{r}}
+	if n > 0 {
+		env.First, env.Last = first, first+n-1
+	}
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, env, lines); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// send posts a pouch and opens the receipt in HQ's reply.
+func (e *env) send(m *mission, raw []byte) (int, exchange.Receipt, string) {
+	e.t.Helper()
+	resp, err := http.Post(e.srv.URL+exchange.PathExchange, exchange.ContentType, bytes.NewReader(raw))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, exchange.Receipt{}, string(body)
+	}
+	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
+	rc := pouch.Receiver{Site: m.code, Identities: []*age.X25519Identity{m.id}, Keys: fixedKey(hqKey)}
+	p, err := rc.Open(bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("reply: %v", err)
+	}
+	var r exchange.Receipt
+	json.Unmarshal(p.Lines[0], &r)
+	return 200, r, ""
+}
+
+type fixedKey ed25519.PublicKey
+
+func (k fixedKey) SigningKey(site, id string) (ed25519.PublicKey, error) {
+	if site != "HQ" || id != pouch.KeyID(ed25519.PublicKey(k)) {
+		return nil, pouch.ErrUnknownKey
+	}
+	return ed25519.PublicKey(k), nil
+}
+
+func (e *env) received(code string) int {
+	n, err := e.db.Received(context.Background(), code)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func TestExchangeReceiptAndOrder(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	p1, p2, p3 := m.pouch(t, 1, 10, "HQ"), m.pouch(t, 11, 10, "HQ"), m.pouch(t, 21, 5, "HQ")
+
+	// Out of order: 3 and 2 wait for 1; then everything applies at once.
+	for _, step := range []struct {
+		raw  []byte
+		want int64
+	}{{p3, 0}, {p2, 0}, {p1, 25}, {p1, 25}, {p2, 25}} {
+		status, r, body := e.send(m, step.raw)
+		if status != 200 || r.Through != step.want || r.Mission != "FR-PAR" {
+			t.Fatalf("status %d %s, receipt %+v; want through %d", status, body, r, step.want)
+		}
+	}
+	if n := e.received("FR-PAR"); n != 25 {
+		t.Fatalf("%d changes held, want 25", n)
+	}
+	answers, _ := e.db.Answers(context.Background(), "FR-PAR")
+	// STR-01 is written by changes 1, 9, 11, 19 and 21 (the first of each
+	// pouch and every eighth after): 21 is the last in sequence order,
+	// although its pouch arrived first.
+	if answers["STR-01"].Evidence != "change 21" {
+		t.Fatalf("STR-01 = %+v: changes were not applied in sequence order", answers["STR-01"])
+	}
+	// An empty pouch asks for the receipt only.
+	if _, r, _ := e.send(m, m.pouch(t, 0, 0, "HQ")); r.Through != 25 {
+		t.Fatalf("empty pouch: %+v", r)
+	}
+}
+
+func TestExchangeRefusalsWriteNothing(t *testing.T) {
+	e := newEnv(t, pouch.Limits{MaxPouch: 64 << 10, MaxRaw: 1 << 20, MaxRecords: 100})
+	m := e.enroll("FR-PAR")
+	other := e.enroll("KE-NBO")
+	e.send(m, m.pouch(t, 1, 3, "HQ"))
+
+	flipped := m.pouch(t, 4, 3, "HQ")
+	flipped[len(flipped)-5] ^= 1
+	stranger := &mission{code: "FR-PAR", id: m.id, hq: m.hq}
+	_, stranger.sk, _ = ed25519.GenerateKey(nil)
+	impostor := &mission{code: "FR-PAR", id: other.id, sk: other.sk, hq: other.hq}
+	big := make([]byte, 70<<10)
+
+	tests := []struct {
+		name   string
+		raw    []byte
+		status int
+		want   string
+	}{
+		{"garbage bytes", []byte("hello, HQ"), 400, "not a pouch"},
+		{"flipped byte", flipped, 400, "damaged or was altered"},
+		{"unknown key", stranger.pouch(t, 4, 1, "HQ"), 403, "unknown key"},
+		{"a valid key claiming another mission", impostor.pouch(t, 4, 1, "HQ"), 403, "unknown key"},
+		{"addressed to another HQ", m.pouch(t, 4, 1, "HQ-OTHER"), 403, "addressed to another site"},
+		{"too many records", m.pouch(t, 4, 101, "HQ"), 413, "too many records"},
+		{"oversized upload", big, 413, "larger than this server accepts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, body := e.send(m, tt.raw)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Fatalf("status %d, body %s; want %d with %q", status, body, tt.status, tt.want)
+			}
+			if n := e.received("FR-PAR"); n != 3 {
+				t.Fatalf("a refused pouch changed what HQ holds: %d changes", n)
+			}
+		})
+	}
+	// Revoked: the mission's own good pouch is refused from then on.
+	if err := e.db.Revoke(context.Background(), account.System, "FR-PAR"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := e.send(m, m.pouch(t, 4, 1, "HQ")); status != 403 || !strings.Contains(body, "revoked key") {
+		t.Fatalf("revoked: %d %s", status, body)
+	}
+}
+
+func TestEnrollmentCodeIsOneTime(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	e.db.AddMission(ctx, account.System, store.Mission{Code: "FR-PAR", Name: "Paris"})
+	code, _, _ := e.db.IssueCode(ctx, account.System, "FR-PAR")
+	id, _ := age.GenerateX25519Identity()
+	pub, _, _ := ed25519.GenerateKey(nil)
+	req := exchange.EnrollRequest{Code: strings.ToLower(code), Mission: "FR-PAR", AgeRecipient: id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(pub)}
+	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
+	if _, err := cl.Enroll(ctx, req); err != nil {
+		t.Fatalf("first use (typed in lower case): %v", err)
+	}
+	_, err := cl.Enroll(ctx, req)
+	if err == nil || !strings.Contains(err.Error(), "not valid: it is wrong, used or expired") {
+		t.Fatalf("second use: %v", err)
+	}
+	e.db.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+	code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
+	e.db.Now = time.Now
+	req.Code = code
+	if _, err := cl.Enroll(ctx, req); err != nil {
+		t.Fatalf("fresh code: %v", err)
+	}
+}
+
+func TestRolesAtHQ(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	e.enroll("FR-PAR")
+	tests := []struct {
+		user, method, path string
+		want               int
+	}{
+		{"ana", "GET", "/", 200},
+		{"ana", "GET", "/missions/FR-PAR", 200},
+		{"ana", "GET", "/missions/new", 403},
+		{"ana", "POST", "/missions", 403},
+		{"ana", "POST", "/missions/FR-PAR/code", 403},
+		{"ana", "POST", "/missions/FR-PAR/revoke", 403},
+		{"pub", "POST", "/missions/FR-PAR/code", 403},
+		{"ana", "GET", "/pouches", 403},
+		{"admin", "POST", "/missions/FR-PAR/code", 200},
+		{"admin", "GET", "/missions/new", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user+" "+tt.method+" "+tt.path, func(t *testing.T) {
+			b := webtest.New(t, e.srv.URL, password)
+			b.Login(tt.user)
+			var r webtest.Resp
+			if tt.method == "GET" {
+				r = b.Get(tt.path)
+			} else {
+				r = b.Post(tt.path, url.Values{"code": {"XX-NEW"}, "name": {"New"}})
+			}
+			if r.Status != tt.want {
+				t.Fatalf("status %d, want %d", r.Status, tt.want)
+			}
+		})
+	}
+	m, _ := e.db.Mission(context.Background(), "FR-PAR")
+	if m.State != "enrolled" {
+		t.Fatalf("an analyst's refused request changed the mission: %s", m.State)
+	}
+}
+
+func TestRegisterMissionForm(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	b.Get("/missions/new")
+	r := b.Post("/missions", url.Values{"code": {"paris"}, "name": {"Embassy in Paris"}, "lat": {"48.85"}})
+	if r.Status != 400 || !strings.Contains(r.Body, "A mission code is a country code") || !strings.Contains(r.Body, `value="Embassy in Paris"`) {
+		t.Fatalf("bad code: %d", r.Status)
+	}
+	r = b.Post("/missions", url.Values{"code": {"fr-par"}, "name": {"Embassy in Paris"}, "lat": {"north"}})
+	if r.Status != 400 || !strings.Contains(r.Body, "is not a number") {
+		t.Fatalf("bad latitude: %d", r.Status)
+	}
+	r = b.Post("/missions", url.Values{"code": {"fr-par"}, "name": {"Embassy in Paris"}, "lat": {"48.85"}, "lon": {"2.35"}, "region": {"Europe"}})
+	if r.Status != 303 || r.Header.Get("Location") != "/missions/FR-PAR" {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	r = b.Get("/missions/FR-PAR")
+	b.Post("/missions/FR-PAR/code", nil)
+	r = b.Get("/missions/FR-PAR")
+	if strings.Contains(r.Body, "enroll-code") {
+		t.Fatal("the enrollment code is shown again after the page that issued it")
+	}
+	r = b.Post("/missions", url.Values{"code": {"FR-PAR"}, "name": {"Again"}})
+	if r.Status != 409 || !strings.Contains(r.Body, "already registered") {
+		t.Fatalf("duplicate: %d", r.Status)
+	}
+}

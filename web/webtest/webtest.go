@@ -1,0 +1,105 @@
+// Package webtest drives a Chancery web interface in tests the way a
+// person's browser does: one cookie jar per person, forms posted with the
+// CSRF token of the page last seen, redirects not followed so that tests
+// can see them.
+package webtest
+
+import (
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Browser is one person's browser.
+type Browser struct {
+	T    testing.TB
+	Base string
+	C    *http.Client
+	// CSRF is the token found on the last page.
+	CSRF string
+	// Password is used by Login.
+	Password string
+}
+
+// New returns a browser for the interface at base.
+func New(t testing.TB, base, password string) *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{T: t, Base: base, Password: password, C: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// CSRFPattern finds the CSRF token in a page.
+var CSRFPattern = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// Resp is a response with its body read and HTML entities decoded.
+type Resp struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Do sends a request, with form as its body if not nil.
+func (b *Browser) Do(method, path string, form url.Values) Resp {
+	b.T.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.Base+path, body)
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	r, err := b.C.Do(req)
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	defer r.Body.Close()
+	out, _ := io.ReadAll(r.Body)
+	if m := CSRFPattern.FindSubmatch(out); m != nil {
+		b.CSRF = string(m[1])
+	}
+	return Resp{r.StatusCode, r.Header, html.UnescapeString(string(out))}
+}
+
+// Get fetches a page.
+func (b *Browser) Get(path string) Resp { return b.Do("GET", path, nil) }
+
+// Post sends a form with the CSRF token of the last page seen, unless the
+// form has its own.
+func (b *Browser) Post(path string, form url.Values) Resp {
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.CSRF)
+	}
+	return b.Do("POST", path, form)
+}
+
+// Login logs in as user with the browser's password.
+func (b *Browser) Login(user string) {
+	b.T.Helper()
+	b.Get("/login")
+	r := b.Post("/login", url.Values{"username": {user}, "password": {b.Password}})
+	if r.Status != http.StatusSeeOther {
+		b.T.Fatalf("login as %s: status %d: %s", user, r.Status, r.Body)
+	}
+	b.Get("/")
+}
+
+// Cookie returns the value of a cookie the browser holds.
+func (b *Browser) Cookie(name string) string {
+	u, _ := url.Parse(b.Base)
+	for _, c := range b.C.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
