@@ -5,9 +5,9 @@
 GO       ?= go
 BIN      := bin
 RUN      := .run
-ADDR     ?= 127.0.0.1:8080
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X chancery/agent/app.Version=$(VERSION)
+LDFLAGS_HQ := -s -w -X chancery/hq/app.Version=$(VERSION)
 export CGO_ENABLED := 0
 
 .PHONY: all build run test vet bench cross chromium clean
@@ -16,16 +16,12 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chancery-agent chancery/agent/cmd/chancery-agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS_HQ)' -o $(BIN)/chancery-hq chancery/hq/cmd/chancery-hq
 
-# run starts one mission agent on its own SQLite database in .run/. The
-# administrator's password is made on the first run and kept in
-# .run/admin-password, so every run can print it.
+# run starts HQ and three demo missions on loopback, each on its own
+# SQLite database in .run/, and prints every address and the login.
 run: build
-	@mkdir -p $(RUN)
-	@test -s $(RUN)/admin-password || (LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20 >$(RUN)/admin-password)
-	@echo "Log in as: admin / $$(cat $(RUN)/admin-password)   (stored in $(RUN)/admin-password)"
-	@CHANCERY_AGENT_ADMIN_PASSWORD="$$(cat $(RUN)/admin-password)" \
-		$(BIN)/chancery-agent serve --addr $(ADDR) --data $(RUN)/agent --mission-name "Demo embassy"
+	@deploy/demo.sh
 
 # test runs vet and every test of every workspace module, the browser
 # tests included; they need Chromium, which this target installs.

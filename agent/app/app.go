@@ -40,6 +40,7 @@ Usage:
   chancery-agent sync                       sync with HQ now
   chancery-agent pouch export --out DIR     write the pending pouch to a file
   chancery-agent pouch import FILE          take HQ's reply from a file
+  chancery-agent demo [--seed WORD]         fill an empty mission with demo data
   chancery-agent version
 
 Run a command with -h for its flags.
@@ -66,6 +67,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = syncOnce(ctx, args[1:], stdout, stderr)
 	case "pouch":
 		err = pouchCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = demo(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "chancery-agent", Version)
 	case "help", "-h", "--help":

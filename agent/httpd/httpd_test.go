@@ -148,7 +148,6 @@ func TestSessionRotatesAtLoginAndExpires(t *testing.T) {
 	}
 }
 
-
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Starts Chancery on loopback for a look around: headquarters and three
+# demo missions, each an agent with its own database, enrolled with HQ and
+# syncing every minute. Everything lives in .run/; delete it to start over.
+# Used by `make run`; stop it with Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=bin
+RUN=.run
+HQ_PORT=${HQ_PORT:-8090}
+mkdir -p "$RUN"
+test -s "$RUN/admin-password" || (LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20 >"$RUN/admin-password")
+PASSWORD=$(cat "$RUN/admin-password")
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+# wait_for LOG: waits until a program has printed the line that says where
+# it listens.
+wait_for() {
+  for _ in $(seq 1 100); do
+    grep -q 'http://' "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "It did not start; see $1:" >&2
+  cat "$1" >&2
+  exit 1
+}
+
+CHANCERY_HQ_ADMIN_PASSWORD="$PASSWORD" "$BIN/chancery-hq" serve --addr "127.0.0.1:$HQ_PORT" --data "$RUN/hq" >"$RUN/hq.log" 2>&1 &
+pids+=($!)
+wait_for "$RUN/hq.log"
+HQ="http://127.0.0.1:$HQ_PORT"
+
+# code name city country region lat lon port
+missions=(
+  "FR-PAR|Embassy in Paris|Paris|France|Europe|48.8566|2.3522|8081"
+  "KE-NBO|Embassy in Nairobi|Nairobi|Kenya|Africa|-1.2921|36.8219|8082"
+  "SG-SIN|Embassy in Singapore|Singapore|Singapore|Asia and Pacific|1.3521|103.8198|8083"
+)
+urls=()
+for m in "${missions[@]}"; do
+  IFS='|' read -r code name city country region lat lon port <<<"$m"
+  data="$RUN/$code"
+  if [ ! -s "$data/enrolled" ]; then
+    "$BIN/chancery-hq" mission add --data "$RUN/hq" --demo --code "$code" --name "$name" \
+      --city "$city" --country "$country" --region "$region" --lat "$lat" --lon "$lon" >/dev/null 2>&1 || true
+    enroll=$("$BIN/chancery-hq" mission code --data "$RUN/hq" --code "$code" | grep -o '[A-Z2-7]\{4\}-[A-Z2-7]\{4\}-[A-Z2-7]\{4\}-[A-Z2-7]\{4\}')
+    CHANCERY_AGENT_ADMIN_PASSWORD="$PASSWORD" "$BIN/chancery-agent" demo --data "$data" --seed "$code" >/dev/null
+    "$BIN/chancery-agent" enroll --data "$data" --hq "$HQ" --code "$enroll" --mission "$code" >/dev/null
+    echo yes >"$data/enrolled"
+  fi
+  CHANCERY_AGENT_ADMIN_PASSWORD="$PASSWORD" "$BIN/chancery-agent" serve --addr "127.0.0.1:$port" --data "$data" \
+    --mission-name "$name (demo data)" --sync-schedule "@every 1m" >"$RUN/$code.log" 2>&1 &
+  pids+=($!)
+  wait_for "$RUN/$code.log"
+  "$BIN/chancery-agent" sync --data "$data" >/dev/null 2>&1 || true
+  urls+=("  $name (demo):  http://127.0.0.1:$port/")
+done
+
+cat <<MSG
+
+Chancery is running on this machine only (loopback).
+
+  Headquarters:            $HQ/
+$(printf '%s\n' "${urls[@]}")
+
+Log in to any of them as:  admin / $PASSWORD
+(the password is kept in $RUN/admin-password; logs are in $RUN/*.log)
+
+The missions sync with HQ every minute. Answer an item at a mission, press
+"Sync now" on its Sync page, and see it at HQ. Ctrl-C stops everything.
+MSG
+wait
