@@ -24,7 +24,7 @@ type Site struct {
 	// (none: everyone logged in).
 	Nav []NavItem
 	// BodyLimit caps request bodies, in bytes; LargeBodies raises the cap
-	// for the paths that take files.
+	// for the paths (and the paths below them) that take files.
 	BodyLimit   int64
 	LargeBodies map[string]int64
 
@@ -119,8 +119,10 @@ func (s *Site) Echo() *echo.Echo {
 func (s *Site) limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		limit := s.BodyLimit
-		if l, ok := s.LargeBodies[c.Request().URL.Path]; ok {
-			limit = l
+		for prefix, l := range s.LargeBodies {
+			if strings.HasPrefix(c.Request().URL.Path, prefix) {
+				limit = l
+			}
 		}
 		if limit <= 0 {
 			limit = 64 << 10

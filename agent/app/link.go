@@ -59,7 +59,8 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
 	}
 	st, _ := l.Status(ctx)
-	fmt.Fprintf(stdout, "Synced with %s: HQ holds every change up to %d; %d pending.\n", st.HQURL, st.Acked, st.Pending)
+	fmt.Fprintf(stdout, "Synced with %s: HQ holds every change up to %d; %d pending. Sent %d pouch(es), %d bytes.\n",
+		st.HQURL, st.Acked, st.Pending, l.Sent.Pouches, l.Sent.Bytes)
 	return nil
 }
 

@@ -53,6 +53,13 @@ type Link struct {
 	// Pause is the wait between two pouches of a backlog, so that many
 	// missions coming back at once do not flatten HQ.
 	Pause time.Duration
+
+	// Sent counts the pouches and their bytes that the last Sync sent
+	// (each pouch once, however many times a connection dropped).
+	Sent struct {
+		Pouches int
+		Bytes   int64
+	}
 }
 
 // ErrNotEnrolled is returned by a sync before enrollment.
@@ -269,6 +276,7 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		return err
 	}
 	stuck := int64(-1)
+	l.Sent.Pouches, l.Sent.Bytes = 0, 0
 	for i := 0; ; i++ {
 		st, err := l.Status(ctx)
 		if err != nil {
@@ -294,6 +302,8 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		l.Sent.Pouches++
+		l.Sent.Bytes += int64(len(raw))
 		r, err := l.TakeReply(ctx, reply)
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 	"chancery/hq/store"
 	"chancery/shared/problem"
 	"chancery/shared/settings"
+	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/account"
 )
@@ -160,7 +161,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Logger: logger}).Handler()
+	// A thousand missions may be uploading at once after an outage; an
+	// unfinished upload is kept for a day, long enough to outlast a bad link.
+	uploads := &exchange.Uploads{Dir: filepath.Join(c.Data, "uploads"), Max: w.ingest.Limits.MaxPouch, MaxOpen: 2000, TTL: 24 * time.Hour}
+	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Uploads: uploads, Logger: logger}).Handler()
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,9 @@ type Server struct {
 	Store    *store.DB
 	Accounts *account.Service
 	Ingest   *ingest.Service
-	Logger   *slog.Logger
+	// Uploads holds resumable uploads in progress.
+	Uploads *exchange.Uploads
+	Logger  *slog.Logger
 }
 
 type handler struct {
@@ -59,6 +61,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		BodyLimit: MaxBody,
 		LargeBodies: map[string]int64{
 			exchange.PathExchange: s.Ingest.Limits.MaxPouch,
+			exchange.PathUploads:  s.Ingest.Limits.MaxPouch,
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
 		},
 		Nav: []web.NavItem{
@@ -72,7 +75,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	e := site.Echo()
 	// The mission API sits outside the session middleware: a pouch
 	// authenticates itself.
-	exchange.Routes(e, s.Ingest, s.Ingest.Limits.MaxPouch)
+	exchange.Routes(e, s.Ingest, s.Ingest.Limits.MaxPouch, s.Uploads)
 
 	w := &account.Web{Accounts: s.Accounts}
 	g := e.Group("", w.Middleware())

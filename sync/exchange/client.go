@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,11 @@ type Client struct {
 	// waiting Backoff, then twice as long, and so on, with jitter.
 	Attempts int
 	Backoff  time.Duration
+
+	// Sent counts the pouch bytes sent by resumable uploads, resent ones
+	// included: what a slow link paid.
+	Sent    int64
+	resumed int
 }
 
 // Defaults: five attempts from one second doubling to 16 s cover a link
@@ -47,6 +53,9 @@ func (c *Client) defaults() (*http.Client, int, time.Duration) {
 type RemoteError struct {
 	Status  int
 	Message string
+	// Final is set when trying again cannot help: HQ read the request and
+	// refused it.
+	Final bool
 }
 
 func (e *RemoteError) Error() string {
@@ -70,13 +79,77 @@ func (c *Client) Enroll(ctx context.Context, req EnrollRequest) (EnrollResponse,
 	return resp, nil
 }
 
-// Exchange sends a pouch and returns HQ's reply pouch.
+// Exchange sends a pouch and returns HQ's reply pouch. A pouch larger than
+// SmallPouch goes by resumable upload.
 func (c *Client) Exchange(ctx context.Context, pouch []byte) ([]byte, error) {
+	if len(pouch) > SmallPouch {
+		return c.upload(ctx, pouch)
+	}
 	return c.post(ctx, PathExchange, ContentType, pouch)
 }
 
-func (c *Client) post(ctx context.Context, path, ctype string, body []byte) ([]byte, error) {
+// upload sends a large pouch so that a dropped connection costs only the
+// bytes in flight: after a failure it asks HQ for the offset it holds and
+// sends from there.
+func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 	h, attempts, wait := c.defaults()
+	base := strings.TrimSuffix(c.BaseURL, "/")
+	var loc string
+	err := c.retry(ctx, attempts, wait, func() error {
+		resp, err := c.send(ctx, h, http.MethodPost, base+PathUploads, nil, map[string]string{"Upload-Length": strconv.Itoa(len(pouch))})
+		if err != nil {
+			return err
+		}
+		loc = resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(loc, PathUploads+"/") {
+			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not create the upload", Final: resp.StatusCode == http.StatusRequestEntityTooLarge}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	offset := 0
+	err = c.retry(ctx, attempts, wait, func() error {
+		if offset > 0 || c.resumed > 0 {
+			// After a failure, HQ's word on what it holds decides where to go on.
+			resp, err := c.send(ctx, h, http.MethodHead, base+loc, nil, nil)
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return &RemoteError{Status: resp.StatusCode, Message: "the upload is gone at HQ; the next sync starts it again", Final: resp.StatusCode == http.StatusNotFound}
+			}
+			if n, err := strconv.Atoi(resp.Header.Get("Upload-Offset")); err == nil && n <= len(pouch) {
+				offset = n
+			}
+		}
+		if offset == len(pouch) {
+			return nil
+		}
+		c.resumed++
+		c.Sent += int64(len(pouch) - offset)
+		resp, err := c.send(ctx, h, http.MethodPatch, base+loc, pouch[offset:], map[string]string{
+			"Upload-Offset": strconv.Itoa(offset), "Content-Type": "application/offset+octet-stream"})
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusNoContent {
+			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not take the bytes"}
+		}
+		offset = len(pouch)
+		return nil
+	})
+	c.resumed = 0
+	if err != nil {
+		return nil, err
+	}
+	return c.post(ctx, loc+"/exchange", ContentType, nil)
+}
+
+// retry runs f up to attempts times with exponential backoff and jitter,
+// stopping at an error that retrying cannot help.
+func (c *Client) retry(ctx context.Context, attempts int, wait time.Duration, f func() error) error {
 	var last error
 	for i := range attempts {
 		if i > 0 {
@@ -84,20 +157,54 @@ func (c *Client) post(ctx context.Context, path, ctype string, body []byte) ([]b
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
-		raw, err := c.once(ctx, h, path, ctype, body)
+		err := f()
 		if err == nil {
-			return raw, nil
+			return nil
 		}
 		var re *RemoteError
-		if errors.As(err, &re) && re.Status < 500 && re.Status != http.StatusTooManyRequests {
-			return nil, err
+		if errors.As(err, &re) && re.Final {
+			return err
 		}
 		last = err
 	}
-	return nil, last
+	return last
+}
+
+// send makes one request and returns the response with its body read and
+// closed.
+func (c *Client) send(ctx context.Context, h *http.Client, method, url string, body []byte, header map[string]string) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach HQ: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp, nil
+}
+
+func (c *Client) post(ctx context.Context, path, ctype string, body []byte) ([]byte, error) {
+	h, attempts, wait := c.defaults()
+	var raw []byte
+	err := c.retry(ctx, attempts, wait, func() error {
+		var err error
+		raw, err = c.once(ctx, h, path, ctype, body)
+		return err
+	})
+	return raw, err
 }
 
 func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, body []byte) ([]byte, error) {
@@ -123,7 +230,8 @@ func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, b
 		if e.Error == "" {
 			e.Error = http.StatusText(resp.StatusCode)
 		}
-		return nil, &RemoteError{Status: resp.StatusCode, Message: e.Error}
+		final := resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests
+		return nil, &RemoteError{Status: resp.StatusCode, Message: e.Error, Final: final}
 	}
 	return raw, nil
 }

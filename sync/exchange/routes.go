@@ -14,7 +14,13 @@ import (
 
 // Routes mounts HQ's mission-facing endpoints on e. They need no session:
 // a pouch authenticates itself, and enrollment carries its one-time code.
-func Routes(e *echo.Echo, hq HQ, maxPouch int64) {
+func Routes(e *echo.Echo, hq HQ, maxPouch int64, up *Uploads) {
+	if up != nil {
+		e.POST(PathUploads, up.create)
+		e.HEAD(PathUploads+"/:id", up.head)
+		e.PATCH(PathUploads+"/:id", up.patch)
+		e.POST(PathUploads+"/:id/exchange", up.finish(hq))
+	}
 	e.POST(PathEnroll, func(c echo.Context) error {
 		var req EnrollRequest
 		dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))

@@ -62,13 +62,14 @@ func CheckPassword(hash, password string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// idKey runs argon2id and then hands its memory back to the operating
-// system at once. A hash takes 19 MiB for a moment; logins are rare, and
-// an agent that sits idle at a mission should not keep that memory for the
-// minutes the runtime would otherwise wait.
+// idKey runs argon2id and then, in the background, hands its memory back
+// to the operating system. A hash takes 19 MiB for a moment; logins are
+// rare, and an agent that sits idle at a mission should not keep that
+// memory for the minutes the runtime would otherwise wait. The person
+// logging in does not wait for it.
 func idKey(password, salt []byte, t, m uint32, p uint8, n uint32) []byte {
 	key := argon2.IDKey(password, salt, t, m, p, n)
-	debug.FreeOSMemory()
+	go debug.FreeOSMemory()
 	return key
 }
 

@@ -1,0 +1,68 @@
+package test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestUploadResumesAfterCut: a large pouch whose connection is cut half
+// way goes on from where HQ got to. Less than 10% of the pouch is sent
+// twice.
+func TestUploadResumesAfterCut(t *testing.T) {
+	hqDir, agentDir := t.TempDir(), t.TempDir()
+	hq := startHQ(t, hqDir)
+	px := newProxy(t, strings.TrimPrefix(hq.URL, "http://"))
+	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
+	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "FR-PAR"))
+	run(t, "chancery-agent", "enroll", "--data", agentDir, "--hq", px.URL(), "--code", code, "--mission", "FR-PAR")
+
+	// 300 answers with 3,000 characters of evidence that does not compress.
+	a := startAgent(t, agentDir)
+	c := login(t, a.URL, "admin", a.Password)
+	m := csrfRE.FindStringSubmatch(get(t, c, a.URL+"/areas/strategy"))
+	for i := range 300 {
+		noise := make([]byte, 2250)
+		rand.Read(noise)
+		r, err := c.PostForm(a.URL+"/answers/STR-0"+strconv.Itoa(i%8+1), url.Values{"csrf": {m[1]}, "level": {strconv.Itoa(i % 5)}, "evidence": {base64.StdEncoding.EncodeToString(noise)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+	}
+	a.stop(t)
+
+	px.upstream.Store(0)
+	px.cutAfter.Store(300 << 10) // the connection drops after 300 KiB
+	out := run(t, "chancery-agent", "sync", "--data", agentDir)
+	if !strings.Contains(out, "HQ holds every change up to 300; 0 pending") {
+		t.Fatalf("sync: %s", out)
+	}
+	if px.cuts.Load() != 1 {
+		t.Fatalf("the connection was cut %d times, want 1", px.cuts.Load())
+	}
+	sent := regexp.MustCompile(`Sent 1 pouch\(es\), (\d+) bytes`).FindStringSubmatch(out)
+	if sent == nil {
+		t.Fatalf("sync output: %s", out)
+	}
+	size, _ := strconv.ParseInt(sent[1], 10, 64)
+	if size < 600<<10 {
+		t.Fatalf("the pouch is only %d bytes; the test needs one much larger than the cut", size)
+	}
+	// Everything that went upstream, HTTP headers and the resent bytes
+	// included, against the pouch itself.
+	over := float64(px.upstream.Load()-size) / float64(size)
+	t.Logf("pouch %d bytes; upstream %d bytes; %.2f%% more", size, px.upstream.Load(), over*100)
+	if over >= 0.10 {
+		t.Fatalf("%.1f%% of the pouch was sent again; a resumed upload must resend under 10%%", over*100)
+	}
+	hc := login(t, hq.URL, "admin", hq.Password)
+	if page := get(t, hc, hq.URL+"/missions/FR-PAR"); !strings.Contains(page, fmt.Sprintf("all applied up to number %d", 300)) {
+		t.Fatal("HQ does not hold the 300 changes")
+	}
+}
