@@ -14,7 +14,7 @@ import (
 // unreachable).
 type proxy struct {
 	ln       net.Listener
-	target   string
+	target   atomic.Value // string: host:port of HQ, which may move when it restarts
 	upstream atomic.Int64
 	// cutAfter, if above zero, cuts the first connection that carries more
 	// than that many bytes towards HQ; then it is reset to zero.
@@ -30,7 +30,8 @@ func newProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
+	p := &proxy{ln: ln}
+	p.target.Store(target)
 	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
 	p.wg.Add(1)
 	go p.serve()
@@ -60,7 +61,7 @@ func (p *proxy) serve() {
 
 func (p *proxy) pipe(c net.Conn) {
 	defer c.Close()
-	u, err := net.Dial("tcp", p.target)
+	u, err := net.Dial("tcp", p.target.Load().(string))
 	if err != nil {
 		return
 	}

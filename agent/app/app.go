@@ -160,7 +160,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	link := newLink(db)
+	link := newLink(c, db)
 	runner := &schedule.Runner{
 		Run: func(ctx context.Context) error {
 			if st, err := link.Status(ctx); err != nil || !st.Enrolled {

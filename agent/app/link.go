@@ -14,8 +14,8 @@ import (
 	"chancery/sync/exchange"
 )
 
-func newLink(db *store.DB) *uplink.Link {
-	return &uplink.Link{DB: db, Client: &exchange.Client{}, Pause: 500 * time.Millisecond}
+func newLink(c Config, db *store.DB) *uplink.Link {
+	return &uplink.Link{DB: db, Client: &exchange.Client{Attempts: c.SyncAttempts}, Pause: 500 * time.Millisecond}
 }
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,7 +36,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	resp, err := newLink(db).Enroll(ctx, hq, code, mission)
+	resp, err := newLink(c, db).Enroll(ctx, hq, code, mission)
 	if err != nil {
 		return fmt.Errorf("enrollment failed: %w", err)
 	}
@@ -54,7 +54,7 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	l := newLink(db)
+	l := newLink(c, db)
 	if err := l.Sync(ctx); err != nil {
 		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
 	}
@@ -87,7 +87,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	l := newLink(db)
+	l := newLink(c, db)
 	if sub == "export" {
 		if out == "" {
 			return fmt.Errorf("%w: pouch export needs --out DIR", errUsage)

@@ -23,6 +23,7 @@ import (
 	"filippo.io/age"
 
 	"chancery/agent/store"
+	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
@@ -40,6 +41,7 @@ const (
 	metaLastOK       = "uplink_last_ok"
 	metaLastTry      = "uplink_last_try"
 	metaLastError    = "uplink_last_error"
+	metaUpload       = "uplink_upload" // progress of the last resumable upload
 )
 
 // MaxChanges is the most changes one pouch carries. A backlog is sent as
@@ -73,6 +75,7 @@ type Status struct {
 	LastOK    *time.Time
 	LastTry   *time.Time
 	LastError string
+	Upload    string
 	Acked     int64
 	Pending   int64
 }
@@ -88,7 +91,7 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{HQURL: l.meta(ctx, metaHQURL), Mission: l.meta(ctx, store.MetaCode), LastError: l.meta(ctx, metaLastError)}
+	s := Status{HQURL: l.meta(ctx, metaHQURL), Mission: l.meta(ctx, store.MetaCode), LastError: l.meta(ctx, metaLastError), Upload: l.meta(ctx, metaUpload)}
 	s.Enrolled = l.meta(ctx, metaHQSigning) != ""
 	s.Acked, _ = strconv.ParseInt(l.meta(ctx, metaAcked), 10, 64)
 	s.Pending = last - s.Acked
@@ -292,12 +295,17 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 				return ctx.Err()
 			}
 		}
+		fault.Point("agent-before-seal")
 		raw, m, err := l.Seal(ctx)
 		if err != nil {
 			return err
 		}
+		fault.Point("agent-after-seal")
 		c := *l.Client
 		c.BaseURL = st.HQURL
+		c.Progress = func(sent, total int) {
+			l.DB.SetMetas(ctx, map[string]string{metaUpload: fmt.Sprintf("%d of %d bytes", sent, total)})
+		}
 		reply, err := c.Exchange(ctx, raw)
 		if err != nil {
 			return err
@@ -308,6 +316,7 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		fault.Point("agent-after-receipt")
 		if m.Records == 0 {
 			return nil
 		}

@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"chancery/hq/store"
+	"chancery/shared/fault"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -55,6 +56,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
+	fault.Point("hq-after-commit")
 	return s.reply(ctx, p.Manifest, through)
 }
 

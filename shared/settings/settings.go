@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -65,6 +66,22 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, usage s
 		}
 	}
 	s.fs.DurationVar(p, name, *p, usage+" ("+k+")")
+}
+
+// Int binds a whole-number setting of at least min.
+func (s *Set) Int(p *int, name string, def, min int, usage string) {
+	k := s.key(name)
+	s.known = append(s.known, k)
+	*p = def
+	if v, ok := s.env[k]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			s.errs = append(s.errs, fmt.Sprintf("%s=%q is not a whole number of at least %d", k, v, min))
+		} else {
+			*p = n
+		}
+	}
+	s.fs.IntVar(p, name, *p, usage+" ("+k+")")
 }
 
 // Check reports unknown variables and values that could not be read.

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"chancery/shared/fault"
 )
 
 // Client talks to HQ on behalf of a mission.
@@ -25,11 +27,19 @@ type Client struct {
 	Attempts int
 	Backoff  time.Duration
 
+	// Progress, if set, is told how much of a resumable upload HQ holds.
+	Progress func(sent, total int)
+
 	// Sent counts the pouch bytes sent by resumable uploads, resent ones
 	// included: what a slow link paid.
 	Sent    int64
 	resumed int
 }
+
+// UploadChunk is the most bytes one PATCH of a resumable upload carries:
+// small enough that progress shows on a slow link, large enough that the
+// requests cost little.
+const UploadChunk = 256 << 10
 
 // Defaults: five attempts from one second doubling to 16 s cover a link
 // that drops for half a minute; a longer outage is the scheduler's next
@@ -111,7 +121,7 @@ func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 	}
 	offset := 0
 	err = c.retry(ctx, attempts, wait, func() error {
-		if offset > 0 || c.resumed > 0 {
+		if c.resumed > 0 {
 			// After a failure, HQ's word on what it holds decides where to go on.
 			resp, err := c.send(ctx, h, http.MethodHead, base+loc, nil, nil)
 			if err != nil {
@@ -124,20 +134,24 @@ func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 				offset = n
 			}
 		}
-		if offset == len(pouch) {
-			return nil
-		}
 		c.resumed++
-		c.Sent += int64(len(pouch) - offset)
-		resp, err := c.send(ctx, h, http.MethodPatch, base+loc, pouch[offset:], map[string]string{
-			"Upload-Offset": strconv.Itoa(offset), "Content-Type": "application/offset+octet-stream"})
-		if err != nil {
-			return err
+		for offset < len(pouch) {
+			end := min(offset+UploadChunk, len(pouch))
+			c.Sent += int64(end - offset)
+			resp, err := c.send(ctx, h, http.MethodPatch, base+loc, pouch[offset:end], map[string]string{
+				"Upload-Offset": strconv.Itoa(offset), "Content-Type": "application/offset+octet-stream"})
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusNoContent {
+				return &RemoteError{Status: resp.StatusCode, Message: "HQ did not take the bytes"}
+			}
+			offset = end
+			if c.Progress != nil {
+				c.Progress(offset, len(pouch))
+			}
+			fault.Point("agent-mid-upload")
 		}
-		if resp.StatusCode != http.StatusNoContent {
-			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not take the bytes"}
-		}
-		offset = len(pouch)
 		return nil
 	})
 	c.resumed = 0

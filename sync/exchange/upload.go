@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"chancery/shared/fault"
 )
 
 // Resumable upload. A pouch larger than SmallPouch is uploaded in a way
@@ -165,6 +167,7 @@ func (u *Uploads) patch(c echo.Context) error {
 	if syncErr != nil {
 		return syncErr
 	}
+	fault.Point("hq-mid-upload")
 	c.Response().Header().Set("Upload-Offset", strconv.FormatInt(offset+n, 10))
 	if copyErr != nil {
 		return apiError(c, http.StatusBadRequest, "the upload was cut off; ask for the offset and go on")
