@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"filippo.io/age"
 
@@ -22,6 +23,73 @@ import (
 type Service struct {
 	DB     *store.DB
 	Limits pouch.Limits
+
+	start sync.Once
+	queue chan job
+}
+
+// job is a verified pouch waiting for the writer.
+type job struct {
+	p    store.Pouch
+	done chan result
+}
+
+type result struct {
+	through int64
+	err     error
+}
+
+// maxBatch bounds how many pouches share one transaction, so that one
+// commit stays short.
+const maxBatch = 128
+
+// write runs the single writer: it takes the pouches waiting, stores them
+// in one transaction, and tells each caller its outcome. Verifying pouches
+// and sealing replies, the costly parts, stay with the callers, in
+// parallel.
+func (s *Service) write() {
+	for j := range s.queue {
+		batch := []job{j}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.queue:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		ps := make([]store.Pouch, len(batch))
+		for i, j := range batch {
+			ps[i] = j.p
+		}
+		through, err := s.DB.Ingest(context.Background(), ps)
+		for i, j := range batch {
+			r := result{err: err}
+			if err == nil {
+				r.through = through[i]
+			}
+			j.done <- r
+		}
+	}
+}
+
+// store hands a verified pouch to the writer and waits for the commit.
+func (s *Service) store(ctx context.Context, p store.Pouch) (int64, error) {
+	s.start.Do(func() {
+		s.queue = make(chan job, maxBatch)
+		go s.write()
+	})
+	j := job{p: p, done: make(chan result, 1)}
+	select {
+	case s.queue <- j:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	// Once queued, the pouch is committed or refused whatever the caller
+	// does; wait for the outcome so that the reply tells the truth.
+	r := <-j.done
+	return r.through, r.err
 }
 
 func (s *Service) receiver() pouch.Receiver {
@@ -52,7 +120,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	through, err := s.DB.Ingest(ctx, p.Manifest, changes, len(raw), via)
+	through, err := s.store(ctx, store.Pouch{Manifest: p.Manifest, Changes: changes, Size: len(raw), Via: via})
 	if err != nil {
 		return nil, err
 	}

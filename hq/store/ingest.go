@@ -12,42 +12,71 @@ import (
 	"chancery/sync/pouch"
 )
 
-// Ingest stores the changes of a verified pouch and applies, in sequence
-// order, every change that follows the mission's last applied one without
-// a gap. All of it happens in one transaction, so a crash leaves the
-// pouch either wholly taken in or not at all; and since changes are keyed
-// by (mission, sequence), taking in the same pouch again, or pouches in any
-// order, ends in the same state. It returns the sequence number up to
-// which the mission's changes are now all applied.
-func (d *DB) Ingest(ctx context.Context, m pouch.Manifest, changes []changelog.Change, size int, via string) (int64, error) {
+// Pouch is a verified pouch's content, ready to be stored.
+type Pouch struct {
+	Manifest pouch.Manifest
+	Changes  []changelog.Change
+	Size     int
+	Via      string
+}
+
+// Ingest stores the changes of verified pouches and applies, in sequence
+// order, every change that follows a mission's last applied one without a
+// gap. All of it happens in one transaction, so a crash leaves the pouches
+// either wholly taken in or not at all; and since changes are keyed by
+// (mission, sequence), taking in the same pouch again, or pouches in any
+// order, ends in the same state. It returns, for each pouch, the sequence
+// number up to which its mission's changes are now all applied.
+//
+// Several pouches go in one transaction so that HQ pays for one disk sync
+// per batch rather than per pouch when many missions sync at once.
+func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer tx.Rollback()
 	now := d.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, size, via, now.Format(time.RFC3339Nano)); err != nil {
-		return 0, err
-	}
-	for _, c := range changes {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), c.At.UTC().Format(time.RFC3339Nano), m.ID); err != nil {
-			return 0, err
+	for _, p := range ps {
+		m := p.Manifest
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, p.Size, p.Via, now.Format(time.RFC3339Nano)); err != nil {
+			return nil, err
+		}
+		for _, c := range p.Changes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), c.At.UTC().Format(time.RFC3339Nano), m.ID); err != nil {
+				return nil, err
+			}
 		}
 	}
-	var through int64
-	if err := tx.QueryRowContext(ctx, "SELECT through FROM missions WHERE code = ?", m.From).Scan(&through); err != nil {
-		return 0, fmt.Errorf("ingest: mission %s: %w", m.From, err)
+	through := map[string]int64{}
+	for _, p := range ps {
+		mission := p.Manifest.From
+		if _, done := through[mission]; done {
+			continue
+		}
+		var t int64
+		if err := tx.QueryRowContext(ctx, "SELECT through FROM missions WHERE code = ?", mission).Scan(&t); err != nil {
+			return nil, fmt.Errorf("ingest: mission %s: %w", mission, err)
+		}
+		next, err := applyFrom(ctx, tx, mission, t)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, now.Format(time.RFC3339Nano), mission); err != nil {
+			return nil, err
+		}
+		through[mission] = next
 	}
-	next, err := applyFrom(ctx, tx, m.From, through)
-	if err != nil {
-		return 0, err
+	if err := tx.Commit(); err != nil {
+		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, now.Format(time.RFC3339Nano), m.From); err != nil {
-		return 0, err
+	out := make([]int64, len(ps))
+	for i, p := range ps {
+		out[i] = through[p.Manifest.From]
 	}
-	return next, tx.Commit()
+	return out, nil
 }
 
 // applyFrom applies the received changes that follow through without a

@@ -12,10 +12,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"filippo.io/age"
 )
+
+// gzipWriters keeps compressors for reuse: one at the best level holds
+// about a megabyte of state, which HQ would otherwise allocate and clear
+// for every reply it seals.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+	return w
+}}
 
 // Sender is who seals a pouch.
 type Sender struct {
@@ -53,11 +62,14 @@ func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, err
 		raw.WriteByte('\n')
 	}
 	var body bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&body, gzip.BestCompression)
-	if _, err := zw.Write(raw.Bytes()); err != nil {
-		return Manifest{}, err
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&body)
+	_, err := zw.Write(raw.Bytes())
+	if err == nil {
+		err = zw.Close()
 	}
-	if err := zw.Close(); err != nil {
+	gzipWriters.Put(zw)
+	if err != nil {
 		return Manifest{}, err
 	}
 	sum := sha256.Sum256(body.Bytes())
