@@ -41,6 +41,7 @@ chromium:
 # bench runs the benchmarks whose figures are in BENCHMARKS.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x chancery/agent/httpd chancery/agent/store
+	$(GO) test -run '^$$' -bench . -benchtime 3000x chancery/hq/ingest
 	$(GO) test -run '^$$' -bench . -benchtime 1x chancery/test
 
 # cross builds the agent for every platform a mission may run.

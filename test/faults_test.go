@@ -16,16 +16,17 @@ import (
 // site is HQ and one enrolled mission whose link to HQ goes through a
 // proxy, so that tests can cut it and move HQ.
 type site struct {
-	t               *testing.T
+	t               testing.TB
 	hq              *agent
 	hqDir, agentDir string
 	px              *proxy
-	hqEnv           []string
 }
 
-func newSite(t *testing.T, hqEnv ...string) *site {
+func newSite(t *testing.T) *site { return newSiteB(t) }
+
+func newSiteB(t testing.TB) *site {
 	t.Helper()
-	s := &site{t: t, hqDir: t.TempDir(), agentDir: t.TempDir(), hqEnv: hqEnv}
+	s := &site{t: t, hqDir: t.TempDir(), agentDir: t.TempDir()}
 	s.hq = startHQ(t, s.hqDir)
 	s.px = newProxy(t, strings.TrimPrefix(s.hq.URL, "http://"))
 	run(t, "chancery-hq", "mission", "add", "--data", s.hqDir, "--code", "FR-PAR", "--name", "Paris")

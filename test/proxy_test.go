@@ -13,9 +13,11 @@ import (
 // has carried a given number of bytes, or refuse all connections (HQ
 // unreachable).
 type proxy struct {
-	ln       net.Listener
-	target   atomic.Value // string: host:port of HQ, which may move when it restarts
-	upstream atomic.Int64
+	ln         net.Listener
+	target     atomic.Value // string: host:port of HQ, which may move when it restarts
+	upstream   atomic.Int64
+	downstream atomic.Int64
+	conns      atomic.Int64
 	// cutAfter, if above zero, cuts the first connection that carries more
 	// than that many bytes towards HQ; then it is reset to zero.
 	cutAfter atomic.Int64
@@ -24,7 +26,7 @@ type proxy struct {
 	wg       sync.WaitGroup
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t testing.TB, target string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,8 +69,10 @@ func (p *proxy) pipe(c net.Conn) {
 	}
 	defer u.Close()
 	done := make(chan struct{}, 2)
+	p.conns.Add(1)
 	go func() {
-		io.Copy(c, u)
+		n, _ := io.Copy(c, u)
+		p.downstream.Add(n)
 		done <- struct{}{}
 	}()
 	go func() {

@@ -211,21 +211,27 @@ func SafeNext(next string) string {
 }
 
 // SecurityHeaders sets the headers every response carries, error pages
-// included. The content security policy allows only this site's own
+// included. Cache-Control is no-store because pages show a mission's
+// assessment and a shared workstation's browser must not keep them;
+// static files override it. The content security policy allows only this site's own
 // scripts, styles and images: no inline script, no framing, no plug-ins.
 func SecurityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
-			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				// The mission API answers programs with pouches and JSON,
+				// never pages: the headers that guard pages in a browser
+				// would only cost bytes on a slow link.
+				return next(c)
+			}
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "same-origin")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-			// Pages show a mission's assessment: a shared workstation's
-			// browser must not keep them. Static files override this.
-			h.Set("Cache-Control", "no-store")
 			if c.IsTLS() {
 				h.Set("Strict-Transport-Security", "max-age=31536000")
 			}
