@@ -37,6 +37,10 @@ Usage:
                                             write an encrypted backup
   chancery-agent enroll --hq URL --code CODE [--mission CODE]
                                             enroll with HQ
+  chancery-agent enroll --code CODE --mission CODE --request-out DIR
+  chancery-agent enroll --code CODE --response FILE
+                                            enroll by file, with no link to HQ
+  chancery-agent keys rotate                make new keys and tell HQ
   chancery-agent sync                       sync with HQ now
   chancery-agent pouch export --out DIR     write the pending pouch to a file
   chancery-agent pouch import FILE          take HQ's reply from a file
@@ -67,6 +71,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = syncOnce(ctx, args[1:], stdout, stderr)
 	case "pouch":
 		err = pouchCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keys(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
 	case "version":

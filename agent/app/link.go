@@ -1,7 +1,9 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/sync/exchange"
+	"chancery/web/account"
 )
 
 func newLink(c Config, db *store.DB) *uplink.Link {
@@ -19,28 +22,93 @@ func newLink(c Config, db *store.DB) *uplink.Link {
 }
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var hq, code, mission string
+	var hq, code, mission, requestOut, response string
 	c, err := parse("enroll", args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&hq, "hq", "", "HQ's address, such as https://hq.example.org")
 		fs.StringVar(&code, "code", "", "the one-time enrollment code HQ gave you")
 		fs.StringVar(&mission, "mission", "", "this mission's code at HQ, such as FR-PAR")
+		fs.StringVar(&requestOut, "request-out", "", "with no link to HQ: write the enrollment request to this folder instead")
+		fs.StringVar(&response, "response", "", "with no link to HQ: read HQ's answer to the request from this file")
 	})
 	if err != nil {
 		return err
 	}
-	if hq == "" || code == "" {
-		return fmt.Errorf("%w: enroll needs --hq URL and --code CODE", errUsage)
+	if code == "" || (hq == "" && requestOut == "" && response == "") {
+		return fmt.Errorf("%w: enroll needs --code CODE and one of --hq URL, --request-out DIR or --response FILE", errUsage)
 	}
 	db, _, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	resp, err := newLink(c, db).Enroll(ctx, hq, code, mission)
+	l := newLink(c, db)
+	switch {
+	case requestOut != "":
+		req, err := l.EnrollRequest(ctx, code, mission)
+		if err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(req, "", "  ")
+		name := filepath.Join(requestOut, "enroll-request-"+cmp.Or(mission, "mission")+".json")
+		if err := writeFileDurably(name, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wrote %s. Carry it to HQ (chancery-hq mission enroll --request FILE) and bring back HQ's answer; then run:\n  chancery-agent enroll --code %s --response ANSWER-FILE\n", name, code)
+		return nil
+	case response != "":
+		b, err := os.ReadFile(response)
+		if err != nil {
+			return err
+		}
+		var resp exchange.EnrollResponse
+		if err := json.Unmarshal(b, &resp); err != nil {
+			return fmt.Errorf("%s is not HQ's enrollment answer: %v", response, err)
+		}
+		if err := l.EnrollResponse(ctx, hq, code, resp); err != nil {
+			return fmt.Errorf("enrollment failed: %w", err)
+		}
+		fmt.Fprintf(stdout, "Enrolled as %s (%s) by file. Send changes with 'chancery-agent pouch export'.\n", resp.Mission, resp.Name)
+		return nil
+	}
+	resp, err := l.Enroll(ctx, hq, code, mission)
 	if err != nil {
 		return fmt.Errorf("enrollment failed: %w", err)
 	}
 	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n", resp.Mission, resp.Name, hq)
+	return nil
+}
+
+// keys rotates the mission's keys.
+func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return fmt.Errorf("%w: chancery-agent keys rotate", errUsage)
+	}
+	c, err := parse("keys rotate", args[1:], stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	l := newLink(c, db)
+	id, err := l.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Audit(ctx, account.System, "keys.rotate", id, ""); err != nil {
+		return err
+	}
+	if st, _ := l.Status(ctx); st.HQURL == "" {
+		fmt.Fprintf(stdout, "New keys made (%s). They go to HQ in the next exported pouch: run 'chancery-agent pouch export'.\n", id)
+		return nil
+	}
+	if err := l.Sync(ctx); err != nil {
+		fmt.Fprintf(stdout, "New keys made (%s). HQ could not be told yet (%v); the next sync tells it. The old keys stay in use until then.\n", id, err)
+		return nil
+	}
+	fmt.Fprintf(stdout, "New keys made (%s) and confirmed by HQ; they are in use.\n", id)
 	return nil
 }
 

@@ -10,9 +10,10 @@ package uplink
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
+	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,8 +33,6 @@ import (
 
 // Settings kept in the mission's meta table.
 const (
-	metaIdentity     = "uplink_identity"     // the mission's age identity
-	metaSigningSeed  = "uplink_signing_seed" // the mission's Ed25519 seed, base64
 	metaHQURL        = "uplink_hq_url"
 	metaHQRecipients = "uplink_hq_recipients" // JSON array of age1… strings
 	metaHQSigning    = "uplink_hq_signing"    // HQ's Ed25519 public key, base64
@@ -103,53 +102,55 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	return s, nil
 }
 
-// keys returns the mission's own keys, making them on first use.
-func (l *Link) keys(ctx context.Context) (*age.X25519Identity, ed25519.PrivateKey, error) {
-	idStr, seed := l.meta(ctx, metaIdentity), l.meta(ctx, metaSigningSeed)
-	if idStr == "" {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			return nil, nil, err
-		}
-		s := make([]byte, ed25519.SeedSize)
-		rand.Read(s)
-		idStr, seed = id.String(), base64.StdEncoding.EncodeToString(s)
-		if err := l.DB.SetMetas(ctx, map[string]string{metaIdentity: idStr, metaSigningSeed: seed}); err != nil {
-			return nil, nil, err
-		}
-	}
-	id, err := age.ParseX25519Identity(idStr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the mission's key in the database is damaged: %w", err)
-	}
-	s, err := base64.StdEncoding.DecodeString(seed)
-	if err != nil || len(s) != ed25519.SeedSize {
-		return nil, nil, errors.New("the mission's signing key in the database is damaged")
-	}
-	return id, ed25519.NewKeyFromSeed(s), nil
-}
-
 // Enroll registers the mission with HQ using a one-time code, and pins
 // HQ's keys.
 func (l *Link) Enroll(ctx context.Context, hqURL, code, mission string) (exchange.EnrollResponse, error) {
-	id, sk, err := l.keys(ctx)
+	req, err := l.EnrollRequest(ctx, code, mission)
 	if err != nil {
 		return exchange.EnrollResponse{}, err
 	}
 	c := *l.Client
 	c.BaseURL = hqURL
-	resp, err := c.Enroll(ctx, exchange.EnrollRequest{Code: code, Mission: mission, AgeRecipient: id.Recipient().String(),
-		SigningKey: base64.StdEncoding.EncodeToString(sk.Public().(ed25519.PublicKey))})
+	resp, err := c.Enroll(ctx, req)
 	if err != nil {
 		return resp, err
 	}
-	if err := l.pin(ctx, hqURL, resp); err != nil {
-		return resp, err
-	}
-	return resp, l.DB.Audit(ctx, account.System, "enroll", resp.Mission, hqURL)
+	return resp, l.EnrollResponse(ctx, hqURL, code, resp)
 }
 
-func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollResponse) error {
+// EnrollRequest makes fresh keys for this enrollment and the request
+// that registers them. Every enrollment gets new keys, so that a key HQ
+// revoked is never brought back. Until HQ answers, the keys in use stay.
+func (l *Link) EnrollRequest(ctx context.Context, code, mission string) (exchange.EnrollRequest, error) {
+	k := newKeyPair()
+	if err := l.DB.SetMetas(ctx, map[string]string{slotEnrolling: k.String()}); err != nil {
+		return exchange.EnrollRequest{}, err
+	}
+	return exchange.EnrollRequest{Code: code, Mission: mission, AgeRecipient: k.id.Recipient().String(),
+		SigningKey: base64.StdEncoding.EncodeToString(k.public())}, nil
+}
+
+// EnrollResponse checks HQ's answer to an enrollment request against the
+// code, pins HQ's keys and puts the enrollment's keys in use. hqURL is
+// empty for a mission enrolled by file, which then syncs by file.
+func (l *Link) EnrollResponse(ctx context.Context, hqURL, code string, resp exchange.EnrollResponse) error {
+	if !hmac.Equal([]byte(resp.MAC), []byte(resp.Sum(code))) {
+		return errors.New("HQ's enrollment answer is not signed with this code: it did not come from the HQ that issued the code, or the code is another one")
+	}
+	k, ok, err := l.slot(ctx, slotEnrolling)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("there is no enrollment request waiting for this answer; make the request again")
+	}
+	if err := l.pin(ctx, hqURL, resp, k); err != nil {
+		return err
+	}
+	return l.DB.Audit(ctx, account.System, "enroll", resp.Mission, cmp.Or(hqURL, "by file"))
+}
+
+func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollResponse, k keyPair) error {
 	for _, r := range resp.HQRecipients {
 		if _, err := age.ParseX25519Recipient(r); err != nil {
 			return fmt.Errorf("HQ sent a recipient that is not an age key: %w", err)
@@ -159,9 +160,11 @@ func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollRespon
 		return errors.New("HQ sent a signing key that is not Ed25519")
 	}
 	recips, _ := json.Marshal(resp.HQRecipients)
+	prev := l.meta(ctx, slotCurrent)
 	return l.DB.SetMetas(ctx, map[string]string{
 		store.MetaCode: resp.Mission, store.MetaName: resp.Name,
 		metaHQURL: hqURL, metaHQRecipients: string(recips), metaHQSigning: resp.HQSigningKey,
+		slotCurrent: k.String(), slotPrevious: prev, slotEnrolling: "", slotNext: "",
 	})
 }
 
@@ -176,8 +179,9 @@ func (p pinnedHQ) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
 
 type peer struct {
 	mission    string
-	id         *age.X25519Identity
-	sk         ed25519.PrivateKey
+	current    keyPair
+	next       *keyPair // keys being rotated to, until HQ confirms them
+	readers    []*age.X25519Identity
 	recipients []*age.X25519Recipient
 	hq         pinnedHQ
 }
@@ -188,9 +192,23 @@ func (l *Link) peer(ctx context.Context) (peer, error) {
 	if hqKey == "" {
 		return p, ErrNotEnrolled
 	}
-	var err error
-	if p.id, p.sk, err = l.keys(ctx); err != nil {
+	cur, ok, err := l.slot(ctx, slotCurrent)
+	if err != nil {
 		return p, err
+	}
+	if !ok {
+		return p, ErrNotEnrolled
+	}
+	p.current = cur
+	p.readers = []*age.X25519Identity{cur.id}
+	if next, ok, err := l.slot(ctx, slotNext); err != nil {
+		return p, err
+	} else if ok {
+		p.next = &next
+		p.readers = append(p.readers, next.id)
+	}
+	if prev, ok, _ := l.slot(ctx, slotPrevious); ok {
+		p.readers = append(p.readers, prev.id)
 	}
 	p.mission = l.meta(ctx, store.MetaCode)
 	k, _ := base64.StdEncoding.DecodeString(hqKey)
@@ -207,12 +225,16 @@ func (l *Link) peer(ctx context.Context) (peer, error) {
 	return p, nil
 }
 
-// Seal makes the next pouch: the changes after the last receipt, at most
-// MaxChanges of them (none: a request for HQ's reply).
+// Seal makes the next pouch: while a key rotation waits for HQ, the
+// pouch that announces the new keys; otherwise the changes after the last
+// receipt, at most MaxChanges of them (none: a request for HQ's reply).
 func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
 	p, err := l.peer(ctx)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
+	}
+	if p.next != nil {
+		return l.sealRekey(p)
 	}
 	acked, _ := strconv.ParseInt(l.meta(ctx, metaAcked), 10, 64)
 	cs, err := l.DB.Changes(ctx, acked, MaxChanges)
@@ -228,7 +250,7 @@ func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
 		env.First, env.Last = cs[0].Seq, cs[len(cs)-1].Seq
 	}
 	var buf bytes.Buffer
-	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.sk}, env, lines)
+	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk}, env, lines)
 	return buf.Bytes(), m, err
 }
 
@@ -238,7 +260,7 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if err != nil {
 		return exchange.Receipt{}, err
 	}
-	rc := pouch.Receiver{Site: p.mission, Identities: []*age.X25519Identity{p.id}, Keys: p.hq}
+	rc := pouch.Receiver{Site: p.mission, Identities: p.readers, Keys: p.hq}
 	rp, err := rc.Open(bytes.NewReader(raw))
 	if err != nil {
 		return exchange.Receipt{}, fmt.Errorf("HQ's reply was refused: %w", err)
@@ -255,7 +277,13 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	// than an earlier receipt said (an HQ restored from a backup): the
 	// changes after it are sent again. It cannot cover more than exists.
 	through := min(r.Through, last)
-	return r, l.DB.SetMetas(ctx, map[string]string{metaAcked: strconv.FormatInt(through, 10)})
+	kv := map[string]string{metaAcked: strconv.FormatInt(through, 10)}
+	if p.next != nil && r.Rekeyed == p.next.keyID() {
+		// HQ holds the new keys: they are the mission's from now on. The
+		// old identity stays to read replies sealed before the change.
+		kv[slotPrevious], kv[slotCurrent], kv[slotNext] = p.current.String(), p.next.String(), ""
+	}
+	return r, l.DB.SetMetas(ctx, kv)
 }
 
 // Sync sends every pending change to HQ over HTTP, in pouches of at most
@@ -277,6 +305,11 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}()
 	if _, err := l.peer(ctx); err != nil {
 		return err
+	}
+	if st, err := l.Status(ctx); err != nil {
+		return err
+	} else if st.HQURL == "" {
+		return problem.Errorf(problem.Conflict, "This mission was enrolled by file and has no HQ address: send its changes with 'chancery-agent pouch export'.")
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0
@@ -317,6 +350,12 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			return err
 		}
 		fault.Point("agent-after-receipt")
+		if m.Kind == pouch.KindRekey {
+			if r.Rekeyed == "" {
+				return errors.New("HQ did not take the mission's new keys; the old ones stay in use")
+			}
+			continue
+		}
 		if m.Records == 0 {
 			return nil
 		}

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,9 @@ Usage:
   chancery-hq serve [flags]                     run the web interface and the mission API
   chancery-hq mission add --code C --name N [--country --city --region --lat --lon]
   chancery-hq mission code --code C             issue a one-time enrollment code
+  chancery-hq mission enroll --request FILE     enroll a mission by file
+  chancery-hq mission rekey --code C            revoke its keys; it enrolls again
+  chancery-hq mission revoke --code C           refuse the mission from now on
   chancery-hq pouch import [--replies DIR] FILE...
                                                 take in pouches carried by hand
   chancery-hq user add|passwd [flags]
@@ -194,11 +198,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "code" && args[0] != "revoke") {
-		return fmt.Errorf("%w: chancery-hq mission add|code|revoke [flags]", errUsage)
+	if len(args) == 0 || (args[0] != "add" && args[0] != "code" && args[0] != "revoke" && args[0] != "rekey" && args[0] != "enroll") {
+		return fmt.Errorf("%w: chancery-hq mission add|code|rekey|revoke|enroll [flags]", errUsage)
 	}
 	var m store.Mission
-	var lat, lon string
+	var lat, lon, request, out string
 	var demo bool
 	c, rest, err := parse("mission "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&m.Code, "code", "", "the mission's code, such as FR-PAR")
@@ -210,6 +214,10 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fs.StringVar(&lat, "lat", "", "latitude, decimal degrees")
 			fs.StringVar(&lon, "lon", "", "longitude, decimal degrees")
 			fs.BoolVar(&demo, "demo", false, "mark the mission as demo data")
+		}
+		if args[0] == "enroll" {
+			fs.StringVar(&request, "request", "", "the enrollment request file a mission sent by hand")
+			fs.StringVar(&out, "out", ".", "folder to write HQ's answer to")
 		}
 	})
 	if err != nil {
@@ -253,6 +261,31 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return errors.New(problem.MessageOf(err))
 		}
 		fmt.Fprintf(stdout, "Revoked %s: its pouches are refused from now on.\n", m.Code)
+	case "rekey":
+		code, exp, err := w.db.ResetKeys(ctx, account.System, m.Code)
+		if err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		fmt.Fprintf(stdout, "Revoked the keys of %s. It enrolls again, with new keys, using the code %s (valid until %s).\n", m.Code, code, exp.UTC().Format(time.RFC3339))
+	case "enroll":
+		b, err := os.ReadFile(request)
+		if err != nil {
+			return fmt.Errorf("%w: mission enroll needs --request FILE (%v)", errUsage, err)
+		}
+		var req exchange.EnrollRequest
+		if err := json.Unmarshal(b, &req); err != nil {
+			return fmt.Errorf("%s is not an enrollment request: %v", request, err)
+		}
+		resp, err := w.db.Enroll(ctx, req, "file "+filepath.Base(request))
+		if err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		b, _ = json.MarshalIndent(resp, "", "  ")
+		name := filepath.Join(out, "enroll-answer-"+resp.Mission+".json")
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Enrolled %s. Carry %s back to the mission.\n", resp.Mission, name)
 	}
 	return nil
 }

@@ -250,12 +250,23 @@ func TestEnrollmentCodeIsOneTime(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not valid: it is wrong, used or expired") {
 		t.Fatalf("second use: %v", err)
 	}
-	e.db.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
-	code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
+	// A code issued a week ago has expired.
+	e.db.Now = func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }
+	req.Code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
 	e.db.Now = time.Now
-	req.Code = code
+	if _, err := cl.Enroll(ctx, req); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired code: %v", err)
+	}
+	// A fresh code with keys already registered is refused: every
+	// enrollment brings new keys, so a revoked key never comes back.
+	req.Code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
+	if _, err := cl.Enroll(ctx, req); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("keys reused: %v", err)
+	}
+	pub, _, _ = ed25519.GenerateKey(nil)
+	req.SigningKey = base64.StdEncoding.EncodeToString(pub)
 	if _, err := cl.Enroll(ctx, req); err != nil {
-		t.Fatalf("fresh code: %v", err)
+		t.Fatalf("fresh code, new keys: %v", err)
 	}
 }
 

@@ -195,3 +195,12 @@ func (h *handler) revoke(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code"))
 }
+
+// rekey revokes a mission's keys and issues a code to enroll again.
+func (h *handler) rekey(c echo.Context) error {
+	code, expires, err := h.Store.ResetKeys(c.Request().Context(), account.ActorOf(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return h.renderMission(c, code, expires)
+}

@@ -86,6 +86,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/missions/:code", h.mission, account.RequireLogin)
 	g.POST("/missions/:code/code", h.issueCode, account.RequireRole(canManage...))
 	g.POST("/missions/:code/revoke", h.revoke, account.RequireRole(canManage...))
+	g.POST("/missions/:code/rekey", h.rekey, account.RequireRole(canManage...))
 	g.GET("/pouches", h.pouchPage, account.RequireRole(canManage...))
 	g.POST("/pouches", h.uploadPouch, account.RequireRole(canManage...))
 	return e, nil

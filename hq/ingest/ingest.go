@@ -7,6 +7,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -113,8 +115,20 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	if p.Manifest.Kind != pouch.KindChanges {
-		return nil, fmt.Errorf("%w: HQ takes changes pouches, not %q", pouch.ErrMalformed, p.Manifest.Kind)
+	m := p.Manifest
+	state, err := s.DB.KeyState(m.From, m.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case m.Kind == pouch.KindRekey:
+		return s.rekey(ctx, p, state, via)
+	case m.Kind != pouch.KindChanges:
+		return nil, fmt.Errorf("%w: HQ takes changes and rekey pouches, not %q", pouch.ErrMalformed, m.Kind)
+	case state != "active":
+		// A rotation retired this key: only its replacement speaks for the
+		// mission now. The mission resends whatever this pouch carried.
+		return nil, fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
 	}
 	changes, err := p.Changes()
 	if err != nil {
@@ -128,14 +142,52 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	return s.reply(ctx, p.Manifest, through)
 }
 
-func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
-	to, err := s.DB.Recipient(ctx, m.From)
+// rekey takes a mission's new keys, signed with its active key. A replay
+// signed with the key that was retired by this very rotation is answered
+// again, so that a reply lost on the way does not strand the mission.
+func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) ([]byte, error) {
+	m := p.Manifest
+	var rk exchange.Rekey
+	if len(p.Lines) != 1 || json.Unmarshal(p.Lines[0], &rk) != nil || rk.Type != "rekey" {
+		return nil, fmt.Errorf("%w: a rekey pouch holds one rekey line", pouch.ErrMalformed)
+	}
+	recip, err := age.ParseX25519Recipient(rk.AgeRecipient)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the new age recipient is not valid", pouch.ErrMalformed)
+	}
+	pub, err := base64.StdEncoding.DecodeString(rk.SigningKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: the new signing key is not Ed25519", pouch.ErrMalformed)
+	}
+	newID := pouch.KeyID(pub)
+	if state == "retired" {
+		if st, _ := s.DB.KeyState(m.From, newID); st != "active" {
+			return nil, fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
+		}
+	} else if err := s.DB.Rekey(ctx, m.From, m.KeyID, recip, pub, via); err != nil {
+		return nil, err
+	}
+	mission, err := s.DB.Mission(ctx, m.From)
 	if err != nil {
 		return nil, err
 	}
-	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()})
+	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID, At: s.DB.Now().UTC()})
+}
+
+func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
+	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()})
+}
+
+// seal makes the reply pouch carrying a receipt, sealed to the mission's
+// active key and signed by HQ.
+func (s *Service) seal(ctx context.Context, r exchange.Receipt) ([]byte, error) {
+	to, err := s.DB.Recipient(ctx, r.Mission)
+	if err != nil {
+		return nil, err
+	}
+	receipt, _ := json.Marshal(r)
 	var buf bytes.Buffer
 	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
-		pouch.Envelope{Kind: pouch.KindReply, To: m.From, Recipients: []*age.X25519Recipient{to}}, [][]byte{receipt})
+		pouch.Envelope{Kind: pouch.KindReply, To: r.Mission, Recipients: []*age.X25519Recipient{to}}, [][]byte{receipt})
 	return buf.Bytes(), err
 }

@@ -204,6 +204,13 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	if m.State == "revoked" {
 		return exchange.EnrollResponse{}, errBadCode
 	}
+	var known int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE key_id = ?", pouch.KeyID(pub)).Scan(&known); err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	if known > 0 {
+		return exchange.EnrollResponse{}, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
+	}
 	stamp := now.UTC().Format(time.RFC3339)
 	steps := []struct {
 		q    string
@@ -211,7 +218,7 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	}{
 		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeHash(req.Code)}},
 		{"UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND state = 'active'", []any{mission}},
-		{"INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?) ON CONFLICT DO UPDATE SET state = 'active'",
+		{"INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
 			[]any{mission, pouch.KeyID(pub), pub, recip.String(), stamp}},
 		{"UPDATE missions SET state = 'enrolled' WHERE code = ?", []any{mission}},
 	}
@@ -232,22 +239,102 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	return resp, nil
 }
 
-// SigningKey implements pouch.Keys over the registry.
+// SigningKey implements pouch.Keys over the registry. It returns active
+// keys and retired ones (replaced by a rotation): a pouch signed with a
+// retired key is authentic, and ingest decides what it may still do.
 func (d *DB) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
+	key, state, err := d.key(site, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if state == "revoked" {
+		return nil, fmt.Errorf("%w: key %s of %s", pouch.ErrRevokedKey, keyID, site)
+	}
+	return key, nil
+}
+
+// KeyState returns "active", "retired" or "revoked" for a mission's key.
+func (d *DB) KeyState(site, keyID string) (string, error) {
+	_, state, err := d.key(site, keyID)
+	return state, err
+}
+
+func (d *DB) key(site, keyID string) (ed25519.PublicKey, string, error) {
 	var key []byte
 	var state, mstate string
 	err := d.sql.QueryRow(`SELECT k.signing_key, k.state, m.state FROM mission_keys k JOIN missions m ON m.code = k.mission
 		WHERE k.mission = ? AND k.key_id = ?`, site, keyID).Scan(&key, &state, &mstate)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
+		return nil, "", fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if state == "revoked" || mstate == "revoked" {
-		return nil, fmt.Errorf("%w: key %s of %s", pouch.ErrRevokedKey, keyID, site)
+	if mstate == "revoked" {
+		state = "revoked"
 	}
-	return ed25519.PublicKey(key), nil
+	return ed25519.PublicKey(key), state, nil
+}
+
+// Rekey replaces a mission's active key, the one with id from, by a new
+// one. Replaying it is harmless: if the new key is already active, nothing
+// changes.
+func (d *DB) Rekey(ctx context.Context, mission, from string, recipient *age.X25519Recipient, pub ed25519.PublicKey, remote string) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	newID := pouch.KeyID(pub)
+	var state string
+	err = tx.QueryRowContext(ctx, "SELECT state FROM mission_keys WHERE mission = ? AND key_id = ?", mission, newID).Scan(&state)
+	switch {
+	case err == nil && state == "active":
+		return nil
+	case err == nil:
+		return problem.Errorf(problem.Forbidden, "The key %s of %s was %s; a rotation must bring a new key.", newID, mission, state)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT state FROM mission_keys WHERE mission = ? AND key_id = ?", mission, from).Scan(&state); err != nil || state != "active" {
+		return problem.Errorf(problem.Forbidden, "Only the active key of %s can rotate to a new one.", mission)
+	}
+	stamp := d.Now().UTC().Format(time.RFC3339)
+	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND key_id = ?", mission, from); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
+		mission, newID, []byte(pub), recipient.String(), stamp); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "mission.rekey", mission, from+" → "+newID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ResetKeys revokes every key of a mission and issues a new enrollment
+// code: the mission enrolls again, with new keys. It is how HQ rotates a
+// mission's keys when it suspects them.
+func (d *DB) ResetKeys(ctx context.Context, by account.Actor, mission string) (string, time.Time, error) {
+	if _, err := d.Mission(ctx, mission); err != nil {
+		return "", time.Time{}, err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'revoked' WHERE mission = ?", mission); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := account.Audit(ctx, tx, by, "mission.keys.revoke", mission, "re-enrollment required"); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", time.Time{}, err
+	}
+	return d.IssueCode(ctx, by, mission)
 }
 
 // Recipient returns the age recipient of a mission's active key, to seal

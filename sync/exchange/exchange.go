@@ -77,6 +77,16 @@ type Receipt struct {
 	// change of the mission.
 	Through int64     `json:"through"`
 	At      time.Time `json:"at"`
+	// Rekeyed is the key id of the mission's new signing key, in the
+	// answer to a rekey pouch: HQ holds the new keys and seals to them.
+	Rekeyed string `json:"rekeyed,omitempty"`
+}
+
+// Rekey is the one line of a rekey pouch.
+type Rekey struct {
+	Type         string `json:"type"` // "rekey"
+	AgeRecipient string `json:"age_recipient"`
+	SigningKey   string `json:"signing_key"` // Ed25519 public key, base64
 }
 
 // HQ is what headquarters offers the missions. Implementations must be

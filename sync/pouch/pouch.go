@@ -50,6 +50,9 @@ const (
 	// KindReply carries what headquarters answers a mission: a receipt and
 	// updates.
 	KindReply = "reply"
+	// KindRekey carries a mission's new public keys, signed with its
+	// current ones.
+	KindRekey = "rekey"
 )
 
 // Manifest describes and binds a pouch's content.

@@ -1,0 +1,110 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"filippo.io/age"
+
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+)
+
+// The mission's key pairs, by slot, in the meta table.
+const (
+	slotCurrent   = "uplink_key_current"   // signs pouches, reads replies
+	slotNext      = "uplink_key_next"      // rotated to; in use once HQ confirms
+	slotPrevious  = "uplink_key_previous"  // reads replies sealed before a rotation
+	slotEnrolling = "uplink_key_enrolling" // made for an enrollment HQ has not answered
+)
+
+// keyPair is one set of the mission's keys: an age identity that HQ seals
+// replies to, and an Ed25519 key that signs the mission's pouches.
+type keyPair struct {
+	id *age.X25519Identity
+	sk ed25519.PrivateKey
+}
+
+func newKeyPair() keyPair {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		panic(err)
+	}
+	_, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return keyPair{id, sk}
+}
+
+func (k keyPair) String() string {
+	return k.id.String() + " " + base64.StdEncoding.EncodeToString(k.sk.Seed())
+}
+
+func (k keyPair) public() ed25519.PublicKey { return k.sk.Public().(ed25519.PublicKey) }
+func (k keyPair) keyID() string             { return pouch.KeyID(k.public()) }
+
+func parseKeyPair(s string) (keyPair, error) {
+	a, b, ok := strings.Cut(s, " ")
+	id, err := age.ParseX25519Identity(a)
+	if !ok || err != nil {
+		return keyPair{}, errors.New("the mission's key in the database is damaged")
+	}
+	seed, err := base64.StdEncoding.DecodeString(b)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return keyPair{}, errors.New("the mission's signing key in the database is damaged")
+	}
+	return keyPair{id, ed25519.NewKeyFromSeed(seed)}, nil
+}
+
+// slot returns the key pair in a slot, and whether there is one.
+func (l *Link) slot(ctx context.Context, name string) (keyPair, bool, error) {
+	s := l.meta(ctx, name)
+	if s == "" {
+		return keyPair{}, false, nil
+	}
+	k, err := parseKeyPair(s)
+	return k, err == nil, err
+}
+
+// Rotate makes new keys for the mission. They are announced to HQ in a
+// pouch signed with the current keys, by the next sync or export, and
+// used once HQ's receipt confirms it holds them.
+func (l *Link) Rotate(ctx context.Context) (string, error) {
+	if _, err := l.peer(ctx); err != nil {
+		return "", err
+	}
+	next, ok, err := l.slot(ctx, slotNext)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		next = newKeyPair()
+		if err := l.DB.SetMetas(ctx, map[string]string{slotNext: next.String()}); err != nil {
+			return "", err
+		}
+	}
+	return next.keyID(), nil
+}
+
+// Rekey is the body of a rekey pouch: the mission's new public keys.
+type Rekey = exchange.Rekey
+
+func (l *Link) sealRekey(p peer) ([]byte, pouch.Manifest, error) {
+	line, _ := json.Marshal(Rekey{Type: "rekey", AgeRecipient: p.next.id.Recipient().String(),
+		SigningKey: base64.StdEncoding.EncodeToString(p.next.public())})
+	var buf bytes.Buffer
+	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
+		pouch.Envelope{Kind: pouch.KindRekey, To: "HQ", Recipients: p.recipients}, [][]byte{line})
+	if err != nil {
+		return nil, m, fmt.Errorf("seal the key rotation: %w", err)
+	}
+	return buf.Bytes(), m, nil
+}

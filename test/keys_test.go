@@ -1,0 +1,98 @@
+package test
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEnrollByFile: a mission with no link at all enrolls, sends its
+// changes and takes HQ's receipt, all by file.
+func TestEnrollByFile(t *testing.T) {
+	hqDir, agentDir, usb := t.TempDir(), t.TempDir(), t.TempDir()
+	startHQ(t, hqDir)
+	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "TD-NDJ", "--name", "Embassy in N'Djamena")
+	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "TD-NDJ"))
+
+	run(t, "chancery-agent", "enroll", "--data", agentDir, "--code", code, "--mission", "TD-NDJ", "--request-out", usb)
+	out := run(t, "chancery-hq", "mission", "enroll", "--data", hqDir, "--request", filepath.Join(usb, "enroll-request-TD-NDJ.json"), "--out", usb)
+	if !strings.Contains(out, "Enrolled TD-NDJ") {
+		t.Fatal(out)
+	}
+	answer := filepath.Join(usb, "enroll-answer-TD-NDJ.json")
+	// An answer checked against the wrong code is refused.
+	if out, err := runErr("chancery-agent", "enroll", "--data", agentDir, "--code", "AAAA-AAAA-AAAA-AAAA", "--response", answer); err == nil || !strings.Contains(out, "not signed with this code") {
+		t.Fatalf("wrong code: %v %s", err, out)
+	}
+	out = run(t, "chancery-agent", "enroll", "--data", agentDir, "--code", code, "--response", answer)
+	if !strings.Contains(out, "Enrolled as TD-NDJ") {
+		t.Fatal(out)
+	}
+	a := startAgent(t, agentDir)
+	c := login(t, a.URL, "admin", a.Password)
+	form(t, c, a.URL+"/areas/ai", a.URL+"/answers/AI-01", url.Values{"level": {"2"}, "evidence": {"AI rules 2026"}})
+	if page := get(t, c, a.URL+"/sync"); !strings.Contains(page, "TD-NDJ") {
+		t.Fatal("the sync page does not show the enrollment")
+	}
+	a.stop(t)
+	if out, err := runErr("chancery-agent", "sync", "--data", agentDir); err == nil || !strings.Contains(out, "pouch export") {
+		t.Fatalf("sync of a mission enrolled by file: %v %s", err, out)
+	}
+	run(t, "chancery-agent", "pouch", "export", "--data", agentDir, "--out", usb)
+	files, _ := filepath.Glob(filepath.Join(usb, "TD-NDJ-1-1-*.pouch"))
+	if len(files) != 1 {
+		t.Fatalf("exported: %v", files)
+	}
+	run(t, "chancery-hq", "pouch", "import", "--data", hqDir, files[0])
+	out = run(t, "chancery-agent", "pouch", "import", "--data", agentDir, filepath.Join(usb, "reply-"+filepath.Base(files[0])))
+	if !strings.Contains(out, "HQ holds every change up to 1") {
+		t.Fatal(out)
+	}
+}
+
+// TestKeyRotation: the mission rotates its own keys; a pouch signed with
+// the old key is refused afterwards; HQ revokes the keys and the mission
+// enrolls again with new ones; nothing is lost or doubled on the way.
+func TestKeyRotation(t *testing.T) {
+	s := newSite(t)
+	s.work(3, 20)
+	if out, err := s.sync(); err != nil {
+		t.Fatal(out)
+	}
+	// A pouch sealed with the old key, kept back, as a relay might.
+	s.work(2, 20)
+	usb := t.TempDir()
+	run(t, "chancery-agent", "pouch", "export", "--data", s.agentDir, "--out", usb)
+	old, _ := filepath.Glob(filepath.Join(usb, "FR-PAR-4-5-*.pouch"))
+	if len(old) != 1 {
+		t.Fatalf("export before rotation: %v", old)
+	}
+
+	out := run(t, "chancery-agent", "keys", "rotate", "--data", s.agentDir)
+	if !strings.Contains(out, "confirmed by HQ; they are in use") {
+		t.Fatalf("rotate: %s", out)
+	}
+	if out, err := runErr("chancery-hq", "pouch", "import", "--data", s.hqDir, old[0]); err == nil || !strings.Contains(out, "replaced by a rotation") {
+		t.Fatalf("old-key pouch after rotation: %v\n%s", err, out)
+	}
+	if out, err := s.sync(); err != nil || !strings.Contains(out, "HQ holds every change up to 5; 0 pending") {
+		t.Fatalf("sync with the new keys: %v\n%s", err, out)
+	}
+
+	// HQ suspects the keys: it revokes them and issues a new code.
+	out = run(t, "chancery-hq", "mission", "rekey", "--data", s.hqDir, "--code", "FR-PAR")
+	code := codeRE.FindString(out)
+	s.work(1, 20)
+	if out, err := s.sync(); err == nil || !strings.Contains(out, "revoked key") {
+		t.Fatalf("sync after HQ revoked the keys: %v\n%s", err, out)
+	}
+	run(t, "chancery-agent", "enroll", "--data", s.agentDir, "--hq", s.px.URL(), "--code", code, "--mission", "FR-PAR")
+	if out, err := s.sync(); err != nil || !strings.Contains(out, "HQ holds every change up to 6; 0 pending") {
+		t.Fatalf("sync after enrolling again: %v\n%s", err, out)
+	}
+	held, through, _ := s.atHQ()
+	if held != 6 || through != 6 {
+		t.Fatalf("HQ holds %d changes applied to %d; want 6", held, through)
+	}
+}
