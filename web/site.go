@@ -1,10 +1,17 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -218,4 +225,31 @@ func (s *Site) fail(err error, c echo.Context) {
 		s.Logger.Error("render error page", "err", rerr)
 		c.String(status, msg)
 	}
+}
+
+// Serve runs the interface on addr until ctx ends or the process is asked
+// to stop (SIGINT, SIGTERM), then lets requests in progress finish. ready
+// is called with the address listened on, once it is listened on.
+func Serve(ctx context.Context, h http.Handler, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", addr, err)
+	}
+	// Timeouts bound what a slow or hostile client can hold; five minutes
+	// leave a large pouch time to cross a slow link.
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	ready(ln.Addr())
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
 }

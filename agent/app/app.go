@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +19,9 @@ import (
 
 	"chancery/agent/httpd"
 	"chancery/agent/store"
+	"chancery/shared/cli"
 	"chancery/sync/schedule"
+	"chancery/web"
 	"chancery/web/account"
 )
 
@@ -50,53 +51,27 @@ Usage:
 Run a command with -h for its flags.
 `
 
+// Program is the agent's command line.
+var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[string]cli.Command{
+	"serve":  serve,
+	"user":   user,
+	"backup": backup,
+	"enroll": enroll,
+	"sync":   syncOnce,
+	"pouch":  pouchCmd,
+	"keys":   keys,
+	"demo":   demo,
+}}
+
 // Main runs the agent with args (without the program name) and returns
 // the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(ctx, args[1:], stdout, stderr)
-	case "user":
-		err = user(ctx, args[1:], stdout, stderr)
-	case "backup":
-		err = backup(ctx, args[1:], stdout, stderr)
-	case "enroll":
-		err = enroll(ctx, args[1:], stdout, stderr)
-	case "sync":
-		err = syncOnce(ctx, args[1:], stdout, stderr)
-	case "pouch":
-		err = pouchCmd(ctx, args[1:], stdout, stderr)
-	case "keys":
-		err = keys(ctx, args[1:], stdout, stderr)
-	case "demo":
-		err = demo(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "chancery-agent", Version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "chancery-agent: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "chancery-agent:", err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	p := Program
+	p.Version = Version
+	return p.Main(ctx, args, stdout, stderr)
 }
 
-var errUsage = errors.New("usage")
+var errUsage = cli.ErrUsage
 
 // parse reads the common config and any extra flags of a command that
 // takes no arguments.
@@ -189,31 +164,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", c.Addr, err)
-	}
-	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
-
-	if firstPassword != "" {
-		fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
-	}
-	// This line comes last: scripts and tests wait for it.
-	fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, ln.Addr())
-
-	ctx, stop := signalContext(ctx)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	fmt.Fprintln(stdout, "Stopping.")
-	return hs.Shutdown(shutdown)
+	return web.Serve(ctx, e, c.Addr, func(addr net.Addr) {
+		if firstPassword != "" {
+			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
+		}
+		// This line comes last: scripts and tests wait for it.
+		fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, addr)
+	})
 }
 
 func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/durable"
 	"chancery/shared/sqlite"
 )
 
@@ -55,33 +56,17 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer db.Close()
 
-	dir := filepath.Dir(out)
 	plain := filepath.Join(c.Data, fmt.Sprintf(".backup-%d.db", os.Getpid()))
 	os.Remove(plain)
 	defer os.Remove(plain)
 	if err := sqlite.Backup(ctx, db.SQL(), plain); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".chancery-backup-*")
+	err = durable.Create(out, func(w io.Writer) error { return encryptFile(w, plain, rs) })
+	if errors.Is(err, durable.ErrExists) {
+		return fmt.Errorf("%s already exists; choose a new file name so that no backup is overwritten", out)
+	}
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := encryptFile(tmp, plain, rs); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return err
-	}
-	if err := syncDir(dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s).\n", out, len(rs))
@@ -102,16 +87,4 @@ func encryptFile(w io.Writer, path string, rs []age.Recipient) error {
 		return err
 	}
 	return enc.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/durable"
 	"chancery/sync/exchange"
 	"chancery/web/account"
 )
@@ -50,7 +51,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		b, _ := json.MarshalIndent(req, "", "  ")
 		name := filepath.Join(requestOut, "enroll-request-"+cmp.Or(mission, "mission")+".json")
-		if err := writeFileDurably(name, b); err != nil {
+		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Wrote %s. Carry it to HQ (chancery-hq mission enroll --request FILE) and bring back HQ's answer; then run:\n  chancery-agent enroll --code %s --response ANSWER-FILE\n", name, code)
@@ -165,7 +166,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		name := filepath.Join(out, fmt.Sprintf("%s-%d-%d-%s.pouch", m.From, m.First, m.Last, m.ID[:8]))
-		if err := writeFileDurably(name, raw); err != nil {
+		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Wrote %s: changes %d to %d (%d bytes). Carry it to HQ; bring back the reply HQ gives you and run 'chancery-agent pouch import FILE'.\n", name, m.First, m.Last, len(raw))
@@ -186,30 +187,4 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%s: HQ holds every change up to %d.\n", f, r.Through)
 	}
 	return nil
-}
-
-// writeFileDurably writes a file whole or not at all: temp file, fsync,
-// rename, fsync of the folder.
-func writeFileDurably(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, ".chancery-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	return syncDir(dir)
 }

@@ -12,21 +12,21 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/cli"
+	"chancery/shared/durable"
 	"chancery/shared/problem"
 	"chancery/shared/settings"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
+	"chancery/web"
 	"chancery/web/account"
 )
 
@@ -70,7 +70,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	return s.Check()
 }
 
-var errUsage = errors.New("usage")
+var errUsage = cli.ErrUsage
 
 func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
 	fs := flag.NewFlagSet("chancery-hq "+name, flag.ContinueOnError)
@@ -94,41 +94,19 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	return c, fs.Args(), nil
 }
 
+// Program is HQ's command line.
+var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[string]cli.Command{
+	"serve":   serve,
+	"mission": mission,
+	"pouch":   importPouches,
+	"user":    user,
+}}
+
 // Main runs HQ with args and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(ctx, args[1:], stdout, stderr)
-	case "mission":
-		err = mission(ctx, args[1:], stdout, stderr)
-	case "pouch":
-		err = importPouches(ctx, args[1:], stdout, stderr)
-	case "user":
-		err = user(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "chancery-hq", Version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "chancery-hq: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "chancery-hq:", err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	p := Program
+	p.Version = Version
+	return p.Main(ctx, args, stdout, stderr)
 }
 
 type wired struct {
@@ -172,29 +150,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", c.Addr, err)
-	}
-	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
-	if first != "" {
-		fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
-	}
-	// This line comes last: scripts and tests wait for it.
-	fmt.Fprintf(stdout, "Chancery HQ: http://%s/\n", ln.Addr())
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return hs.Shutdown(shutdown)
+	return web.Serve(ctx, e, c.Addr, func(addr net.Addr) {
+		if first != "" {
+			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
+		}
+		// This line comes last: scripts and tests wait for it.
+		fmt.Fprintf(stdout, "Chancery HQ: http://%s/\n", addr)
+	})
 }
 
 func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -282,7 +244,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		b, _ = json.MarshalIndent(resp, "", "  ")
 		name := filepath.Join(out, "enroll-answer-"+resp.Mission+".json")
-		if err := os.WriteFile(name, b, 0o644); err != nil {
+		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Enrolled %s. Carry %s back to the mission.\n", resp.Mission, name)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"chancery/shared/durable"
 )
 
 // importPouches takes in pouches carried by hand, with a progress line,
@@ -44,7 +46,7 @@ func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer)
 					dir = filepath.Dir(f)
 				}
 				out := filepath.Join(dir, "reply-"+filepath.Base(f))
-				if err = os.WriteFile(out, reply, 0o644); err == nil {
+				if err = durable.WriteFile(out, func(w io.Writer) error { _, err := w.Write(reply); return err }); err == nil {
 					fmt.Fprintf(stdout, "taken in; reply: %s\n", out)
 					continue
 				}

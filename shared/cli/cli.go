@@ -1,0 +1,72 @@
+// Package cli is the frame of Chancery's command-line programs: commands
+// by name, usage text, and exit statuses (0 done, 1 failed, 2 misused).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Command runs one command with its arguments.
+type Command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// Program is a command-line program.
+type Program struct {
+	Name     string
+	Usage    string
+	Version  string
+	Commands map[string]Command
+}
+
+// ErrUsage marks an error in how the program was called; it exits 2.
+var ErrUsage = errors.New("usage")
+
+// Usagef returns an ErrUsage error with a message saying what is wrong.
+func Usagef(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+}
+
+// Main runs the command named by args[0] and returns the exit status.
+func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, p.Usage)
+		return 2
+	}
+	var err error
+	switch name := args[0]; name {
+	case "version":
+		fmt.Fprintln(stdout, p.Name, p.Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, p.Usage)
+	default:
+		cmd, ok := p.Commands[name]
+		if !ok {
+			fmt.Fprintf(stderr, "%s: unknown command %q\n\n%s", p.Name, name, p.Usage)
+			return 2
+		}
+		err = cmd(ctx, args[1:], stdout, stderr)
+	}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintln(stderr, p.Name+":", err)
+		return 2
+	}
+	fmt.Fprintln(stderr, p.Name+":", err)
+	return 1
+}
+
+// Names lists the commands, sorted, for tests and help.
+func (p Program) Names() []string {
+	var out []string
+	for n := range p.Commands {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
