@@ -2,7 +2,10 @@ package test
 
 import (
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -94,5 +97,47 @@ func TestKeyRotation(t *testing.T) {
 	held, through, _ := s.atHQ()
 	if held != 6 || through != 6 {
 		t.Fatalf("HQ holds %d changes applied to %d; want 6", held, through)
+	}
+}
+
+// TestEscrowOpensPouches: with an escrow recipient configured at HQ, a
+// mission's pouches open with the escrow identity too, using the upstream
+// age tool, so a ministry that loses HQ's key keeps its data.
+func TestEscrowOpensPouches(t *testing.T) {
+	dir := t.TempDir()
+	ageBin := filepath.Join(dir, "age")
+	build := exec.Command("go", "build", "-o", ageBin, "filippo.io/age/cmd/age")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build age: %v\n%s", err, out)
+	}
+	keygen := exec.Command("go", "build", "-o", filepath.Join(dir, "age-keygen"), "filippo.io/age/cmd/age-keygen")
+	if out, err := keygen.CombinedOutput(); err != nil {
+		t.Fatalf("build age-keygen: %v\n%s", err, out)
+	}
+	idFile := filepath.Join(dir, "escrow.txt")
+	out, err := exec.Command(filepath.Join(dir, "age-keygen"), "-o", idFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("age-keygen: %v %s", err, out)
+	}
+	recipient := regexp.MustCompile(`age1[0-9a-z]+`).FindString(string(out))
+
+	hqDir, agentDir, usb := t.TempDir(), t.TempDir(), t.TempDir()
+	if out, err := runErr("chancery-hq", "serve", "--data", hqDir, "--escrow-recipient", "age1nonsense"); err == nil || !strings.Contains(out, "is not an age public key") {
+		t.Fatalf("bad escrow recipient: %v %s", err, out)
+	}
+	hq := startHQ(t, hqDir, "--escrow-recipient", recipient)
+	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
+	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "FR-PAR"))
+	run(t, "chancery-agent", "enroll", "--data", agentDir, "--hq", hq.URL, "--code", code, "--mission", "FR-PAR")
+	run(t, "chancery-agent", "pouch", "export", "--data", agentDir, "--out", usb)
+	files, _ := filepath.Glob(filepath.Join(usb, "*.pouch"))
+	plain, err := exec.Command(ageBin, "-d", "-i", idFile, files[0]).Output()
+	if err != nil || !strings.HasPrefix(string(plain), "CHANCERY-POUCH/1\n") {
+		t.Fatalf("escrow could not open the pouch: %v", err)
+	}
+	// HQ still takes the pouch: it is one of the recipients.
+	if out := run(t, "chancery-hq", "pouch", "import", "--data", hqDir, files[0]); !strings.Contains(out, "1 taken in") {
+		t.Fatal(out)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"filippo.io/age"
+
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
 	"chancery/hq/store"
@@ -56,6 +58,7 @@ type Config struct {
 	Addr          string
 	Data          string
 	AdminPassword string
+	Escrow        string
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 }
@@ -65,6 +68,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	s.String(&c.Addr, "addr", "127.0.0.1:8090", "address of the web interface and mission API, host:port")
 	s.String(&c.Data, "data", "chancery-hq-data", "folder for HQ's database")
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
+	s.String(&c.Escrow, "escrow-recipient", "", "an age public key (age1…) that missions also seal their pouches to, kept offline for key-loss recovery; missions learn it when they enroll")
 	s.Duration(&c.SessionIdle, "session-idle", account.DefaultIdleTimeout, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", account.DefaultMaxAge, "time after login at which a session ends")
 	return s.Check()
@@ -119,6 +123,14 @@ func open(ctx context.Context, c Config) (*wired, error) {
 	db, err := store.Open(ctx, filepath.Join(c.Data, "hq.db"))
 	if err != nil {
 		return nil, err
+	}
+	if c.Escrow != "" {
+		r, err := age.ParseX25519Recipient(c.Escrow)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("the escrow recipient %q is not an age public key (age1…): %v", c.Escrow, err)
+		}
+		db.Escrow = r
 	}
 	acc := account.New(db.SQL(), httpd.Roles...)
 	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax

@@ -7,12 +7,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -335,5 +338,61 @@ func TestRegisterMissionForm(t *testing.T) {
 	r = b.Post("/missions", url.Values{"code": {"FR-PAR"}, "name": {"Again"}})
 	if r.Status != 409 || !strings.Contains(r.Body, "already registered") {
 		t.Fatalf("duplicate: %d", r.Status)
+	}
+}
+
+// TestUploadPage: a pouch carried by hand is taken in through HQ's page,
+// which gives the reply to carry back; a damaged one is refused with the
+// reason and changes nothing.
+func TestUploadPage(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	b.Get("/pouches")
+	upload := func(name string, raw []byte) webtest.Resp {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("csrf", b.CSRF)
+		f, _ := w.CreateFormFile("pouch", name)
+		f.Write(raw)
+		w.Close()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/pouches", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("Accept", "text/html")
+		r, err := b.C.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		out, _ := io.ReadAll(r.Body)
+		return webtest.Resp{Status: r.StatusCode, Header: r.Header, Body: string(out)}
+	}
+	bad := m.pouch(t, 1, 2, "HQ")
+	bad[len(bad)-3] ^= 1
+	r := upload("FR-PAR-1-2.pouch", bad)
+	if r.Status != 400 || !strings.Contains(r.Body, "was refused") || !strings.Contains(r.Body, "Nothing was written") {
+		t.Fatalf("damaged pouch: %d", r.Status)
+	}
+	if e.received("FR-PAR") != 0 {
+		t.Fatal("a refused upload wrote changes")
+	}
+	r = upload("FR-PAR-1-2.pouch", m.pouch(t, 1, 2, "HQ"))
+	if r.Status != 200 || !strings.Contains(r.Body, `download="reply-FR-PAR-1-2.pouch"`) {
+		t.Fatalf("good pouch: %d %s", r.Status, r.Body)
+	}
+	if e.received("FR-PAR") != 2 {
+		t.Fatal("the uploaded pouch was not taken in")
+	}
+	// The reply in the link is HQ's signed receipt for the mission.
+	link := regexp.MustCompile(`id="reply"[^>]*href="data:[^,]*,([^"]*)"`).FindStringSubmatch(r.Body)
+	if link == nil {
+		t.Fatalf("no reply link:\n%s", r.Body)
+	}
+	reply, _ := base64.StdEncoding.DecodeString(html.UnescapeString(link[1]))
+	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
+	p, err := pouch.Receiver{Site: "FR-PAR", Identities: []*age.X25519Identity{m.id}, Keys: fixedKey(hqKey)}.Open(bytes.NewReader(reply))
+	if err != nil || !strings.Contains(string(p.Lines[0]), `"through":2`) {
+		t.Fatalf("reply: %v", err)
 	}
 }

@@ -235,6 +235,9 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	}
 	resp := exchange.EnrollResponse{Mission: mission, Name: m.Name, HQSite: Site,
 		HQRecipients: []string{d.keys.Identity.Recipient().String()}, HQSigningKey: d.HQSigningPublic()}
+	if d.Escrow != nil {
+		resp.HQRecipients = append(resp.HQRecipients, d.Escrow.String())
+	}
 	resp.MAC = resp.Sum(req.Code)
 	return resp, nil
 }

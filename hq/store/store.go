@@ -34,6 +34,10 @@ type DB struct {
 	framework *framework.Framework
 	keys      Keys
 	Now       func() time.Time
+	// Escrow, if set, is an age recipient that every mission also seals
+	// its pouches to, held offline by the ministry so that pouches stay
+	// readable if HQ's own key is lost. Missions learn it at enrollment.
+	Escrow *age.X25519Recipient
 }
 
 // Keys are HQ's own keys.
