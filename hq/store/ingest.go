@@ -193,3 +193,56 @@ func (d *DB) Received(ctx context.Context, mission string) (int, error) {
 	err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM received WHERE mission = ?", mission).Scan(&n)
 	return n, err
 }
+
+// AllAnswers returns every mission's current answers, keyed by mission
+// and item, in one query: the readiness map needs them all at once.
+func (d *DB) AllAnswers(ctx context.Context) (map[string]map[string]readiness.Answer, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT mission, item_id, level, na, evidence, answered_by, answered_at FROM answers")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]readiness.Answer{}
+	for rows.Next() {
+		var mission, at string
+		var a readiness.Answer
+		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+			return nil, err
+		}
+		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
+		m := out[mission]
+		if m == nil {
+			m = map[string]readiness.Answer{}
+			out[mission] = m
+		}
+		m[a.ItemID] = a
+	}
+	return out, rows.Err()
+}
+
+// SignOff is when and by whom a mission last signed off.
+type SignOff struct {
+	ID       string
+	SignedBy string
+	SignedAt time.Time
+}
+
+// LatestSignOffs returns each mission's newest sign-off.
+func (d *DB) LatestSignOffs(ctx context.Context) (map[string]SignOff, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, id, signed_by, max(signed_at) FROM snapshots GROUP BY mission`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]SignOff{}
+	for rows.Next() {
+		var mission, at string
+		var s SignOff
+		if err := rows.Scan(&mission, &s.ID, &s.SignedBy, &at); err != nil {
+			return nil, err
+		}
+		s.SignedAt, _ = time.Parse(time.RFC3339, at)
+		out[mission] = s
+	}
+	return out, rows.Err()
+}

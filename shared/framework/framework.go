@@ -76,6 +76,11 @@ type Framework struct {
 	Models  []Model  `json:"models"`
 	Sources []Source `json:"sources"`
 	Items   []Item   `json:"items"`
+	// Renamed maps the ids of items from earlier versions to the item of
+	// this version that carries their answers on. Answers given to an old
+	// id count for the new one, so missions on different versions
+	// aggregate together.
+	Renamed map[string]string `json:"renamed,omitempty"`
 }
 
 // MaxWeight is the largest weight an item may carry.
@@ -202,6 +207,14 @@ func (f *Framework) Validate() error {
 			add("item %s: weight %d is outside 1..%d", it.ID, it.Weight, MaxWeight)
 		}
 	}
+	for old, id := range f.Renamed {
+		if !ids[id] {
+			add("renamed item %s points to %q, which is not an item of this version", old, id)
+		}
+		if ids[old] {
+			add("renamed item %s is still an item of this version", old)
+		}
+	}
 	for _, a := range f.Areas {
 		if !areaUsed[a.ID] {
 			add("area %q is not covered by any item", a.ID)
@@ -252,6 +265,17 @@ func (f *Framework) Model(id string) (Model, bool) {
 		return Model{}, false
 	}
 	return f.Models[i], true
+}
+
+// Current returns the id of this version's item that carries answers
+// given to id, which may be an item of an earlier version, and whether
+// there is one.
+func (f *Framework) Current(id string) (string, bool) {
+	if n, ok := f.Renamed[id]; ok {
+		return n, true
+	}
+	_, err := f.Item(id)
+	return id, err == nil
 }
 
 // ItemsIn returns the items of one area, in framework order.

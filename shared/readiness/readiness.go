@@ -182,9 +182,33 @@ func (r Report) Area(id string) (Score, bool) {
 	return Score{}, false
 }
 
-// Assess computes the report for answers keyed by item id. Answers to
-// items the framework does not know are ignored.
+// Carry maps answers given to items of earlier framework versions onto the
+// items of f that replace them (see framework.Framework.Renamed). Where an
+// old and a new id both have an answer, the more recent one counts.
+func Carry(f *framework.Framework, answers map[string]Answer) map[string]Answer {
+	if len(f.Renamed) == 0 {
+		return answers
+	}
+	out := make(map[string]Answer, len(answers))
+	for id, a := range answers {
+		cur, ok := f.Current(id)
+		if !ok {
+			continue
+		}
+		if prev, seen := out[cur]; seen && prev.AnsweredAt.After(a.AnsweredAt) {
+			continue
+		}
+		a.ItemID = cur
+		out[cur] = a
+	}
+	return out
+}
+
+// Assess computes the report for answers keyed by item id, after carrying
+// answers to renamed items over (see Carry). Answers to items the
+// framework does not know are ignored.
 func Assess(f *framework.Framework, answers map[string]Answer) Report {
+	answers = Carry(f, answers)
 	r := Report{}
 	areaIdx := map[string]int{}
 	for i, a := range f.Areas {

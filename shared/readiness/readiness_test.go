@@ -1,7 +1,10 @@
 package readiness_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
@@ -133,4 +136,47 @@ func TestBuiltinAllMeasured(t *testing.T) {
 			t.Errorf("model %s is %s", m.Model.ID, m.Coverage)
 		}
 	}
+}
+
+func TestVersionMapping(t *testing.T) {
+	f, err := framework.Parse([]byte(`{
+	  "version": 2, "title": "test",
+	  "areas": [{"id": "a", "name": "A"}],
+	  "models": [{"id": "m1", "name": "M1", "risk": "r1"}],
+	  "sources": [],
+	  "items": [
+	    {"id": "A1", "area": "a", "models": ["m1"], "question": "q", "guidance": "g", "evidence": "e", "weight": 1},
+	    {"id": "A2", "area": "a", "models": ["m1"], "question": "q", "guidance": "g", "evidence": "e", "weight": 1}
+	  ],
+	  "renamed": {"OLD-1": "A1", "OLD-9": "A2"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	// A mission still on version 1 answered OLD-1 and OLD-9; another part
+	// of it already answered A2 on version 2, more recently than OLD-9.
+	answers := map[string]readiness.Answer{
+		"OLD-1": {ItemID: "OLD-1", Level: 4, AnsweredAt: day(1)},
+		"OLD-9": {ItemID: "OLD-9", Level: 0, AnsweredAt: day(1)},
+		"A2":    {ItemID: "A2", Level: 2, AnsweredAt: day(5)},
+		"GONE":  {ItemID: "GONE", Level: 4, AnsweredAt: day(9)},
+	}
+	r := readiness.Assess(f, answers)
+	// (4 + 2) / 8 = 75: OLD-1 counts as A1, A2's newer answer wins over
+	// OLD-9's, and an id neither current nor renamed is left out.
+	if r.Overall.Value != 75 || r.Overall.Answered != 2 {
+		t.Fatalf("overall %d with %d answered; want 75 with 2", r.Overall.Value, r.Overall.Answered)
+	}
+	if _, err := framework.Parse([]byte(strings.Replace(string(mustJSON(t, f)), `"OLD-1":"A1"`, `"OLD-1":"A7"`, 1))); err == nil ||
+		!strings.Contains(err.Error(), `renamed item OLD-1 points to "A7", which is not an item of this version`) {
+		t.Fatalf("mapping to a missing item: %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,0 +1,72 @@
+package readymap
+
+import (
+	"chancery/shared/readiness"
+)
+
+// Question is a question a ministry asks across its missions, answered
+// from one checklist item: a mission lacks the capability when its answer
+// is below "defined" or missing. Not applicable is not lacking.
+type Question struct {
+	ID   string
+	Text string
+	Item string
+	// Shows says what the evidence of a mission that has it tells, such as
+	// who the owner is.
+	Shows string
+}
+
+// Questions are the gap view's questions, from the domain's capability
+// audit.
+var Questions = []Question{
+	{"narrative-pathway", "Which missions lack a crisis escalation pathway for narrative risks?", "NAR-02", "the pathway in force"},
+	{"narrative-owner", "Who decides, mission by mission, whether to answer a narrative publicly?", "GOV-04", "who decides"},
+	{"ai-owner", "Who owns AI risk where?", "GOV-05", "the owner"},
+	{"synthetic-media", "Which missions' protocols do not cover synthetic media and impersonation?", "NAR-04", "the protocol sections"},
+	{"ai-rules", "Which missions have no written rules for using AI tools?", "AI-01", "the rules in force"},
+	{"sensitive-data", "Where do staff not know what must never go into an AI tool?", "AI-03", "the rule"},
+	{"data-location", "Which missions do not know where their data is stored and under which law?", "SOV-03", "the data map"},
+	{"lessons", "Which missions do not capture and reuse lessons from narrative crises?", "NAR-07", "the lessons kept"},
+	{"mission-parity", "Which missions lack the guidance, training, tools or escalation pathways their peers have?", "MIS-05", "what they hold"},
+	{"accounts", "Which missions' official accounts are not inventoried and secured?", "MIS-07", "the inventory"},
+}
+
+// Row is one mission in the answer to a question.
+type Row struct {
+	Mission  Mission
+	Answer   readiness.Answer
+	Answered bool
+	Lacking  bool
+}
+
+// GapAnswer is a question answered across the missions.
+type GapAnswer struct {
+	Question Question
+	Lacking  []Row
+	Having   []Row
+	NA       int
+}
+
+// Gaps answers every question over the missions given (the map's, or a
+// filtered selection).
+func Gaps(ms []Mission) []GapAnswer {
+	out := make([]GapAnswer, len(Questions))
+	for i, q := range Questions {
+		out[i].Question = q
+		for _, m := range ms {
+			a, ok := m.Answers[q.Item]
+			r := Row{Mission: m, Answer: a, Answered: ok}
+			switch {
+			case ok && a.NA:
+				out[i].NA++
+				continue
+			case !ok || a.Level < readiness.Defined:
+				r.Lacking = true
+				out[i].Lacking = append(out[i].Lacking, r)
+			default:
+				out[i].Having = append(out[i].Having, r)
+			}
+		}
+	}
+	return out
+}
