@@ -166,6 +166,10 @@ func mimeOf(name string) string {
 	return "application/octet-stream"
 }
 
+// StaticFile returns an embedded static file, for programs that build
+// something from one (the world map from its outlines).
+func StaticFile(name string) ([]byte, error) { return files.ReadFile("static/" + name) }
+
 // band puts a 0–100 score into one of five colour bands, for CSS classes.
 func band(score int) int {
 	switch {
