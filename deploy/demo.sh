@@ -60,11 +60,18 @@ for m in "${missions[@]}"; do
   urls+=("  $name (demo):  http://127.0.0.1:$port/")
 done
 
+# Fill the map: demo missions in capitals around the world, with a year of
+# sign-offs. Codes already registered (the three above) are left alone.
+if [ ! -s "$RUN/hq/demo-filled" ]; then
+  "$BIN/chancery-hq" demo --data "$RUN/hq" --missions 60 >/dev/null
+  echo yes >"$RUN/hq/demo-filled"
+fi
+
 cat <<MSG
 
 Chancery is running on this machine only (loopback).
 
-  Headquarters:            $HQ/
+  Headquarters:            $HQ/   (the readiness map: about 60 missions, all demo data)
 $(printf '%s\n' "${urls[@]}")
 
 Log in to any of them as:  admin / $PASSWORD

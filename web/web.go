@@ -50,7 +50,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"static": t.StaticURL,
 		"add":    func(a, b int) int { return a + b },
 		"sub":    func(a, b int) int { return a - b },
-		"band":   band,
+		"band":   Band,
 		"int":    func(l readiness.Level) int { return int(l) },
 	}
 	for k, v := range funcs {
@@ -170,8 +170,8 @@ func mimeOf(name string) string {
 // something from one (the world map from its outlines).
 func StaticFile(name string) ([]byte, error) { return files.ReadFile("static/" + name) }
 
-// band puts a 0–100 score into one of five colour bands, for CSS classes.
-func band(score int) int {
+// Band puts a 0–100 score into one of five colour bands, for CSS classes.
+func Band(score int) int {
 	switch {
 	case score >= 80:
 		return 4

@@ -14,11 +14,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"filippo.io/age"
 
+	"chancery/hq/demo"
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
 	"chancery/hq/store"
@@ -46,6 +49,10 @@ Usage:
   chancery-hq mission revoke --code C           refuse the mission from now on
   chancery-hq pouch import [--replies DIR] FILE...
                                                 take in pouches carried by hand
+  chancery-hq demo [--missions N] [--snapshots N]
+                                                add demo missions, marked as demo data
+  chancery-hq token add|revoke --name NAME [--role analyst]
+                                                API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
   chancery-hq version
 
@@ -104,6 +111,8 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"mission": mission,
 	"pouch":   importPouches,
 	"user":    user,
+	"demo":    demoCmd,
+	"token":   token,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -289,4 +298,66 @@ func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return w.acc.AddUser(ctx, stdout, username, name, role, password)
 	}
 	return w.acc.ResetPassword(ctx, stdout, username, password)
+}
+
+func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var n, snaps int
+	c, rest, err := parse("demo", args, stderr, func(fs *flag.FlagSet) {
+		fs.IntVar(&n, "missions", 60, "how many demo missions")
+		fs.IntVar(&snaps, "snapshots", 12, "monthly sign-offs per mission")
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 || n < 1 || snaps < 0 {
+		return cli.Usagef("chancery-hq demo [--missions N] [--snapshots N]")
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	added, err := demo.Generate(ctx, w.db, demo.Options{Missions: n, Snapshots: snaps, Seed: 1, Now: time.Now()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Added %d demo missions (%d were there already). They are marked as demo data everywhere.\n", added, n-added)
+	return nil
+}
+
+func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "revoke") {
+		return cli.Usagef("chancery-hq token add|revoke --name NAME")
+	}
+	var name, role string
+	c, _, err := parse("token "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "the token's name, such as gis-team")
+		if args[0] == "add" {
+			fs.StringVar(&role, "role", httpd.RoleAnalyst, "the role the token acts with")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	if args[0] == "revoke" {
+		if err := w.db.RevokeToken(ctx, account.System, name); err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		fmt.Fprintf(stdout, "Revoked the token %s.\n", name)
+		return nil
+	}
+	if !slices.Contains(httpd.Roles, role) {
+		return cli.Usagef("unknown role %q; choose one of %s", role, strings.Join(httpd.Roles, ", "))
+	}
+	t, err := w.db.AddToken(ctx, account.System, name, role)
+	if err != nil {
+		return errors.New(problem.MessageOf(err))
+	}
+	fmt.Fprintf(stdout, "Token %s (%s): %s\nIt is shown once. Send it as: Authorization: Bearer TOKEN\n", name, role, t)
+	return nil
 }

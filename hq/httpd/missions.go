@@ -9,17 +9,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/hq/readymap"
 	"chancery/hq/store"
+	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/web"
 	"chancery/web/account"
 )
-
-// StaleAfter is when a mission's picture counts as stale: a mission that
-// syncs every 15 minutes and has not been heard of for a day has a problem
-// worth showing.
-const StaleAfter = 24 * time.Hour
 
 type missionRow struct {
 	store.Mission
@@ -37,28 +34,8 @@ func (h *handler) row(c echo.Context, m store.Mission) (missionRow, error) {
 	}
 	r := readiness.Assess(h.Store.Framework(), answers)
 	row := missionRow{Mission: m, Overall: r.Overall.Value, Answered: r.Overall.Answered, Items: r.Overall.Items}
-	row.Seen, row.Stale = freshness(m.LastSeen, h.Store.Now())
+	row.Seen, row.Stale = readymap.Ago(m.LastSeen, h.Store.Now())
 	return row, nil
-}
-
-// freshness says how long ago a mission was heard of, in words.
-func freshness(seen *time.Time, now time.Time) (string, bool) {
-	if seen == nil {
-		return "never", true
-	}
-	d := now.Sub(*seen)
-	var s string
-	switch {
-	case d < time.Minute:
-		s = "just now"
-	case d < time.Hour:
-		s = fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		s = fmt.Sprintf("%d h ago", int(d.Hours()))
-	default:
-		s = fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	}
-	return s, d > StaleAfter
 }
 
 func (h *handler) missions(c echo.Context) error {
@@ -126,6 +103,7 @@ func optFloat(s string) (*float64, error) {
 
 type missionData struct {
 	Row       missionRow
+	Trends    []trend
 	Report    readiness.Report
 	Items     []itemRow
 	Snapshots []readiness.Snapshot
@@ -174,6 +152,7 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
 	}
+	d.Trends = trends(f, snaps, d.Report)
 	p := h.page(c, m.Name, d)
 	if code != "" {
 		p.Flash = "Enrollment code issued. It is shown only now."
@@ -203,4 +182,38 @@ func (h *handler) rekey(c echo.Context) error {
 		return err
 	}
 	return h.renderMission(c, code, expires)
+}
+
+// trend is an area's score at each sign-off, oldest first, and now, drawn
+// as a small line.
+type trend struct {
+	Area        string
+	Points      string
+	First, Last int
+	Signoffs    int
+}
+
+// trends draws each area's score over the signed-off snapshots (newest
+// first in snaps) and the current assessment, in a 120 × 28 box.
+func trends(f *framework.Framework, snaps []readiness.Snapshot, now readiness.Report) []trend {
+	reports := make([]readiness.Report, 0, len(snaps)+1)
+	for i := len(snaps) - 1; i >= 0; i-- {
+		reports = append(reports, readiness.Assess(f, snaps[i].AnswerMap()))
+	}
+	reports = append(reports, now)
+	out := make([]trend, len(f.Areas))
+	for a := range f.Areas {
+		var pts []string
+		for i, r := range reports {
+			x := 2.0
+			if len(reports) > 1 {
+				x = 2 + float64(i)*116/float64(len(reports)-1)
+			}
+			y := 26 - float64(r.Areas[a].Score.Value)*24/100
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+		}
+		out[a] = trend{Area: f.Areas[a].ID, Points: strings.Join(pts, " "), First: reports[0].Areas[a].Score.Value,
+			Last: now.Areas[a].Score.Value, Signoffs: len(snaps)}
+	}
+	return out
 }

@@ -4,9 +4,12 @@
 package httpd
 
 import (
+	_ "embed"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,7 +18,13 @@ import (
 	"chancery/sync/exchange"
 	"chancery/web"
 	"chancery/web/account"
+	"chancery/web/worldmap"
 )
+
+// OpenAPI describes the map's API.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
 
 // HQ's roles.
 const (
@@ -65,22 +74,37 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
 		},
 		Nav: []web.NavItem{
-			{Href: "/", Label: "Missions"},
+			{Href: "/", Label: "Map"},
+			{Href: "/gaps", Label: "Gaps"},
+			{Href: "/missions", Label: "Missions"},
 			{Href: "/pouches", Label: "Pouches", Roles: canManage},
 			{Href: "/users", Label: "Users", Roles: canManage},
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
 	site.Map(exchange.StatusOf)
 	h := &handler{Server: s, site: site}
+	w := &account.Web{Accounts: s.Accounts}
 	e := site.Echo()
 	// The mission API sits outside the session middleware: a pouch
 	// authenticates itself.
 	exchange.Routes(e, s.Ingest, s.Ingest.Limits.MaxPouch, s.Uploads)
+	e.GET(worldmap.URL(), worldmap.Handler)
 
-	w := &account.Web{Accounts: s.Accounts}
+	// The map's API, for programs: an API token, or the session of a
+	// person logged in.
+	api := e.Group("/api/v1", h.apiAuth(w))
+	api.GET("/map", h.mapJSON, account.RequireLogin)
+	api.GET("/missions.geojson", h.missionsGeoJSON, account.RequireLogin)
+	api.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
+
 	g := e.Group("", w.Middleware())
 	(&web.AccountPages{Site: site, Web: w, DefaultRole: RoleAnalyst}).Mount(g, canManage, canAudit)
-	g.GET("/", h.missions, account.RequireLogin)
+	g.GET("/", h.mapPage, account.RequireLogin)
+	g.GET("/gaps", h.gapsPage, account.RequireLogin)
+	g.GET("/map.csv", h.mapCSV, account.RequireLogin)
+	g.GET("/map.json", h.mapJSON, account.RequireLogin)
+	g.GET("/missions.geojson", h.missionsGeoJSON, account.RequireLogin)
+	g.GET("/missions", h.missions, account.RequireLogin)
 	g.GET("/missions/new", h.newMission, account.RequireRole(canManage...))
 	g.POST("/missions", h.addMission, account.RequireRole(canManage...))
 	g.GET("/missions/:code", h.mission, account.RequireLogin)
@@ -94,6 +118,24 @@ func (s *Server) Handler() (*echo.Echo, error) {
 
 func (h *handler) page(c echo.Context, title string, data any) web.Page {
 	return h.site.Page(c, title, data)
+}
+
+// apiAuth lets a request in with a bearer token, or else with a session.
+func (h *handler) apiAuth(w *account.Web) echo.MiddlewareFunc {
+	session := w.Middleware()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer "); ok {
+				u, err := h.Store.TokenUser(c.Request().Context(), strings.TrimSpace(tok))
+				if err != nil {
+					return err
+				}
+				account.SetUser(c, u)
+				return next(c)
+			}
+			return session(next)(c)
+		}
+	}
 }
 
 func has(list []string, s string) bool { return slices.Contains(list, s) }

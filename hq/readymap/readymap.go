@@ -48,13 +48,13 @@ func (m Mission) Area(id string) int {
 
 // Region is the roll-up of the missions of one region.
 type Region struct {
-	Name     string
-	Missions int
-	Stale    int
+	Name     string `json:"name"`
+	Missions int    `json:"missions"`
+	Stale    int    `json:"stale"`
 	// Overall and Areas are means over the region's missions, rounded
 	// down; Areas follow the framework's order.
-	Overall int
-	Areas   []int
+	Overall int   `json:"overall"`
+	Areas   []int `json:"areas"`
 }
 
 // ModelGap counts, for one model, the missions that lack it or show it

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -17,7 +18,9 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/changelog"
 	"chancery/shared/problem"
+	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/account"
@@ -375,4 +378,40 @@ func (d *DB) Revoke(ctx context.Context, by account.Actor, mission string) error
 		return err
 	}
 	return tx.Commit()
+}
+
+// PutDemo registers a demo mission with its answers and sign-offs in one
+// transaction, unless the code is taken; it reports whether it added it.
+// Demo records go straight into the records: they have no change log.
+func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer, snapshots []readiness.Snapshot, seen time.Time) (bool, error) {
+	if err := CheckMission(m); err != nil {
+		return false, err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (code) DO NOTHING`,
+		m.Code, m.Name, m.Country, m.City, m.Region, m.Lat, m.Lon, d.Now().UTC().Format(time.RFC3339), seen.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for _, a := range answers {
+		body, _ := json.Marshal(a)
+		if err := apply(ctx, tx, m.Code, changelog.EntityAnswer, a.ItemID, changelog.OpPut, body); err != nil {
+			return false, err
+		}
+	}
+	for _, s := range snapshots {
+		body, _ := json.Marshal(s)
+		if err := apply(ctx, tx, m.Code, changelog.EntitySnapshot, s.ID, changelog.OpPut, body); err != nil {
+			return false, err
+		}
+	}
+	return true, tx.Commit()
 }

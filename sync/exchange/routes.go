@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"chancery/shared/problem"
 	"chancery/sync/pouch"
 )
 
@@ -54,7 +53,8 @@ func Routes(e *echo.Echo, hq HQ, maxPouch int64, up *Uploads) {
 }
 
 // StatusOf maps the pouch refusals to HTTP: a pouch HQ cannot trust is
-// 403, one it cannot read 400, one too large 413.
+// 403, one it cannot read 400, one too large 413. Other errors are left to
+// the program's own mapping.
 func StatusOf(err error) (int, bool) {
 	switch {
 	case errors.Is(err, pouch.ErrTooLarge), errors.Is(err, pouch.ErrTooMany):
@@ -64,16 +64,6 @@ func StatusOf(err error) (int, bool) {
 		return http.StatusForbidden, true
 	case errors.Is(err, pouch.ErrNotPouch), errors.Is(err, pouch.ErrMalformed), errors.Is(err, pouch.ErrTampered):
 		return http.StatusBadRequest, true
-	}
-	switch problem.CodeOf(err) {
-	case problem.Invalid:
-		return http.StatusBadRequest, true
-	case problem.Forbidden, problem.Unauthorized:
-		return http.StatusForbidden, true
-	case problem.NotFound:
-		return http.StatusNotFound, true
-	case problem.Conflict:
-		return http.StatusConflict, true
 	}
 	return 0, false
 }

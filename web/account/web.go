@@ -49,6 +49,10 @@ func CurrentUser(c echo.Context) (User, bool) {
 	return u, ok
 }
 
+// SetUser makes u the request's user, for programs that authenticate a
+// request another way, such as an API token.
+func SetUser(c echo.Context, u User) { c.Set(ctxUser, u) }
+
 // CSRFToken returns the token that forms of this request must carry in a
 // field named "csrf" (or a fetch in the X-CSRF-Token header).
 func CSRFToken(c echo.Context) string {
@@ -181,7 +185,7 @@ func RequireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := CurrentUser(c); ok {
 			return next(c)
 		}
-		if c.Request().Method == http.MethodGet {
+		if c.Request().Method == http.MethodGet && !strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		return ErrNoSession

@@ -1,0 +1,148 @@
+package httpd_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"chancery/hq/demo"
+	"chancery/sync/pouch"
+	"chancery/web/account"
+	"chancery/web/webtest"
+)
+
+var rowRE = regexp.MustCompile(`<tr class="[^"]*" data-code="([A-Z0-9-]+)">`)
+
+func TestMapPageFiltersAndExports(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	if _, err := demo.Generate(context.Background(), e.db, demo.Options{Missions: 30, Snapshots: 2, Seed: 3, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana") // an analyst reads the map
+	page := b.Get("/")
+	if page.Status != 200 {
+		t.Fatalf("map: %d", page.Status)
+	}
+	all := rowRE.FindAllStringSubmatch(page.Body, -1)
+	if len(all) != 30 || strings.Count(page.Body, `<circle `) != 30 {
+		t.Fatalf("grid rows %d, dots %d; want 30 each", len(all), strings.Count(page.Body, `<circle `))
+	}
+	if !strings.Contains(page.Body, `<image href="/worldmap-`) {
+		t.Fatal("the world map is not drawn")
+	}
+	europe := rowRE.FindAllStringSubmatch(b.Get("/?region=Europe&sort=overall&desc=1").Body, -1)
+	if len(europe) == 0 || len(europe) == 30 {
+		t.Fatalf("Europe filter kept %d of 30", len(europe))
+	}
+	// The CSV export with the same filter holds exactly the rows shown,
+	// in the same order.
+	r := b.Get("/map.csv?region=Europe&sort=overall&desc=1")
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0][0] != "code" || recs[0][8] != "strategy" || len(recs)-1 != len(europe) {
+		t.Fatalf("csv header %v, %d rows for %d shown", recs[0], len(recs)-1, len(europe))
+	}
+	for i, rec := range recs[1:] {
+		if rec[0] != europe[i][1] || rec[2] != "Europe" {
+			t.Fatalf("csv row %d is %s in %s; the grid showed %s", i, rec[0], rec[2], europe[i][1])
+		}
+	}
+	// JSON and GeoJSON carry the same missions.
+	var m struct {
+		Missions []struct {
+			Code    string `json:"code"`
+			Overall int    `json:"overall"`
+		} `json:"missions"`
+	}
+	if err := json.Unmarshal([]byte(b.Get("/map.json?region=Europe").Body), &m); err != nil || len(m.Missions) != len(europe) {
+		t.Fatalf("json: %v, %d missions", err, len(m.Missions))
+	}
+	var fc struct {
+		Type     string `json:"type"`
+		Features []struct {
+			Geometry struct {
+				Coordinates [2]float64 `json:"coordinates"`
+			} `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal([]byte(b.Get("/missions.geojson").Body), &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) != 30 {
+		t.Fatalf("geojson: %v, %d features", err, len(fc.Features))
+	}
+	if c := fc.Features[0].Geometry.Coordinates; c[0] < -180 || c[0] > 180 || c[1] < -90 || c[1] > 90 {
+		t.Fatalf("coordinates are not longitude, latitude: %v", c)
+	}
+	// Stale missions are marked in the grid and on the map.
+	if strings.Contains(page.Body, `class="stale"`) != strings.Contains(page.Body, `stale" data-code=`) {
+		t.Fatal("stale rows and stale dots disagree")
+	}
+	gaps := b.Get("/gaps?region=Europe")
+	if gaps.Status != 200 || !strings.Contains(gaps.Body, "Which missions lack a crisis escalation pathway") || !strings.Contains(gaps.Body, "Which model is missing most often?") {
+		t.Fatalf("gaps: %d", gaps.Status)
+	}
+	// An analyst reads the map but cannot enroll missions.
+	b.Get("/")
+	if r := b.Post("/missions", nil); r.Status != 403 {
+		t.Fatalf("analyst registering a mission: %d", r.Status)
+	}
+}
+
+func TestMapAPI(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	demo.Generate(context.Background(), e.db, demo.Options{Missions: 5, Snapshots: 1, Seed: 1, Now: time.Now()})
+	get := func(auth string) (int, string) {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/map", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if status, body := get(""); status != 401 || !strings.Contains(body, `"error"`) {
+		t.Fatalf("no credentials: %d %s", status, body)
+	}
+	if status, body := get("Bearer chy_wrong"); status != 401 || !strings.Contains(body, "not valid") {
+		t.Fatalf("wrong token: %d %s", status, body)
+	}
+	tok, err := e.db.AddToken(context.Background(), account.System, "gis-team", "analyst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := get("Bearer " + tok)
+	var m struct {
+		Framework int               `json:"framework"`
+		Missions  []json.RawMessage `json:"missions"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &m) != nil || len(m.Missions) != 5 || m.Framework != 1 {
+		t.Fatalf("with token: %d %s", status, body)
+	}
+	e.db.RevokeToken(context.Background(), account.System, "gis-team")
+	if status, _ := get("Bearer " + tok); status != 401 {
+		t.Fatalf("revoked token: %d", status)
+	}
+	// A person logged in may call it too.
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	if r := b.Get("/api/v1/map"); r.Status != 200 {
+		t.Fatalf("with a session: %d", r.Status)
+	}
+	if r := b.Get("/api/v1/openapi.yaml"); r.Status != 200 || !strings.Contains(r.Body, "openapi: 3.0.3") {
+		t.Fatalf("openapi: %d", r.Status)
+	}
+}

@@ -1,0 +1,327 @@
+package httpd
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/hq/readymap"
+	"chancery/shared/framework"
+	"chancery/shared/readiness"
+	"chancery/web"
+	"chancery/web/worldmap"
+)
+
+// loadMap builds the readiness map from the database: three queries, then
+// arithmetic.
+func (h *handler) loadMap(ctx context.Context) (*readymap.Map, error) {
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	answers, err := h.Store.AllAnswers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signoffs, err := h.Store.LatestSignOffs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readymap.Build(readymap.Inputs{Framework: h.Store.Framework(), Missions: missions, Answers: answers, SignOffs: signoffs, Now: h.Store.Now()}), nil
+}
+
+// filterOf reads the map's filter from the query string.
+func filterOf(c echo.Context) readymap.Filter {
+	f := readymap.Filter{Region: c.QueryParam("region"), Freshness: c.QueryParam("fresh"), Sort: c.QueryParam("sort"), Desc: c.QueryParam("desc") == "1"}
+	f.Min, _ = strconv.Atoi(c.QueryParam("min"))
+	f.Max, _ = strconv.Atoi(c.QueryParam("max"))
+	if f.Max <= 0 || f.Max > 100 {
+		f.Max = 100
+	}
+	f.Min = max(0, min(f.Min, 100))
+	return f
+}
+
+// query writes a filter back as a query string, with changes.
+func query(f readymap.Filter, set ...string) string {
+	v := url.Values{}
+	put := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	put("region", f.Region)
+	put("fresh", f.Freshness)
+	if f.Min > 0 {
+		v.Set("min", strconv.Itoa(f.Min))
+	}
+	if f.Max < 100 {
+		v.Set("max", strconv.Itoa(f.Max))
+	}
+	put("sort", f.Sort)
+	if f.Desc {
+		v.Set("desc", "1")
+	}
+	for i := 0; i+1 < len(set); i += 2 {
+		if set[i+1] == "" {
+			v.Del(set[i])
+		} else {
+			v.Set(set[i], set[i+1])
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+type column struct {
+	Key, Label string
+	URL        string
+	Sorted     string // "ascending", "descending" or ""
+}
+
+type dot struct {
+	X, Y        float64
+	Code, Name  string
+	Score, Band int
+	Stale       bool
+	Seen        string
+}
+
+type mapData struct {
+	Map      *readymap.Map
+	Filter   readymap.Filter
+	Rows     []readymap.Mission
+	Columns  []column
+	Dots     []dot
+	Unplaced int
+	World    string
+	Width    int
+	Height   int
+	Query    string
+	Regions  []string
+}
+
+func (h *handler) mapPage(c echo.Context) error {
+	m, err := h.loadMap(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f := filterOf(c)
+	d := mapData{Map: m, Filter: f, Rows: m.Select(f), World: worldmap.URL(), Width: worldmap.Width, Height: worldmap.Height,
+		Query: query(f), Regions: m.RegionNames()}
+	cols := []column{{Key: "code", Label: "Mission"}, {Key: "region", Label: "Region"}, {Key: "overall", Label: "Overall"}}
+	for _, a := range m.Framework.Areas {
+		cols = append(cols, column{Key: a.ID, Label: a.Name})
+	}
+	cols = append(cols, column{Key: "seen", Label: "Last sync"})
+	for i, col := range cols {
+		sorted := f.Sort == col.Key || (f.Sort == "" && col.Key == "code")
+		desc := "1"
+		if sorted {
+			cols[i].Sorted = "ascending"
+			if f.Desc {
+				cols[i].Sorted, desc = "descending", ""
+			}
+		} else if col.Key != "code" && col.Key != "region" {
+			desc = "1" // scores: highest first on the first click
+		} else {
+			desc = ""
+		}
+		cols[i].URL = "/" + query(f, "sort", col.Key, "desc", desc)
+	}
+	d.Columns = cols
+	for _, r := range d.Rows {
+		if r.Lat == nil || r.Lon == nil {
+			d.Unplaced++
+			continue
+		}
+		x, y := worldmap.Project(*r.Lon, *r.Lat)
+		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Seen: r.Seen})
+	}
+	return c.Render(http.StatusOK, "map", h.page(c, "Readiness map", d))
+}
+
+func (h *handler) gapsPage(c echo.Context) error {
+	m, err := h.loadMap(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f := filterOf(c)
+	rows := m.Select(f)
+	return c.Render(http.StatusOK, "gaps", h.page(c, "Gaps across missions", struct {
+		Gaps     []readymap.GapAnswer
+		Models   []readymap.ModelGap
+		Filter   readymap.Filter
+		Regions  []string
+		Missions int
+	}{readymap.Gaps(rows), m.Models, f, m.RegionNames(), len(rows)}))
+}
+
+// Exports: the same rows as the grid with the same filter, for
+// spreadsheets, programs and GIS tools.
+
+func (h *handler) mapCSV(c echo.Context) error {
+	m, err := h.loadMap(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	rows := m.Select(filterOf(c))
+	c.Response().Header().Set("Content-Type", "text/csv; charset=utf-8")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="readiness-map.csv"`)
+	w := csv.NewWriter(c.Response())
+	head := []string{"code", "name", "region", "country", "city", "lat", "lon", "overall"}
+	for _, a := range m.Framework.Areas {
+		head = append(head, a.ID)
+	}
+	head = append(head, "answered", "items", "unsupported", "models_missing", "models_partial", "signed_off", "last_sync", "last_change", "stale", "demo")
+	w.Write(head)
+	for _, r := range rows {
+		rec := []string{r.Code, r.Name, r.Mission.Region, r.Country, r.City, coord(r.Lat), coord(r.Lon), strconv.Itoa(r.Report.Overall.Value)}
+		for _, a := range m.Framework.Areas {
+			rec = append(rec, strconv.Itoa(r.Area(a.ID)))
+		}
+		missing, partial := coverage(r.Report)
+		rec = append(rec, strconv.Itoa(r.Report.Overall.Answered), strconv.Itoa(r.Report.Overall.Items), strconv.Itoa(r.Report.Overall.Unsupported),
+			strings.Join(missing, ";"), strings.Join(partial, ";"), stamp(signedAt(r)), stamp(r.LastSeen), stamp(r.LastChange), strconv.FormatBool(r.Stale), strconv.FormatBool(r.Demo))
+		w.Write(rec)
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func coord(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'f', 4, 64)
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func signedAt(r readymap.Mission) *time.Time {
+	if r.SignOff == nil {
+		return nil
+	}
+	return &r.SignOff.SignedAt
+}
+
+func coverage(r readiness.Report) (missing, partial []string) {
+	for _, m := range r.Models {
+		switch m.Coverage {
+		case readiness.Missing:
+			missing = append(missing, m.Model.ID)
+		case readiness.Partial:
+			partial = append(partial, m.Model.ID)
+		}
+	}
+	return missing, partial
+}
+
+// MissionJSON is one mission in the JSON export and API.
+type MissionJSON struct {
+	Code          string         `json:"code"`
+	Name          string         `json:"name"`
+	Region        string         `json:"region"`
+	Country       string         `json:"country"`
+	City          string         `json:"city"`
+	Lat           *float64       `json:"lat"`
+	Lon           *float64       `json:"lon"`
+	Overall       int            `json:"overall"`
+	Areas         map[string]int `json:"areas"`
+	Answered      int            `json:"answered"`
+	Items         int            `json:"items"`
+	Unsupported   int            `json:"unsupported"`
+	ModelsMissing []string       `json:"models_missing"`
+	ModelsPartial []string       `json:"models_partial"`
+	SignedOff     *time.Time     `json:"signed_off"`
+	LastSync      *time.Time     `json:"last_sync"`
+	LastChange    *time.Time     `json:"last_change"`
+	Stale         bool           `json:"stale"`
+	Demo          bool           `json:"demo"`
+}
+
+// MapJSON is the JSON export and the API's answer.
+type MapJSON struct {
+	Framework int               `json:"framework"`
+	Built     time.Time         `json:"built"`
+	Areas     []framework.Area  `json:"areas"`
+	Missions  []MissionJSON     `json:"missions"`
+	Regions   []readymap.Region `json:"regions"`
+}
+
+func toJSON(m *readymap.Map, rows []readymap.Mission) MapJSON {
+	out := MapJSON{Framework: m.Framework.Version, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}}
+	for _, r := range rows {
+		mj := MissionJSON{Code: r.Code, Name: r.Name, Region: r.Mission.Region, Country: r.Country, City: r.City, Lat: r.Lat, Lon: r.Lon,
+			Overall: r.Report.Overall.Value, Areas: map[string]int{}, Answered: r.Report.Overall.Answered, Items: r.Report.Overall.Items,
+			Unsupported: r.Report.Overall.Unsupported, SignedOff: signedAt(r), LastSync: r.LastSeen, LastChange: r.LastChange, Stale: r.Stale, Demo: r.Demo}
+		mj.ModelsMissing, mj.ModelsPartial = coverage(r.Report)
+		for _, a := range r.Report.Areas {
+			mj.Areas[a.Area.ID] = a.Score.Value
+		}
+		out.Missions = append(out.Missions, mj)
+	}
+	return out
+}
+
+func (h *handler) mapJSON(c echo.Context) error {
+	m, err := h.loadMap(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if c.Request().URL.Path == "/map.json" {
+		c.Response().Header().Set("Content-Disposition", `attachment; filename="readiness-map.json"`)
+	}
+	return c.JSON(http.StatusOK, toJSON(m, m.Select(filterOf(c))))
+}
+
+func (h *handler) missionsGeoJSON(c echo.Context) error {
+	m, err := h.loadMap(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	type feature struct {
+		Type     string `json:"type"`
+		Geometry struct {
+			Type        string     `json:"type"`
+			Coordinates [2]float64 `json:"coordinates"`
+		} `json:"geometry"`
+		Properties MissionJSON `json:"properties"`
+	}
+	fc := struct {
+		Type     string    `json:"type"`
+		Features []feature `json:"features"`
+	}{Type: "FeatureCollection", Features: []feature{}}
+	for _, mj := range toJSON(m, m.Select(filterOf(c))).Missions {
+		if mj.Lat == nil || mj.Lon == nil {
+			continue
+		}
+		var f feature
+		f.Type, f.Geometry.Type = "Feature", "Point"
+		f.Geometry.Coordinates = [2]float64{*mj.Lon, *mj.Lat}
+		f.Properties = mj
+		fc.Features = append(fc.Features, f)
+	}
+	b, err := json.Marshal(fc)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		c.Response().Header().Set("Content-Disposition", `attachment; filename="missions.geojson"`)
+	}
+	return c.Blob(http.StatusOK, "application/geo+json", b)
+}
