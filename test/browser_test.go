@@ -155,3 +155,91 @@ func screenshot(t *testing.T, ctx context.Context, url, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBrowserReadinessMap is an analyst at HQ: log in, see the grid and
+// the world map, filter by region, open a mission, and export as CSV the
+// rows on screen.
+func TestBrowserReadinessMap(t *testing.T) {
+	dir := t.TempDir()
+	hq := startHQ(t, dir)
+	run(t, "chancery-hq", "demo", "--data", dir, "--missions", "24", "--snapshots", "3")
+	run(t, "chancery-hq", "user", "add", "--data", dir, "--username", "ana", "--name", "Ana Analyst", "--role", "analyst", "--password", "analyst password 1")
+	ctx := newBrowser(t)
+	count := func(sel string) int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	do(t, ctx, "log in",
+		chromedp.Navigate(hq.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "ana"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "analyst password 1"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#heat`)),
+	)
+	if rows, dots := count(`#heat tbody tr`), count(`svg.worldmap circle`); rows != 24 || dots != 24 {
+		t.Fatalf("grid rows %d, map dots %d; want 24 each", rows, dots)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('svg.worldmap image').getBoundingClientRect().width`)); err != nil || n < 300 {
+		t.Fatalf("the world map is %v px wide (%v)", n, err)
+	}
+	if count(`a[href="/missions/new"]`) != 0 {
+		t.Fatal("an analyst is offered to register missions")
+	}
+
+	do(t, ctx, "filter by region",
+		chromedp.SetValue(chromedp.CSS(`#f-region`), "Africa"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
+	)
+	waitFor(t, 10*time.Second, func() bool {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		return strings.Contains(loc, "region=Africa")
+	})
+	do(t, ctx, "filtered page", chromedp.WaitVisible(chromedp.CSS(`#heat`)))
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#heat tbody tr')].map(r => r.dataset.code)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) == 0 || len(shown) == 24 || count(`svg.worldmap circle`) != len(shown) {
+		t.Fatalf("after the Africa filter: %d rows, %d dots", len(shown), count(`svg.worldmap circle`))
+	}
+
+	// Export as CSV, in the browser's own session, what is on screen.
+	csvText, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#export-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []string
+	for i, line := range strings.Split(strings.TrimSpace(csvText), "\n") {
+		if i == 0 {
+			if !strings.HasPrefix(line, "code,name,region") {
+				t.Fatalf("CSV header %q", line)
+			}
+			continue
+		}
+		exported = append(exported, strings.SplitN(line, ",", 2)[0])
+		if !strings.Contains(line, ",Africa,") {
+			t.Fatalf("CSV row outside the filter: %s", line)
+		}
+	}
+	if strings.Join(exported, " ") != strings.Join(shown, " ") {
+		t.Fatalf("CSV has %v; the screen showed %v", exported, shown)
+	}
+
+	do(t, ctx, "open a mission",
+		chromedp.Click(chromedp.CSS(`#heat tbody tr th a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#overall`)),
+	)
+	if h := text(t, ctx, `h1`); !strings.Contains(h, shown[0]) || !strings.Contains(strings.ToLower(h), "demo data") {
+		t.Fatalf("mission page heading %q, want %s marked as demo", h, shown[0])
+	}
+	if count(`svg.spark`) != 6 {
+		t.Fatalf("%d area trend charts, want 6", count(`svg.spark`))
+	}
+	if dir := os.Getenv("CHANCERY_SCREENSHOTS"); dir != "" {
+		screenshot(t, ctx, hq.URL+"/", filepath.Join(dir, "hq-map.png"))
+	}
+}

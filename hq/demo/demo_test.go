@@ -36,10 +36,14 @@ func TestGenerate(t *testing.T) {
 			t.Fatalf("%s is not marked demo, or has no place", m.Code)
 		}
 	}
-	answers, _ := db.AllAnswers(ctx)
+	answers, _ := db.Answers(ctx, ms[0].Code)
 	snaps, _ := db.Snapshots(ctx, ms[0].Code)
-	if len(answers[ms[0].Code]) < 30 || len(snaps) != 3 || !strings.HasPrefix(snaps[0].Note, "Demo data") {
-		t.Fatalf("%s: %d answers, %d snapshots", ms[0].Code, len(answers[ms[0].Code]), len(snaps))
+	scores, _ := db.AllScores(ctx)
+	if r, ok := scores[ms[0].Code].Summary.Report(db.Framework()); !ok || r.Overall.Answered != len(answers) {
+		t.Fatalf("stored scores of %s do not match its %d answers", ms[0].Code, len(answers))
+	}
+	if len(answers) < 30 || len(snaps) != 3 || !strings.HasPrefix(snaps[0].Note, "Demo data") {
+		t.Fatalf("%s: %d answers, %d snapshots", ms[0].Code, len(answers), len(snaps))
 	}
 }
 

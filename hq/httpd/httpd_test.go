@@ -36,13 +36,13 @@ import (
 const password = "correct horse battery"
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	db  *store.DB
 	ing *ingest.Service
 }
 
-func newEnv(t *testing.T, limits pouch.Limits) *env {
+func newEnv(t testing.TB, limits pouch.Limits) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "hq.db"))
@@ -98,7 +98,7 @@ func (e *env) enroll(code string) *mission {
 }
 
 // pouch seals n new answers (or the given range) from the mission.
-func (m *mission) pouch(t *testing.T, first, n int64, to string) []byte {
+func (m *mission) pouch(t testing.TB, first, n int64, to string) []byte {
 	t.Helper()
 	var lines [][]byte
 	for i := range n {
@@ -183,6 +183,12 @@ func TestExchangeReceiptAndOrder(t *testing.T) {
 	// although its pouch arrived first.
 	if answers["STR-01"].Evidence != "change 21" {
 		t.Fatalf("STR-01 = %+v: changes were not applied in sequence order", answers["STR-01"])
+	}
+	// The scores kept for the map are those of the answers as applied.
+	scores, _ := e.db.AllScores(context.Background())
+	stored, ok := scores["FR-PAR"].Summary.Report(e.db.Framework())
+	if want := readiness.Assess(e.db.Framework(), answers); !ok || stored.Overall != want.Overall || stored.Areas[0].Score != want.Areas[0].Score {
+		t.Fatalf("stored scores %+v, answers give %+v", stored.Overall, want.Overall)
 	}
 	// An empty pouch asks for the receipt only.
 	if _, r, _ := e.send(m, m.pouch(t, 0, 0, "HQ")); r.Through != 25 {

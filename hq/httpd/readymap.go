@@ -19,14 +19,15 @@ import (
 	"chancery/web/worldmap"
 )
 
-// loadMap builds the readiness map from the database: three queries, then
-// arithmetic.
-func (h *handler) loadMap(ctx context.Context) (*readymap.Map, error) {
+// loadMap builds the readiness map from the database: one row per
+// mission for the registry, its stored scores and its last sign-off, and,
+// for the gap view, the answers to the items it asks about.
+func (h *handler) loadMap(ctx context.Context, withGaps bool) (*readymap.Map, error) {
 	missions, err := h.Store.Missions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	answers, err := h.Store.AllAnswers(ctx)
+	scores, err := h.Store.AllScores(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +35,13 @@ func (h *handler) loadMap(ctx context.Context) (*readymap.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readymap.Build(readymap.Inputs{Framework: h.Store.Framework(), Missions: missions, Answers: answers, SignOffs: signoffs, Now: h.Store.Now()}), nil
+	in := readymap.Inputs{Framework: h.Store.Framework(), Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
+	if withGaps {
+		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items()); err != nil {
+			return nil, err
+		}
+	}
+	return readymap.Build(in), nil
 }
 
 // filterOf reads the map's filter from the query string.
@@ -111,7 +118,7 @@ type mapData struct {
 }
 
 func (h *handler) mapPage(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context())
+	m, err := h.loadMap(c.Request().Context(), false)
 	if err != nil {
 		return err
 	}
@@ -151,7 +158,7 @@ func (h *handler) mapPage(c echo.Context) error {
 }
 
 func (h *handler) gapsPage(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context())
+	m, err := h.loadMap(c.Request().Context(), true)
 	if err != nil {
 		return err
 	}
@@ -170,7 +177,7 @@ func (h *handler) gapsPage(c echo.Context) error {
 // spreadsheets, programs and GIS tools.
 
 func (h *handler) mapCSV(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context())
+	m, err := h.loadMap(c.Request().Context(), false)
 	if err != nil {
 		return err
 	}
@@ -279,7 +286,7 @@ func toJSON(m *readymap.Map, rows []readymap.Mission) MapJSON {
 }
 
 func (h *handler) mapJSON(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context())
+	m, err := h.loadMap(c.Request().Context(), false)
 	if err != nil {
 		return err
 	}
@@ -290,7 +297,7 @@ func (h *handler) mapJSON(c echo.Context) error {
 }
 
 func (h *handler) missionsGeoJSON(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context())
+	m, err := h.loadMap(c.Request().Context(), false)
 	if err != nil {
 		return err
 	}

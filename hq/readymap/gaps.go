@@ -31,6 +31,15 @@ var Questions = []Question{
 	{"accounts", "Which missions' official accounts are not inventoried and secured?", "MIS-07", "the inventory"},
 }
 
+// Items lists the checklist items the questions ask about.
+func Items() []string {
+	var out []string
+	for _, q := range Questions {
+		out = append(out, q.Item)
+	}
+	return out
+}
+
 // Row is one mission in the answer to a question.
 type Row struct {
 	Mission  Mission

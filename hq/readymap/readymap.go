@@ -77,9 +77,14 @@ type Map struct {
 type Inputs struct {
 	Framework *framework.Framework
 	Missions  []store.Mission
-	Answers   map[string]map[string]readiness.Answer
-	SignOffs  map[string]store.SignOff
-	Now       time.Time
+	// Scores are the missions' stored scores. A mission without them is
+	// assessed from its Answers.
+	Scores map[string]store.Scores
+	// Answers may hold only some items (those the gap view asks about)
+	// for missions whose Scores are given.
+	Answers  map[string]map[string]readiness.Answer
+	SignOffs map[string]store.SignOff
+	Now      time.Time
 }
 
 // Build computes the map.
@@ -88,15 +93,23 @@ func Build(in Inputs) *Map {
 	m := &Map{Framework: f, Built: in.Now}
 	for _, ms := range in.Missions {
 		answers := readiness.Carry(f, in.Answers[ms.Code])
-		v := Mission{Mission: ms, Answers: answers, Report: readiness.Assess(f, answers)}
+		v := Mission{Mission: ms, Answers: answers}
+		sc, stored := in.Scores[ms.Code]
+		if stored {
+			v.Report, stored = sc.Summary.Report(f)
+			v.LastChange = sc.LastChange
+		}
+		if !stored {
+			v.Report = readiness.Assess(f, answers)
+			for _, a := range answers {
+				if v.LastChange == nil || a.AnsweredAt.After(*v.LastChange) {
+					t := a.AnsweredAt
+					v.LastChange = &t
+				}
+			}
+		}
 		if s, ok := in.SignOffs[ms.Code]; ok {
 			v.SignOff = &s
-		}
-		for _, a := range answers {
-			if v.LastChange == nil || a.AnsweredAt.After(*v.LastChange) {
-				t := a.AnsweredAt
-				v.LastChange = &t
-			}
 		}
 		v.Seen, v.Stale = Ago(ms.LastSeen, in.Now)
 		v.Changed, _ = Ago(v.LastChange, in.Now)

@@ -64,6 +64,11 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
+		if next != t {
+			if err := d.refreshScores(ctx, tx, mission); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, now.Format(time.RFC3339Nano), mission); err != nil {
 			return nil, err
 		}
@@ -192,32 +197,6 @@ func (d *DB) Received(ctx context.Context, mission string) (int, error) {
 	var n int
 	err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM received WHERE mission = ?", mission).Scan(&n)
 	return n, err
-}
-
-// AllAnswers returns every mission's current answers, keyed by mission
-// and item, in one query: the readiness map needs them all at once.
-func (d *DB) AllAnswers(ctx context.Context) (map[string]map[string]readiness.Answer, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT mission, item_id, level, na, evidence, answered_by, answered_at FROM answers")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]map[string]readiness.Answer{}
-	for rows.Next() {
-		var mission, at string
-		var a readiness.Answer
-		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
-			return nil, err
-		}
-		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
-		m := out[mission]
-		if m == nil {
-			m = map[string]readiness.Answer{}
-			out[mission] = m
-		}
-		m[a.ItemID] = a
-	}
-	return out, rows.Err()
 }
 
 // SignOff is when and by whom a mission last signed off.

@@ -413,5 +413,8 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 			return false, err
 		}
 	}
+	if err := d.refreshScores(ctx, tx, m.Code); err != nil {
+		return false, err
+	}
 	return true, tx.Commit()
 }

@@ -180,3 +180,35 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestSummaryRoundTrip(t *testing.T) {
+	f := framework.Builtin()
+	answers := map[string]readiness.Answer{
+		"NAR-02": {Level: 4, Evidence: "x"}, "AI-01": {Level: 3}, "MIS-04": {NA: true}, "STR-01": {Level: 1},
+	}
+	want := readiness.Assess(f, answers)
+	b, _ := json.Marshal(readiness.Summarize(f, want))
+	var s readiness.Summary
+	json.Unmarshal(b, &s)
+	got, ok := s.Report(f)
+	if !ok {
+		t.Fatal("summary refused under its own framework")
+	}
+	if got.Overall != want.Overall || got.Overall.MeanLevel() != want.Overall.MeanLevel() {
+		t.Fatalf("overall %+v, want %+v", got.Overall, want.Overall)
+	}
+	for i := range want.Areas {
+		if got.Areas[i].Score != want.Areas[i].Score || got.Areas[i].Area.ID != want.Areas[i].Area.ID {
+			t.Fatalf("area %d differs", i)
+		}
+	}
+	for i := range want.Models {
+		if got.Models[i].Coverage != want.Models[i].Coverage || got.Models[i].Score != want.Models[i].Score {
+			t.Fatalf("model %d differs", i)
+		}
+	}
+	s.Framework = 99
+	if _, ok := s.Report(f); ok {
+		t.Fatal("a summary from another framework version was accepted")
+	}
+}

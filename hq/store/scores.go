@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"chancery/shared/readiness"
+)
+
+// Scores are a mission's scores as the readiness map reads them.
+type Scores struct {
+	Summary readiness.Summary
+	// LastChange is when the newest answer was given.
+	LastChange *time.Time
+}
+
+// refreshScores recomputes a mission's scores from its answers, inside the
+// transaction that changed them.
+func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, mission string) error {
+	rows, err := tx.QueryContext(ctx, "SELECT item_id, level, na, evidence, answered_at FROM answers WHERE mission = ?", mission)
+	if err != nil {
+		return err
+	}
+	answers := map[string]readiness.Answer{}
+	var last string
+	for rows.Next() {
+		var a readiness.Answer
+		var at string
+		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
+		answers[a.ItemID] = a
+		if at > last {
+			last = at
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(readiness.Summarize(d.framework, readiness.Assess(d.framework, answers)))
+	var lastChange any
+	if last != "" {
+		lastChange = last
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO mission_scores (mission, summary, last_change) VALUES (?, ?, ?)
+		ON CONFLICT (mission) DO UPDATE SET summary = excluded.summary, last_change = excluded.last_change`, mission, string(b), lastChange)
+	return err
+}
+
+// AllScores returns every mission's scores. Scores computed under another
+// framework version are computed again first, so the map never mixes
+// versions.
+func (d *DB) AllScores(ctx context.Context) (map[string]Scores, error) {
+	out, stale, err := d.readScores(ctx)
+	if err != nil || len(stale) == 0 {
+		return out, err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, m := range stale {
+		if err := d.refreshScores(ctx, tx, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	out, _, err = d.readScores(ctx)
+	return out, err
+}
+
+func (d *DB) readScores(ctx context.Context) (map[string]Scores, []string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT m.code, s.summary, s.last_change FROM missions m LEFT JOIN mission_scores s ON s.mission = m.code`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	out := map[string]Scores{}
+	var stale []string
+	for rows.Next() {
+		var code string
+		var summary, last sql.NullString
+		if err := rows.Scan(&code, &summary, &last); err != nil {
+			return nil, nil, err
+		}
+		var s Scores
+		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != d.framework.Version {
+			stale = append(stale, code)
+			continue
+		}
+		if last.Valid {
+			t, _ := time.Parse(time.RFC3339Nano, last.String)
+			s.LastChange = &t
+		}
+		out[code] = s
+	}
+	return out, stale, rows.Err()
+}
+
+// AnswersTo returns every mission's answers to the given items, keyed by
+// mission and item: what the gap view needs, and no more.
+func (d *DB) AnswersTo(ctx context.Context, items []string) (map[string]map[string]readiness.Answer, error) {
+	b, _ := json.Marshal(items)
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, item_id, level, na, evidence, answered_by, answered_at FROM answers
+		WHERE item_id IN (SELECT value FROM json_each(?))`, string(b))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]readiness.Answer{}
+	for rows.Next() {
+		var mission, at string
+		var a readiness.Answer
+		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+			return nil, err
+		}
+		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
+		if out[mission] == nil {
+			out[mission] = map[string]readiness.Answer{}
+		}
+		out[mission][a.ItemID] = a
+	}
+	return out, rows.Err()
+}
