@@ -20,6 +20,7 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/shared/cli"
+	"chancery/shared/protocol"
 	"chancery/sync/schedule"
 	"chancery/web"
 	"chancery/web/account"
@@ -129,6 +130,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if c.MissionName != "" {
 		if err := db.SetMeta(ctx, account.System, store.MetaName, c.MissionName); err != nil {
+			return err
+		}
+	}
+	// A new mission starts with the default protocols; HQ's updates
+	// replace them version by version.
+	if lib, err := db.Library(ctx, ""); err != nil {
+		return err
+	} else if len(lib) == 0 {
+		if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
 			return err
 		}
 	}

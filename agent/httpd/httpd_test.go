@@ -16,6 +16,7 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/web/account"
 	"chancery/web/webtest"
@@ -50,6 +51,9 @@ func newEnvB(t testing.TB) *env {
 		if _, err := e.acc.CreateUser(ctx, account.System, u.name, strings.ToUpper(u.name), u.role, password); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
+		t.Fatal(err)
 	}
 	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SiteName: "Embassy in Testland",
 		Link: &uplink.Link{DB: db}, SyncNow: func() {}}
@@ -365,7 +369,7 @@ func TestEveryPageRenders(t *testing.T) {
 	s, _ := e.db.SignOff(ctx, account.System, "<b>note</b>")
 	b := e.browser()
 	b.Login("admin")
-	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync"}
+	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes"}
 	for _, a := range e.db.Framework().Areas {
 		paths = append(paths, "/areas/"+a.ID)
 	}

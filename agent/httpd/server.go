@@ -69,6 +69,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},
+			{Href: "/protocols", Label: "Protocols"},
 			{Href: "/sync", Label: "Sync"},
 			{Href: "/users", Label: "Users", Roles: canManage},
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
@@ -85,6 +86,10 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/signoff", h.signOff, account.RequireRole(canSignOff...))
 	g.GET("/snapshots", h.snapshots, account.RequireLogin)
 	g.GET("/snapshots/:id", h.snapshot, account.RequireLogin)
+	g.GET("/protocols", h.protocols, account.RequireLogin)
+	g.GET("/protocols/:id", h.protocol, account.RequireLogin)
+	g.GET("/protocols/:id/changes", h.protocolChanges, account.RequireLogin)
+	g.POST("/protocols/:id/ack", h.acknowledge, account.RequireLogin)
 	g.GET("/sync", h.syncStatus, account.RequireLogin)
 	g.POST("/sync", h.syncNow, account.RequireRole(canAnswer...))
 	return e, nil

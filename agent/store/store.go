@@ -423,6 +423,14 @@ func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
 			return fmt.Errorf("body is for snapshot %q", s.ID)
 		}
 		return putSnapshot(ctx, tx, s)
+	case c.Entity == changelog.EntityAck && c.Op == changelog.OpPut:
+		var a Ack
+		if err := json.Unmarshal(c.Body, &a); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			a.Protocol, a.Version, a.Username, a.At.UTC().Format(time.RFC3339Nano))
+		return err
 	}
 	return fmt.Errorf("unknown change %s of %s", c.Op, c.Entity)
 }

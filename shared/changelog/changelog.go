@@ -25,6 +25,9 @@ const (
 	// EntitySnapshot is a signed-off assessment; its key is the snapshot
 	// id and its body a readiness.Snapshot.
 	EntitySnapshot Entity = "snapshot"
+	// EntityAck is a person's acknowledgement of a protocol version; its
+	// key is "protocol@version@username".
+	EntityAck Entity = "ack"
 )
 
 // Op says what happened to the record.

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"chancery/shared/changelog"
+	"chancery/shared/problem"
+	"chancery/shared/protocol"
+	"chancery/web/account"
+)
+
+// Install adds protocol versions to the library. A version the library
+// already holds is left as it is; one older than the version in force is
+// refused, so that an old document can never replace a newer one.
+func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Document) (int, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	added := 0
+	now := d.Now().UTC().Format(time.RFC3339)
+	for _, doc := range docs {
+		if err := doc.Check(); err != nil {
+			return 0, problem.Errorf(problem.Invalid, "%s", err)
+		}
+		var cur int
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM protocols WHERE id = ?", doc.ID).Scan(&cur); err != nil {
+			return 0, err
+		}
+		switch {
+		case doc.Version == cur:
+			continue
+		case doc.Version < cur:
+			return 0, problem.Errorf(problem.Conflict, "Protocol %s version %d is older than the version in force (%d); it was not installed.", doc.ID, doc.Version, cur)
+		}
+		issued := doc.Issued
+		if issued.IsZero() {
+			issued = d.Now()
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, issued.UTC().Format(time.RFC3339), now); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM protocols_fts WHERE id = ?", doc.ID); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO protocols_fts (id, title, body) VALUES (?, ?, ?)", doc.ID, doc.Title, doc.Body); err != nil {
+			return 0, err
+		}
+		if err := account.Audit(ctx, tx, by, "protocol.install", doc.ID, fmt.Sprintf("version %d", doc.Version)); err != nil {
+			return 0, err
+		}
+		added++
+	}
+	return added, tx.Commit()
+}
+
+// Shelf is a protocol as its library page shows it to one person.
+type Shelf struct {
+	protocol.Document
+	Acked bool // this person acknowledged the version in force
+}
+
+const protoCols = "id, version, title, category, body, note, issued_at"
+
+func scanDoc(r interface{ Scan(...any) error }) (protocol.Document, error) {
+	var d protocol.Document
+	var issued string
+	err := r.Scan(&d.ID, &d.Version, &d.Title, &d.Category, &d.Body, &d.Note, &issued)
+	d.Issued, _ = time.Parse(time.RFC3339, issued)
+	return d, err
+}
+
+// Library lists the version in force of every protocol, by category and
+// title, with whether username has acknowledged it.
+func (d *DB) Library(ctx context.Context, username string) ([]Shelf, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+protoCols+`, EXISTS (SELECT 1 FROM acks a WHERE a.protocol = p.id AND a.version = p.version AND a.username = ?)
+		FROM protocols p WHERE version = (SELECT max(version) FROM protocols q WHERE q.id = p.id) ORDER BY category, title`, username)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Shelf
+	for rows.Next() {
+		var s Shelf
+		var issued string
+		if err := rows.Scan(&s.ID, &s.Version, &s.Title, &s.Category, &s.Body, &s.Note, &issued, &s.Acked); err != nil {
+			return nil, err
+		}
+		s.Issued, _ = time.Parse(time.RFC3339, issued)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Versions returns every version of a protocol, newest first.
+func (d *DB) Versions(ctx context.Context, id string) ([]protocol.Document, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT "+protoCols+" FROM protocols WHERE id = ? ORDER BY version DESC", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []protocol.Document
+	for rows.Next() {
+		doc, err := scanDoc(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
+	}
+	if len(out) == 0 {
+		return nil, problem.Errorf(problem.NotFound, "There is no protocol %q in this mission's library.", id)
+	}
+	return out, rows.Err()
+}
+
+// Hit is a search result.
+type Hit struct {
+	ID, Title string
+	// Snippet is plain text around the match; the page escapes it.
+	Snippet string
+}
+
+// Search finds the protocols in force whose title or text contain every
+// word of the query (each word may be the start of a longer one).
+func (d *DB) Search(ctx context.Context, query string) ([]Hit, error) {
+	var terms []string
+	for _, w := range strings.FieldsFunc(query, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		terms = append(terms, `"`+w+`"*`)
+		if len(terms) == 10 {
+			break
+		}
+	}
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, title, snippet(protocols_fts, 2, '', '', '…', 16) FROM protocols_fts
+		WHERE protocols_fts MATCH ? ORDER BY rank LIMIT 50`, strings.Join(terms, " "))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Hit
+	for rows.Next() {
+		var h Hit
+		if err := rows.Scan(&h.ID, &h.Title, &h.Snippet); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Ack is one acknowledgement.
+type Ack struct {
+	Protocol string    `json:"protocol"`
+	Version  int       `json:"version"`
+	Username string    `json:"username"`
+	At       time.Time `json:"at"`
+}
+
+// Acknowledge records that a person has read and understood the version
+// of a protocol in force. Acknowledgements travel to HQ, for the rollout
+// ledger.
+func (d *DB) Acknowledge(ctx context.Context, by account.Actor, id string, version int) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var cur int
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM protocols WHERE id = ?", id).Scan(&cur); err != nil {
+		return err
+	}
+	switch {
+	case cur == 0:
+		return problem.Errorf(problem.NotFound, "There is no protocol %q in this mission's library.", id)
+	case version != cur:
+		return problem.Errorf(problem.Conflict, "Version %d of this protocol is no longer in force: read version %d and acknowledge that.", version, cur)
+	}
+	a := Ack{Protocol: id, Version: version, Username: by.Username, At: d.Now().UTC().Truncate(time.Millisecond)}
+	res, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		a.Protocol, a.Version, a.Username, a.At.Format(time.RFC3339Nano))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // acknowledged already
+	}
+	if err := appendChange(ctx, tx, changelog.EntityAck, fmt.Sprintf("%s@%d@%s", id, version, by.Username), a, a.At); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, "protocol.ack", id, fmt.Sprintf("version %d", version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Acks returns who acknowledged a version, and when.
+func (d *DB) Acks(ctx context.Context, id string, version int) (map[string]time.Time, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT username, at FROM acks WHERE protocol = ? AND version = ?", id, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var u, at string
+		if err := rows.Scan(&u, &at); err != nil {
+			return nil, err
+		}
+		out[u], _ = time.Parse(time.RFC3339Nano, at)
+	}
+	return out, rows.Err()
+}
+
