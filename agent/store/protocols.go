@@ -218,4 +218,3 @@ func (d *DB) Acks(ctx context.Context, id string, version int) (map[string]time.
 	}
 	return out, rows.Err()
 }
-
