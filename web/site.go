@@ -27,6 +27,8 @@ type Site struct {
 	// Name is shown in the header of every page.
 	Name   string
 	Footer string
+	// Notice, if set, returns a warning for the top of every page.
+	Notice func(c echo.Context) string
 	// Nav lists the main links, in order, with the roles that see each
 	// (none: everyone logged in).
 	Nav []NavItem
@@ -50,13 +52,16 @@ type NavItem struct {
 
 // Page is what the layout template renders around every page.
 type Page struct {
-	Title  string
-	Site   string
-	User   account.User
-	CSRF   string
-	Nav    []NavLink
-	Flash  string
-	Error  string
+	Title string
+	Site  string
+	User  account.User
+	CSRF  string
+	Nav   []NavLink
+	Flash string
+	Error string
+	// Notice is a warning shown on every page, such as updates from HQ
+	// that have stopped arriving.
+	Notice string
 	Footer string
 	Data   any
 }
@@ -73,6 +78,9 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 	p := Page{Title: title, Site: s.Name, User: u, CSRF: account.CSRFToken(c), Data: data, Footer: s.Footer}
 	if u.Username == "" {
 		return p
+	}
+	if s.Notice != nil {
+		p.Notice = s.Notice(c)
 	}
 	path := c.Request().URL.Path
 	best := -1

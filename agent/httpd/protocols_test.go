@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"chancery/agent/store"
 	"chancery/shared/protocol"
 	"chancery/web/account"
 )
@@ -106,4 +108,25 @@ func rawGet(t *testing.T, c interface {
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
 	return string(b)
+}
+
+func TestFrozenFeedIsShown(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.Login("vic")
+	if r := b.Get("/"); strings.Contains(r.Body, `class="notice"`) {
+		t.Fatal("a notice with nothing to say")
+	}
+	// The release in force expired yesterday and nothing newer came.
+	e.db.SetMetas(ctx, map[string]string{store.MetaUpdateVersion: "5", store.MetaUpdateExpires: time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)})
+	for _, p := range []string{"/", "/protocols", "/areas/ai"} {
+		if r := b.Get(p); !strings.Contains(r.Body, "Updates from HQ expired on") {
+			t.Fatalf("%s does not show the frozen feed", p)
+		}
+	}
+	e.db.RefuseUpdate(ctx, 6, "the update has expired: release 6 expired on 1 May 2026", map[string]string{"status": "failed"})
+	if r := b.Get("/"); !strings.Contains(r.Body, "An update from HQ was refused") {
+		t.Fatal("a refused update is not shown")
+	}
 }

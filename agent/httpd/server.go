@@ -75,6 +75,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
 	h := &handler{Server: s, web: &account.Web{Accounts: s.Accounts}, site: site}
+	site.Notice = h.updateNotice
 
 	e := site.Echo()
 	g := e.Group("", h.web.Middleware())
@@ -97,6 +98,21 @@ func (s *Server) Handler() (*echo.Echo, error) {
 
 func (h *handler) page(c echo.Context, title string, data any) web.Page {
 	return h.site.Page(c, title, data)
+}
+
+// updateNotice warns on every page when updates from HQ were refused or
+// have expired: a frozen feed must be seen, not guessed.
+func (h *handler) updateNotice(c echo.Context) string {
+	st, err := h.Store.Update(c.Request().Context())
+	switch {
+	case err != nil:
+		return ""
+	case st.Error != "":
+		return "An update from HQ was refused and the protocols in force are unchanged: " + st.Error + ". Tell HQ."
+	case !st.Expires.IsZero() && h.Store.Now().After(st.Expires):
+		return "Updates from HQ expired on " + st.Expires.UTC().Format("2 January 2006") + ": this mission may not have HQ's latest protocols. Sync with HQ, or ask HQ whether its updates have stopped."
+	}
+	return ""
 }
 
 func has(list []string, s string) bool { return slices.Contains(list, s) }

@@ -283,7 +283,10 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 		// old identity stays to read replies sealed before the change.
 		kv[slotPrevious], kv[slotCurrent], kv[slotNext] = p.current.String(), p.next.String(), ""
 	}
-	return r, l.DB.SetMetas(ctx, kv)
+	if err := l.DB.SetMetas(ctx, kv); err != nil {
+		return r, err
+	}
+	return r, l.takeRelease(ctx, p, rp.Lines[1:])
 }
 
 // Sync sends every pending change to HQ over HTTP, in pouches of at most

@@ -28,6 +28,9 @@ const (
 	// EntityAck is a person's acknowledgement of a protocol version; its
 	// key is "protocol@version@username".
 	EntityAck Entity = "ack"
+	// EntityUpdate is the mission's report on an update from HQ: applied,
+	// or refused and why; its key is the release's version.
+	EntityUpdate Entity = "update"
 )
 
 // Op says what happened to the record.

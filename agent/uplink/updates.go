@@ -1,0 +1,105 @@
+package uplink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"chancery/shared/protocol"
+	"chancery/sync/exchange"
+)
+
+// takeRelease checks and applies the release in HQ's reply, if there is
+// one (see exchange.Release for the guarantees). A refused release leaves
+// every document as it was, shows the reason at the mission, and tells HQ.
+func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
+	var rl *exchange.ReleaseLine
+	bodies := map[string][]byte{}
+	for _, line := range lines {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(line, &head) != nil {
+			continue
+		}
+		switch head.Type {
+		case "release":
+			var r exchange.ReleaseLine
+			if err := json.Unmarshal(line, &r); err == nil {
+				rl = &r
+			}
+		case "target":
+			var t exchange.TargetLine
+			if err := json.Unmarshal(line, &t); err == nil {
+				var id struct {
+					ID      string `json:"id"`
+					Version int    `json:"version"`
+				}
+				json.Unmarshal(t.Body, &id)
+				bodies[fmt.Sprintf("%s/%s/%d", t.Kind, id.ID, id.Version)] = t.Body
+			}
+		}
+	}
+	if rl == nil {
+		return nil
+	}
+	rel, err := exchange.OpenRelease(p.hq.key, *rl)
+	if err != nil {
+		return l.refuse(ctx, 0, err)
+	}
+	if rel.Mission != p.mission {
+		// Meant for another mission: not ours to apply, nor to complain of.
+		return nil
+	}
+	now := l.DB.Now()
+	state, err := l.DB.Update(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case rel.Version < state.Version:
+		return l.refuse(ctx, rel.Version, fmt.Errorf("%w: release %d arrived, %d is in force", exchange.ErrReleaseRollback, rel.Version, state.Version))
+	case now.After(rel.Expires):
+		return l.refuse(ctx, rel.Version, fmt.Errorf("%w: release %d expired on %s", exchange.ErrReleaseExpired, rel.Version, rel.Expires.UTC().Format("2 January 2006 15:04 UTC")))
+	}
+	var docs []protocol.Document
+	for _, t := range rel.Targets {
+		if t.Kind != exchange.KindProtocol {
+			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: unknown kind of document %q", exchange.ErrReleaseMismatch, t.Kind))
+		}
+		held, err := l.DB.HasProtocol(ctx, t.ID, t.Version)
+		if err != nil {
+			return err
+		}
+		if held {
+			continue
+		}
+		body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]
+		if !ok || !t.Matches(body) {
+			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: %s %s version %d is missing or altered", exchange.ErrReleaseMismatch, t.Kind, t.ID, t.Version))
+		}
+		var doc protocol.Document
+		if err := json.Unmarshal(body, &doc); err != nil || doc.ID != t.ID || doc.Version != t.Version {
+			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: %s %s is not the document listed", exchange.ErrReleaseMismatch, t.Kind, t.ID))
+		}
+		docs = append(docs, doc)
+	}
+	var report any
+	if rel.Version > state.Version {
+		report = exchange.UpdateReport{Release: rel.Version, Status: "applied", At: now.UTC()}
+	}
+	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, report); err != nil {
+		return l.refuse(ctx, rel.Version, err)
+	}
+	return nil
+}
+
+func (l *Link) refuse(ctx context.Context, version int64, why error) error {
+	report := exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: time.Now().UTC()}
+	if err := l.DB.RefuseUpdate(ctx, version, why.Error(), report); err != nil {
+		return errors.Join(why, err)
+	}
+	return nil // refused and recorded; the sync itself went well
+}

@@ -1,0 +1,224 @@
+package uplink_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"chancery/agent/store"
+	"chancery/agent/uplink"
+	"chancery/shared/changelog"
+	"chancery/shared/protocol"
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+	"chancery/web/account"
+)
+
+// hq is a headquarters' keys, real ones, and the mission's enrollment
+// with them, made through the mission's own enrollment code path.
+type hq struct {
+	t       *testing.T
+	id      *age.X25519Identity
+	sk      ed25519.PrivateKey
+	db      *store.DB
+	link    *uplink.Link
+	mission *age.X25519Recipient
+}
+
+func newHQ(t *testing.T) *hq {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "agent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	h := &hq{t: t, db: db, link: &uplink.Link{DB: db, Client: &exchange.Client{}}}
+	h.id, _ = age.GenerateX25519Identity()
+	_, h.sk, _ = ed25519.GenerateKey(nil)
+	req, err := h.link.EnrollRequest(ctx, "CODE-CODE-CODE-CODE", "FR-PAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mission, _ = age.ParseX25519Recipient(req.AgeRecipient)
+	resp := exchange.EnrollResponse{Mission: "FR-PAR", Name: "Paris", HQSite: "HQ", HQRecipients: []string{h.id.Recipient().String()},
+		HQSigningKey: base64.StdEncoding.EncodeToString(h.sk.Public().(ed25519.PublicKey))}
+	resp.MAC = resp.Sum("CODE-CODE-CODE-CODE")
+	if err := h.link.EnrollResponse(ctx, "", "CODE-CODE-CODE-CODE", resp); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// doc is a new version of a default protocol.
+func doc(id string, version int, extra string) protocol.Document {
+	for _, d := range protocol.Defaults() {
+		if d.ID == id {
+			d.Version, d.Body, d.Issued = version, d.Body+extra, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+			return d
+		}
+	}
+	panic(id)
+}
+
+// reply seals HQ's reply with a receipt, a release and documents; edit
+// may change the lines before sealing.
+func (h *hq) reply(rel exchange.Release, docs []protocol.Document, edit func(rel *exchange.Release, bodies [][]byte)) []byte {
+	h.t.Helper()
+	var bodies [][]byte
+	for _, d := range docs {
+		b, _ := json.Marshal(d)
+		bodies = append(bodies, b)
+		rel.Targets = append(rel.Targets, exchange.TargetOf(exchange.KindProtocol, d.ID, d.Version, b))
+	}
+	if edit != nil {
+		edit(&rel, bodies)
+	}
+	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", Through: 0, At: time.Now()})
+	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
+	lines := [][]byte{receipt, rl}
+	for _, b := range bodies {
+		tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindProtocol, Body: b})
+		lines = append(lines, tl)
+	}
+	var buf bytes.Buffer
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: h.sk}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines); err != nil {
+		h.t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func (h *hq) take(raw []byte) {
+	h.t.Helper()
+	if _, err := h.link.TakeReply(context.Background(), raw); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *hq) inForce(id string) int {
+	h.t.Helper()
+	vs, err := h.db.Versions(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return vs[0].Version
+}
+
+func (h *hq) reports() []exchange.UpdateReport {
+	cs, _ := h.db.Changes(context.Background(), 0, 100)
+	var out []exchange.UpdateReport
+	for _, c := range cs {
+		if c.Entity == changelog.EntityUpdate {
+			var r exchange.UpdateReport
+			json.Unmarshal(c.Body, &r)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+var week = time.Now().Add(7 * 24 * time.Hour)
+
+func TestReleaseApplied(t *testing.T) {
+	h := newHQ(t)
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 5, Expires: week}, []protocol.Document{doc("ai-use", 2, "\nNew rule.\n")}, nil))
+	if v := h.inForce("ai-use"); v != 2 {
+		t.Fatalf("ai-use version %d in force, want 2", v)
+	}
+	st, _ := h.db.Update(context.Background())
+	if st.Version != 5 || st.Error != "" {
+		t.Fatalf("update state %+v", st)
+	}
+	if r := h.reports(); len(r) != 1 || r[0].Status != "applied" || r[0].Release != 5 {
+		t.Fatalf("reports to HQ: %+v", r)
+	}
+}
+
+func TestReleaseGuarantees(t *testing.T) {
+	tests := []struct {
+		name   string
+		rel    exchange.Release
+		docs   []protocol.Document
+		edit   func(*exchange.Release, [][]byte)
+		reason string // "" when the release is ignored without a report
+	}{
+		{"older version refused", exchange.Release{Mission: "FR-PAR", Version: 4, Expires: week}, []protocol.Document{doc("ai-use", 3, "x")}, nil, "older than the one in force"},
+		{"expired refused", exchange.Release{Mission: "FR-PAR", Version: 6, Expires: time.Now().Add(-time.Hour)}, []protocol.Document{doc("ai-use", 3, "x")}, nil, "has expired"},
+		{"mixed metadata refused", exchange.Release{Mission: "FR-PAR", Version: 6, Expires: week}, []protocol.Document{doc("ai-use", 3, "x"), doc("sensitive-post", 2, "y")},
+			func(r *exchange.Release, b [][]byte) {
+				r.Targets[1] = exchange.TargetOf(exchange.KindProtocol, "sensitive-post", 2, []byte("another document"))
+			}, "do not match"},
+		{"flipped byte refused", exchange.Release{Mission: "FR-PAR", Version: 6, Expires: week}, []protocol.Document{doc("ai-use", 3, "x")},
+			func(r *exchange.Release, b [][]byte) { b[0][len(b[0])-3] ^= 1 }, "missing or altered"},
+		{"another mission's update ignored", exchange.Release{Mission: "KE-NBO", Version: 9, Expires: week}, []protocol.Document{doc("ai-use", 3, "x")}, nil, ""},
+		{"signed by another key refused", exchange.Release{Mission: "FR-PAR", Version: 7, Expires: week}, []protocol.Document{doc("ai-use", 3, "x")}, nil, "signature is not HQ's"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHQ(t)
+			h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 5, Expires: week}, []protocol.Document{doc("ai-use", 2, "\nv2\n")}, nil))
+			raw := h.reply(tt.rel, tt.docs, tt.edit)
+			if strings.Contains(tt.name, "another key") {
+				// The same release signed with a key HQ never pinned.
+				_, other, _ := ed25519.GenerateKey(nil)
+				keep := h.sk
+				h.sk = other
+				raw = h.replyWithReleaseKey(tt.rel, tt.docs, keep)
+				h.sk = keep
+			}
+			h.take(raw)
+			if v := h.inForce("ai-use"); v != 2 {
+				t.Fatalf("ai-use version %d in force; the refused release must leave version 2", v)
+			}
+			if v := h.inForce("sensitive-post"); v != 1 {
+				t.Fatalf("sensitive-post version %d in force: a release applies whole or not at all", v)
+			}
+			st, _ := h.db.Update(context.Background())
+			reports := h.reports()
+			if tt.reason == "" {
+				if st.Error != "" || len(reports) != 1 || st.Version != 5 {
+					t.Fatalf("ignored release left state %+v, reports %+v", st, reports)
+				}
+				return
+			}
+			if st.Version != 5 || !strings.Contains(st.Error, tt.reason) {
+				t.Fatalf("state %+v; want version 5 and an error saying %q", st, tt.reason)
+			}
+			if last := reports[len(reports)-1]; last.Status != "failed" || !strings.Contains(last.Reason, tt.reason) {
+				t.Fatalf("report to HQ %+v", last)
+			}
+		})
+	}
+}
+
+// replyWithReleaseKey seals a reply whose pouch is HQ's but whose
+// release is signed by the key in h.sk, which is not HQ's.
+func (h *hq) replyWithReleaseKey(rel exchange.Release, docs []protocol.Document, pouchKey ed25519.PrivateKey) []byte {
+	var bodies [][]byte
+	for _, d := range docs {
+		b, _ := json.Marshal(d)
+		bodies = append(bodies, b)
+		rel.Targets = append(rel.Targets, exchange.TargetOf(exchange.KindProtocol, d.ID, d.Version, b))
+	}
+	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", At: time.Now()})
+	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
+	lines := [][]byte{receipt, rl}
+	for _, b := range bodies {
+		tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindProtocol, Body: b})
+		lines = append(lines, tl)
+	}
+	var buf bytes.Buffer
+	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: pouchKey}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines)
+	return buf.Bytes()
+}
