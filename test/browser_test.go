@@ -243,3 +243,74 @@ func TestBrowserReadinessMap(t *testing.T) {
 		screenshot(t, ctx, hq.URL+"/", filepath.Join(dir, "hq-map.png"))
 	}
 }
+
+// TestBrowserProtocolRollout: a protocol owner publishes a new version at
+// HQ; after a sync the mission's staff see it marked new, read what
+// changed and acknowledge it; HQ's ledger shows the acknowledgement.
+func TestBrowserProtocolRollout(t *testing.T) {
+	hq, hqDir, agentDir := enrolled(t, "FR-PAR")
+	run(t, "chancery-hq", "user", "add", "--data", hqDir, "--username", "pia", "--name", "Pia Publisher", "--role", "publisher", "--password", "publisher password 1")
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "sam", "--name", "Sam Staff", "--role", "staff", "--password", "staff password 12")
+	run(t, "chancery-agent", "sync", "--data", agentDir) // the mission has been in touch
+	a := startAgent(t, agentDir)
+	ctx := newBrowser(t)
+	login := func(base, user, pw string) {
+		do(t, ctx, "log in to "+base,
+			chromedp.Navigate(base+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`#username`)),
+			chromedp.SendKeys(chromedp.CSS(`#username`), user),
+			chromedp.SendKeys(chromedp.CSS(`#password`), pw),
+			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
+		)
+	}
+
+	login(hq.URL, "pia", "publisher password 1")
+	do(t, ctx, "publish version 2",
+		chromedp.Navigate(hq.URL+"/library/crisis-escalation/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`#p-body`)),
+		chromedp.SendKeys(chromedp.CSS(`#p-body`), "\n## Elections\n\nDuring an election period, escalate every flagged item at once.\n"),
+		chromedp.SendKeys(chromedp.CSS(`#p-note`), "Election periods"),
+		chromedp.Click(chromedp.CSS(`#publish`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledger`)),
+	)
+	if s := text(t, ctx, `#ledger tr[data-code="FR-PAR"] td`); s != "pending" {
+		t.Fatalf("ledger right after publishing: %q", s)
+	}
+
+	login(a.URL, "sam", "staff password 12")
+	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	waitFor(t, 20*time.Second, func() bool {
+		do(t, ctx, "library", chromedp.Navigate(a.URL+"/protocols"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		return strings.Contains(strings.ToLower(text(t, ctx, `#p-crisis-escalation`)), "new version")
+	})
+	do(t, ctx, "read what changed",
+		chromedp.Click(chromedp.CSS(`#p-crisis-escalation a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#changes`)),
+		chromedp.Click(chromedp.CSS(`#changes`)),
+		chromedp.WaitVisible(chromedp.CSS(`pre.diff`)),
+	)
+	added, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('pre.diff ins')].map(e => e.textContent).join('\n')`))
+	if err != nil || !strings.Contains(added, "## Elections") || !strings.Contains(added, "escalate every flagged item") {
+		t.Fatalf("what changed shows as added: %q (%v)", added, err)
+	}
+	do(t, ctx, "acknowledge",
+		chromedp.Click(chromedp.CSS(`nav.crumbs a[href="/protocols/crisis-escalation"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ack`)),
+		chromedp.Click(chromedp.CSS(`#ack`)),
+		chromedp.WaitVisible(chromedp.CSS(`#my-ack`)),
+	)
+	if s := text(t, ctx, `#my-ack`); !strings.Contains(s, "version 2") {
+		t.Fatalf("after acknowledging: %q", s)
+	}
+	do(t, ctx, "sync again", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+
+	login(hq.URL, "pia", "publisher password 1")
+	waitFor(t, 20*time.Second, func() bool {
+		do(t, ctx, "ledger", chromedp.Navigate(hq.URL+"/library/crisis-escalation"), chromedp.WaitVisible(chromedp.CSS(`#ledger`)))
+		return text(t, ctx, `#ledger tr[data-code="FR-PAR"] td.acks`) == "1"
+	})
+	if s := text(t, ctx, `#ledger tr[data-code="FR-PAR"] td`); s != "applied" {
+		t.Fatalf("ledger state %q, want applied", s)
+	}
+}

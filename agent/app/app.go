@@ -111,6 +111,17 @@ func openStore(ctx context.Context, c Config) (*store.DB, *account.Service, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	// A new mission starts with the default protocols; HQ's updates
+	// replace them version by version.
+	if lib, err := db.Library(ctx, ""); err != nil {
+		db.Close()
+		return nil, nil, err
+	} else if len(lib) == 0 {
+		if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
 	acc := account.New(db.SQL(), httpd.Roles...)
 	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax
 	return db, acc, nil
@@ -130,15 +141,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if c.MissionName != "" {
 		if err := db.SetMeta(ctx, account.System, store.MetaName, c.MissionName); err != nil {
-			return err
-		}
-	}
-	// A new mission starts with the default protocols; HQ's updates
-	// replace them version by version.
-	if lib, err := db.Library(ctx, ""); err != nil {
-		return err
-	} else if len(lib) == 0 {
-		if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
 			return err
 		}
 	}

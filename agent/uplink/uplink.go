@@ -360,7 +360,12 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			continue
 		}
 		if m.Records == 0 {
-			return nil
+			// Nothing was sent; but taking the reply may have logged a
+			// report for HQ (an update applied), which goes now.
+			if st, err := l.Status(ctx); err != nil || st.Pending <= 0 || i > 0 {
+				return err
+			}
+			continue
 		}
 		if r.Through < m.Last {
 			// HQ holds less than this pouch reaches: it is missing earlier

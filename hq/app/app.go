@@ -159,6 +159,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer w.db.Close()
+	if err := w.db.SeedLibrary(ctx); err != nil {
+		return err
+	}
 	first, err := w.acc.EnsureAdmin(ctx, httpd.RoleAdmin, c.AdminPassword)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 	"chancery/web"
 	"chancery/web/account"
@@ -37,8 +38,9 @@ const (
 var Roles = []string{RoleAdmin, RoleAnalyst, RolePublisher}
 
 var (
-	canManage = []string{RoleAdmin}
-	canAudit  = []string{RoleAdmin}
+	canManage  = []string{RoleAdmin}
+	canPublish = []string{RoleAdmin, RolePublisher}
+	canAudit   = []string{RoleAdmin}
 )
 
 // MaxBody caps form posts; pouches have their own, larger cap.
@@ -69,6 +71,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		Footer:    "framework v" + strconv.Itoa(s.Store.Framework().Version),
 		BodyLimit: MaxBody,
 		LargeBodies: map[string]int64{
+			"/library":            protocol.MaxBody + 16<<10,
 			exchange.PathExchange: s.Ingest.Limits.MaxPouch,
 			exchange.PathUploads:  s.Ingest.Limits.MaxPouch,
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
@@ -77,6 +80,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/", Label: "Map"},
 			{Href: "/gaps", Label: "Gaps"},
 			{Href: "/missions", Label: "Missions"},
+			{Href: "/library", Label: "Protocols"},
 			{Href: "/pouches", Label: "Pouches", Roles: canManage},
 			{Href: "/users", Label: "Users", Roles: canManage},
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
@@ -111,6 +115,12 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/missions/:code/code", h.issueCode, account.RequireRole(canManage...))
 	g.POST("/missions/:code/revoke", h.revoke, account.RequireRole(canManage...))
 	g.POST("/missions/:code/rekey", h.rekey, account.RequireRole(canManage...))
+	g.GET("/library", h.library, account.RequireLogin)
+	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
+	g.POST("/library", h.publish, account.RequireRole(canPublish...))
+	g.GET("/library/:id", h.libraryDoc, account.RequireLogin)
+	g.GET("/library/:id/edit", h.publishPage, account.RequireRole(canPublish...))
+	g.POST("/library/:id", h.publish, account.RequireRole(canPublish...))
 	g.GET("/pouches", h.pouchPage, account.RequireRole(canManage...))
 	g.POST("/pouches", h.uploadPouch, account.RequireRole(canManage...))
 	return e, nil

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"filippo.io/age"
 
@@ -175,12 +176,73 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 }
 
 func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
-	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()})
+	updates, err := s.release(ctx, m.From)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()}, updates...)
 }
 
-// seal makes the reply pouch carrying a receipt, sealed to the mission's
-// active key and signed by HQ.
-func (s *Service) seal(ctx context.Context, r exchange.Receipt) ([]byte, error) {
+// Release timing: a release is valid for two weeks, and HQ sends a fresh
+// one when a mission's copy has less than a week left, so that a mission
+// that syncs at all never sees it expire, and one whose HQ has stopped
+// publishing notices within two weeks.
+const (
+	ReleaseTTL     = 14 * 24 * time.Hour
+	ReleaseRefresh = 7 * 24 * time.Hour
+)
+
+// release returns the lines that bring a mission up to date: the signed
+// release of what is in force for it, and the documents it does not hold
+// yet. Nothing, when the mission has applied the current release and its
+// copy is fresh: the usual exchange stays small.
+func (s *Service) release(ctx context.Context, mission string) ([][]byte, error) {
+	m, err := s.DB.Mission(ctx, mission)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.DB.Current(ctx, m)
+	if err != nil || len(cur) == 0 {
+		return nil, err
+	}
+	st, err := s.DB.MissionUpdate(ctx, mission)
+	if err != nil {
+		return nil, err
+	}
+	// Until HQ publishes something of its own, missions hold everything in
+	// force (the documents every agent ships with): no release is needed.
+	var version int64
+	published := false
+	for _, p := range cur {
+		version = max(version, p.Seq)
+		published = published || !p.Builtin
+	}
+	if !published {
+		return nil, nil
+	}
+	now := s.DB.Now().UTC()
+	if st.AppliedVersion >= version && st.SentExpires != nil && st.SentExpires.Sub(now) > ReleaseRefresh {
+		return nil, nil
+	}
+	rel := exchange.Release{Mission: mission, Version: version, Expires: now.Add(ReleaseTTL).Truncate(time.Second)}
+	var docs [][]byte
+	for _, p := range cur {
+		rel.Targets = append(rel.Targets, exchange.TargetOf(p.Kind, p.Doc.ID, p.Doc.Version, p.Body))
+		if !p.Builtin && p.Seq > st.AppliedVersion {
+			tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: p.Kind, Body: p.Body})
+			docs = append(docs, tl)
+		}
+	}
+	rl, _ := json.Marshal(exchange.SignRelease(s.DB.Keys().Signing, rel))
+	if err := s.DB.Sent(ctx, mission, version, rel.Expires); err != nil {
+		return nil, err
+	}
+	return append([][]byte{rl}, docs...), nil
+}
+
+// seal makes the reply pouch carrying a receipt and any updates, sealed
+// to the mission's active key and signed by HQ.
+func (s *Service) seal(ctx context.Context, r exchange.Receipt, updates ...[]byte) ([]byte, error) {
 	to, err := s.DB.Recipient(ctx, r.Mission)
 	if err != nil {
 		return nil, err
@@ -188,6 +250,6 @@ func (s *Service) seal(ctx context.Context, r exchange.Receipt) ([]byte, error) 
 	receipt, _ := json.Marshal(r)
 	var buf bytes.Buffer
 	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
-		pouch.Envelope{Kind: pouch.KindReply, To: r.Mission, Recipients: []*age.X25519Recipient{to}}, [][]byte{receipt})
+		pouch.Envelope{Kind: pouch.KindReply, To: r.Mission, Recipients: []*age.X25519Recipient{to}}, append([][]byte{receipt}, updates...))
 	return buf.Bytes(), err
 }

@@ -145,6 +145,10 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, 
 		_, err := tx.ExecContext(ctx, `INSERT INTO snapshots (mission, id, framework_version, signed_by, signed_at, note, answers) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`, mission, s.ID, s.FrameworkVersion, s.SignedBy, s.SignedAt.UTC().Format(time.RFC3339), s.Note, string(answers))
 		return err
+	case e == changelog.EntityAck:
+		return applyAck(ctx, tx, mission, body)
+	case e == changelog.EntityUpdate:
+		return applyUpdateReport(ctx, tx, mission, body)
 	}
 	// A change this HQ does not know yet is kept in received and applied
 	// once HQ is upgraded; it does not block the changes after it.

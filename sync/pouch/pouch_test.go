@@ -196,6 +196,8 @@ func gz(b []byte) []byte {
 	return buf.Bytes()
 }
 
+var errNotForUsOrTampered = errors.New("not for us, or tampered")
+
 func TestRefusals(t *testing.T) {
 	f := newFixture(t)
 	hqR := []*age.X25519Recipient{f.hq.Recipient()}
@@ -226,7 +228,9 @@ func TestRefusals(t *testing.T) {
 		want error
 	}{
 		{"flipped byte in the header", flip(big, headerEnd+2), nil, ErrTampered},
-		{"flipped byte in the header's recipient stanza", flip(big, 40), nil, ErrNotForUs},
+		// Depending on the byte, the stanza no longer parses (damaged) or
+		// no longer opens (not for us): refused either way.
+		{"flipped byte in the header's recipient stanza", flip(big, 40), nil, errNotForUsOrTampered},
 		{"flipped byte in the body", flip(big, payload+100), nil, ErrTampered},
 		{"flipped byte in the last chunk", flip(big, len(big)-20), nil, ErrTampered},
 		{"truncated at a chunk boundary", big[:payload+chunk], nil, ErrTampered},
@@ -261,6 +265,9 @@ func TestRefusals(t *testing.T) {
 				tt.rc(&rc)
 			}
 			p, err := rc.Open(bytes.NewReader(tt.raw))
+			if tt.want == errNotForUsOrTampered && (errors.Is(err, ErrNotForUs) || errors.Is(err, ErrTampered)) {
+				return
+			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}

@@ -1,0 +1,156 @@
+package httpd
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/hq/rollout"
+	"chancery/hq/store"
+	"chancery/shared/problem"
+	"chancery/shared/protocol"
+	"chancery/web"
+	"chancery/web/account"
+)
+
+// The library: the protocols HQ publishes, their versions, and the ledger
+// of each version's rollout.
+
+func (h *handler) library(c echo.Context) error {
+	all, err := h.Store.Publications(c.Request().Context(), "")
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var latest []store.Publication
+	for _, p := range all {
+		if !seen[p.Doc.ID] {
+			seen[p.Doc.ID] = true
+			latest = append(latest, p)
+		}
+	}
+	u, _ := account.CurrentUser(c)
+	return c.Render(http.StatusOK, "library", h.page(c, "Protocols", struct {
+		Latest     []store.Publication
+		CanPublish bool
+	}{latest, has(canPublish, u.Role)}))
+}
+
+type ledgerData struct {
+	Pub        store.Publication
+	HTML       template.HTML
+	Versions   []store.Publication
+	Rows       []rollout.Row
+	Counts     map[string]int
+	CanPublish bool
+}
+
+func (h *handler) libraryDoc(c echo.Context) error {
+	ctx := c.Request().Context()
+	versions, err := h.Store.Publications(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if len(versions) == 0 {
+		return problem.Errorf(problem.NotFound, "HQ has published no protocol %q.", c.Param("id"))
+	}
+	p := versions[0]
+	body, err := protocol.HTML(p.Doc.Body)
+	if err != nil {
+		return err
+	}
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return err
+	}
+	updates, err := h.Store.MissionUpdates(ctx)
+	if err != nil {
+		return err
+	}
+	acks, err := h.Store.AckCounts(ctx, p.Doc.ID, p.Doc.Version)
+	if err != nil {
+		return err
+	}
+	rows := rollout.Ledger(p, missions, updates, acks, h.Store.Now())
+	u, _ := account.CurrentUser(c)
+	pg := h.page(c, p.Doc.Title, ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
+	if c.QueryParam("published") != "" {
+		pg.Flash = "Published. Missions in scope receive it with their next sync."
+	}
+	return c.Render(http.StatusOK, "library-doc", pg)
+}
+
+type publishForm struct {
+	ID, Title, Category, Body, Note string
+	ScopeKind, Region, Missions     string
+	New                             bool
+	Regions                         []string
+}
+
+func (h *handler) regions(c echo.Context) []string {
+	ms, _ := h.Store.Missions(c.Request().Context())
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range ms {
+		if m.Region != "" && !seen[m.Region] {
+			seen[m.Region] = true
+			out = append(out, m.Region)
+		}
+	}
+	return out
+}
+
+func (h *handler) publishPage(c echo.Context) error {
+	f := publishForm{ScopeKind: "all", New: c.Param("id") == "", Regions: h.regions(c)}
+	if !f.New {
+		versions, err := h.Store.Publications(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		if len(versions) == 0 {
+			return problem.Errorf(problem.NotFound, "HQ has published no protocol %q.", c.Param("id"))
+		}
+		d := versions[0].Doc
+		f.ID, f.Title, f.Category, f.Body = d.ID, d.Title, d.Category, d.Body
+	}
+	return c.Render(http.StatusOK, "library-edit", h.page(c, "Publish", f))
+}
+
+func (h *handler) publish(c echo.Context) error {
+	f := publishForm{ID: strings.TrimSpace(c.FormValue("id")), Title: strings.TrimSpace(c.FormValue("title")), Category: strings.TrimSpace(c.FormValue("category")),
+		Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n"), Note: strings.TrimSpace(c.FormValue("note")),
+		ScopeKind: c.FormValue("scope"), Region: c.FormValue("region"), Missions: c.FormValue("missions"), New: c.Param("id") == "", Regions: h.regions(c)}
+	if !f.New {
+		f.ID = c.Param("id")
+	}
+	scope := f.ScopeKind
+	switch f.ScopeKind {
+	case "region":
+		scope = "region:" + f.Region
+	case "missions":
+		scope = "missions:" + strings.Join(strings.Fields(strings.ReplaceAll(strings.ToUpper(f.Missions), ",", " ")), ",")
+	}
+	if f.New {
+		if existing, err := h.Store.Publications(c.Request().Context(), f.ID); err == nil && len(existing) > 0 {
+			return h.publishRefused(c, f, problem.Errorf(problem.Conflict, "There is already a protocol %q; publish a new version of it instead.", f.ID))
+		}
+	}
+	doc := protocol.Document{ID: f.ID, Title: f.Title, Category: f.Category, Body: f.Body, Note: f.Note}
+	if _, err := h.Store.Publish(c.Request().Context(), account.ActorOf(c), doc, scope); err != nil {
+		return h.publishRefused(c, f, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/library/"+url.PathEscape(f.ID)+"?published=1")
+}
+
+func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error {
+	status, msg := web.StatusOf(err)
+	if status >= 500 {
+		return err
+	}
+	p := h.page(c, "Publish", f)
+	p.Error = msg + " Nothing was published."
+	return c.Render(status, "library-edit", p)
+}

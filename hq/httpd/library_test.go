@@ -1,0 +1,104 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+	"chancery/web/webtest"
+)
+
+// replyLines sends a pouch for the mission and returns the lines of HQ's
+// reply.
+func (e *env) replyLines(m *mission, raw []byte) [][]byte {
+	e.t.Helper()
+	resp, err := (&exchange.Client{BaseURL: e.srv.URL, Attempts: 1}).Exchange(context.Background(), raw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
+	p, err := pouch.Receiver{Site: m.code, Identities: []*age.X25519Identity{m.id}, Keys: fixedKey(hqKey)}.Open(bytes.NewReader(resp))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.Lines
+}
+
+func TestPublishAndRelease(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	if err := e.db.SeedLibrary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := e.enroll("FR-PAR")
+	// Only the documents every agent ships with: no release to send.
+	if lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ")); len(lines) != 1 {
+		t.Fatalf("reply has %d lines before any publication; want the receipt alone", len(lines))
+	}
+
+	// An analyst may not publish; a publisher may.
+	ana := webtest.New(t, e.srv.URL, password)
+	ana.Login("ana")
+	ana.Get("/library")
+	if r := ana.Post("/library/ai-use", url.Values{"title": {"x"}}); r.Status != 403 {
+		t.Fatalf("analyst publishing: %d", r.Status)
+	}
+	pub := webtest.New(t, e.srv.URL, password)
+	pub.Login("pub")
+	pub.Get("/library/ai-use/edit")
+	r := pub.Post("/library/ai-use", url.Values{"title": {"Rules for using AI tools"}, "category": {"AI readiness"},
+		"body": {"# Rules\n\nNo AI note-takers in meetings.\n"}, "note": {"Meetings"}, "scope": {"region"}, "region": {""}})
+	if r.Status != 400 || !strings.Contains(r.Body, "Nothing was published") {
+		t.Fatalf("publishing to an empty region: %d", r.Status)
+	}
+	r = pub.Post("/library/ai-use", url.Values{"title": {"Rules for using AI tools"}, "category": {"AI readiness"},
+		"body": {"# Rules\n\nNo AI note-takers in meetings.\n"}, "note": {"Meetings"}, "scope": {"missions"}, "missions": {"fr-par"}})
+	if r.Status != 303 {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	page := pub.Get(r.Header.Get("Location"))
+	if !strings.Contains(page.Body, "missions:FR-PAR") || !strings.Contains(page.Body, `data-code="FR-PAR"`) || !strings.Contains(page.Body, ">pending<") {
+		t.Fatalf("ledger after publishing:\n%s", page.Body)
+	}
+
+	// The mission's next exchange carries the release and the new document.
+	lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ"))
+	if len(lines) != 3 {
+		t.Fatalf("reply has %d lines; want receipt, release and one document", len(lines))
+	}
+	var rl exchange.ReleaseLine
+	json.Unmarshal(lines[1], &rl)
+	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
+	rel, err := exchange.OpenRelease(ed25519.PublicKey(hqKey), rl)
+	if err != nil || rel.Mission != "FR-PAR" || len(rel.Targets) != 6 {
+		t.Fatalf("release: %+v, %v", rel, err)
+	}
+	var tl exchange.TargetLine
+	json.Unmarshal(lines[2], &tl)
+	found := false
+	for _, tg := range rel.Targets {
+		if tg.ID == "ai-use" && tg.Version == 2 && tg.Matches(tl.Body) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the document sent does not match the release's target")
+	}
+	if page := pub.Get("/library/ai-use"); !strings.Contains(page.Body, ">sent<") {
+		t.Fatal("the ledger does not show the release as sent")
+	}
+	// Another mission, out of scope, gets nothing.
+	other := e.enroll("KE-NBO")
+	if lines := e.replyLines(other, other.pouch(t, 0, 0, "HQ")); len(lines) != 1 {
+		t.Fatalf("a mission out of scope received %d lines", len(lines))
+	}
+}

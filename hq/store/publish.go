@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"chancery/shared/problem"
+	"chancery/shared/protocol"
+	"chancery/sync/exchange"
+	"chancery/web/account"
+)
+
+// Publication is one published version of a document.
+type Publication struct {
+	Seq  int64
+	Kind string
+	Doc  protocol.Document
+	// Body is the document's JSON as published: the bytes a release's
+	// hash and length are of.
+	Body        []byte
+	Scope       string
+	Builtin     bool
+	PublishedAt time.Time
+	PublishedBy string
+}
+
+// Scope values: "all", "region:NAME", "missions:A,B".
+
+// InScope reports whether a scope includes a mission.
+func InScope(scope string, m Mission) bool {
+	switch {
+	case scope == "all":
+		return true
+	case strings.HasPrefix(scope, "region:"):
+		return m.Region == strings.TrimPrefix(scope, "region:")
+	case strings.HasPrefix(scope, "missions:"):
+		for _, c := range strings.Split(strings.TrimPrefix(scope, "missions:"), ",") {
+			if strings.TrimSpace(c) == m.Code {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CheckScope validates a scope written by a protocol owner.
+func CheckScope(scope string) error {
+	switch {
+	case scope == "all":
+		return nil
+	case strings.HasPrefix(scope, "region:") && len(scope) > len("region:"):
+		return nil
+	case strings.HasPrefix(scope, "missions:"):
+		for _, c := range strings.Split(strings.TrimPrefix(scope, "missions:"), ",") {
+			if !codeRE.MatchString(strings.TrimSpace(c)) {
+				return problem.Errorf(problem.Invalid, "%q is not a mission code; list codes such as FR-PAR, KE-NBO.", strings.TrimSpace(c))
+			}
+		}
+		return nil
+	}
+	return problem.Errorf(problem.Invalid, "Publish to all missions, to a region, or to a list of missions.")
+}
+
+// SeedLibrary publishes the protocols every agent ships with, once.
+func (d *DB) SeedLibrary(ctx context.Context) error {
+	var n int
+	if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM publications").Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	for _, doc := range protocol.Defaults() {
+		if _, err := d.publish(ctx, account.System, doc, "all", true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Publish publishes a new version of a protocol to the missions in scope.
+// Its version is one more than the last published.
+func (d *DB) Publish(ctx context.Context, by account.Actor, doc protocol.Document, scope string) (Publication, error) {
+	if err := CheckScope(scope); err != nil {
+		return Publication{}, err
+	}
+	var last int
+	if err := d.sql.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM publications WHERE kind = ? AND doc_id = ?", exchange.KindProtocol, doc.ID).Scan(&last); err != nil {
+		return Publication{}, err
+	}
+	doc.Version = last + 1
+	doc.Issued = d.Now().UTC().Truncate(time.Second)
+	if err := doc.Check(); err != nil {
+		return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
+	}
+	return d.publish(ctx, by, doc, scope, false)
+}
+
+func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Document, scope string, builtin bool) (Publication, error) {
+	body, _ := json.Marshal(doc)
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return Publication{}, err
+	}
+	defer tx.Rollback()
+	now := d.Now().UTC()
+	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		exchange.KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, now.Format(time.RFC3339), by.Username)
+	if err != nil {
+		return Publication{}, err
+	}
+	seq, _ := res.LastInsertId()
+	if err := account.Audit(ctx, tx, by, "publish", doc.ID, fmt.Sprintf("version %d to %s", doc.Version, scope)); err != nil {
+		return Publication{}, err
+	}
+	return Publication{Seq: seq, Kind: exchange.KindProtocol, Doc: doc, Body: body, Scope: scope, Builtin: builtin, PublishedAt: now, PublishedBy: by.Username}, tx.Commit()
+}
+
+const pubCols = "seq, kind, body, scope, builtin, published_at, published_by"
+
+func scanPub(r interface{ Scan(...any) error }) (Publication, error) {
+	var p Publication
+	var body, at string
+	if err := r.Scan(&p.Seq, &p.Kind, &body, &p.Scope, &p.Builtin, &at, &p.PublishedBy); err != nil {
+		return p, err
+	}
+	p.PublishedAt, _ = time.Parse(time.RFC3339, at)
+	p.Body = []byte(body)
+	return p, json.Unmarshal(p.Body, &p.Doc)
+}
+
+// Publications lists every publication, newest first, optionally of one
+// document.
+func (d *DB) Publications(ctx context.Context, docID string) ([]Publication, error) {
+	q := "SELECT " + pubCols + " FROM publications"
+	args := []any{}
+	if docID != "" {
+		q += " WHERE doc_id = ?"
+		args = append(args, docID)
+	}
+	rows, err := d.sql.QueryContext(ctx, q+" ORDER BY seq DESC", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Publication
+	for rows.Next() {
+		p, err := scanPub(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Current returns, for a mission, the newest publication in scope of each
+// document: what the mission's release lists.
+func (d *DB) Current(ctx context.Context, m Mission) ([]Publication, error) {
+	all, err := d.Publications(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []Publication
+	for _, p := range all { // newest first
+		key := p.Kind + "/" + p.Doc.ID
+		if seen[key] || !InScope(p.Scope, m) {
+			continue
+		}
+		seen[key] = true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// UpdateState is where a mission stands with HQ's releases.
+type UpdateState struct {
+	SentVersion, AppliedVersion, FailedVersion int64
+	SentAt, SentExpires, AppliedAt, FailedAt   *time.Time
+	FailedReason                               string
+}
+
+// MissionUpdate returns a mission's update state.
+func (d *DB) MissionUpdate(ctx context.Context, mission string) (UpdateState, error) {
+	all, err := d.MissionUpdates(ctx)
+	return all[mission], err
+}
+
+// MissionUpdates returns every mission's update state.
+func (d *DB) MissionUpdates(ctx context.Context) (map[string]UpdateState, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, sent_version, sent_at, sent_expires, applied_version, applied_at, failed_version, failed_at, failed_reason FROM mission_updates`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]UpdateState{}
+	for rows.Next() {
+		var m string
+		var s UpdateState
+		var sentAt, sentExp, appliedAt, failedAt sql.NullString
+		if err := rows.Scan(&m, &s.SentVersion, &sentAt, &sentExp, &s.AppliedVersion, &appliedAt, &s.FailedVersion, &failedAt, &s.FailedReason); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			v   sql.NullString
+			dst **time.Time
+		}{{sentAt, &s.SentAt}, {sentExp, &s.SentExpires}, {appliedAt, &s.AppliedAt}, {failedAt, &s.FailedAt}} {
+			if p.v.Valid {
+				t, _ := time.Parse(time.RFC3339, p.v.String)
+				*p.dst = &t
+			}
+		}
+		out[m] = s
+	}
+	return out, rows.Err()
+}
+
+// Sent records that a release went to a mission.
+func (d *DB) Sent(ctx context.Context, mission string, version int64, expires time.Time) error {
+	now := d.Now().UTC().Format(time.RFC3339)
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO mission_updates (mission, sent_version, sent_at, sent_expires) VALUES (?, ?, ?, ?)
+		ON CONFLICT (mission) DO UPDATE SET sent_version = excluded.sent_version, sent_at = excluded.sent_at, sent_expires = excluded.sent_expires`,
+		mission, version, now, expires.UTC().Format(time.RFC3339))
+	return err
+}
+
+// applyUpdateReport records a mission's report on a release.
+func applyUpdateReport(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
+	var r exchange.UpdateReport
+	if err := json.Unmarshal(body, &r); err != nil {
+		return err
+	}
+	at := r.At.UTC().Format(time.RFC3339)
+	if _, err := tx.ExecContext(ctx, "INSERT INTO mission_updates (mission) VALUES (?) ON CONFLICT DO NOTHING", mission); err != nil {
+		return err
+	}
+	var err error
+	switch r.Status {
+	case "applied":
+		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET applied_version = max(applied_version, ?), applied_at = ? WHERE mission = ?", r.Release, at, mission)
+	case "failed":
+		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET failed_version = ?, failed_at = ?, failed_reason = ? WHERE mission = ?", r.Release, at, r.Reason, mission)
+	default:
+		err = errors.New("unknown update status " + r.Status)
+	}
+	return err
+}
+
+func applyAck(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
+	var a struct {
+		Protocol string    `json:"protocol"`
+		Version  int       `json:"version"`
+		Username string    `json:"username"`
+		At       time.Time `json:"at"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO acks (mission, protocol, version, username, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		mission, a.Protocol, a.Version, a.Username, a.At.UTC().Format(time.RFC3339))
+	return err
+}
+
+// AckCounts returns, per mission, how many people acknowledged a version.
+func (d *DB) AckCounts(ctx context.Context, protocolID string, version int) (map[string]int, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT mission, count(*) FROM acks WHERE protocol = ? AND version = ? GROUP BY mission", protocolID, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var m string
+		var n int
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, err
+		}
+		out[m] = n
+	}
+	return out, rows.Err()
+}
