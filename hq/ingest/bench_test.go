@@ -17,6 +17,7 @@ import (
 	"chancery/hq/ingest"
 	"chancery/hq/store"
 	"chancery/shared/changelog"
+	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
@@ -35,6 +36,14 @@ func BenchmarkIngestSmallPouches(b *testing.B) {
 	}
 	defer db.Close()
 	svc := &ingest.Service{DB: db, Limits: pouch.DefaultLimits}
+	// A real HQ has its library, and has published something of its own:
+	// every reply then checks whether the mission is up to date.
+	if err := db.SeedLibrary(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Publish(ctx, account.System, protocol.Document{ID: "ai-use", Title: "AI rules", Category: "AI readiness", Body: "# Rules"}, "all"); err != nil {
+		b.Fatal(err)
+	}
 	type mission struct {
 		code string
 		sk   ed25519.PrivateKey
@@ -54,14 +63,21 @@ func BenchmarkIngestSmallPouches(b *testing.B) {
 		ms = append(ms, m)
 	}
 	hqR := db.Keys().Identity.Recipient()
-	// Seal the pouches before timing: sealing is the missions' work.
+	// Seal the pouches before timing: sealing is the missions' work. As at
+	// a real mission, the first change of each reports that it applied
+	// HQ's release; the others are answers.
 	pouches := make([][]byte, b.N)
 	for i := range pouches {
 		m := ms[i%len(ms)]
 		seq := m.seq.Add(1)
 		a := readiness.Answer{ItemID: "NAR-02", Level: readiness.Level(seq % 5), Evidence: "Pathway reviewed", AnsweredBy: "amira", AnsweredAt: time.Now().UTC()}
 		body, _ := json.Marshal(a)
-		line, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body, At: a.AnsweredAt})
+		c := changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body, At: a.AnsweredAt}
+		if seq == 1 {
+			c.Entity, c.Key = changelog.EntityUpdate, "7"
+			c.Body, _ = json.Marshal(exchange.UpdateReport{Release: 7, Status: "applied", At: a.AnsweredAt})
+		}
+		line, _ := json.Marshal(c)
 		var buf bytes.Buffer
 		if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{hqR}, First: seq, Last: seq}, [][]byte{line}); err != nil {
 			b.Fatal(err)

@@ -197,9 +197,12 @@ const (
 // yet. Nothing, when the mission has applied the current release and its
 // copy is fresh: the usual exchange stays small.
 func (s *Service) release(ctx context.Context, mission string) ([][]byte, error) {
-	m, err := s.DB.Mission(ctx, mission)
-	if err != nil {
-		return nil, err
+	m := store.Mission{Code: mission}
+	if s.DB.RegionScoped() { // only then does the mission's region matter
+		var err error
+		if m, err = s.DB.Mission(ctx, mission); err != nil {
+			return nil, err
+		}
 	}
 	cur, err := s.DB.Current(ctx, m)
 	if err != nil || len(cur) == 0 {

@@ -115,6 +115,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 	if err := account.Audit(ctx, tx, by, "publish", doc.ID, fmt.Sprintf("version %d to %s", doc.Version, scope)); err != nil {
 		return Publication{}, err
 	}
+	defer d.pubs.Store(nil) // after the commit, the next reply reads the new list
 	return Publication{Seq: seq, Kind: exchange.KindProtocol, Doc: doc, Body: body, Scope: scope, Builtin: builtin, PublishedAt: now, PublishedBy: by.Username}, tx.Commit()
 }
 
@@ -156,16 +157,36 @@ func (d *DB) Publications(ctx context.Context, docID string) ([]Publication, err
 	return out, rows.Err()
 }
 
+// RegionScoped reports whether any publication is for a region.
+func (d *DB) RegionScoped() bool {
+	all := d.pubs.Load()
+	if all == nil {
+		return true // not loaded yet: assume it may be
+	}
+	for _, p := range *all {
+		if strings.HasPrefix(p.Scope, "region:") {
+			return true
+		}
+	}
+	return false
+}
+
 // Current returns, for a mission, the newest publication in scope of each
-// document: what the mission's release lists.
+// document: what the mission's release lists. Every reply asks, so the
+// publications are kept in memory until the next one is published.
 func (d *DB) Current(ctx context.Context, m Mission) ([]Publication, error) {
-	all, err := d.Publications(ctx, "")
-	if err != nil {
-		return nil, err
+	all := d.pubs.Load()
+	if all == nil {
+		list, err := d.Publications(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		all = &list
+		d.pubs.Store(all)
 	}
 	seen := map[string]bool{}
 	var out []Publication
-	for _, p := range all { // newest first
+	for _, p := range *all { // newest first
 		key := p.Kind + "/" + p.Doc.ID
 		if seen[key] || !InScope(p.Scope, m) {
 			continue
@@ -185,13 +206,17 @@ type UpdateState struct {
 
 // MissionUpdate returns a mission's update state.
 func (d *DB) MissionUpdate(ctx context.Context, mission string) (UpdateState, error) {
-	all, err := d.MissionUpdates(ctx)
+	all, err := d.missionUpdates(ctx, "WHERE mission = ?", mission)
 	return all[mission], err
 }
 
 // MissionUpdates returns every mission's update state.
 func (d *DB) MissionUpdates(ctx context.Context) (map[string]UpdateState, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT mission, sent_version, sent_at, sent_expires, applied_version, applied_at, failed_version, failed_at, failed_reason FROM mission_updates`)
+	return d.missionUpdates(ctx, "")
+}
+
+func (d *DB) missionUpdates(ctx context.Context, where string, args ...any) (map[string]UpdateState, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, sent_version, sent_at, sent_expires, applied_version, applied_at, failed_version, failed_at, failed_reason FROM mission_updates `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -34,6 +35,8 @@ type DB struct {
 	framework *framework.Framework
 	keys      Keys
 	Now       func() time.Time
+	// pubs caches the publications, newest first; nil when stale.
+	pubs atomic.Pointer[[]Publication]
 	// Escrow, if set, is an age recipient that every mission also seals
 	// its pouches to, held offline by the ministry so that pouches stay
 	// readable if HQ's own key is lost. Missions learn it at enrollment.

@@ -48,6 +48,10 @@ func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Opening a connection runs every pragma again; under load, keeping a
+	// few idle is much cheaper than closing and reopening them (the
+	// default keeps two).
+	db.SetMaxIdleConns(16)
 	if err := check(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
