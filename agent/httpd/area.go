@@ -46,6 +46,9 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 	if err != nil {
 		return err
 	}
+	// Answers given under an earlier framework version count for the items
+	// that replace them.
+	answers = readiness.Carry(f, answers)
 	report := readiness.Assess(f, answers)
 	score, _ := report.Area(area.ID)
 	u, _ := account.CurrentUser(c)

@@ -29,6 +29,7 @@ func (h *handler) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	answers = readiness.Carry(f, answers)
 	u, _ := account.CurrentUser(c)
 	d := homeData{FrameworkVersion: f.Version, Report: readiness.Assess(f, answers), CanSignOff: has(canSignOff, u.Role)}
 	for _, it := range f.Items {

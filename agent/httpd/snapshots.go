@@ -80,7 +80,7 @@ func (h *handler) snapshot(c echo.Context) error {
 		return err
 	}
 	f := h.Store.Framework()
-	then := s.AnswerMap()
+	then, now := readiness.Carry(f, s.AnswerMap()), readiness.Carry(f, now)
 	rThen, rNow := readiness.Assess(f, then), readiness.Assess(f, now)
 	d := snapshotData{Snapshot: s, OverallThen: rThen.Overall.Value, OverallNow: rNow.Overall.Value}
 	for i, a := range rThen.Areas {

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -36,8 +37,11 @@ var migrationFiles embed.FS
 
 // DB is an open mission database.
 type DB struct {
-	sql       *sql.DB
-	framework *framework.Framework
+	sql  *sql.DB
+	path string
+	// fw is the framework in force: the newest of the built-in one and
+	// those HQ has sent. An update may replace it while pages are served.
+	fw atomic.Pointer[framework.Framework]
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }
@@ -50,17 +54,45 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{sql: db, framework: framework.Builtin(), Now: time.Now}, nil
+	d := &DB{sql: db, path: path, Now: time.Now}
+	if err := d.loadFramework(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.sql.Close() }
 
+// Path returns the database file's path.
+func (d *DB) Path() string { return d.path }
+
 // SQL returns the underlying handle, for the account service.
 func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Framework returns the capability framework in force.
-func (d *DB) Framework() *framework.Framework { return d.framework }
+func (d *DB) Framework() *framework.Framework { return d.fw.Load() }
+
+// loadFramework puts in force the newest framework the mission holds.
+func (d *DB) loadFramework(ctx context.Context) error {
+	f := framework.Builtin()
+	var body sql.NullString
+	if err := d.sql.QueryRowContext(ctx, "SELECT body FROM frameworks ORDER BY version DESC LIMIT 1").Scan(&body); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if body.Valid {
+		got, err := framework.Parse([]byte(body.String))
+		if err != nil {
+			return fmt.Errorf("the framework HQ sent, stored in the database, is damaged: %w", err)
+		}
+		if got.Version > f.Version {
+			f = got
+		}
+	}
+	d.fw.Store(f)
+	return nil
+}
 
 // Mission identity keys in the meta table.
 const (
@@ -149,8 +181,8 @@ func (d *DB) Answers(ctx context.Context) (map[string]readiness.Answer, error) {
 
 // CheckAnswer returns an Invalid problem if the answer cannot be stored.
 func (d *DB) CheckAnswer(a readiness.Answer) error {
-	if _, err := d.framework.Item(a.ItemID); err != nil {
-		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, d.framework.Version)
+	if _, err := d.Framework().Item(a.ItemID); err != nil {
+		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, d.Framework().Version)
 	}
 	if !a.NA && !a.Level.Valid() {
 		return problem.Errorf(problem.Invalid, "Level %d is not on the scale. Choose 0 (absent) to 4 (measured and improving), or not applicable.", a.Level)
@@ -264,7 +296,7 @@ func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readin
 	now := d.Now().UTC().Truncate(time.Second)
 	s := readiness.Snapshot{
 		ID:               now.Format("20060102T150405Z") + "-" + randomHex(3),
-		FrameworkVersion: d.framework.Version,
+		FrameworkVersion: d.Framework().Version,
 		SignedBy:         by.Username,
 		SignedAt:         now,
 		Note:             note,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chancery/shared/changelog"
+	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
 	"chancery/web/account"
@@ -51,7 +52,7 @@ func (d *DB) HasProtocol(ctx context.Context, id string, version int) (bool, err
 // new documents, its version and expiry, and a report for HQ in the
 // change log. A document older than the one in force refuses the whole
 // release.
-func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, docs []protocol.Document, report any) error {
+func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, docs []protocol.Document, frameworks [][]byte, report any) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -83,6 +84,21 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return err
 		}
 	}
+	for _, body := range frameworks {
+		f, err := framework.Parse(body)
+		if err != nil {
+			return problem.Errorf(problem.Invalid, "%s", err)
+		}
+		if f.Version <= d.Framework().Version {
+			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, d.Framework().Version)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), now.Format(time.RFC3339)); err != nil {
+			return err
+		}
+		if err := account.Audit(ctx, tx, account.Actor{Username: "HQ", Remote: "update"}, "framework.install", fmt.Sprintf("version %d", f.Version), ""); err != nil {
+			return err
+		}
+	}
 	for k, v := range map[string]string{MetaUpdateVersion: strconv.FormatInt(version, 10), MetaUpdateExpires: expires.UTC().Format(time.RFC3339), MetaUpdateError: ""} {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", k, v); err != nil {
 			return err
@@ -93,7 +109,23 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if len(frameworks) > 0 {
+		return d.loadFramework(ctx)
+	}
+	return nil
+}
+
+// HasFramework reports whether the mission holds a framework version.
+func (d *DB) HasFramework(ctx context.Context, version int) (bool, error) {
+	if version <= framework.Builtin().Version {
+		return true, nil
+	}
+	var n int
+	err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM frameworks WHERE version = ?", version).Scan(&n)
+	return n > 0, err
 }
 
 // RefuseUpdate records why a release was refused, for the people at the

@@ -38,6 +38,9 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 					Version int    `json:"version"`
 				}
 				json.Unmarshal(t.Body, &id)
+				if t.Kind == exchange.KindFramework {
+					id.ID = "framework" // a framework document has no id of its own
+				}
 				bodies[fmt.Sprintf("%s/%s/%d", t.Kind, id.ID, id.Version)] = t.Body
 			}
 		}
@@ -65,7 +68,23 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 		return l.refuse(ctx, rel.Version, fmt.Errorf("%w: release %d expired on %s", exchange.ErrReleaseExpired, rel.Version, rel.Expires.UTC().Format("2 January 2006 15:04 UTC")))
 	}
 	var docs []protocol.Document
+	var frameworks [][]byte
 	for _, t := range rel.Targets {
+		if t.Kind == exchange.KindFramework {
+			held, err := l.DB.HasFramework(ctx, t.Version)
+			if err != nil {
+				return err
+			}
+			if held {
+				continue
+			}
+			body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]
+			if !ok || !t.Matches(body) {
+				return l.refuse(ctx, rel.Version, fmt.Errorf("%w: the framework version %d is missing or altered", exchange.ErrReleaseMismatch, t.Version))
+			}
+			frameworks = append(frameworks, body)
+			continue
+		}
 		if t.Kind != exchange.KindProtocol {
 			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: unknown kind of document %q", exchange.ErrReleaseMismatch, t.Kind))
 		}
@@ -90,7 +109,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	if rel.Version > state.Version {
 		report = exchange.UpdateReport{Release: rel.Version, Status: "applied", At: now.UTC()}
 	}
-	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, report); err != nil {
+	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, frameworks, report); err != nil {
 		return l.refuse(ctx, rel.Version, err)
 	}
 	return nil

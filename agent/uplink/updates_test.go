@@ -16,7 +16,9 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/changelog"
+	"chancery/shared/framework"
 	"chancery/shared/protocol"
+	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/account"
@@ -221,4 +223,60 @@ func (h *hq) replyWithReleaseKey(rel exchange.Release, docs []protocol.Document,
 	var buf bytes.Buffer
 	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: pouchKey}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines)
 	return buf.Bytes()
+}
+
+// TestFrameworkUpdateCarriesAnswers: HQ publishes framework version 2,
+// which renames an item; the mission's answer to the old item counts for
+// the new one, and its scores do not move.
+func TestFrameworkUpdateCarriesAnswers(t *testing.T) {
+	h := newHQ(t)
+	ctx := context.Background()
+	if _, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-01", Level: 3, Evidence: "Strategy 2025"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.db.Answers(ctx)
+	scoreBefore := readiness.Assess(h.db.Framework(), before).Overall.Value
+
+	v2 := *framework.Builtin()
+	v2.Version = 2
+	v2.Items = append([]framework.Item(nil), v2.Items...)
+	v2.Items[0].ID = "STR-11"
+	v2.Renamed = map[string]string{"STR-01": "STR-11"}
+	body, _ := json.Marshal(v2)
+
+	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", At: time.Now()})
+	rel := exchange.Release{Mission: "FR-PAR", Version: 8, Expires: week, Targets: []exchange.Target{exchange.TargetOf(exchange.KindFramework, "framework", 2, body)}}
+	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
+	tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindFramework, Body: body})
+	var buf bytes.Buffer
+	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: h.sk}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, [][]byte{receipt, rl, tl})
+	h.take(buf.Bytes())
+
+	f := h.db.Framework()
+	if f.Version != 2 {
+		t.Fatalf("framework %d in force after the update, want 2", f.Version)
+	}
+	answers, _ := h.db.Answers(ctx)
+	carried := readiness.Carry(f, answers)
+	if carried["STR-11"].Level != 3 || carried["STR-11"].Evidence != "Strategy 2025" {
+		t.Fatalf("the answer to STR-01 did not carry over to STR-11: %+v", carried)
+	}
+	if after := readiness.Assess(f, answers).Overall.Value; after != scoreBefore {
+		t.Fatalf("overall score %d after the update, %d before", after, scoreBefore)
+	}
+	// New answers go to the new items; the old id is no longer an item.
+	if _, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-01", Level: 2}); err == nil {
+		t.Fatal("an answer to a renamed item was accepted")
+	}
+	// The framework survives a restart.
+	path := h.db.Path()
+	h.db.Close()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Framework().Version != 2 {
+		t.Fatal("the framework in force was lost over a restart")
+	}
 }

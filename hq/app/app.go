@@ -51,6 +51,8 @@ Usage:
                                                 take in pouches carried by hand
   chancery-hq demo [--missions N] [--snapshots N]
                                                 add demo missions, marked as demo data
+  chancery-hq framework publish --file FRAMEWORK.json [--scope all]
+                                                publish a new capability framework version
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
@@ -107,12 +109,13 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 
 // Program is HQ's command line.
 var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[string]cli.Command{
-	"serve":   serve,
-	"mission": mission,
-	"pouch":   importPouches,
-	"user":    user,
-	"demo":    demoCmd,
-	"token":   token,
+	"serve":     serve,
+	"mission":   mission,
+	"pouch":     importPouches,
+	"user":      user,
+	"demo":      demoCmd,
+	"framework": frameworkCmd,
+	"token":     token,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -362,5 +365,34 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New(problem.MessageOf(err))
 	}
 	fmt.Fprintf(stdout, "Token %s (%s): %s\nIt is shown once. Send it as: Authorization: Bearer TOKEN\n", name, role, t)
+	return nil
+}
+
+func frameworkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "publish" {
+		return cli.Usagef("chancery-hq framework publish --file FRAMEWORK.json [--scope all]")
+	}
+	var file, scope string
+	c, _, err := parse("framework publish", args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "file", "", "the framework document (JSON)")
+		fs.StringVar(&scope, "scope", "all", "all, region:NAME or missions:CODE,CODE")
+	})
+	if err != nil {
+		return err
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return cli.Usagef("framework publish needs --file FRAMEWORK.json (%v)", err)
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	p, err := w.db.PublishFramework(ctx, account.System, body, scope)
+	if err != nil {
+		return errors.New(problem.MessageOf(err))
+	}
+	fmt.Fprintf(stdout, "Published framework version %d to %s. Missions receive it with their next sync; their answers carry over through its renamed items.\n", p.Doc.Version, scope)
 	return nil
 }

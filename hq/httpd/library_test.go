@@ -12,7 +12,9 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/framework"
 	"chancery/sync/exchange"
+	"chancery/web/account"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
 )
@@ -100,5 +102,46 @@ func TestPublishAndRelease(t *testing.T) {
 	other := e.enroll("KE-NBO")
 	if lines := e.replyLines(other, other.pouch(t, 0, 0, "HQ")); len(lines) != 1 {
 		t.Fatalf("a mission out of scope received %d lines", len(lines))
+	}
+}
+
+func TestPublishFramework(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	e.db.SeedLibrary(ctx)
+	m := e.enroll("FR-PAR")
+	e.send(m, m.pouch(t, 1, 3, "HQ")) // STR-01, STR-02, STR-03 answered
+
+	v2 := *e.db.Framework()
+	v2.Version = 2
+	v2.Items = append([]framework.Item(nil), v2.Items...)
+	v2.Items[0].ID = "STR-11" // STR-01 renamed…
+	body, _ := json.Marshal(v2)
+	if _, err := e.db.PublishFramework(ctx, account.System, body, "all"); err == nil || !strings.Contains(err.Error(), "Item STR-01 of version 1 is neither in version 2 nor in its renamed list") {
+		t.Fatalf("a framework that drops an item unmapped: %v", err)
+	}
+	v2.Renamed = map[string]string{"STR-01": "STR-11"} // …and mapped
+	body, _ = json.Marshal(v2)
+	before, _ := e.db.AllScores(ctx)
+	if _, err := e.db.PublishFramework(ctx, account.System, body, "all"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.PublishFramework(ctx, account.System, body, "all"); err == nil {
+		t.Fatal("the same framework version was published twice")
+	}
+	if e.db.Framework().Version != 2 {
+		t.Fatal("HQ does not score against the new framework")
+	}
+	// HQ's scores, recomputed under version 2, count the answer to STR-01.
+	after, _ := e.db.AllScores(ctx)
+	if o := after["FR-PAR"].Summary.Overall; after["FR-PAR"].Summary.Framework != 2 || o.Answered != 3 || o.Value != before["FR-PAR"].Summary.Overall.Value {
+		t.Fatalf("scores under version 2: %+v, before %+v", after["FR-PAR"].Summary.Overall, before["FR-PAR"].Summary.Overall)
+	}
+	// The mission's next reply carries the framework.
+	lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ"))
+	var tl exchange.TargetLine
+	json.Unmarshal(lines[len(lines)-1], &tl)
+	if tl.Kind != exchange.KindFramework || !bytes.Equal(tl.Body, body) {
+		t.Fatalf("reply's last line: kind %q", tl.Kind)
 	}
 }

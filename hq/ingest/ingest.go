@@ -230,7 +230,7 @@ func (s *Service) release(ctx context.Context, mission string) ([][]byte, error)
 	rel := exchange.Release{Mission: mission, Version: version, Expires: now.Add(ReleaseTTL).Truncate(time.Second)}
 	var docs [][]byte
 	for _, p := range cur {
-		rel.Targets = append(rel.Targets, exchange.TargetOf(p.Kind, p.Doc.ID, p.Doc.Version, p.Body))
+		rel.Targets = append(rel.Targets, exchange.TargetOf(p.Kind, p.Doc.ID, p.Doc.Version, p.Body)) // a framework's id is "framework"
 		if !p.Builtin && p.Seq > st.AppliedVersion {
 			tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: p.Kind, Body: p.Body})
 			docs = append(docs, tl)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
@@ -129,6 +130,14 @@ func scanPub(r interface{ Scan(...any) error }) (Publication, error) {
 	}
 	p.PublishedAt, _ = time.Parse(time.RFC3339, at)
 	p.Body = []byte(body)
+	if p.Kind == exchange.KindFramework {
+		f, err := framework.Parse(p.Body)
+		if err != nil {
+			return p, err
+		}
+		p.Doc = frameworkDoc(f)
+		return p, nil
+	}
 	return p, json.Unmarshal(p.Body, &p.Doc)
 }
 
@@ -306,4 +315,61 @@ func (d *DB) AckCounts(ctx context.Context, protocolID string, version int) (map
 		out[m] = n
 	}
 	return out, rows.Err()
+}
+
+// PublishFramework publishes a new version of the capability framework.
+// Its version must be above the one in force, and every item of earlier
+// versions that it drops must be mapped in its renamed list, or the
+// answers to it would silently stop counting.
+func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte, scope string) (Publication, error) {
+	if err := CheckScope(scope); err != nil {
+		return Publication{}, err
+	}
+	f, err := framework.Parse(body)
+	if err != nil {
+		return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
+	}
+	cur := d.Framework()
+	if f.Version <= cur.Version {
+		return Publication{}, problem.Errorf(problem.Conflict, "Framework version %d is not above the version in force (%d).", f.Version, cur.Version)
+	}
+	for _, it := range cur.Items {
+		if _, ok := f.Current(it.ID); !ok {
+			return Publication{}, problem.Errorf(problem.Invalid, "Item %s of version %d is neither in version %d nor in its renamed list; map it to the item that replaces it.", it.ID, cur.Version, f.Version)
+		}
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return Publication{}, err
+	}
+	defer tx.Rollback()
+	now := d.Now().UTC()
+	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, 'framework', ?, ?, ?, 0, ?, ?)`,
+		exchange.KindFramework, f.Version, string(body), scope, now.Format(time.RFC3339), by.Username)
+	if err != nil {
+		return Publication{}, err
+	}
+	seq, _ := res.LastInsertId()
+	if err := account.Audit(ctx, tx, by, "publish", "framework", fmt.Sprintf("version %d to %s", f.Version, scope)); err != nil {
+		return Publication{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Publication{}, err
+	}
+	d.pubs.Store(nil)
+	d.fw.Store(f)
+	return Publication{Seq: seq, Kind: exchange.KindFramework, Doc: frameworkDoc(f), Body: body, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
+}
+
+// frameworkDoc describes a framework version for the library's pages.
+func frameworkDoc(f *framework.Framework) protocol.Document {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s, version %d\n\n%d checklist items in %d areas, evidencing %d models.\n", f.Title, f.Version, len(f.Items), len(f.Areas), len(f.Models))
+	if len(f.Renamed) > 0 {
+		b.WriteString("\n## Items renamed from earlier versions\n\n")
+		for old, id := range f.Renamed {
+			fmt.Fprintf(&b, "- %s → %s\n", old, id)
+		}
+	}
+	return protocol.Document{ID: "framework", Title: "Capability framework", Category: "Capability framework", Version: f.Version, Body: b.String()}
 }

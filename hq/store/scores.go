@@ -42,7 +42,7 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, mission string) erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(readiness.Summarize(d.framework, readiness.Assess(d.framework, answers)))
+	b, _ := json.Marshal(readiness.Summarize(d.Framework(), readiness.Assess(d.Framework(), answers)))
 	var lastChange any
 	if last != "" {
 		lastChange = last
@@ -92,7 +92,7 @@ func (d *DB) readScores(ctx context.Context) (map[string]Scores, []string, error
 			return nil, nil, err
 		}
 		var s Scores
-		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != d.framework.Version {
+		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != d.Framework().Version {
 			stale = append(stale, code)
 			continue
 		}

@@ -42,8 +42,12 @@ type Target struct {
 	Length  int    `json:"length"`
 }
 
-// Document kinds.
-const KindProtocol = "protocol"
+// Document kinds. A framework target's id is "framework" and its version
+// the framework's.
+const (
+	KindProtocol  = "protocol"
+	KindFramework = "framework"
+)
 
 // ReleaseLine is the signed release as it travels in a reply pouch.
 type ReleaseLine struct {
