@@ -14,8 +14,8 @@ import (
 
 	"chancery/shared/framework"
 	"chancery/sync/exchange"
-	"chancery/web/account"
 	"chancery/sync/pouch"
+	"chancery/web/account"
 	"chancery/web/webtest"
 )
 
