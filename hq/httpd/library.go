@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -126,13 +127,7 @@ func (h *handler) publish(c echo.Context) error {
 	if !f.New {
 		f.ID = c.Param("id")
 	}
-	scope := f.ScopeKind
-	switch f.ScopeKind {
-	case "region":
-		scope = "region:" + f.Region
-	case "missions":
-		scope = "missions:" + strings.Join(strings.Fields(strings.ReplaceAll(strings.ToUpper(f.Missions), ",", " ")), ",")
-	}
+	scope := scopeOf(f.ScopeKind, f.Region, f.Missions)
 	if f.New {
 		if existing, err := h.Store.Publications(c.Request().Context(), f.ID); err == nil && len(existing) > 0 {
 			return h.publishRefused(c, f, problem.Errorf(problem.Conflict, "There is already a protocol %q; publish a new version of it instead.", f.ID))
@@ -153,4 +148,45 @@ func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error
 	p := h.page(c, "Publish", f)
 	p.Error = msg + " Nothing was published."
 	return c.Render(status, "library-edit", p)
+}
+
+// frameworkPage offers the framework in force, as JSON, to edit and
+// publish as the next version.
+func (h *handler) frameworkPage(c echo.Context) error {
+	f := *h.Store.Framework()
+	f.Version++
+	b, _ := json.MarshalIndent(f, "", "  ")
+	return c.Render(http.StatusOK, "framework-edit", h.page(c, "Publish a framework version", frameworkForm{JSON: string(b), Regions: h.regions(c), ScopeKind: "all"}))
+}
+
+type frameworkForm struct {
+	JSON                        string
+	ScopeKind, Region, Missions string
+	Regions                     []string
+}
+
+func (h *handler) publishFramework(c echo.Context) error {
+	f := frameworkForm{JSON: strings.ReplaceAll(c.FormValue("framework"), "\r\n", "\n"), ScopeKind: c.FormValue("scope"), Region: c.FormValue("region"),
+		Missions: c.FormValue("missions"), Regions: h.regions(c)}
+	if _, err := h.Store.PublishFramework(c.Request().Context(), account.ActorOf(c), []byte(f.JSON), scopeOf(f.ScopeKind, f.Region, f.Missions)); err != nil {
+		status, msg := web.StatusOf(err)
+		if status >= 500 {
+			return err
+		}
+		p := h.page(c, "Publish a framework version", f)
+		p.Error = msg + " Nothing was published."
+		return c.Render(status, "framework-edit", p)
+	}
+	return c.Redirect(http.StatusSeeOther, "/library/framework?published=1")
+}
+
+// scopeOf turns the form's choice into a scope.
+func scopeOf(kind, region, missions string) string {
+	switch kind {
+	case "region":
+		return "region:" + region
+	case "missions":
+		return "missions:" + strings.Join(strings.Fields(strings.ReplaceAll(strings.ToUpper(missions), ",", " ")), ",")
+	}
+	return kind
 }

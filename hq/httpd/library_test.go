@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -143,5 +144,35 @@ func TestPublishFramework(t *testing.T) {
 	json.Unmarshal(lines[len(lines)-1], &tl)
 	if tl.Kind != exchange.KindFramework || !bytes.Equal(tl.Body, body) {
 		t.Fatalf("reply's last line: kind %q", tl.Kind)
+	}
+}
+
+func TestPublishFrameworkPage(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	e.db.SeedLibrary(context.Background())
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("pub")
+	r := b.Get("/library/framework/edit")
+	m := regexp.MustCompile(`(?s)<textarea id="f-json"[^>]*>(.*?)</textarea>`).FindStringSubmatch(r.Body)
+	if r.Status != 200 || m == nil || !strings.Contains(m[1], `"version": 2`) {
+		t.Fatalf("framework form: %d", r.Status)
+	}
+	if r := b.Post("/library/framework", url.Values{"framework": {`{"version": 2, "title": "x"}`}, "scope": {"all"}}); r.Status != 400 || !strings.Contains(r.Body, "Nothing was published") {
+		t.Fatalf("broken framework: %d", r.Status)
+	}
+	if e.db.Framework().Version != 1 {
+		t.Fatal("a refused framework was put in force")
+	}
+	r = b.Post("/library/framework", url.Values{"framework": {m[1]}, "scope": {"all"}})
+	if r.Status != 303 {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	if r := b.Get("/library/framework"); r.Status != 200 || !strings.Contains(r.Body, "capability framework, version 2") {
+		t.Fatalf("framework page: %d", r.Status)
+	}
+	ana := webtest.New(t, e.srv.URL, password)
+	ana.Login("ana")
+	if r := ana.Get("/library/framework/edit"); r.Status != 403 {
+		t.Fatalf("analyst: %d", r.Status)
 	}
 }

@@ -72,6 +72,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		BodyLimit: MaxBody,
 		LargeBodies: map[string]int64{
 			"/library":            protocol.MaxBody + 16<<10,
+			"/library/framework":  1 << 20,
 			exchange.PathExchange: s.Ingest.Limits.MaxPouch,
 			exchange.PathUploads:  s.Ingest.Limits.MaxPouch,
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
@@ -117,6 +118,8 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/missions/:code/rekey", h.rekey, account.RequireRole(canManage...))
 	g.GET("/library", h.library, account.RequireLogin)
 	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
+	g.GET("/library/framework/edit", h.frameworkPage, account.RequireRole(canPublish...))
+	g.POST("/library/framework", h.publishFramework, account.RequireRole(canPublish...))
 	g.POST("/library", h.publish, account.RequireRole(canPublish...))
 	g.GET("/library/:id", h.libraryDoc, account.RequireLogin)
 	g.GET("/library/:id/edit", h.publishPage, account.RequireRole(canPublish...))
