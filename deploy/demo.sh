@@ -6,11 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=bin
-RUN=.run
+# Overridable for tests: where the binaries are, where the data goes, and
+# the ports (HQ on HQ_PORT, the missions on AGENT_PORT, +1, +2).
+BIN=${CHANCERY_BIN:-bin}
+RUN=${CHANCERY_RUN:-.run}
 HQ_PORT=${HQ_PORT:-8090}
+AGENT_PORT=${AGENT_PORT:-8081}
 mkdir -p "$RUN"
-test -s "$RUN/admin-password" || (LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20 >"$RUN/admin-password")
+# 600 random bytes hold about 145 letters and digits; every command in the
+# pipe reads to the end, so none dies of a closed pipe under pipefail.
+test -s "$RUN/admin-password" || (head -c 600 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-20 >"$RUN/admin-password")
 PASSWORD=$(cat "$RUN/admin-password")
 
 pids=()
@@ -36,9 +41,9 @@ HQ="http://127.0.0.1:$HQ_PORT"
 
 # code name city country region lat lon port
 missions=(
-  "FR-PAR|Embassy in Paris|Paris|France|Europe|48.8566|2.3522|8081"
-  "KE-NBO|Embassy in Nairobi|Nairobi|Kenya|Africa|-1.2921|36.8219|8082"
-  "SG-SIN|Embassy in Singapore|Singapore|Singapore|Asia and Pacific|1.3521|103.8198|8083"
+  "FR-PAR|Embassy in Paris|Paris|France|Europe|48.8566|2.3522|$AGENT_PORT"
+  "KE-NBO|Embassy in Nairobi|Nairobi|Kenya|Africa|-1.2921|36.8219|$((AGENT_PORT + 1))"
+  "SG-SIN|Embassy in Singapore|Singapore|Singapore|Asia and Pacific|1.3521|103.8198|$((AGENT_PORT + 2))"
 )
 urls=()
 for m in "${missions[@]}"; do
