@@ -5,7 +5,9 @@ go 1.26.0
 require github.com/chromedp/chromedp v0.23.0
 
 require (
-	chancery/web v0.0.0 // indirect
+	chancery/sync v0.0.0 // indirect
+	filippo.io/age v1.3.2 // indirect
+	filippo.io/hpke v0.4.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -18,6 +20,7 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
+	github.com/yuin/goldmark v1.8.7 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -30,11 +33,14 @@ require (
 
 require (
 	chancery/agent v0.0.0
+	chancery/hq v0.0.0-00010101000000-000000000000
 	chancery/shared v0.0.0
+	chancery/web v0.0.0
 )
 
 replace (
 	chancery/agent => ../agent
+	chancery/hq => ../hq
 	chancery/shared => ../shared
 	chancery/sync => ../sync
 	chancery/web => ../web

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"os/exec"
@@ -8,6 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	hqstore "chancery/hq/store"
+	"chancery/shared/protocol"
+	"chancery/web/account"
 )
 
 // TestEnrollByFile: a mission with no link at all enrolls, sends its
@@ -47,10 +52,26 @@ func TestEnrollByFile(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("exported: %v", files)
 	}
+	// HQ has meanwhile published a new version of a protocol: it travels
+	// back in the reply file, checked like any release.
+	hqdb, err := hqstore.Open(context.Background(), filepath.Join(hqDir, "hq.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hqdb.Publish(context.Background(), account.System, protocol.Document{ID: "ai-use", Title: "Rules for using AI tools", Category: "AI readiness", Body: "# Rules\n\nNo AI note-takers in meetings.\n"}, "all"); err != nil {
+		t.Fatal(err)
+	}
+	hqdb.Close()
 	run(t, "chancery-hq", "pouch", "import", "--data", hqDir, files[0])
 	out = run(t, "chancery-agent", "pouch", "import", "--data", agentDir, filepath.Join(usb, "reply-"+filepath.Base(files[0])))
 	if !strings.Contains(out, "HQ holds every change up to 1") {
 		t.Fatal(out)
+	}
+	pw := a.Password
+	a = startAgent(t, agentDir)
+	c = login(t, a.URL, "admin", pw)
+	if page := get(t, c, a.URL+"/protocols/ai-use"); !strings.Contains(page, "No AI note-takers in meetings") || !strings.Contains(page, "Version 2") {
+		t.Fatal("the protocol published at HQ did not arrive by file")
 	}
 }
 
