@@ -27,6 +27,7 @@ const password = "correct horse battery"
 // env is an agent web interface on a real database and a real loopback
 // HTTP server.
 type env struct {
+	syncs int // how many times a sync was asked for
 	t     testing.TB
 	srv   *httptest.Server
 	db    *store.DB
@@ -56,7 +57,7 @@ func newEnvB(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SiteName: "Embassy in Testland",
-		Link: &uplink.Link{DB: db}, SyncNow: func() {}}
+		Link: &uplink.Link{DB: db}, SyncNow: func() { e.syncs++ }}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)

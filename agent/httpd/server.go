@@ -13,6 +13,7 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/incident"
 	"chancery/web"
 	"chancery/web/account"
 )
@@ -66,9 +67,11 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	}
 	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName,
 		Footer: "framework v" + strconv.Itoa(s.Store.Framework().Version), BodyLimit: MaxBody,
+		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10},
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},
+			{Href: "/incidents", Label: "Incidents"},
 			{Href: "/protocols", Label: "Protocols"},
 			{Href: "/sync", Label: "Sync"},
 			{Href: "/users", Label: "Users", Roles: canManage},
@@ -87,6 +90,13 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/signoff", h.signOff, account.RequireRole(canSignOff...))
 	g.GET("/snapshots", h.snapshots, account.RequireLogin)
 	g.GET("/snapshots/:id", h.snapshot, account.RequireLogin)
+	g.GET("/incidents", h.incidents, account.RequireLogin)
+	g.GET("/incidents/new", h.newIncident, account.RequireRole(canAnswer...))
+	g.POST("/incidents", h.createIncident, account.RequireRole(canAnswer...))
+	g.GET("/incidents/:id", h.incident, account.RequireLogin)
+	g.POST("/incidents/:id/move", h.moveIncident, account.RequireRole(canAnswer...))
+	g.POST("/incidents/:id/attachments", h.attach, account.RequireRole(canAnswer...))
+	g.GET("/incidents/:id/attachments/:sha", h.attachment, account.RequireLogin)
 	g.GET("/protocols", h.protocols, account.RequireLogin)
 	g.GET("/protocols/:id", h.protocol, account.RequireLogin)
 	g.GET("/protocols/:id/changes", h.protocolChanges, account.RequireLogin)

@@ -465,6 +465,23 @@ func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
 		return err
 	case c.Entity == changelog.EntityUpdate:
 		return nil // a report to HQ; no record of the mission's to rebuild
+	case c.Entity == changelog.EntityIncident && c.Op == changelog.OpPut:
+		var in struct {
+			ID        string    `json:"id"`
+			Status    string    `json:"status"`
+			Severity  int       `json:"severity"`
+			UpdatedAt time.Time `json:"updated_at"`
+		}
+		if err := json.Unmarshal(c.Body, &in); err != nil {
+			return err
+		}
+		if in.ID != c.Key {
+			return fmt.Errorf("body is for incident %q", in.ID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at, body = excluded.body`,
+			in.ID, in.Status, in.Severity, in.UpdatedAt.UTC().Format(time.RFC3339), string(c.Body))
+		return err
 	}
 	return fmt.Errorf("unknown change %s of %s", c.Op, c.Entity)
 }

@@ -31,6 +31,9 @@ const (
 	// EntityUpdate is the mission's report on an update from HQ: applied,
 	// or refused and why; its key is the release's version.
 	EntityUpdate Entity = "update"
+	// EntityIncident is a narrative-risk incident with its timeline; its
+	// key is the incident's id and its body the whole incident.
+	EntityIncident Entity = "incident"
 )
 
 // Op says what happened to the record.

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chancery/shared/changelog"
+	"chancery/shared/incident"
+	"chancery/shared/problem"
+	"chancery/web/account"
+)
+
+// CreateIncident records a new incident, at the monitoring step.
+func (d *DB) CreateIncident(ctx context.Context, by account.Actor, in incident.Incident) (incident.Incident, error) {
+	now := d.Now().UTC().Truncate(time.Second)
+	in.ID = "INC-" + now.Format("20060102") + "-" + strings.ToUpper(randomHex(3))
+	in.Status, in.CreatedBy, in.CreatedAt, in.UpdatedAt = incident.Monitoring, by.Username, now, now
+	if in.FirstSeen.IsZero() {
+		in.FirstSeen = now
+	}
+	in.Timeline = []incident.Entry{{At: now, By: by.Username, To: incident.Monitoring, Reason: "Recorded"}}
+	if err := in.Check(); err != nil {
+		return in, problem.Errorf(problem.Invalid, "The incident was not recorded: %s.", err)
+	}
+	return in, d.saveIncident(ctx, by, in, "incident.create", true)
+}
+
+// saveIncident writes an incident, its change and its audit entry in one
+// transaction.
+func (d *DB) saveIncident(ctx context.Context, by account.Actor, in incident.Incident, action string, create bool, extra ...func(*sql.Tx) error) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, f := range extra {
+		if err := f(tx); err != nil {
+			return err
+		}
+	}
+	if create {
+		_, err = tx.ExecContext(ctx, "INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)", in.ID, in.Status, in.Severity, in.UpdatedAt.Format(time.RFC3339), string(body))
+	} else {
+		_, err = tx.ExecContext(ctx, "UPDATE incidents SET status = ?, severity = ?, updated_at = ?, body = ? WHERE id = ?", in.Status, in.Severity, in.UpdatedAt.Format(time.RFC3339), string(body), in.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if err := appendChange(ctx, tx, changelog.EntityIncident, in.ID, json.RawMessage(body), in.UpdatedAt); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, action, in.ID, string(in.Status)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Incident returns one incident.
+func (d *DB) Incident(ctx context.Context, id string) (incident.Incident, error) {
+	var body string
+	err := d.sql.QueryRowContext(ctx, "SELECT body FROM incidents WHERE id = ?", id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return incident.Incident{}, problem.Errorf(problem.NotFound, "There is no incident %q.", id)
+	}
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	var in incident.Incident
+	return in, json.Unmarshal([]byte(body), &in)
+}
+
+// Incidents lists incidents: open ones first, most severe first, then
+// closed ones, most recent first.
+func (d *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT body FROM incidents ORDER BY status = 'closed', severity DESC, updated_at DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var in incident.Incident
+		if err := json.Unmarshal([]byte(body), &in); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// MoveIncident records a decision on the pathway.
+func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to incident.Status, reason, lessons string) (incident.Incident, error) {
+	in, err := d.Incident(ctx, id)
+	if err != nil {
+		return in, err
+	}
+	if utf8.RuneCountInString(reason) > incident.MaxText || utf8.RuneCountInString(lessons) > incident.MaxText {
+		return in, problem.Errorf(problem.Invalid, "A text is limited to %d characters.", incident.MaxText)
+	}
+	if err := in.Move(to, by.Username, reason, lessons, d.Now().UTC().Truncate(time.Second)); err != nil {
+		return in, problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
+	}
+	return in, d.saveIncident(ctx, by, in, "incident."+string(to), false)
+}
+
+// AddAttachment keeps an evidence file with an incident. The file is
+// stored under its hash; its type is sniffed for information and never
+// used to serve it.
+func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name string, data []byte) (incident.Incident, error) {
+	in, err := d.Incident(ctx, id)
+	if err != nil {
+		return in, err
+	}
+	if len(data) == 0 || len(data) > incident.MaxAttachment {
+		return in, problem.Errorf(problem.Invalid, "An evidence file is 1 byte to %d MB; keep larger files elsewhere and link to them.", incident.MaxAttachment>>20)
+	}
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	if name == "." || name == "/" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > 200 {
+		name = "evidence"
+	}
+	sum := sha256.Sum256(data)
+	a := incident.Attachment{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: http.DetectContentType(data),
+		At: d.Now().UTC().Truncate(time.Second), By: by.Username}
+	in.Attachments = append(in.Attachments, a)
+	in.UpdatedAt = a.At
+	err = d.saveIncident(ctx, by, in, "incident.attach", false, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, a.Size, data)
+		return err
+	})
+	return in, err
+}
+
+// Attachment returns an evidence file of an incident, checking its hash.
+func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachment, []byte, error) {
+	in, err := d.Incident(ctx, id)
+	if err != nil {
+		return incident.Attachment{}, nil, err
+	}
+	for _, a := range in.Attachments {
+		if a.SHA256 != sha {
+			continue
+		}
+		var data []byte
+		if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data); err != nil {
+			return a, nil, err
+		}
+		if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sha {
+			return a, nil, fmt.Errorf("evidence file %s of %s is damaged", sha, id)
+		}
+		return a, data, nil
+	}
+	return incident.Attachment{}, nil, problem.Errorf(problem.NotFound, "Incident %s has no such evidence file.", id)
+}

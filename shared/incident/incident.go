@@ -1,0 +1,228 @@
+// Package incident is the mission's narrative-risk log: what can happen
+// (a false image, a leaked clip, an impersonation…), how serious it is,
+// and the decision pathway an incident moves along (monitor, flag,
+// respond, hold, escalate, coordinate with HQ, close), with the moves
+// that make sense and those refused.
+package incident
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind is what sort of narrative risk an incident is.
+type Kind string
+
+// Kinds, from the domain's list.
+var Kinds = []struct {
+	Kind  Kind
+	Label string
+}{
+	{"false-image", "False or manipulated image"},
+	{"mistranslation", "Mistranslated statement"},
+	{"leaked-clip", "Leaked clip"},
+	{"synthetic-media", "Synthetic audio or video"},
+	{"impersonation", "Impersonation of the mission or its people"},
+	{"viral-rumour", "Viral rumour"},
+	{"coordinated-campaign", "Coordinated influence campaign"},
+	{"other", "Other"},
+}
+
+// Severity is how serious an incident is, 1 to 4.
+type Severity int
+
+// Severities, each with the definition staff choose by.
+var Severities = []struct {
+	Severity   Severity
+	Label      string
+	Definition string
+}{
+	{1, "Low", "Little reach, no sign of growth, no sensitive topic."},
+	{2, "Moderate", "Growing, or picked up by a journalist or an influential account, or touching a sensitive topic."},
+	{3, "High", "Reaching the mission's audiences widely, or involving officials, security or a bilateral dispute."},
+	{4, "Critical", "National leadership, synthetic media of an official, or a crisis under way: HQ must know within the hour."},
+}
+
+// Status is where an incident stands on the decision pathway.
+type Status string
+
+// The decision pathway.
+const (
+	Monitoring   Status = "monitoring"
+	Flagged      Status = "flagged"
+	Responding   Status = "responding"
+	Holding      Status = "holding"
+	Escalated    Status = "escalated"
+	Coordinating Status = "coordinating"
+	Closed       Status = "closed"
+)
+
+// Statuses lists the pathway in order.
+var Statuses = []Status{Monitoring, Flagged, Responding, Holding, Escalated, Coordinating, Closed}
+
+// next says where each status may go. Closing is possible from anywhere
+// (with lessons); a closed incident stays closed: a new development is a
+// new incident, linked in its text.
+var next = map[Status][]Status{
+	Monitoring:   {Flagged, Responding, Holding, Escalated, Closed},
+	Flagged:      {Monitoring, Responding, Holding, Escalated, Closed},
+	Responding:   {Holding, Escalated, Coordinating, Closed},
+	Holding:      {Monitoring, Flagged, Responding, Escalated, Closed},
+	Escalated:    {Coordinating, Responding, Holding, Closed},
+	Coordinating: {Responding, Holding, Closed},
+	Closed:       nil,
+}
+
+// Next lists the statuses an incident may move to from s.
+func Next(s Status) []Status { return slices.Clone(next[s]) }
+
+// CanMove reports whether the pathway allows a move from one status to
+// another.
+func CanMove(from, to Status) bool { return slices.Contains(next[from], to) }
+
+// Verb says a move as people say it.
+func (s Status) Verb() string {
+	return map[Status]string{Monitoring: "Monitor", Flagged: "Flag", Responding: "Respond", Holding: "Hold (wait)",
+		Escalated: "Escalate to HQ", Coordinating: "Coordinate with HQ", Closed: "Close"}[s]
+}
+
+// Entry is one decision in an incident's timeline.
+type Entry struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	From   Status    `json:"from,omitempty"`
+	To     Status    `json:"to"`
+	Reason string    `json:"reason"`
+	// HQ marks guidance from headquarters rather than a decision of the
+	// mission.
+	HQ bool `json:"hq,omitempty"`
+}
+
+// Attachment is evidence kept with an incident; its bytes are stored
+// apart, under their hash.
+type Attachment struct {
+	Name   string    `json:"name"`
+	SHA256 string    `json:"sha256"`
+	Size   int64     `json:"size"`
+	Type   string    `json:"type"` // as sniffed, for information only: never used to serve it
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+}
+
+// Incident is one narrative-risk incident.
+type Incident struct {
+	ID          string       `json:"id"`
+	Title       string       `json:"title"`
+	Kind        Kind         `json:"kind"`
+	Severity    Severity     `json:"severity"`
+	Status      Status       `json:"status"`
+	Summary     string       `json:"summary"`
+	Platforms   []string     `json:"platforms,omitempty"`
+	Languages   []string     `json:"languages,omitempty"`
+	Links       []string     `json:"links,omitempty"`
+	Reach       int          `json:"reach"` // estimated people reached
+	FirstSeen   time.Time    `json:"first_seen"`
+	CreatedBy   string       `json:"created_by"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	EscalatedAt *time.Time   `json:"escalated_at,omitempty"`
+	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
+	Lessons     string       `json:"lessons,omitempty"`
+	Timeline    []Entry      `json:"timeline"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Limits on what people type.
+const (
+	MaxTitle   = 200
+	MaxText    = 8000
+	MaxList    = 20
+	MaxItem    = 300
+	MinLessons = 20
+	// MaxAttachment is the largest evidence file: enough for a phone
+	// screenshot or a short clip, small enough for a slow link.
+	MaxAttachment = 10 << 20
+)
+
+// Check validates an incident's fields.
+func (in Incident) Check() error {
+	switch {
+	case strings.TrimSpace(in.Title) == "" || utf8.RuneCountInString(in.Title) > MaxTitle:
+		return fmt.Errorf("a title is 1 to %d characters", MaxTitle)
+	case !knownKind(in.Kind):
+		return fmt.Errorf("unknown kind of incident %q", in.Kind)
+	case in.Severity < 1 || in.Severity > 4:
+		return fmt.Errorf("severity is 1 (low) to 4 (critical), not %d", in.Severity)
+	case !slices.Contains(Statuses, in.Status):
+		return fmt.Errorf("unknown status %q", in.Status)
+	case utf8.RuneCountInString(in.Summary) > MaxText || utf8.RuneCountInString(in.Lessons) > MaxText:
+		return fmt.Errorf("a text is limited to %d characters", MaxText)
+	case in.Reach < 0:
+		return fmt.Errorf("reach cannot be negative")
+	case !utf8.ValidString(in.Title + in.Summary + in.Lessons):
+		return fmt.Errorf("the text is not valid")
+	}
+	for _, list := range [][]string{in.Platforms, in.Languages, in.Links} {
+		if len(list) > MaxList {
+			return fmt.Errorf("at most %d platforms, languages or links", MaxList)
+		}
+		for _, s := range list {
+			if utf8.RuneCountInString(s) > MaxItem {
+				return fmt.Errorf("%q is longer than %d characters", s[:40], MaxItem)
+			}
+		}
+	}
+	for _, l := range in.Links {
+		if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
+			return fmt.Errorf("link %q must start with https:// or http://", l)
+		}
+	}
+	return nil
+}
+
+func knownKind(k Kind) bool {
+	for _, x := range Kinds {
+		if x.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Move records a decision: the pathway must allow it, a reason is
+// required, and closing requires the lessons learned.
+func (in *Incident) Move(to Status, by, reason, lessons string, at time.Time) error {
+	if !CanMove(in.Status, to) {
+		if in.Status == Closed {
+			return fmt.Errorf("this incident is closed; record a new development as a new incident")
+		}
+		return fmt.Errorf("an incident %s cannot move to %s; from here it can: %s", in.Status, to, list(Next(in.Status)))
+	}
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("say why: every decision is recorded with its reason")
+	}
+	if to == Closed {
+		if utf8.RuneCountInString(strings.TrimSpace(lessons)) < MinLessons {
+			return fmt.Errorf("write the lessons learned (at least %d characters) before closing: what happened, what helped, what should change", MinLessons)
+		}
+		in.Lessons = strings.TrimSpace(lessons)
+		in.ClosedAt = &at
+	}
+	if to == Escalated && in.EscalatedAt == nil {
+		in.EscalatedAt = &at
+	}
+	in.Timeline = append(in.Timeline, Entry{At: at, By: by, From: in.Status, To: to, Reason: strings.TrimSpace(reason)})
+	in.Status, in.UpdatedAt = to, at
+	return nil
+}
+
+func list(ss []Status) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, string(s))
+	}
+	return strings.Join(out, ", ")
+}
