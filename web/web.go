@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,6 +53,8 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"sub":    func(a, b int) int { return a - b },
 		"band":   Band,
 		"int":    func(l readiness.Level) int { return int(l) },
+		"list":   func(xs ...int) []int { return xs },
+		"dur":    duration,
 	}
 	for k, v := range funcs {
 		all[k] = v
@@ -164,6 +167,20 @@ func mimeOf(name string) string {
 		return "text/plain; charset=utf-8"
 	}
 	return "application/octet-stream"
+}
+
+// duration says a span of time as people do: minutes, hours, then days;
+// nothing for zero.
+func duration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 72*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 // StaticFile returns an embedded static file, for programs that build

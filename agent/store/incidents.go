@@ -169,3 +169,20 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 	}
 	return incident.Attachment{}, nil, problem.Errorf(problem.NotFound, "Incident %s has no such evidence file.", id)
 }
+
+// AddGuidance adds HQ's guidance to an incident's timeline, unless it is
+// there already. The incident's change then tells HQ it arrived.
+func (d *DB) AddGuidance(ctx context.Context, id, guidanceID, by, text string, at time.Time) error {
+	in, err := d.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, e := range in.Timeline {
+		if e.GuidanceID == guidanceID {
+			return nil
+		}
+	}
+	in.Timeline = append(in.Timeline, incident.Entry{At: at.UTC(), By: "HQ (" + by + ")", To: in.Status, Reason: text, HQ: true, GuidanceID: guidanceID})
+	in.UpdatedAt = d.Now().UTC().Truncate(time.Second)
+	return d.saveIncident(ctx, account.Actor{Username: "HQ", Remote: "guidance"}, in, "incident.guidance", false)
+}

@@ -286,6 +286,9 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if err := l.DB.SetMetas(ctx, kv); err != nil {
 		return r, err
 	}
+	if err := l.takeGuidance(ctx, rp.Lines[1:]); err != nil {
+		return r, err
+	}
 	return r, l.takeRelease(ctx, p, rp.Lines[1:])
 }
 

@@ -81,6 +81,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/", Label: "Map"},
 			{Href: "/gaps", Label: "Gaps"},
 			{Href: "/missions", Label: "Missions"},
+			{Href: "/incidents", Label: "Incidents"},
 			{Href: "/library", Label: "Protocols"},
 			{Href: "/pouches", Label: "Pouches", Roles: canManage},
 			{Href: "/users", Label: "Users", Roles: canManage},
@@ -116,6 +117,10 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/missions/:code/code", h.issueCode, account.RequireRole(canManage...))
 	g.POST("/missions/:code/revoke", h.revoke, account.RequireRole(canManage...))
 	g.POST("/missions/:code/rekey", h.rekey, account.RequireRole(canManage...))
+	g.GET("/incidents", h.incidentBoard, account.RequireLogin)
+	g.GET("/incidents/lessons", h.lessons, account.RequireLogin)
+	g.GET("/incidents/:mission/:id", h.reportedIncident, account.RequireLogin)
+	g.POST("/incidents/:mission/:id/guidance", h.guide, account.RequireRole(canGuide...))
 	g.GET("/library", h.library, account.RequireLogin)
 	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
 	g.GET("/library/framework/edit", h.frameworkPage, account.RequireRole(canPublish...))

@@ -180,6 +180,14 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([
 	if err != nil {
 		return nil, err
 	}
+	guidance, err := s.DB.GuidanceFor(ctx, m.From, "", true)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range guidance {
+		line, _ := json.Marshal(exchange.GuidanceLine{Type: "guidance", ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
+		updates = append(updates, line)
+	}
 	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()}, updates...)
 }
 

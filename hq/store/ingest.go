@@ -147,6 +147,8 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, 
 		return err
 	case e == changelog.EntityAck:
 		return applyAck(ctx, tx, mission, body)
+	case e == changelog.EntityIncident:
+		return applyIncident(ctx, tx, mission, body)
 	case e == changelog.EntityUpdate:
 		return applyUpdateReport(ctx, tx, mission, body)
 	}

@@ -97,8 +97,9 @@ type Entry struct {
 	To     Status    `json:"to"`
 	Reason string    `json:"reason"`
 	// HQ marks guidance from headquarters rather than a decision of the
-	// mission.
-	HQ bool `json:"hq,omitempty"`
+	// mission; GuidanceID names it, so that it is added once.
+	HQ         bool   `json:"hq,omitempty"`
+	GuidanceID string `json:"guidance,omitempty"`
 }
 
 // Attachment is evidence kept with an incident; its bytes are stored

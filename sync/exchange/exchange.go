@@ -96,3 +96,14 @@ type HQ interface {
 	// Exchange takes a pouch and returns the reply pouch.
 	Exchange(ctx context.Context, pouch []byte, remote string) ([]byte, error)
 }
+
+// GuidanceLine is HQ's guidance on one of the mission's incidents, in a
+// reply. HQ sends it until the incident's timeline at the mission shows it.
+type GuidanceLine struct {
+	Type     string    `json:"type"` // "guidance"
+	ID       string    `json:"id"`
+	Incident string    `json:"incident"`
+	Text     string    `json:"text"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}

@@ -1,0 +1,114 @@
+package httpd
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/hq/board"
+	"chancery/hq/store"
+	"chancery/shared/incident"
+	"chancery/shared/problem"
+	"chancery/web"
+	"chancery/web/account"
+)
+
+var canGuide = []string{RoleAdmin, RoleAnalyst}
+
+func (h *handler) incidentBoard(c echo.Context) error {
+	ctx := c.Request().Context()
+	all, err := h.Store.Incidents(ctx)
+	if err != nil {
+		return err
+	}
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return err
+	}
+	f := board.Filter{Region: c.QueryParam("region"), Kind: c.QueryParam("kind"), OpenOnly: c.QueryParam("open") != ""}
+	f.MinSeverity, _ = strconv.Atoi(c.QueryParam("severity"))
+	rows := board.Rows(all, missions, f)
+	esc, nEsc := board.Median(rows, func(r board.Row) time.Duration { return r.ToEscalate })
+	cls, nCls := board.Median(rows, func(r board.Row) time.Duration { return r.ToClose })
+	return c.Render(http.StatusOK, "incidents", h.page(c, "Incidents", struct {
+		Rows                []board.Row
+		Groups              [][]board.Row
+		Filter              board.Filter
+		Regions             []string
+		Kinds               any
+		ToEscalate, ToClose time.Duration
+		NEscalated, NClosed int
+	}{rows, board.Groups(rows), f, h.regions(c), incident.Kinds, esc, cls, nEsc, nCls}))
+}
+
+func (h *handler) reportedIncident(c echo.Context) error {
+	return h.renderReported(c, http.StatusOK, "")
+}
+
+func (h *handler) renderReported(c echo.Context, status int, failure string) error {
+	ctx := c.Request().Context()
+	r, err := h.Store.ReportedIncident(ctx, c.Param("mission"), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	g, err := h.Store.GuidanceFor(ctx, r.Mission, r.ID, false)
+	if err != nil {
+		return err
+	}
+	u, _ := account.CurrentUser(c)
+	p := h.page(c, r.ID, struct {
+		R        store.Reported
+		Guidance []store.Guidance
+		CanGuide bool
+	}{r, g, has(canGuide, u.Role)})
+	p.Error = failure
+	if c.QueryParam("sent") != "" {
+		p.Flash = "Guidance recorded. It reaches the mission with its next sync and joins the incident's timeline there."
+	}
+	return c.Render(status, "incident", p)
+}
+
+func (h *handler) guide(c echo.Context) error {
+	_, err := h.Store.AddGuidance(c.Request().Context(), account.ActorOf(c), c.Param("mission"), c.Param("id"), c.FormValue("text"))
+	if err != nil {
+		if problem.CodeOf(err) == problem.Invalid {
+			_, msg := web.StatusOf(err)
+			return h.renderReported(c, http.StatusBadRequest, msg)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/incidents/"+url.PathEscape(c.Param("mission"))+"/"+url.PathEscape(c.Param("id"))+"?sent=1")
+}
+
+// lessons is the library of lessons learned from closed incidents,
+// searchable by words.
+func (h *handler) lessons(c echo.Context) error {
+	all, err := h.Store.Incidents(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.QueryParam("q"))
+	words := strings.Fields(strings.ToLower(q))
+	var out []store.Reported
+	for _, r := range all {
+		if r.Lessons == "" {
+			continue
+		}
+		hay := strings.ToLower(r.Title + " " + r.Lessons + " " + string(r.Kind))
+		match := true
+		for _, w := range words {
+			match = match && strings.Contains(hay, w)
+		}
+		if match {
+			out = append(out, r)
+		}
+	}
+	return c.Render(http.StatusOK, "lessons", h.page(c, "Lessons learned", struct {
+		Query string
+		List  []store.Reported
+	}{q, out}))
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chancery/shared/incident"
+	"chancery/shared/problem"
+	"chancery/web/account"
+)
+
+// applyIncident keeps the latest record of a mission's incident. Records
+// are whole and stamped, so an older one arriving late changes nothing.
+// It also marks HQ guidance delivered once the mission's timeline shows it.
+func applyIncident(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
+	var in incident.Incident
+	if err := json.Unmarshal(body, &in); err != nil {
+		return err
+	}
+	stamp := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (mission, id, title, kind, severity, status, first_seen, escalated_at, closed_at, updated_at, lessons, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (mission, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, severity = excluded.severity, status = excluded.status,
+			first_seen = excluded.first_seen, escalated_at = excluded.escalated_at, closed_at = excluded.closed_at, updated_at = excluded.updated_at,
+			lessons = excluded.lessons, body = excluded.body
+		WHERE excluded.updated_at >= incidents.updated_at`,
+		mission, in.ID, in.Title, string(in.Kind), int(in.Severity), string(in.Status), in.FirstSeen.UTC().Format(time.RFC3339),
+		stamp(in.EscalatedAt), stamp(in.ClosedAt), in.UpdatedAt.UTC().Format(time.RFC3339), in.Lessons, string(body))
+	if err != nil {
+		return err
+	}
+	for _, e := range in.Timeline {
+		if e.HQ && e.GuidanceID != "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE guidance SET delivered = 1 WHERE id = ? AND mission = ?", e.GuidanceID, mission); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Reported is an incident as HQ holds it, with its mission.
+type Reported struct {
+	incident.Incident
+	Mission string
+}
+
+// Incidents returns the missions' incidents, open ones first.
+func (d *DB) Incidents(ctx context.Context) ([]Reported, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, body FROM incidents ORDER BY status = 'closed', severity DESC, updated_at DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Reported
+	for rows.Next() {
+		var r Reported
+		var body string
+		if err := rows.Scan(&r.Mission, &body); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &r.Incident); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportedIncident returns one mission's incident.
+func (d *DB) ReportedIncident(ctx context.Context, mission, id string) (Reported, error) {
+	var body string
+	err := d.sql.QueryRowContext(ctx, "SELECT body FROM incidents WHERE mission = ? AND id = ?", mission, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Reported{}, problem.Errorf(problem.NotFound, "HQ holds no incident %s of %s.", id, mission)
+	}
+	if err != nil {
+		return Reported{}, err
+	}
+	r := Reported{Mission: mission}
+	return r, json.Unmarshal([]byte(body), &r.Incident)
+}
+
+// Guidance is HQ's guidance on an incident, waiting for or delivered to
+// the mission.
+type Guidance struct {
+	ID, Mission, Incident, Text, By string
+	At                              time.Time
+	Delivered                       bool
+}
+
+// AddGuidance records HQ's guidance on a mission's incident; it travels
+// to the mission with its next exchange and joins the incident's
+// timeline there.
+func (d *DB) AddGuidance(ctx context.Context, by account.Actor, mission, id, text string) (Guidance, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || utf8.RuneCountInString(text) > incident.MaxText || !utf8.ValidString(text) {
+		return Guidance{}, problem.Errorf(problem.Invalid, "Guidance is 1 to %d characters.", incident.MaxText)
+	}
+	if _, err := d.ReportedIncident(ctx, mission, id); err != nil {
+		return Guidance{}, err
+	}
+	g := Guidance{ID: "G-" + randomID(), Mission: mission, Incident: id, Text: text, By: by.Username, At: d.Now().UTC().Truncate(time.Second)}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return g, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO guidance (id, mission, incident, text, by, at) VALUES (?, ?, ?, ?, ?, ?)", g.ID, mission, id, text, g.By, g.At.Format(time.RFC3339)); err != nil {
+		return g, err
+	}
+	if err := account.Audit(ctx, tx, by, "incident.guidance", mission+" "+id, ""); err != nil {
+		return g, err
+	}
+	return g, tx.Commit()
+}
+
+// GuidanceFor returns the guidance on incidents of a mission; pending
+// only, or all of it for one incident.
+func (d *DB) GuidanceFor(ctx context.Context, mission, id string, pendingOnly bool) ([]Guidance, error) {
+	q := "SELECT id, mission, incident, text, by, at, delivered FROM guidance WHERE mission = ?"
+	args := []any{mission}
+	if id != "" {
+		q += " AND incident = ?"
+		args = append(args, id)
+	}
+	if pendingOnly {
+		q += " AND delivered = 0"
+	}
+	rows, err := d.sql.QueryContext(ctx, q+" ORDER BY at", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Guidance
+	for rows.Next() {
+		var g Guidance
+		var at string
+		if err := rows.Scan(&g.ID, &g.Mission, &g.Incident, &g.Text, &g.By, &at, &g.Delivered); err != nil {
+			return nil, err
+		}
+		g.At, _ = time.Parse(time.RFC3339, at)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

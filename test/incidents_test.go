@@ -1,0 +1,54 @@
+package test
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIncidentReachesHQAndGuidanceComesBack: a mission records and
+// escalates an incident; HQ's board shows it; HQ's guidance joins the
+// incident's timeline at the mission.
+func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
+	hq, _, agentDir := enrolled(t, "FR-PAR")
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "hom", "--name", "Head of Mission", "--role", "head", "--password", "head of mission 1")
+	a := startAgent(t, agentDir)
+	mc := login(t, a.URL, "hom", "head of mission 1")
+	r := form(t, mc, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Synthetic audio of the ambassador on trade"}, "kind": {"synthetic-media"},
+		"severity": {"4"}, "platforms": {"X"}, "links": {"https://example.org/clip/7"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	if id == "" {
+		t.Fatalf("no incident id in %s", r.Request.URL)
+	}
+	form(t, mc, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Synthetic media of the head of mission"}})
+
+	// Escalation asked for a sync at once: no one pressed "sync now".
+	hc := login(t, hq.URL, "admin", hq.Password)
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(get(t, hc, hq.URL+"/incidents"), id) })
+	board := get(t, hc, hq.URL+"/incidents")
+	if !strings.Contains(board, "escalated") || !strings.Contains(board, "Synthetic audio of the ambassador") {
+		t.Fatalf("HQ board:\n%s", board)
+	}
+	form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {"Do not repeat the claim; use line 4 of the cleared lines."}})
+	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "on its way") {
+		t.Fatal("guidance not recorded at HQ")
+	}
+
+	run(t, "chancery-agent", "sync", "--data", agentDir)
+	page := get(t, mc, a.URL+"/incidents/"+id)
+	if !strings.Contains(page, "HQ guidance") || !strings.Contains(page, "use line 4 of the cleared lines") {
+		t.Fatalf("guidance not in the mission's timeline:\n%s", page)
+	}
+	// The next sync tells HQ it arrived; it is added once, however often
+	// HQ would have sent it.
+	run(t, "chancery-agent", "sync", "--data", agentDir)
+	run(t, "chancery-agent", "sync", "--data", agentDir)
+	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "in the mission's timeline") {
+		t.Fatal("HQ does not know the guidance arrived")
+	}
+	if n := strings.Count(get(t, mc, a.URL+"/incidents/"+id), "use line 4 of the cleared lines"); n != 1 {
+		t.Fatalf("guidance appears %d times in the mission's timeline", n)
+	}
+}
