@@ -52,3 +52,46 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 		t.Fatalf("guidance appears %d times in the mission's timeline", n)
 	}
 }
+
+// TestEscalationGoesFirst: with a backlog of 2,100 changes waiting (more
+// than one pouch), an escalated incident reaches HQ in the first exchange.
+// The agent is stopped dead right after that exchange.
+func TestEscalationGoesFirst(t *testing.T) {
+	s := newSite(t)
+	s.px.down.Store(true) // the link is down while the mission works
+	s.work(2100, 40)
+	a := startAgent(t, s.agentDir)
+	c := login(t, a.URL, "admin", s.password())
+	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Impersonation of the consul on Telegram"}, "kind": {"impersonation"}, "severity": {"4"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	form(t, c, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
+	if p := get(t, c, a.URL+"/incidents/"+id); !strings.Contains(p, `id="delivery">queued`) && !strings.Contains(p, `id="delivery">sent`) {
+		t.Fatalf("delivery state while the link is down:\n%s", p)
+	}
+	a.stop(t)
+
+	s.px.down.Store(false)
+	if out, err := s.sync("CHANCERY_FAULT=agent-after-urgent"); err == nil {
+		t.Fatalf("the agent was not stopped after the first exchange:\n%s", out)
+	}
+	hc := login(t, s.hq.URL, "admin", s.hqPassword())
+	if !strings.Contains(get(t, hc, s.hq.URL+"/incidents"), id) {
+		t.Fatal("the escalated incident did not reach HQ in the first exchange")
+	}
+	if held, through, _ := s.atHQ(); through != 0 || held != 1 {
+		t.Fatalf("HQ holds %d changes, applied to %d: the backlog went before the escalation", held, through)
+	}
+	a = startAgent(t, s.agentDir)
+	c = login(t, a.URL, "admin", s.password())
+	if p := get(t, c, a.URL+"/incidents/"+id); !strings.Contains(p, `id="delivery">received`) {
+		t.Fatal("the mission does not show the escalation as received by HQ")
+	}
+	a.stop(t)
+	// The rest follows, and the incident's change is not taken twice.
+	if out, err := s.sync(); err != nil || !strings.Contains(out, "0 pending") {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	if held, through, _ := s.atHQ(); held != through || through < 2102 {
+		t.Fatalf("HQ holds %d, applied to %d", held, through)
+	}
+}

@@ -102,6 +102,7 @@ type move struct {
 
 type incidentData struct {
 	In        incident.Incident
+	Delivery  string
 	Kind      string
 	Severity  string
 	Moves     []move
@@ -122,6 +123,9 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	}
 	u, _ := account.CurrentUser(c)
 	d := incidentData{In: in, CanRecord: has(canAnswer, u.Role)}
+	if d.Delivery, err = h.Store.Delivery(ctx, in.ID); err != nil {
+		return err
+	}
 	for _, k := range incident.Kinds {
 		if k.Kind == in.Kind {
 			d.Kind = k.Label

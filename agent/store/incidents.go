@@ -118,7 +118,69 @@ func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to i
 	if err := in.Move(to, by.Username, reason, lessons, d.Now().UTC().Truncate(time.Second)); err != nil {
 		return in, problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
 	}
-	return in, d.saveIncident(ctx, by, in, "incident."+string(to), false)
+	var queue []func(*sql.Tx) error
+	if to == incident.Escalated {
+		// The escalation goes to HQ ahead of everything waiting.
+		queue = append(queue, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+				metaDelivery+in.ID, DeliveryQueued)
+			return err
+		})
+	}
+	return in, d.saveIncident(ctx, by, in, "incident."+string(to), false, queue...)
+}
+
+// Delivery of an escalated incident to HQ.
+const (
+	metaDelivery     = "delivery:"
+	DeliveryQueued   = "queued"
+	DeliverySent     = "sent"
+	DeliveryReceived = "received"
+)
+
+// Delivery returns how far an escalated incident has got towards HQ:
+// queued, sent or received, and when it got there ("" when it was never
+// escalated).
+func (d *DB) Delivery(ctx context.Context, id string) (string, error) {
+	return d.Meta(ctx, metaDelivery+id, "")
+}
+
+// SetDelivery records how far an escalation has got, with the time.
+func (d *DB) SetDelivery(ctx context.Context, id, state string) error {
+	return d.SetMetas(ctx, map[string]string{metaDelivery + id: state + " " + d.Now().UTC().Format(time.RFC3339)})
+}
+
+// Urgent lists the escalated incidents not yet received by HQ, with the
+// latest change of each: what goes to HQ first.
+func (d *DB) Urgent(ctx context.Context) ([]changelog.Change, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT substr(key, ?) FROM meta WHERE key LIKE 'delivery:%' AND value NOT LIKE 'received%'", len(metaDelivery)+1)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []changelog.Change
+	for _, id := range ids {
+		var seq int64
+		err := d.sql.QueryRowContext(ctx, "SELECT max(seq) FROM changes WHERE entity = ? AND key = ?", string(changelog.EntityIncident), id).Scan(&seq)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := d.Changes(ctx, seq-1, 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
 
 // AddAttachment keeps an evidence file with an incident. The file is

@@ -24,6 +24,7 @@ import (
 	"filippo.io/age"
 
 	"chancery/agent/store"
+	"chancery/shared/changelog"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
@@ -319,6 +320,9 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0
+	if err := l.sendUrgent(ctx); err != nil {
+		return err
+	}
 	for i := 0; ; i++ {
 		st, err := l.Status(ctx)
 		if err != nil {
@@ -380,4 +384,57 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			stuck = r.Through
 		}
 	}
+}
+
+// sendUrgent sends each escalated incident not yet received by HQ in a
+// pouch of its own, ahead of any backlog. HQ takes an incident's latest
+// record at once, even before the changes ahead of it have arrived; they
+// follow in the usual pouches.
+func (l *Link) sendUrgent(ctx context.Context) error {
+	urgent, err := l.DB.Urgent(ctx)
+	if err != nil || len(urgent) == 0 {
+		return err
+	}
+	p, err := l.peer(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := l.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range urgent {
+		lines, err := pouch.ChangeLines([]changelog.Change{c})
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
+			pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, First: c.Seq, Last: c.Seq}, lines)
+		if err != nil {
+			return err
+		}
+		if err := l.DB.SetDelivery(ctx, c.Key, store.DeliverySent); err != nil {
+			return err
+		}
+		cl := *l.Client
+		cl.BaseURL = st.HQURL
+		reply, err := cl.Exchange(ctx, buf.Bytes())
+		if err != nil {
+			return err
+		}
+		r, err := l.TakeReply(ctx, reply)
+		if err != nil {
+			return err
+		}
+		l.Sent.Pouches++
+		l.Sent.Bytes += int64(buf.Len())
+		if r.Pouch == m.ID {
+			if err := l.DB.SetDelivery(ctx, c.Key, store.DeliveryReceived); err != nil {
+				return err
+			}
+		}
+		fault.Point("agent-after-urgent")
+	}
+	return nil
 }

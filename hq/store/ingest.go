@@ -64,6 +64,21 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
+		// An incident's record is whole and stamped: HQ takes it at once,
+		// even ahead of a gap, so that an escalation is not held up by the
+		// backlog before it.
+		for _, p := range ps {
+			if p.Manifest.From != mission {
+				continue
+			}
+			for _, c := range p.Changes {
+				if c.Seq > next && c.Entity == changelog.EntityIncident {
+					if err := apply(ctx, tx, mission, c.Entity, c.Key, c.Op, c.Body); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 		if next != t {
 			if err := d.refreshScores(ctx, tx, mission); err != nil {
 				return nil, err
