@@ -1,6 +1,9 @@
 package test
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/url"
 	"regexp"
 	"strings"
@@ -93,5 +96,47 @@ func TestEscalationGoesFirst(t *testing.T) {
 	}
 	if held, through, _ := s.atHQ(); held != through || through < 2102 {
 		t.Fatalf("HQ holds %d, applied to %d", held, through)
+	}
+}
+
+// TestEvidenceReachesHQ: an evidence file travels after the incident,
+// arrives with its hash checked, and HQ serves it so that it cannot run.
+func TestEvidenceReachesHQ(t *testing.T) {
+	hq, _, agentDir := enrolled(t, "FR-PAR")
+	a := startAgent(t, agentDir)
+	c := login(t, a.URL, "admin", a.Password)
+	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Leaked clip"}, "kind": {"leaked-clip"}, "severity": {"2"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	payload := []byte("<html><script>fetch('/api/v1/map')</script></html>")
+	m := csrfRE.FindStringSubmatch(get(t, c, a.URL+"/incidents/"+id))
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("csrf", m[1])
+	f, _ := w.CreateFormFile("file", "clip.html")
+	f.Write(payload)
+	w.Close()
+	resp, err := c.Post(a.URL+"/incidents/"+id+"/attachments", w.FormDataContentType(), &body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	a.stop(t)
+	run(t, "chancery-agent", "sync", "--data", agentDir)
+
+	hc := login(t, hq.URL, "admin", hq.Password)
+	page := get(t, hc, hq.URL+"/incidents/FR-PAR/"+id)
+	link := regexp.MustCompile(`href="(/incidents/FR-PAR/[^"]+/attachments/[0-9a-f]{64})"`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("HQ does not offer the evidence:\n%s", page)
+	}
+	got, err := hc.Get(hq.URL + link[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if !bytes.Equal(data, payload) || got.Header.Get("Content-Type") != "application/octet-stream" ||
+		!strings.HasPrefix(got.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(got.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("served as %q %q %q", got.Header.Get("Content-Type"), got.Header.Get("Content-Disposition"), got.Header.Get("Content-Security-Policy"))
 	}
 }

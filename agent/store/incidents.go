@@ -206,6 +206,9 @@ func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name strin
 	err = d.saveIncident(ctx, by, in, "incident.attach", false, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, a.Size, data)
 		return err
+	}, func(tx *sql.Tx) error {
+		// The file itself travels after the incident's record.
+		return appendChange(ctx, tx, changelog.EntityAttachment, a.SHA256, incident.AttachmentData{Incident: id, SHA256: a.SHA256, Name: a.Name, Data: data}, a.At)
 	})
 	return in, err
 }

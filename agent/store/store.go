@@ -465,6 +465,16 @@ func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
 		return err
 	case c.Entity == changelog.EntityUpdate:
 		return nil // a report to HQ; no record of the mission's to rebuild
+	case c.Entity == changelog.EntityAttachment:
+		var a struct {
+			SHA256 string `json:"sha256"`
+			Data   []byte `json:"data"`
+		}
+		if err := json.Unmarshal(c.Body, &a); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, len(a.Data), a.Data)
+		return err
 	case c.Entity == changelog.EntityIncident && c.Op == changelog.OpPut:
 		var in struct {
 			ID        string    `json:"id"`

@@ -44,9 +44,13 @@ const (
 	metaUpload       = "uplink_upload" // progress of the last resumable upload
 )
 
-// MaxChanges is the most changes one pouch carries. A backlog is sent as
-// several pouches, oldest first.
-const MaxChanges = 2000
+// MaxChanges is the most changes one pouch carries, and MaxBytes about
+// the most bytes of them before compression. A backlog is sent as several
+// pouches, oldest first.
+const (
+	MaxChanges = 2000
+	MaxBytes   = 8 << 20
+)
 
 // Link is the mission's link to HQ.
 type Link struct {
@@ -245,6 +249,16 @@ func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
 	lines, err := pouch.ChangeLines(cs)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
+	}
+	// Evidence files make some changes large: a pouch stops at MaxBytes,
+	// and always holds at least one change.
+	size := 0
+	for i, l := range lines {
+		size += len(l)
+		if i > 0 && size > MaxBytes {
+			cs, lines = cs[:i], lines[:i]
+			break
+		}
 	}
 	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients}
 	if len(cs) > 0 {

@@ -59,12 +59,21 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 	if err != nil {
 		return err
 	}
+	var shas []string
+	for _, a := range r.Attachments {
+		shas = append(shas, a.SHA256)
+	}
+	held, err := h.Store.HasAttachments(ctx, shas)
+	if err != nil {
+		return err
+	}
 	u, _ := account.CurrentUser(c)
 	p := h.page(c, r.ID, struct {
 		R        store.Reported
 		Guidance []store.Guidance
+		Held     map[string]bool
 		CanGuide bool
-	}{r, g, has(canGuide, u.Role)})
+	}{r, g, held, has(canGuide, u.Role)})
 	p.Error = failure
 	if c.QueryParam("sent") != "" {
 		p.Flash = "Guidance recorded. It reaches the mission with its next sync and joins the incident's timeline there."
@@ -111,4 +120,25 @@ func (h *handler) lessons(c echo.Context) error {
 		Query string
 		List  []store.Reported
 	}{q, out}))
+}
+
+// evidence serves an evidence file that HQ received and checked, so that
+// it can never run here: opaque bytes, a download, a sandbox.
+func (h *handler) evidence(c echo.Context) error {
+	a, data, ok, err := h.Store.Attachment(c.Request().Context(), c.Param("mission"), c.Param("id"), c.Param("sha"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return problem.Errorf(problem.NotFound, "HQ has not received this evidence file yet; it follows the incident's text with the mission's next syncs.")
+	}
+	hd := c.Response().Header()
+	hd.Set("Content-Disposition", "attachment; filename=\""+strings.Map(func(r rune) rune {
+		if r < 32 || r == '"' || r == '\\' || r > 126 {
+			return '_'
+		}
+		return r
+	}, a.Name)+"\"")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	return c.Blob(http.StatusOK, "application/octet-stream", data)
 }

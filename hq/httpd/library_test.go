@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
+	"chancery/shared/changelog"
 	"chancery/shared/framework"
+	"chancery/shared/incident"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/account"
@@ -174,5 +179,40 @@ func TestPublishFrameworkPage(t *testing.T) {
 	ana.Login("ana")
 	if r := ana.Get("/library/framework/edit"); r.Status != 403 {
 		t.Fatalf("analyst: %d", r.Status)
+	}
+}
+
+// TestEvidenceHashCheckedAtHQ: an evidence file whose bytes do not match
+// its hash is not kept, and HQ says it has not received it.
+func TestEvidenceHashCheckedAtHQ(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	good, bad := []byte("the real screenshot"), []byte("something else")
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	now := time.Now().UTC().Truncate(time.Second)
+	in := incident.Incident{ID: "INC-1", Title: "Forged letter", Kind: "impersonation", Severity: 2, Status: incident.Monitoring, FirstSeen: now, CreatedAt: now, UpdatedAt: now,
+		Attachments: []incident.Attachment{{Name: "a.png", SHA256: sum(good), Size: int64(len(good))}, {Name: "b.png", SHA256: sum(bad), Size: int64(len(bad))}}}
+	body, _ := json.Marshal(in)
+	att := func(sha string, data []byte) json.RawMessage {
+		b, _ := json.Marshal(incident.AttachmentData{Incident: "INC-1", SHA256: sha, Name: "x", Data: data})
+		return b
+	}
+	changes := []changelog.Change{
+		{Site: "FR-PAR", Seq: 1, Entity: changelog.EntityIncident, Key: "INC-1", Op: changelog.OpPut, Body: body, At: now},
+		{Site: "FR-PAR", Seq: 2, Entity: changelog.EntityAttachment, Key: sum(good), Op: changelog.OpPut, Body: att(sum(good), good), At: now},
+		{Site: "FR-PAR", Seq: 3, Entity: changelog.EntityAttachment, Key: sum(bad), Op: changelog.OpPut, Body: att(sum(bad), good), At: now}, // bytes do not match
+	}
+	lines, _ := pouch.ChangeLines(changes)
+	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
+	var buf bytes.Buffer
+	pouch.Seal(&buf, pouch.Sender{Site: "FR-PAR", Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, First: 1, Last: 3}, lines)
+	if status, _, body := e.send(m, buf.Bytes()); status != 200 {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	page := b.Get("/incidents/FR-PAR/INC-1")
+	if !strings.Contains(page.Body, "/attachments/"+sum(good)) || strings.Contains(page.Body, "/attachments/"+sum(bad)) || !strings.Contains(page.Body, "not received yet") {
+		t.Fatalf("evidence at HQ:\n%s", page.Body)
 	}
 }

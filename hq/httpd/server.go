@@ -121,6 +121,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/incidents/lessons", h.lessons, account.RequireLogin)
 	g.GET("/incidents/:mission/:id", h.reportedIncident, account.RequireLogin)
 	g.POST("/incidents/:mission/:id/guidance", h.guide, account.RequireRole(canGuide...))
+	g.GET("/incidents/:mission/:id/attachments/:sha", h.evidence, account.RequireLogin)
 	g.GET("/library", h.library, account.RequireLogin)
 	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
 	g.GET("/library/framework/edit", h.frameworkPage, account.RequireRole(canPublish...))

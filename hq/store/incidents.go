@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -161,4 +162,54 @@ func randomID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// applyAttachment keeps an evidence file whose bytes match its hash. A
+// file that does not is not kept: the incident lists it, and HQ shows it
+// as not received, since the mission's signed pouch carried it damaged.
+func applyAttachment(ctx context.Context, tx *sql.Tx, key string, body []byte) error {
+	var a incident.AttachmentData
+	if err := json.Unmarshal(body, &a); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(a.Data)
+	if hex.EncodeToString(sum[:]) != key || a.SHA256 != key {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", key, len(a.Data), a.Data)
+	return err
+}
+
+// Attachment returns an evidence file of a mission's incident, if HQ has
+// received it (false if not yet).
+func (d *DB) Attachment(ctx context.Context, mission, id, sha string) (incident.Attachment, []byte, bool, error) {
+	r, err := d.ReportedIncident(ctx, mission, id)
+	if err != nil {
+		return incident.Attachment{}, nil, false, err
+	}
+	for _, a := range r.Attachments {
+		if a.SHA256 != sha {
+			continue
+		}
+		var data []byte
+		err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, nil, false, nil
+		}
+		return a, data, err == nil, err
+	}
+	return incident.Attachment{}, nil, false, problem.Errorf(problem.NotFound, "Incident %s of %s has no such evidence file.", id, mission)
+}
+
+// HasAttachments reports which of the given evidence files HQ holds.
+func (d *DB) HasAttachments(ctx context.Context, shas []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, s := range shas {
+		var n int
+		if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM attachments WHERE sha256 = ?", s).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[s] = n > 0
+	}
+	return out, nil
 }

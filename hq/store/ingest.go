@@ -164,6 +164,8 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, 
 		return applyAck(ctx, tx, mission, body)
 	case e == changelog.EntityIncident:
 		return applyIncident(ctx, tx, mission, body)
+	case e == changelog.EntityAttachment:
+		return applyAttachment(ctx, tx, key, body)
 	case e == changelog.EntityUpdate:
 		return applyUpdateReport(ctx, tx, mission, body)
 	}

@@ -34,6 +34,9 @@ const (
 	// EntityIncident is a narrative-risk incident with its timeline; its
 	// key is the incident's id and its body the whole incident.
 	EntityIncident Entity = "incident"
+	// EntityAttachment is an evidence file of an incident; its key is the
+	// file's SHA-256 and its body an incident.AttachmentData.
+	EntityAttachment Entity = "attachment"
 )
 
 // Op says what happened to the record.

@@ -113,6 +113,15 @@ type Attachment struct {
 	By     string    `json:"by"`
 }
 
+// AttachmentData is an evidence file as it travels to HQ, after the
+// incident's text. The receiver checks Data against SHA256.
+type AttachmentData struct {
+	Incident string `json:"incident"`
+	SHA256   string `json:"sha256"`
+	Name     string `json:"name"`
+	Data     []byte `json:"data"` // base64 in JSON
+}
+
 // Incident is one narrative-risk incident.
 type Incident struct {
 	ID          string       `json:"id"`
