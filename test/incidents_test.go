@@ -34,6 +34,13 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	if !strings.Contains(board, "escalated") || !strings.Contains(board, "Synthetic audio of the ambassador") {
 		t.Fatalf("HQ board:\n%s", board)
 	}
+	// The incident feeds the map: the mission's narrative-resilience signals.
+	if p := get(t, hc, hq.URL+"/missions/FR-PAR"); !strings.Contains(p, "1 incidents reported, 1 open · 1 escalated") {
+		t.Fatalf("signals on the mission page:\n%s", p)
+	}
+	if j := get(t, hc, hq.URL+"/api/v1/map"); !strings.Contains(j, `"incidents":1,"incidents_open":1,"minutes_to_escalate":`) {
+		t.Fatalf("signals in the map API: %s", j)
+	}
 	form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {"Do not repeat the claim; use line 4 of the cleared lines."}})
 	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "on its way") {
 		t.Fatal("guidance not recorded at HQ")

@@ -104,6 +104,7 @@ func optFloat(s string) (*float64, error) {
 type missionData struct {
 	Row       missionRow
 	Trends    []trend
+	Signals   store.Signals
 	Report    readiness.Report
 	Items     []itemRow
 	Snapshots []readiness.Snapshot
@@ -153,6 +154,11 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
 	}
 	d.Trends = trends(f, snaps, d.Report)
+	sig, err := h.Store.IncidentSignals(ctx)
+	if err != nil {
+		return err
+	}
+	d.Signals = sig[m.Code]
 	p := h.page(c, m.Name, d)
 	if code != "" {
 		p.Flash = "Enrollment code issued. It is shown only now."

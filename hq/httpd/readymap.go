@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/hq/readymap"
+	"chancery/hq/store"
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
 	"chancery/web"
@@ -259,6 +260,11 @@ type MissionJSON struct {
 	LastChange    *time.Time     `json:"last_change"`
 	Stale         bool           `json:"stale"`
 	Demo          bool           `json:"demo"`
+	// Narrative-resilience signals from the mission's incidents.
+	Incidents            int  `json:"incidents"`
+	IncidentsOpen        int  `json:"incidents_open"`
+	MinutesToEscalate    *int `json:"minutes_to_escalate"`
+	LessonsCapturedShare *int `json:"lessons_captured_percent"`
 }
 
 // MapJSON is the JSON export and the API's answer.
@@ -270,13 +276,24 @@ type MapJSON struct {
 	Regions   []readymap.Region `json:"regions"`
 }
 
-func toJSON(m *readymap.Map, rows []readymap.Mission) MapJSON {
+func toJSON(m *readymap.Map, rows []readymap.Mission, sig map[string]store.Signals) MapJSON {
 	out := MapJSON{Framework: m.Framework.Version, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}}
 	for _, r := range rows {
 		mj := MissionJSON{Code: r.Code, Name: r.Name, Region: r.Mission.Region, Country: r.Country, City: r.City, Lat: r.Lat, Lon: r.Lon,
 			Overall: r.Report.Overall.Value, Areas: map[string]int{}, Answered: r.Report.Overall.Answered, Items: r.Report.Overall.Items,
 			Unsupported: r.Report.Overall.Unsupported, SignedOff: signedAt(r), LastSync: r.LastSeen, LastChange: r.LastChange, Stale: r.Stale, Demo: r.Demo}
 		mj.ModelsMissing, mj.ModelsPartial = coverage(r.Report)
+		if s, ok := sig[r.Code]; ok {
+			mj.Incidents, mj.IncidentsOpen = s.Reported, s.Open
+			if s.Escalated > 0 {
+				n := int(s.MedianToEscalate.Minutes())
+				mj.MinutesToEscalate = &n
+			}
+			if s.Closed > 0 {
+				n := s.LessonsShare()
+				mj.LessonsCapturedShare = &n
+			}
+		}
 		for _, a := range r.Report.Areas {
 			mj.Areas[a.Area.ID] = a.Score.Value
 		}
@@ -293,7 +310,11 @@ func (h *handler) mapJSON(c echo.Context) error {
 	if c.Request().URL.Path == "/map.json" {
 		c.Response().Header().Set("Content-Disposition", `attachment; filename="readiness-map.json"`)
 	}
-	return c.JSON(http.StatusOK, toJSON(m, m.Select(filterOf(c))))
+	sig, err := h.Store.IncidentSignals(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toJSON(m, m.Select(filterOf(c)), sig))
 }
 
 func (h *handler) missionsGeoJSON(c echo.Context) error {
@@ -313,7 +334,11 @@ func (h *handler) missionsGeoJSON(c echo.Context) error {
 		Type     string    `json:"type"`
 		Features []feature `json:"features"`
 	}{Type: "FeatureCollection", Features: []feature{}}
-	for _, mj := range toJSON(m, m.Select(filterOf(c))).Missions {
+	sig, err := h.Store.IncidentSignals(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for _, mj := range toJSON(m, m.Select(filterOf(c)), sig).Missions {
 		if mj.Lat == nil || mj.Lon == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -212,4 +213,68 @@ func (d *DB) HasAttachments(ctx context.Context, shas []string) (map[string]bool
 		out[s] = n > 0
 	}
 	return out, nil
+}
+
+// Signals are a mission's narrative-resilience signals, from its
+// incidents: how fast it escalates and whether it learns.
+type Signals struct {
+	Reported, Open, Escalated, Closed, WithLessons int
+	// MedianToEscalate runs from first seen to escalation.
+	MedianToEscalate time.Duration
+}
+
+// LessonsShare is the share of closed incidents with lessons, 0–100.
+func (s Signals) LessonsShare() int {
+	if s.Closed == 0 {
+		return 0
+	}
+	return s.WithLessons * 100 / s.Closed
+}
+
+// IncidentSignals returns every mission's signals, from the incident
+// columns alone.
+func (d *DB) IncidentSignals(ctx context.Context) (map[string]Signals, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, status, first_seen, escalated_at, closed_at IS NOT NULL, lessons != '' FROM incidents`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Signals{}
+	waits := map[string][]time.Duration{}
+	for rows.Next() {
+		var mission, status, first string
+		var escalated sql.NullString
+		var closed, lessons bool
+		if err := rows.Scan(&mission, &status, &first, &escalated, &closed, &lessons); err != nil {
+			return nil, err
+		}
+		s := out[mission]
+		s.Reported++
+		if closed {
+			s.Closed++
+			if lessons {
+				s.WithLessons++
+			}
+		} else {
+			s.Open++
+		}
+		if escalated.Valid {
+			s.Escalated++
+			f, _ := time.Parse(time.RFC3339, first)
+			e, _ := time.Parse(time.RFC3339, escalated.String)
+			waits[mission] = append(waits[mission], e.Sub(f))
+		}
+		out[mission] = s
+	}
+	for m, ws := range waits {
+		slices.Sort(ws)
+		s := out[m]
+		if len(ws)%2 == 1 {
+			s.MedianToEscalate = ws[len(ws)/2]
+		} else {
+			s.MedianToEscalate = (ws[len(ws)/2-1] + ws[len(ws)/2]) / 2
+		}
+		out[m] = s
+	}
+	return out, rows.Err()
 }
