@@ -314,3 +314,92 @@ func TestBrowserProtocolRollout(t *testing.T) {
 		t.Fatalf("ledger state %q, want applied", s)
 	}
 }
+
+// TestBrowserIncidentEscalation: staff report an incident at a mission,
+// the head of mission escalates it, an HQ analyst sees it on the board and
+// sends guidance, and the guidance appears in the mission's timeline.
+func TestBrowserIncidentEscalation(t *testing.T) {
+	hq, hqDir, agentDir := enrolled(t, "FR-PAR")
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "sam", "--role", "staff", "--password", "staff password 12")
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "hom", "--role", "head", "--password", "head password 123")
+	run(t, "chancery-hq", "user", "add", "--data", hqDir, "--username", "ana", "--role", "analyst", "--password", "analyst password 1")
+	a := startAgent(t, agentDir)
+	ctx := newBrowser(t)
+	login := func(base, user, pw string) {
+		// Log out whoever was logged in here: each person has a session of
+		// their own.
+		do(t, ctx, "open "+base, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		if out, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(f => f ? (f.submit(), true) : false)(document.querySelector('form.who'))`)); out {
+			waitFor(t, 10*time.Second, func() bool {
+				loc, _ := chromedp.Run(ctx, chromedp.Location())
+				return strings.Contains(loc, "/login")
+			})
+		}
+		do(t, ctx, "log in to "+base,
+			chromedp.Navigate(base+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`#username`)),
+			chromedp.SendKeys(chromedp.CSS(`#username`), user),
+			chromedp.SendKeys(chromedp.CSS(`#password`), pw),
+			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
+		)
+	}
+
+	login(a.URL, "sam", "staff password 12")
+	do(t, ctx, "report an incident",
+		chromedp.Navigate(a.URL+"/incidents"),
+		chromedp.Click(chromedp.CSS(`#new-incident`)),
+		chromedp.WaitVisible(chromedp.CSS(`#i-title`)),
+		chromedp.SendKeys(chromedp.CSS(`#i-title`), "Cloned account of the embassy posting fake visa news"),
+		chromedp.SetValue(chromedp.CSS(`#i-kind`), "impersonation"),
+		chromedp.SendKeys(chromedp.CSS(`#i-platforms`), "X"),
+		chromedp.Click(chromedp.CSS(`#record`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status`)),
+	)
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	incURL := strings.SplitN(loc, "?", 2)[0]
+	id := incURL[strings.LastIndex(incURL, "/")+1:]
+	if s := text(t, ctx, `#status`); !strings.EqualFold(s, "monitoring") {
+		t.Fatalf("new incident status %q", s)
+	}
+	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=to][value=escalated]').disabled`)); !dis {
+		t.Fatal("staff are offered to escalate; it is the head of mission's decision")
+	}
+
+	login(a.URL, "hom", "head password 123")
+	do(t, ctx, "escalate",
+		chromedp.Navigate(incURL),
+		chromedp.WaitVisible(chromedp.CSS(`#decide`)),
+		chromedp.Click(chromedp.CSS(`input[name=to][value=escalated]`)),
+		chromedp.SendKeys(chromedp.CSS(`#reason`), "Impersonation of the mission with a consular scam"),
+		chromedp.Click(chromedp.CSS(`#decide`)),
+		chromedp.WaitVisible(chromedp.CSS(`#delivery`)),
+	)
+	waitFor(t, 20*time.Second, func() bool {
+		do(t, ctx, "reload", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`#delivery`)))
+		return strings.HasPrefix(text(t, ctx, `#delivery`), "received")
+	})
+
+	login(hq.URL, "ana", "analyst password 1")
+	do(t, ctx, "board", chromedp.Navigate(hq.URL+"/incidents"), chromedp.WaitVisible(chromedp.CSS(`#board`)))
+	if s := text(t, ctx, chromedp.CSS(`#board tr[data-id="`+id+`"]`)); !strings.Contains(s, "escalated") {
+		t.Fatalf("HQ board row: %q", s)
+	}
+	do(t, ctx, "send guidance",
+		chromedp.Click(chromedp.CSS(`#board tr[data-id="`+id+`"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#g-text`)),
+		chromedp.SendKeys(chromedp.CSS(`#g-text`), "Report the account to the platform; post the warning from the pre-cleared lines."),
+		chromedp.Click(chromedp.CSS(`#send-guidance`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+
+	login(a.URL, "hom", "head password 123")
+	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	waitFor(t, 20*time.Second, func() bool {
+		do(t, ctx, "incident", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`.timeline`)))
+		return strings.Contains(text(t, ctx, `.timeline`), "post the warning from the pre-cleared lines")
+	})
+	if s := text(t, ctx, `.timeline`); !strings.Contains(s, "HQ guidance") {
+		t.Fatalf("timeline: %q", s)
+	}
+}
