@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -215,4 +216,46 @@ func TestEvidenceHashCheckedAtHQ(t *testing.T) {
 	if !strings.Contains(page.Body, "/attachments/"+sum(good)) || strings.Contains(page.Body, "/attachments/"+sum(bad)) || !strings.Contains(page.Body, "not received yet") {
 		t.Fatalf("evidence at HQ:\n%s", page.Body)
 	}
+}
+
+// TestIncidentTextInertAtHQ: what a mission typed, however hostile, is
+// shown at HQ as text.
+func TestIncidentTextInertAtHQ(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	x := `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	now := time.Now().UTC().Truncate(time.Second)
+	in := incident.Incident{ID: "INC-X", Title: x, Kind: "other", Severity: 2, Status: incident.Closed, Summary: x, Platforms: []string{x}, Languages: []string{x},
+		Links: []string{`https://example.org/"><script>alert(3)</script>`}, FirstSeen: now, CreatedAt: now, UpdatedAt: now, ClosedAt: &now, Lessons: x,
+		Timeline: []incident.Entry{{At: now, By: x, To: incident.Closed, Reason: x}}}
+	body, _ := json.Marshal(in)
+	lines, _ := pouch.ChangeLines([]changelog.Change{{Site: "FR-PAR", Seq: 1, Entity: changelog.EntityIncident, Key: "INC-X", Op: changelog.OpPut, Body: body, At: now}})
+	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
+	var buf bytes.Buffer
+	pouch.Seal(&buf, pouch.Sender{Site: "FR-PAR", Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, First: 1, Last: 1}, lines)
+	e.send(m, buf.Bytes())
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	for _, p := range []string{"/incidents", "/incidents/FR-PAR/INC-X", "/incidents/lessons", "/incidents/lessons?q=script", "/missions/FR-PAR"} {
+		raw := rawBody(t, b, p)
+		if !strings.Contains(raw, "INC-X") && p != "/missions/FR-PAR" {
+			t.Fatalf("%s does not show the incident", p)
+		}
+		for _, bad := range []string{"<script>alert", "<img src=x onerror", `"><script>`} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("%s carries live %q", p, bad)
+			}
+		}
+	}
+}
+
+func rawBody(t *testing.T, b *webtest.Browser, p string) string {
+	t.Helper()
+	r, err := b.C.Get(b.Base + p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	out, _ := io.ReadAll(r.Body)
+	return string(out)
 }
