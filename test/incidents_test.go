@@ -21,7 +21,7 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	mc := login(t, a.URL, "hom", "head of mission 1")
 	r := form(t, mc, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Synthetic audio of the ambassador on trade"}, "kind": {"synthetic-media"},
 		"severity": {"4"}, "platforms": {"X"}, "links": {"https://example.org/clip/7"}})
-	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
 	if id == "" {
 		t.Fatalf("no incident id in %s", r.Request.URL)
 	}
@@ -73,7 +73,7 @@ func TestEscalationGoesFirst(t *testing.T) {
 	a := startAgent(t, s.agentDir)
 	c := login(t, a.URL, "admin", s.password())
 	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Impersonation of the consul on Telegram"}, "kind": {"impersonation"}, "severity": {"4"}})
-	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
 	form(t, c, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
 	if p := get(t, c, a.URL+"/incidents/"+id); !strings.Contains(p, `id="delivery">queued`) && !strings.Contains(p, `id="delivery">sent`) {
 		t.Fatalf("delivery state while the link is down:\n%s", p)
@@ -113,7 +113,7 @@ func TestEvidenceReachesHQ(t *testing.T) {
 	a := startAgent(t, agentDir)
 	c := login(t, a.URL, "admin", a.Password)
 	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Leaked clip"}, "kind": {"leaked-clip"}, "severity": {"2"}})
-	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{6}`).FindString(r.Request.URL.Path)
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
 	payload := []byte("<html><script>fetch('/api/v1/map')</script></html>")
 	m := csrfRE.FindStringSubmatch(get(t, c, a.URL+"/incidents/"+id))
 	var body bytes.Buffer

@@ -21,7 +21,7 @@ import (
 var canDecide = []string{RoleAdmin, RoleHead}
 
 func (h *handler) incidents(c echo.Context) error {
-	list, err := h.Store.Incidents(c.Request().Context(), 500)
+	list, err := h.Store.Incidents(c.Request().Context(), 300)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func TestIncidentLog(t *testing.T) {
 		t.Fatalf("replayed incident differs: %v", err)
 	}
 	list, _ := db.Incidents(ctx, 10)
-	if len(list) != 1 || list[0].Status != incident.Closed || len(list[0].Timeline) != 3 {
+	if len(list) != 1 || list[0].Status != incident.Closed || list[0].Title != "Fake letter on embassy letterhead" || list[0].Kind != "impersonation" {
 		t.Fatalf("list %+v", list)
 	}
 }
