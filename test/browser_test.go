@@ -254,18 +254,8 @@ func TestBrowserProtocolRollout(t *testing.T) {
 	run(t, "chancery-agent", "sync", "--data", agentDir) // the mission has been in touch
 	a := startAgent(t, agentDir)
 	ctx := newBrowser(t)
-	login := func(base, user, pw string) {
-		do(t, ctx, "log in to "+base,
-			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(chromedp.CSS(`#username`)),
-			chromedp.SendKeys(chromedp.CSS(`#username`), user),
-			chromedp.SendKeys(chromedp.CSS(`#password`), pw),
-			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-			chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
-		)
-	}
 
-	login(hq.URL, "pia", "publisher password 1")
+	logIn(t, ctx, hq.URL, "pia", "publisher password 1")
 	do(t, ctx, "publish version 2",
 		chromedp.Navigate(hq.URL+"/library/crisis-escalation/edit"),
 		chromedp.WaitVisible(chromedp.CSS(`#p-body`)),
@@ -278,7 +268,7 @@ func TestBrowserProtocolRollout(t *testing.T) {
 		t.Fatalf("ledger right after publishing: %q", s)
 	}
 
-	login(a.URL, "sam", "staff password 12")
+	logIn(t, ctx, a.URL, "sam", "staff password 12")
 	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	waitFor(t, 20*time.Second, func() bool {
 		do(t, ctx, "library", chromedp.Navigate(a.URL+"/protocols"), chromedp.WaitVisible(chromedp.CSS(`main`)))
@@ -305,7 +295,7 @@ func TestBrowserProtocolRollout(t *testing.T) {
 	}
 	do(t, ctx, "sync again", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 
-	login(hq.URL, "pia", "publisher password 1")
+	logIn(t, ctx, hq.URL, "pia", "publisher password 1")
 	waitFor(t, 20*time.Second, func() bool {
 		do(t, ctx, "ledger", chromedp.Navigate(hq.URL+"/library/crisis-escalation"), chromedp.WaitVisible(chromedp.CSS(`#ledger`)))
 		return text(t, ctx, `#ledger tr[data-code="FR-PAR"] td.acks`) == "1"
@@ -325,27 +315,8 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 	run(t, "chancery-hq", "user", "add", "--data", hqDir, "--username", "ana", "--role", "analyst", "--password", "analyst password 1")
 	a := startAgent(t, agentDir)
 	ctx := newBrowser(t)
-	login := func(base, user, pw string) {
-		// Log out whoever was logged in here: each person has a session of
-		// their own.
-		do(t, ctx, "open "+base, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`main`)))
-		if out, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(f => f ? (f.submit(), true) : false)(document.querySelector('form.who'))`)); out {
-			waitFor(t, 10*time.Second, func() bool {
-				loc, _ := chromedp.Run(ctx, chromedp.Location())
-				return strings.Contains(loc, "/login")
-			})
-		}
-		do(t, ctx, "log in to "+base,
-			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(chromedp.CSS(`#username`)),
-			chromedp.SendKeys(chromedp.CSS(`#username`), user),
-			chromedp.SendKeys(chromedp.CSS(`#password`), pw),
-			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-			chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
-		)
-	}
 
-	login(a.URL, "sam", "staff password 12")
+	logIn(t, ctx, a.URL, "sam", "staff password 12")
 	do(t, ctx, "report an incident",
 		chromedp.Navigate(a.URL+"/incidents"),
 		chromedp.Click(chromedp.CSS(`#new-incident`)),
@@ -366,7 +337,7 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 		t.Fatal("staff are offered to escalate; it is the head of mission's decision")
 	}
 
-	login(a.URL, "hom", "head password 123")
+	logIn(t, ctx, a.URL, "hom", "head password 123")
 	do(t, ctx, "escalate",
 		chromedp.Navigate(incURL),
 		chromedp.WaitVisible(chromedp.CSS(`#decide`)),
@@ -380,7 +351,7 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 		return strings.HasPrefix(text(t, ctx, `#delivery`), "received")
 	})
 
-	login(hq.URL, "ana", "analyst password 1")
+	logIn(t, ctx, hq.URL, "ana", "analyst password 1")
 	do(t, ctx, "board", chromedp.Navigate(hq.URL+"/incidents"), chromedp.WaitVisible(chromedp.CSS(`#board`)))
 	if s := text(t, ctx, chromedp.CSS(`#board tr[data-id="`+id+`"]`)); !strings.Contains(s, "escalated") {
 		t.Fatalf("HQ board row: %q", s)
@@ -393,7 +364,7 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 
-	login(a.URL, "hom", "head password 123")
+	logIn(t, ctx, a.URL, "hom", "head password 123")
 	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	waitFor(t, 20*time.Second, func() bool {
 		do(t, ctx, "incident", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`.timeline`)))
@@ -402,4 +373,25 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 	if s := text(t, ctx, `.timeline`); !strings.Contains(s, "HQ guidance") {
 		t.Fatalf("timeline: %q", s)
 	}
+}
+
+// logIn logs a person in through the login page, after logging out
+// whoever was logged in there: each person has a session of their own.
+func logIn(t *testing.T, ctx context.Context, base, user, pw string) {
+	t.Helper()
+	do(t, ctx, "open "+base, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+	if out, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(f => f ? (f.submit(), true) : false)(document.querySelector('form.who'))`)); out {
+		waitFor(t, 10*time.Second, func() bool {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			return strings.Contains(loc, "/login")
+		})
+	}
+	do(t, ctx, "log in to "+base,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), user),
+		chromedp.SendKeys(chromedp.CSS(`#password`), pw),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
+	)
 }

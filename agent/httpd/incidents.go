@@ -231,14 +231,5 @@ func (h *handler) attachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hd := c.Response().Header()
-	hd.Set("Content-Disposition", "attachment; filename=\""+strings.Map(func(r rune) rune {
-		if r < 32 || r == '"' || r == '\\' || r > 126 {
-			return '_'
-		}
-		return r
-	}, a.Name)+"\"")
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	return c.Blob(http.StatusOK, "application/octet-stream", data)
+	return web.Download(c, a.Name, data)
 }

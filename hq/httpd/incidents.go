@@ -132,13 +132,5 @@ func (h *handler) evidence(c echo.Context) error {
 	if !ok {
 		return problem.Errorf(problem.NotFound, "HQ has not received this evidence file yet; it follows the incident's text with the mission's next syncs.")
 	}
-	hd := c.Response().Header()
-	hd.Set("Content-Disposition", "attachment; filename=\""+strings.Map(func(r rune) rune {
-		if r < 32 || r == '"' || r == '\\' || r > 126 {
-			return '_'
-		}
-		return r
-	}, a.Name)+"\"")
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	return c.Blob(http.StatusOK, "application/octet-stream", data)
+	return web.Download(c, a.Name, data)
 }
