@@ -180,7 +180,7 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([
 	if err != nil {
 		return nil, err
 	}
-	guidance, err := s.DB.GuidanceFor(ctx, m.From, "", true)
+	guidance, err := s.DB.PendingGuidance(ctx, m.From)
 	if err != nil {
 		return nil, err
 	}

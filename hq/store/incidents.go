@@ -126,7 +126,43 @@ func (d *DB) AddGuidance(ctx context.Context, by account.Actor, mission, id, tex
 	if err := account.Audit(ctx, tx, by, "incident.guidance", mission+" "+id, ""); err != nil {
 		return g, err
 	}
-	return g, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return g, err
+	}
+	d.guidanceWaiting.Store(mission, true)
+	return g, nil
+}
+
+// PendingGuidance returns the guidance waiting for a mission. Every reply
+// asks, so the missions with guidance waiting are known in memory and the
+// others cost no query.
+func (d *DB) PendingGuidance(ctx context.Context, mission string) ([]Guidance, error) {
+	if _, waiting := d.guidanceWaiting.Load(mission); !waiting {
+		return nil, nil
+	}
+	g, err := d.GuidanceFor(ctx, mission, "", true)
+	if err == nil && len(g) == 0 {
+		d.guidanceWaiting.Delete(mission)
+	}
+	return g, err
+}
+
+// loadGuidanceWaiting fills, at start, the set of missions with guidance
+// waiting.
+func (d *DB) loadGuidanceWaiting(ctx context.Context) error {
+	rows, err := d.sql.QueryContext(ctx, "SELECT DISTINCT mission FROM guidance WHERE delivered = 0")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return err
+		}
+		d.guidanceWaiting.Store(m, true)
+	}
+	return rows.Err()
 }
 
 // GuidanceFor returns the guidance on incidents of a mission; pending

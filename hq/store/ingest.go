@@ -92,6 +92,13 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	for _, p := range ps {
+		for _, c := range p.Changes {
+			if c.Entity == changelog.EntityUpdate {
+				d.updates.Delete(p.Manifest.From) // its report changed its state
+			}
+		}
+	}
 	out := make([]int64, len(ps))
 	for i, p := range ps {
 		out[i] = through[p.Manifest.From]

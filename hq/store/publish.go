@@ -213,9 +213,16 @@ type UpdateState struct {
 	FailedReason                               string
 }
 
-// MissionUpdate returns a mission's update state.
+// MissionUpdate returns a mission's update state. Every reply asks, so it
+// is kept in memory, and forgotten when the mission reports on a release.
 func (d *DB) MissionUpdate(ctx context.Context, mission string) (UpdateState, error) {
+	if st, ok := d.updates.Load(mission); ok {
+		return st.(UpdateState), nil
+	}
 	all, err := d.missionUpdates(ctx, "WHERE mission = ?", mission)
+	if err == nil {
+		d.updates.Store(mission, all[mission])
+	}
 	return all[mission], err
 }
 
@@ -258,6 +265,7 @@ func (d *DB) Sent(ctx context.Context, mission string, version int64, expires ti
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO mission_updates (mission, sent_version, sent_at, sent_expires) VALUES (?, ?, ?, ?)
 		ON CONFLICT (mission) DO UPDATE SET sent_version = excluded.sent_version, sent_at = excluded.sent_at, sent_expires = excluded.sent_expires`,
 		mission, version, now, expires.UTC().Format(time.RFC3339))
+	d.updates.Delete(mission)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,11 @@ type DB struct {
 	Now  func() time.Time
 	// pubs caches the publications, newest first; nil when stale.
 	pubs atomic.Pointer[[]Publication]
+	// guidanceWaiting holds the missions with HQ guidance not yet
+	// delivered (mission code → true).
+	guidanceWaiting sync.Map
+	// updates caches missions' update states (mission code → UpdateState).
+	updates sync.Map
 	// Escrow, if set, is an age recipient that every mission also seals
 	// its pouches to, held offline by the ministry so that pouches stay
 	// readable if HQ's own key is lost. Missions learn it at enrollment.
@@ -61,6 +67,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	d := &DB{sql: db, Now: time.Now}
 	if err := d.loadFramework(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := d.loadGuidanceWaiting(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
