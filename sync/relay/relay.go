@@ -1,0 +1,186 @@
+// Package relay is how missions that share a network find each other:
+// a memberlist cluster, its gossip encrypted with a key the missions
+// share and refused without it, limited to the networks allowed. Each
+// node says which mission it is, whether it can reach HQ and when it last
+// did, which HQ release it holds, and where its agent answers.
+//
+// memberlist carries membership only. Pouches never travel in gossip:
+// agents hand them to each other over their HTTP API, authenticated with
+// the keys pinned at enrollment, so that holding the gossip key alone
+// lets no one receive or hand over a pouch.
+package relay
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Label keeps Chancery's gossip apart from any other memberlist cluster
+// on the same network: packets without it are dropped.
+const Label = "chancery-relay-v1"
+
+// Meta is what a node tells its peers about itself.
+type Meta struct {
+	Mission string    `json:"m"`
+	HQLink  bool      `json:"hq"`
+	LastHQ  time.Time `json:"last,omitzero"`
+	Release int64     `json:"rel,omitempty"`
+	// API is where the node's agent answers its peers, host:port.
+	API string `json:"api,omitempty"`
+}
+
+// Config sets up a node.
+type Config struct {
+	// Name is the node's mission code.
+	Name string
+	// Bind is the address to gossip on, host:port; port 0 picks one.
+	Bind string
+	// Seeds are peers to join, host:port.
+	Seeds []string
+	// Key encrypts and authenticates the gossip: 16, 24 or 32 bytes.
+	Key []byte
+	// Networks are the networks peers may be in; empty: any.
+	Networks []net.IPNet
+	// Fast shortens the failure detector's timings, for a LAN (and tests).
+	Fast bool
+	Log  io.Writer
+}
+
+// Peer is another node as seen from here.
+type Peer struct {
+	Name string
+	Addr string
+	Meta Meta
+}
+
+// Node is this agent's membership in the cluster.
+type Node struct {
+	ml *memberlist.Memberlist
+
+	mu   sync.Mutex
+	meta Meta
+}
+
+type delegate struct{ n *Node }
+
+// NodeMeta implements memberlist.Delegate: it must be fast and may not
+// block; it returns this node's metadata within limit bytes.
+func (d delegate) NodeMeta(limit int) []byte {
+	d.n.mu.Lock()
+	defer d.n.mu.Unlock()
+	b, _ := json.Marshal(d.n.meta)
+	if len(b) > limit {
+		return nil
+	}
+	return b
+}
+func (delegate) NotifyMsg([]byte)                           {}
+func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (delegate) LocalState(join bool) []byte                { return nil }
+func (delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// Start joins (or starts) the cluster.
+func Start(c Config, m Meta) (*Node, error) {
+	switch len(c.Key) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("relay: the gossip key must be 16, 24 or 32 bytes, not %d", len(c.Key))
+	}
+	host, port, err := net.SplitHostPort(c.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("relay: gossip address %q is not host:port", c.Bind)
+	}
+	n := &Node{meta: m}
+	conf := memberlist.DefaultLANConfig()
+	if c.Fast {
+		conf = memberlist.DefaultLocalConfig()
+		conf.ProbeInterval = 200 * time.Millisecond
+		conf.ProbeTimeout = 100 * time.Millisecond
+		conf.SuspicionMult = 2
+		conf.GossipInterval = 50 * time.Millisecond
+		conf.PushPullInterval = time.Second
+	}
+	// A mission whose agent restarts on another port may take its name
+	// back once its old self has been dead this long.
+	conf.DeadNodeReclaimTime = 30 * time.Second
+	if c.Fast {
+		conf.DeadNodeReclaimTime = 500 * time.Millisecond
+	}
+	conf.Name = c.Name
+	conf.BindAddr = host
+	conf.BindPort, _ = strconv.Atoi(port)
+	conf.AdvertisePort = conf.BindPort
+	conf.SecretKey = c.Key
+	conf.GossipVerifyIncoming = true
+	conf.GossipVerifyOutgoing = true
+	conf.Label = Label
+	if len(c.Networks) > 0 {
+		conf.CIDRsAllowed = c.Networks
+	}
+	conf.Delegate = delegate{n}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	conf.Logger = log.New(c.Log, "relay: ", log.LstdFlags)
+	ml, err := memberlist.Create(conf)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	n.ml = ml
+	if len(c.Seeds) > 0 {
+		if _, err := ml.Join(c.Seeds); err != nil {
+			ml.Shutdown()
+			return nil, fmt.Errorf("relay: no peer could be joined (%v); check the seed addresses and that every mission has the same gossip key", err)
+		}
+	}
+	return n, nil
+}
+
+// Addr is where this node gossips.
+func (n *Node) Addr() string {
+	l := n.ml.LocalNode()
+	return net.JoinHostPort(l.Addr.String(), strconv.Itoa(int(l.Port)))
+}
+
+// Update changes what this node tells its peers.
+func (n *Node) Update(m Meta) error {
+	n.mu.Lock()
+	n.meta = m
+	n.mu.Unlock()
+	return n.ml.UpdateNode(time.Second)
+}
+
+// Peers lists the live peers, not this node.
+func (n *Node) Peers() []Peer {
+	var out []Peer
+	self := n.ml.LocalNode().Name
+	for _, m := range n.ml.Members() {
+		if m.Name == self {
+			continue
+		}
+		p := Peer{Name: m.Name, Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
+		json.Unmarshal(m.Meta, &p.Meta)
+		out = append(out, p)
+	}
+	return out
+}
+
+// Leave tells the peers this node is going, then stops.
+func (n *Node) Leave() error {
+	if err := n.ml.Leave(time.Second); err != nil {
+		n.ml.Shutdown()
+		return err
+	}
+	return n.ml.Shutdown()
+}
+
+// Stop stops at once, as a crash would: peers find out by themselves.
+func (n *Node) Stop() error { return n.ml.Shutdown() }
