@@ -2,10 +2,12 @@ package test
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"mime/multipart"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +147,41 @@ func TestEvidenceReachesHQ(t *testing.T) {
 	if !bytes.Equal(data, payload) || got.Header.Get("Content-Type") != "application/octet-stream" ||
 		!strings.HasPrefix(got.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(got.Header.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("served as %q %q %q", got.Header.Get("Content-Type"), got.Header.Get("Content-Disposition"), got.Header.Get("Content-Security-Policy"))
+	}
+}
+
+// TestPeersSeeEachOther: two missions on a shared network, configured
+// with the same gossip key, find each other and show it on their Peers
+// page.
+func TestPeersSeeEachOther(t *testing.T) {
+	hqDir := t.TempDir()
+	hq := startHQ(t, hqDir)
+	key := "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="
+	var agents []*agent
+	var pws []string
+	first := ""
+	for _, code := range []string{"FR-PAR", "FR-LYO"} {
+		dir := t.TempDir()
+		run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", code, "--name", code)
+		c := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", code))
+		run(t, "chancery-agent", "enroll", "--data", dir, "--hq", hq.URL, "--code", c, "--mission", code)
+		bind := "127.0.0.1:" + strconv.Itoa(freePort(t, 1))
+		args := []string{"--relay-bind", bind, "--relay-key", key}
+		if first != "" {
+			args = append(args, "--relay-seeds", first)
+		}
+		first = cmp.Or(first, bind)
+		a := startAgent(t, dir, args...)
+		agents, pws = append(agents, a), append(pws, a.Password)
+	}
+	c := login(t, agents[0].URL, "admin", pws[0])
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(get(t, c, agents[0].URL+"/peers"), `data-mission="FR-LYO"`) })
+	c2 := login(t, agents[1].URL, "admin", pws[1])
+	if !strings.Contains(get(t, c2, agents[1].URL+"/peers"), `data-mission="FR-PAR"`) {
+		t.Fatal("FR-LYO does not see FR-PAR")
+	}
+	// A wrong key is refused at start, with what to do.
+	if out, err := runErr("chancery-agent", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--relay-bind", "127.0.0.1:0", "--relay-key", "short"); err == nil || !strings.Contains(out, "base64 of 32 random bytes") {
+		t.Fatalf("bad relay key: %v %s", err, out)
 	}
 }

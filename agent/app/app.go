@@ -171,7 +171,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer runner.Stop()
 
-	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now}
+	peers, err := startRelay(ctx, c, db, link)
+	if err != nil {
+		return err
+	}
+	if peers != nil {
+		defer peers.Leave()
+		prev := runner.Run
+		runner.Run = func(ctx context.Context) error {
+			err := prev(ctx)
+			updateRelay(ctx, peers, db, link, c)
+			return err
+		}
+	}
+
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers}
 	e, err := srv.Handler()
 	if err != nil {
 		return err

@@ -23,6 +23,9 @@ type Config struct {
 	SessionMax    time.Duration // CHANCERY_AGENT_SESSION_MAX: a session ends this long after login
 	SyncSchedule  string        // CHANCERY_AGENT_SYNC_SCHEDULE: when to sync with HQ (cron)
 	SyncAttempts  int           // CHANCERY_AGENT_SYNC_ATTEMPTS: tries per request before a sync gives up until the next
+	RelayBind     string        // CHANCERY_AGENT_RELAY_BIND: where to meet peer missions, host:port; empty: alone
+	RelaySeeds    string        // CHANCERY_AGENT_RELAY_SEEDS: peers to join, host:port, comma-separated
+	RelayKey      string        // CHANCERY_AGENT_RELAY_KEY: the gossip key the peers share, base64 of 32 bytes
 }
 
 // envPrefix starts every environment variable of the agent.
@@ -38,6 +41,9 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.MissionName, "mission-name", "", "name of the mission, shown on every page")
 	s.String(&c.SyncSchedule, "sync-schedule", schedule.DefaultSpec, "when to sync with HQ: a cron expression such as @every 15m")
 	s.Int(&c.SyncAttempts, "sync-attempts", 5, 1, "how many times a sync tries each request, waiting 1 s, 2 s, 4 s… between, before it waits for the next scheduled sync")
+	s.String(&c.RelayBind, "relay-bind", "", "address to meet peer missions on a shared network, host:port (empty: no peers)")
+	s.String(&c.RelaySeeds, "relay-seeds", "", "peer missions to join, host:port, comma-separated")
+	s.String(&c.RelayKey, "relay-key", "", "the gossip key the peer missions share: base64 of 32 random bytes")
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
 	s.Duration(&c.SessionIdle, "session-idle", 30*time.Minute, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", 12*time.Hour, "time after login at which a session ends")

@@ -370,7 +370,7 @@ func TestEveryPageRenders(t *testing.T) {
 	s, _ := e.db.SignOff(ctx, account.System, "<b>note</b>")
 	b := e.browser()
 	b.Login("admin")
-	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes"}
+	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes", "/peers", "/incidents", "/incidents/new"}
 	for _, a := range e.db.Framework().Areas {
 		paths = append(paths, "/areas/"+a.ID)
 	}

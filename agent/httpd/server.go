@@ -14,6 +14,7 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/incident"
+	"chancery/sync/relay"
 	"chancery/web"
 	"chancery/web/account"
 )
@@ -51,6 +52,8 @@ type Server struct {
 	// Link is the mission's link to HQ; SyncNow asks for a sync at once.
 	Link    *uplink.Link
 	SyncNow func()
+	// Peers are the missions on a shared network; nil when alone.
+	Peers *relay.Node
 }
 
 type handler struct {
@@ -74,6 +77,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/incidents", Label: "Incidents"},
 			{Href: "/protocols", Label: "Protocols"},
 			{Href: "/sync", Label: "Sync"},
+			{Href: "/peers", Label: "Peers"},
 			{Href: "/users", Label: "Users", Roles: canManage},
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
@@ -102,6 +106,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/protocols/:id/changes", h.protocolChanges, account.RequireLogin)
 	g.POST("/protocols/:id/ack", h.acknowledge, account.RequireLogin)
 	g.GET("/sync", h.syncStatus, account.RequireLogin)
+	g.GET("/peers", h.peers, account.RequireLogin)
 	g.POST("/sync", h.syncNow, account.RequireRole(canAnswer...))
 	return e, nil
 }
