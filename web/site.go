@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -85,7 +86,7 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 	path := c.Request().URL.Path
 	best := -1
 	for _, n := range s.Nav {
-		if len(n.Roles) > 0 && !contains(n.Roles, u.Role) {
+		if len(n.Roles) > 0 && !slices.Contains(n.Roles, u.Role) {
 			continue
 		}
 		p.Nav = append(p.Nav, NavLink{Href: n.Href, Label: n.Label})
@@ -100,15 +101,6 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 		p.Nav[best].Current = true
 	}
 	return p
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Echo returns an Echo instance with what every Chancery interface has:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,40 @@ func TestMapAPI(t *testing.T) {
 	}
 	if r := b.Get("/api/v1/openapi.yaml"); r.Status != 200 || !strings.Contains(r.Body, "openapi: 3.0.3") {
 		t.Fatalf("openapi: %d", r.Status)
+	}
+}
+
+// The registry lists every mission with the same overall score the map
+// shows for it.
+func TestRegistryShowsMapScores(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	if _, err := demo.Generate(context.Background(), e.db, demo.Options{Missions: 12, Snapshots: 1, Seed: 5, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	var m struct {
+		Missions []struct {
+			Code    string `json:"code"`
+			Overall int    `json:"overall"`
+		} `json:"missions"`
+	}
+	if err := json.Unmarshal([]byte(b.Get("/map.json").Body), &m); err != nil || len(m.Missions) != 12 {
+		t.Fatalf("map json: %v, %d missions", err, len(m.Missions))
+	}
+	list := b.Get("/missions").Body
+	scored := 0
+	for _, ms := range m.Missions {
+		re := regexp.MustCompile(`(?s)<tr id="m-` + regexp.QuoteMeta(ms.Code) + `".*?<span class="num">(\d+)</span>`)
+		got := re.FindStringSubmatch(list)
+		if got == nil || got[1] != strconv.Itoa(ms.Overall) {
+			t.Fatalf("registry row for %s: %v; the map shows %d", ms.Code, got, ms.Overall)
+		}
+		if ms.Overall > 0 {
+			scored++
+		}
+	}
+	if scored == 0 {
+		t.Fatal("no demo mission has a score; the comparison proves nothing")
 	}
 }

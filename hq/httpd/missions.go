@@ -27,29 +27,28 @@ type missionRow struct {
 	Stale    bool
 }
 
-func (h *handler) row(c echo.Context, m store.Mission) (missionRow, error) {
-	answers, err := h.Store.Answers(c.Request().Context(), m.Code)
-	if err != nil {
-		return missionRow{}, err
-	}
-	r := readiness.Assess(h.Store.Framework(), answers)
-	row := missionRow{Mission: m, Overall: r.Overall.Value, Answered: r.Overall.Answered, Items: r.Overall.Items}
-	row.Seen, row.Stale = readymap.Ago(m.LastSeen, h.Store.Now())
-	return row, nil
+// row is a mission's line in the registry, from its overall score.
+func (h *handler) row(m store.Mission, overall readiness.ScoreData) missionRow {
+	r := missionRow{Mission: m, Overall: overall.Value, Answered: overall.Answered, Items: overall.Items}
+	r.Seen, r.Stale = readymap.Ago(m.LastSeen, h.Store.Now())
+	return r
 }
 
+// missions lists the registry from the stored scores: two queries
+// however many missions there are.
 func (h *handler) missions(c echo.Context) error {
-	list, err := h.Store.Missions(c.Request().Context())
+	ctx := c.Request().Context()
+	list, err := h.Store.Missions(ctx)
+	if err != nil {
+		return err
+	}
+	scores, err := h.Store.AllScores(ctx)
 	if err != nil {
 		return err
 	}
 	rows := make([]missionRow, 0, len(list))
 	for _, m := range list {
-		r, err := h.row(c, m)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r)
+		rows = append(rows, h.row(m, scores[m.Code].Summary.Overall))
 	}
 	u, _ := account.CurrentUser(c)
 	return c.Render(http.StatusOK, "missions", h.page(c, "Missions", struct {
@@ -130,10 +129,6 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	if err != nil {
 		return err
 	}
-	row, err := h.row(c, m)
-	if err != nil {
-		return err
-	}
 	answers, err := h.Store.Answers(ctx, m.Code)
 	if err != nil {
 		return err
@@ -148,7 +143,8 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	}
 	f := h.Store.Framework()
 	u, _ := account.CurrentUser(c)
-	d := missionData{Row: row, Report: readiness.Assess(f, answers), Snapshots: snaps, Received: n, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
+	report := readiness.Assess(f, answers)
+	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Snapshots: snaps, Received: n, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
