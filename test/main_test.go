@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,25 @@ type agent struct {
 	URL      string
 	Password string // the first administrator's, if this start created it
 	out      *strings.Builder
+	errs     *lockedBuffer // what it logs
+}
+
+// lockedBuffer collects a process's log as it writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var (
@@ -90,12 +110,12 @@ func start(t testing.TB, binary, dir string, args ...string) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errb strings.Builder
-	cmd.Stderr = &errb
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{cmd: cmd, out: &strings.Builder{}}
+	a := &agent{cmd: cmd, out: &strings.Builder{}, errs: errb}
 	t.Cleanup(func() { a.stop(t) })
 	lines := make(chan string)
 	go func() {

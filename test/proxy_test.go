@@ -80,6 +80,13 @@ func (p *proxy) pipe(c net.Conn) {
 		var carried int64
 		for {
 			n, err := c.Read(buf)
+			if n > 0 && p.down.Load() {
+				// The link is down: a connection kept open from before
+				// carries nothing more either.
+				c.Close()
+				u.Close()
+				break
+			}
 			if n > 0 {
 				limit := p.cutAfter.Load()
 				if limit > 0 && carried+int64(n) > limit {

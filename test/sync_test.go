@@ -140,12 +140,18 @@ func TestSneakernet(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, d time.Duration, ok func() bool) {
+// waitFor waits until ok, at most d; on failure it shows what explain
+// gives, if anything.
+func waitFor(t *testing.T, d time.Duration, ok func() bool, explain ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
+			var more []string
+			for _, f := range explain {
+				more = append(more, f())
+			}
+			t.Fatalf("condition not met within %s\n%s", d, strings.Join(more, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

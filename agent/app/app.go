@@ -19,8 +19,10 @@ import (
 
 	"chancery/agent/httpd"
 	"chancery/agent/store"
+	"chancery/agent/uplink"
 	"chancery/shared/cli"
 	"chancery/shared/protocol"
+	"chancery/sync/relay"
 	"chancery/sync/schedule"
 	"chancery/web"
 	"chancery/web/account"
@@ -154,12 +156,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	link := newLink(c, db)
+	peers, err := startRelay(ctx, c, db, link)
+	if err != nil {
+		return err
+	}
+	var relays *relaying
+	if peers != nil {
+		defer peers.Leave()
+		relays = &relaying{node: peers, link: link, db: db, c: c, logger: logger}
+	}
 	runner := &schedule.Runner{
 		Run: func(ctx context.Context) error {
-			if st, err := link.Status(ctx); err != nil || !st.Enrolled {
+			st, err := link.Status(ctx)
+			if err != nil || !st.Enrolled {
 				return err
 			}
-			return link.Sync(ctx)
+			err = link.Sync(ctx)
+			if relays != nil {
+				err = relays.afterSync(ctx, err)
+			}
+			return err
 		},
 		OnError: func(err error) {
 			logger.Warn("sync failed; the changes stay until HQ's receipt covers them", "err", err)
@@ -171,21 +187,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer runner.Stop()
 
-	peers, err := startRelay(ctx, c, db, link)
-	if err != nil {
-		return err
-	}
-	if peers != nil {
-		defer peers.Leave()
-		prev := runner.Run
-		runner.Run = func(ctx context.Context) error {
-			err := prev(ctx)
-			updateRelay(ctx, peers, db, link, c)
-			return err
-		}
-	}
-
 	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers}
+	if relays != nil {
+		srv.Relay = &relay.Server{Identity: link.Identity, Carrier: uplink.Carrier{Link: link, Quota: int64(c.RelayQuotaMB) << 20}, Held: runner.Now}
+	}
 	e, err := srv.Handler()
 	if err != nil {
 		return err
@@ -193,6 +198,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return web.Serve(ctx, e, c.Addr, func(addr net.Addr) {
 		if firstPassword != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
+		}
+		if relays != nil {
+			relays.listening(addr.String())
 		}
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, addr)

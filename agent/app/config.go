@@ -26,6 +26,8 @@ type Config struct {
 	RelayBind     string        // CHANCERY_AGENT_RELAY_BIND: where to meet peer missions, host:port; empty: alone
 	RelaySeeds    string        // CHANCERY_AGENT_RELAY_SEEDS: peers to join, host:port, comma-separated
 	RelayKey      string        // CHANCERY_AGENT_RELAY_KEY: the gossip key the peers share, base64 of 32 bytes
+	RelayFast     bool          // CHANCERY_AGENT_RELAY_FAST: notice a peer gone within a second, on a fast LAN
+	RelayQuotaMB  int           // CHANCERY_AGENT_RELAY_QUOTA_MB: the most pouches carried for peers may take, in MB
 }
 
 // envPrefix starts every environment variable of the agent.
@@ -44,6 +46,8 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.RelayBind, "relay-bind", "", "address to meet peer missions on a shared network, host:port (empty: no peers)")
 	s.String(&c.RelaySeeds, "relay-seeds", "", "peer missions to join, host:port, comma-separated")
 	s.String(&c.RelayKey, "relay-key", "", "the gossip key the peer missions share: base64 of 32 random bytes")
+	s.Bool(&c.RelayFast, "relay-fast", false, "check on peers several times a second, to notice one gone within a second (a fast LAN)")
+	s.Int(&c.RelayQuotaMB, "relay-quota-mb", 256, 1, "the most disk the pouches carried for peer missions may take, in MB; beyond it peers are told to try another")
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
 	s.Duration(&c.SessionIdle, "session-idle", 30*time.Minute, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", 12*time.Hour, "time after login at which a session ends")

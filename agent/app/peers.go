@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"chancery/agent/store"
@@ -30,25 +32,72 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 		}
 	}
 	code, _ := db.Meta(ctx, store.MetaCode, "")
-	n, err := relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: key}, relayMeta(ctx, db, link, c))
-	if err != nil {
-		return nil, err
-	}
-	return n, nil
+	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: key, Fast: c.RelayFast},
+		relayMeta(ctx, link, ""))
 }
 
 // relayMeta is what this agent tells its peers.
-func relayMeta(ctx context.Context, db *store.DB, link *uplink.Link, c Config) relay.Meta {
+func relayMeta(ctx context.Context, link *uplink.Link, api string) relay.Meta {
 	st, _ := link.Status(ctx)
-	up, _ := db.Update(ctx)
-	m := relay.Meta{Mission: st.Mission, Release: up.Version, API: c.Addr}
+	up, _ := link.DB.Update(ctx)
+	m := relay.Meta{Mission: st.Mission, Release: up.Version, API: api}
 	if st.LastOK != nil {
 		m.LastHQ = *st.LastOK
-		m.HQLink = time.Since(*st.LastOK) < time.Hour && st.LastError == ""
+		m.HQLink = st.HQURL != "" && time.Since(*st.LastOK) < time.Hour && st.LastError == ""
 	}
 	return m
 }
 
-func updateRelay(ctx context.Context, n *relay.Node, db *store.DB, link *uplink.Link, c Config) {
-	n.Update(relayMeta(ctx, db, link, c))
+// relaying runs the agent's part in the peer relay after each sync.
+type relaying struct {
+	node   *relay.Node
+	link   *uplink.Link
+	db     *store.DB
+	c      Config
+	logger *slog.Logger
+
+	mu  sync.Mutex
+	api string
+}
+
+// listening records where the web interface, and so the relay API,
+// answers, and tells the peers.
+func (r *relaying) listening(addr string) {
+	r.mu.Lock()
+	r.api = addr
+	r.mu.Unlock()
+	r.announce(context.Background())
+}
+
+func (r *relaying) announce(ctx context.Context) {
+	r.mu.Lock()
+	api := r.api
+	r.mu.Unlock()
+	r.node.Update(relayMeta(ctx, r.link, api))
+}
+
+func (r *relaying) client() *relay.Client {
+	return &relay.Client{Identity: r.link.Identity}
+}
+
+// afterSync follows a sync whose outcome was err. With HQ reached, this
+// agent carries its peers' pouches to HQ and takes any replies peers
+// still hold for it; without, it sends its own changes through the peers
+// that reach HQ. It returns the outcome of the whole.
+func (r *relaying) afterSync(ctx context.Context, err error) error {
+	defer r.announce(ctx)
+	peers := r.node.Peers()
+	if err == nil {
+		r.link.Collect(ctx, peers, r.client())
+		if err := r.link.Carry(ctx); err != nil {
+			r.logger.Warn("carrying peers' pouches to HQ failed; they stay here for the next sync", "err", err)
+		}
+		return nil
+	}
+	r.announce(ctx) // tell the peers at once that this mission lost HQ
+	if rerr := r.link.Relay(ctx, peers, r.client()); rerr != nil {
+		return fmt.Errorf("%w; and through peer missions: %v", err, rerr)
+	}
+	r.logger.Info("HQ cannot be reached; changes sent through peer missions", "err", err)
+	return nil
 }

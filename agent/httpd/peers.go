@@ -5,17 +5,40 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/agent/store"
+	"chancery/agent/uplink"
 	"chancery/sync/relay"
 )
 
-// peers shows the missions this agent meets on a shared network.
+// eventMeaning says each relay event in words, from this mission's side.
+var eventMeaning = map[string]string{
+	uplink.EventHanded:       "gave it a pouch of ours to carry to HQ",
+	uplink.EventReceipt:      "brought back HQ's receipt for us",
+	uplink.EventReplyRefused: "brought back a reply we refused",
+	uplink.EventHQRefused:    "HQ refused the pouch carried",
+	uplink.EventPeerRefused:  "could not take our pouch",
+	uplink.EventTaken:        "gave us a pouch to carry to HQ",
+	uplink.EventCarried:      "its pouch handed to HQ by us",
+	uplink.EventReturned:     "took HQ's replies from us",
+	uplink.EventFull:         "its pouch refused: our relay store is full",
+}
+
+// peers shows the missions this agent meets on a shared network, and
+// what has travelled through whom.
 func (h *handler) peers(c echo.Context) error {
-	var list []relay.Peer
+	var list []relay.Known
+	var events []store.RelayEvent
 	if h.Peers != nil {
-		list = h.Peers.Peers()
+		list = h.Peers.Known()
+		var err error
+		if events, err = h.Store.RelayEvents(c.Request().Context(), 200); err != nil {
+			return err
+		}
 	}
 	return c.Render(http.StatusOK, "peers", h.page(c, "Peers", struct {
-		On    bool
-		Peers []relay.Peer
-	}{h.Peers != nil, list}))
+		On      bool
+		Peers   []relay.Known
+		Events  []store.RelayEvent
+		Meaning map[string]string
+	}{h.Peers != nil, list, events, eventMeaning}))
 }

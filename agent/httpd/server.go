@@ -54,6 +54,9 @@ type Server struct {
 	SyncNow func()
 	// Peers are the missions on a shared network; nil when alone.
 	Peers *relay.Node
+	// Relay is the API through which peers hand over pouches to carry
+	// and fetch HQ's replies; nil when alone.
+	Relay *relay.Server
 }
 
 type handler struct {
@@ -70,7 +73,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	}
 	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName,
 		Footer: "framework v" + strconv.Itoa(s.Store.Framework().Version), BodyLimit: MaxBody,
-		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10},
+		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},
@@ -85,6 +88,9 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	site.Notice = h.updateNotice
 
 	e := site.Echo()
+	if s.Relay != nil {
+		s.Relay.Mount(e) // signed by the peers, outside sessions
+	}
 	g := e.Group("", h.web.Middleware())
 	(&web.AccountPages{Site: site, Web: h.web, DefaultRole: RoleStaff}).Mount(g, canManage, canAudit)
 

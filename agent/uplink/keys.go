@@ -108,3 +108,9 @@ func (l *Link) sealRekey(p peer) ([]byte, pouch.Manifest, error) {
 	}
 	return buf.Bytes(), m, nil
 }
+
+// cardFor reports whether card is HQ's card for mission's key k.
+func cardFor(hq ed25519.PublicKey, card, mission string, k keyPair) bool {
+	c, key, err := exchange.OpenCard(hq, card)
+	return err == nil && c.Mission == mission && key.Equal(k.public())
+}

@@ -42,6 +42,8 @@ const (
 	metaLastTry      = "uplink_last_try"
 	metaLastError    = "uplink_last_error"
 	metaUpload       = "uplink_upload" // progress of the last resumable upload
+	metaCard         = "uplink_card"   // HQ's card for the signing key in use (see exchange.Card)
+	metaReceiptAt    = "uplink_receipt_at"
 )
 
 // MaxChanges is the most changes one pouch carries, and MaxBytes about
@@ -67,6 +69,9 @@ type Link struct {
 		Bytes   int64
 	}
 }
+
+// ErrReplay refuses a reply from HQ older than one already taken.
+var ErrReplay = errors.New("HQ's reply is a replay")
 
 // ErrNotEnrolled is returned by a sync before enrollment.
 var ErrNotEnrolled = problem.Errorf(problem.Conflict, "This mission is not enrolled with HQ yet. Run: chancery-agent enroll --hq URL --code CODE")
@@ -164,12 +169,17 @@ func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollRespon
 	if k, err := base64.StdEncoding.DecodeString(resp.HQSigningKey); err != nil || len(k) != ed25519.PublicKeySize {
 		return errors.New("HQ sent a signing key that is not Ed25519")
 	}
+	hqKey, _ := base64.StdEncoding.DecodeString(resp.HQSigningKey)
+	if resp.Card != "" && !cardFor(hqKey, resp.Card, resp.Mission, k) {
+		return errors.New("HQ's card for the mission's key does not match the key enrolled; enroll again")
+	}
 	recips, _ := json.Marshal(resp.HQRecipients)
 	prev := l.meta(ctx, slotCurrent)
 	return l.DB.SetMetas(ctx, map[string]string{
 		store.MetaCode: resp.Mission, store.MetaName: resp.Name,
 		metaHQURL: hqURL, metaHQRecipients: string(recips), metaHQSigning: resp.HQSigningKey,
 		slotCurrent: k.String(), slotPrevious: prev, slotEnrolling: "", slotNext: "",
+		metaCard: resp.Card, metaReceiptAt: "",
 	})
 }
 
@@ -284,6 +294,13 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if rp.Manifest.Kind != pouch.KindReply || len(rp.Lines) == 0 || json.Unmarshal(rp.Lines[0], &r) != nil || r.Type != "receipt" || r.Mission != p.mission {
 		return r, fmt.Errorf("%w: HQ's reply carries no receipt for %s", pouch.ErrMalformed, p.mission)
 	}
+	// A reply older than one already taken is a replay (a relay, or a
+	// file, bringing back an old answer): taking it would move the
+	// mission's view of HQ backwards.
+	if last, err := time.Parse(time.RFC3339Nano, l.meta(ctx, metaReceiptAt)); err == nil && r.At.Before(last) {
+		return r, fmt.Errorf("%w: HQ signed it on %s, and a later reply (%s) was already taken", ErrReplay,
+			r.At.Format(time.RFC3339), last.Format(time.RFC3339))
+	}
 	last, err := l.DB.LastSeq(ctx)
 	if err != nil {
 		return r, err
@@ -292,11 +309,15 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	// than an earlier receipt said (an HQ restored from a backup): the
 	// changes after it are sent again. It cannot cover more than exists.
 	through := min(r.Through, last)
-	kv := map[string]string{metaAcked: strconv.FormatInt(through, 10)}
+	kv := map[string]string{metaAcked: strconv.FormatInt(through, 10), metaReceiptAt: r.At.Format(time.RFC3339Nano)}
 	if p.next != nil && r.Rekeyed == p.next.keyID() {
 		// HQ holds the new keys: they are the mission's from now on. The
 		// old identity stays to read replies sealed before the change.
 		kv[slotPrevious], kv[slotCurrent], kv[slotNext] = p.current.String(), p.next.String(), ""
+		kv[metaCard] = ""
+		if cardFor(p.hq.key, r.Card, p.mission, *p.next) {
+			kv[metaCard] = r.Card
+		}
 	}
 	if err := l.DB.SetMetas(ctx, kv); err != nil {
 		return r, err

@@ -172,7 +172,8 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID, At: s.DB.Now().UTC()})
+	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
+		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC()})
 }
 
 func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {

@@ -242,6 +242,7 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 		resp.HQRecipients = append(resp.HQRecipients, d.Escrow.String())
 	}
 	resp.MAC = resp.Sum(req.Code)
+	resp.Card = exchange.SignCard(d.keys.Signing, mission, pub, d.Now())
 	return resp, nil
 }
 

@@ -84,6 +84,22 @@ func (s *Set) Int(p *int, name string, def, min int, usage string) {
 	s.fs.IntVar(p, name, *p, usage+" ("+k+")")
 }
 
+// Bool binds an on/off setting, written true or false.
+func (s *Set) Bool(p *bool, name string, def bool, usage string) {
+	k := s.key(name)
+	s.known = append(s.known, k)
+	*p = def
+	if v, ok := s.env[k]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Sprintf("%s=%q is neither true nor false", k, v))
+		} else {
+			*p = b
+		}
+	}
+	s.fs.BoolVar(p, name, *p, usage+" ("+k+")")
+}
+
 // Check reports unknown variables and values that could not be read.
 func (s *Set) Check() error {
 	for k := range s.env {

@@ -45,6 +45,9 @@ type EnrollResponse struct {
 	HQRecipients []string `json:"hq_recipients"`
 	HQSigningKey string   `json:"hq_signing_key"`
 	MAC          string   `json:"mac"`
+	// Card is HQ's card for the mission's new signing key (see [Card]).
+	// It is signed by HQ itself, so the MAC need not cover it.
+	Card string `json:"card,omitempty"`
 }
 
 // Sum computes the response's MAC under code.
@@ -80,6 +83,8 @@ type Receipt struct {
 	// Rekeyed is the key id of the mission's new signing key, in the
 	// answer to a rekey pouch: HQ holds the new keys and seals to them.
 	Rekeyed string `json:"rekeyed,omitempty"`
+	// Card is HQ's card for the new key, with Rekeyed.
+	Card string `json:"card,omitempty"`
 }
 
 // Rekey is the one line of a rekey pouch.

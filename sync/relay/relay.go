@@ -16,7 +16,9 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +69,52 @@ type Node struct {
 
 	mu   sync.Mutex
 	meta Meta
+	seen map[string]*Known
+}
+
+// Known is a peer this node has met since it started, alive or not.
+type Known struct {
+	Peer
+	// State is "alive", "left" (it said goodbye) or "failed" (it stopped
+	// answering); Since is when it came to be so.
+	State string
+	Since time.Time
+	// Heard is the last time the peer was known alive.
+	Heard time.Time
+}
+
+// events keeps the peers met, for the agent's Peers page. memberlist
+// calls it under its own lock: it must not call back into memberlist.
+type events struct{ n *Node }
+
+func (e events) note(m *memberlist.Node, state string) {
+	now := time.Now()
+	p := Peer{Name: m.Name, Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
+	json.Unmarshal(m.Meta, &p.Meta)
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	k := e.n.seen[m.Name]
+	if k == nil {
+		k = &Known{}
+		e.n.seen[m.Name] = k
+	}
+	if k.State != state {
+		k.State, k.Since = state, now
+	}
+	k.Peer = p
+	if state == "alive" {
+		k.Heard = now
+	}
+}
+
+func (e events) NotifyJoin(m *memberlist.Node)   { e.note(m, "alive") }
+func (e events) NotifyUpdate(m *memberlist.Node) { e.note(m, "alive") }
+func (e events) NotifyLeave(m *memberlist.Node) {
+	if m.State == memberlist.StateLeft {
+		e.note(m, "left")
+	} else {
+		e.note(m, "failed")
+	}
 }
 
 type delegate struct{ n *Node }
@@ -98,7 +146,7 @@ func Start(c Config, m Meta) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: gossip address %q is not host:port", c.Bind)
 	}
-	n := &Node{meta: m}
+	n := &Node{meta: m, seen: map[string]*Known{}}
 	conf := memberlist.DefaultLANConfig()
 	if c.Fast {
 		conf = memberlist.DefaultLocalConfig()
@@ -126,6 +174,7 @@ func Start(c Config, m Meta) (*Node, error) {
 		conf.CIDRsAllowed = c.Networks
 	}
 	conf.Delegate = delegate{n}
+	conf.Events = events{n}
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
@@ -170,6 +219,31 @@ func (n *Node) Peers() []Peer {
 		json.Unmarshal(m.Meta, &p.Meta)
 		out = append(out, p)
 	}
+	return out
+}
+
+// Known lists every peer met since this node started, by name, with
+// the live ones marked heard now.
+func (n *Node) Known() []Known {
+	live := map[string]bool{}
+	for _, p := range n.Peers() {
+		live[p.Name] = true
+	}
+	self := n.ml.LocalNode().Name
+	now := time.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []Known
+	for name, k := range n.seen {
+		if name == self {
+			continue
+		}
+		if live[name] && k.State == "alive" {
+			k.Heard = now
+		}
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(a, b Known) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrRelayFull refuses a pouch that would take the relay store over its
+// quota.
+var ErrRelayFull = errors.New("the store of pouches carried for peers is full")
+
+// Carried is a pouch held for a peer mission.
+type Carried struct {
+	Sum     string
+	Mission string
+	Raw     []byte
+}
+
+// RelayAnswer is HQ's answer to a carried pouch, waiting for its mission.
+type RelayAnswer struct {
+	Sum   string
+	Reply []byte
+	Error string
+	At    time.Time
+}
+
+// RelayUse reports the bytes the relay store holds, and how many pouches
+// of mission HQ has not answered yet.
+func (d *DB) RelayUse(ctx context.Context, mission string) (used int64, holding int, err error) {
+	err = d.sql.QueryRowContext(ctx, `SELECT coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0),
+		coalesce(sum(mission = ? AND answered_at IS NULL), 0) FROM relay_pouches`, mission).Scan(&used, &holding)
+	return used, holding, err
+}
+
+// RelayHold keeps a pouch to carry to HQ, unless that would take the
+// store over quota bytes. A pouch already held is not stored twice.
+func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quota int64) (added bool, err error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var used int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0) FROM relay_pouches").Scan(&used); err != nil {
+		return false, err
+	}
+	if used+int64(len(raw)) > quota {
+		return false, ErrRelayFull
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO relay_pouches (sum, mission, raw, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		sum, mission, raw, d.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, tx.Commit()
+}
+
+// RelayToCarry lists the pouches not yet handed to HQ, oldest first.
+func (d *DB) RelayToCarry(ctx context.Context) ([]Carried, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT sum, mission, raw FROM relay_pouches WHERE answered_at IS NULL ORDER BY received_at")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Carried
+	for rows.Next() {
+		var c Carried
+		if err := rows.Scan(&c.Sum, &c.Mission, &c.Raw); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RelayAnswered records HQ's reply to a carried pouch, or its refusal,
+// and drops the pouch's bytes.
+func (d *DB) RelayAnswered(ctx context.Context, sum string, reply []byte, refusal string) error {
+	_, err := d.sql.ExecContext(ctx, "UPDATE relay_pouches SET raw = NULL, reply = ?, error = ?, answered_at = ? WHERE sum = ?",
+		reply, refusal, d.Now().UTC().Format(time.RFC3339Nano), sum)
+	return err
+}
+
+// RelayAnswers lists HQ's answers waiting for mission.
+func (d *DB) RelayAnswers(ctx context.Context, mission string) ([]RelayAnswer, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT sum, reply, error, answered_at FROM relay_pouches WHERE mission = ? AND answered_at IS NOT NULL ORDER BY answered_at", mission)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RelayAnswer
+	for rows.Next() {
+		var a RelayAnswer
+		var at string
+		if err := rows.Scan(&a.Sum, &a.Reply, &a.Error, &at); err != nil {
+			return nil, err
+		}
+		a.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RelayTaken forgets the answers mission has taken; it returns how many.
+func (d *DB) RelayTaken(ctx context.Context, mission string, sums []string) (int, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, s := range sums {
+		res, err := tx.ExecContext(ctx, "DELETE FROM relay_pouches WHERE sum = ? AND mission = ? AND answered_at IS NOT NULL", s, mission)
+		if err != nil {
+			return 0, err
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, tx.Commit()
+}
+
+// RelayEvent is one line of what travelled through whom.
+type RelayEvent struct {
+	At     time.Time
+	Peer   string
+	Event  string
+	Pouch  string
+	Bytes  int64
+	Detail string
+}
+
+// relayLogKeep is how many events the log keeps.
+const relayLogKeep = 2000
+
+// LogRelay records an event, and forgets the oldest beyond relayLogKeep.
+func (d *DB) LogRelay(ctx context.Context, e RelayEvent) error {
+	if e.At.IsZero() {
+		e.At = d.Now()
+	}
+	_, err := d.sql.ExecContext(ctx, "INSERT INTO relay_log (at, peer, event, pouch, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
+		e.At.UTC().Format(time.RFC3339Nano), e.Peer, e.Event, e.Pouch, e.Bytes, e.Detail)
+	if err != nil {
+		return err
+	}
+	_, err = d.sql.ExecContext(ctx, "DELETE FROM relay_log WHERE id <= (SELECT max(id) FROM relay_log) - ?", relayLogKeep)
+	return err
+}
+
+// RelayEvents lists the latest events, newest first.
+func (d *DB) RelayEvents(ctx context.Context, limit int) ([]RelayEvent, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT at, peer, event, pouch, bytes, detail FROM relay_log ORDER BY id DESC LIMIT ?", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RelayEvent
+	for rows.Next() {
+		var e RelayEvent
+		var at string
+		if err := rows.Scan(&at, &e.Peer, &e.Event, &e.Pouch, &e.Bytes, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+

@@ -1,0 +1,249 @@
+package uplink
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"chancery/agent/store"
+	"chancery/sync/exchange"
+	"chancery/sync/pouch"
+	"chancery/sync/relay"
+)
+
+// The mission's side of the peer relay. A mission that cannot reach HQ
+// hands its sealed pouch to the peers that can; they carry it to HQ and
+// keep HQ's reply, sealed to the mission and signed by HQ, until the
+// mission fetches it. The mission takes that reply exactly as one from
+// HQ: only HQ's signed receipt moves what the mission counts as
+// delivered, never a peer's word. Every step is logged for the Peers
+// page, at both ends.
+
+// Events in the relay log.
+const (
+	EventHanded       = "handed"        // this mission gave a peer a pouch to carry
+	EventReceipt      = "receipt"       // HQ's receipt came back through a peer
+	EventReplyRefused = "reply refused" // a peer brought back something that is not a good reply from HQ
+	EventHQRefused    = "HQ refused"    // HQ refused a pouch carried
+	EventPeerRefused  = "peer refused"  // a peer would not, or could not, take a pouch
+	EventTaken        = "taken"         // this mission took a peer's pouch to carry
+	EventCarried      = "carried"       // this mission handed a peer's pouch to HQ
+	EventReturned     = "returned"      // a peer fetched HQ's replies from here
+	EventFull         = "full"          // a peer's pouch was refused: the store is full
+)
+
+// DefaultRelayQuota bounds the bytes held for peers.
+const DefaultRelayQuota = 256 << 20
+
+// Identity is the mission's identity towards its peers: its signing key
+// and HQ's card for it.
+func (l *Link) Identity(ctx context.Context) (relay.Identity, error) {
+	p, err := l.peer(ctx)
+	if err != nil {
+		return relay.Identity{}, err
+	}
+	card := l.meta(ctx, metaCard)
+	if card == "" {
+		return relay.Identity{}, errors.New("HQ has issued no card for this mission's key (it was enrolled by an older HQ); rotate the keys or enroll again")
+	}
+	return relay.Identity{Mission: p.mission, Card: card, Key: p.current.sk, HQ: p.hq.key}, nil
+}
+
+func (l *Link) log(ctx context.Context, e store.RelayEvent) {
+	l.DB.LogRelay(context.WithoutCancel(ctx), e)
+}
+
+// Relay sends the mission's changes through its peers: first it takes
+// every reply they hold for it, then, if the peers that reach HQ hold
+// none of its pouches unanswered, it hands them the next pouch (a pouch
+// with no changes asks HQ for its news). It returns an error when no peer
+// could be given the pouch and none is carrying one.
+func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) error {
+	if _, err := l.peer(ctx); err != nil {
+		return err
+	}
+	l.Collect(ctx, peers, c)
+	linked := slices.DeleteFunc(slices.Clone(peers), func(p relay.Peer) bool { return !p.Meta.HQLink })
+	if len(linked) == 0 {
+		return errors.New("no peer mission can reach HQ either; the changes wait here")
+	}
+	slices.SortFunc(linked, func(a, b relay.Peer) int { return b.Meta.LastHQ.Compare(a.Meta.LastHQ) })
+	raw, m, err := l.Seal(ctx)
+	if err != nil {
+		return err
+	}
+	sum := relay.Sum(raw)
+	carrying, handed := 0, 0
+	var errs []error
+	for _, p := range linked {
+		off, err := c.Offer(ctx, p, raw)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case !off.Accept:
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventPeerRefused, Pouch: sum, Bytes: int64(len(raw)), Detail: off.Reason})
+			errs = append(errs, fmt.Errorf("%s: %s", p.Name, off.Reason))
+			continue
+		case off.Holding > 0:
+			carrying++ // it has one of ours on the way; wait for HQ's answer
+			continue
+		}
+		if err := c.Hand(ctx, p, raw); err != nil {
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventPeerRefused, Pouch: sum, Bytes: int64(len(raw)), Detail: err.Error()})
+			errs = append(errs, err)
+			continue
+		}
+		handed++
+		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHanded, Pouch: sum, Bytes: int64(len(raw)), Detail: describe(m)})
+	}
+	if handed+carrying == 0 {
+		return fmt.Errorf("no peer took the pouch: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func describe(m pouch.Manifest) string {
+	switch {
+	case m.Kind == pouch.KindRekey:
+		return "the mission's new keys"
+	case m.Records == 0:
+		return "no changes: asks HQ for its news"
+	}
+	return fmt.Sprintf("changes %d to %d", m.First, m.Last)
+}
+
+// Collect takes the replies the peers hold for this mission.
+func (l *Link) Collect(ctx context.Context, peers []relay.Peer, c *relay.Client) {
+	for _, p := range peers {
+		l.collect(ctx, p, c)
+	}
+}
+
+// collect takes the replies a peer holds for this mission. A reply that
+// is not HQ's, or not for this mission, or older than one already taken,
+// is refused and logged; it changes nothing. Either way the peer may
+// forget it: what it carried is sent again until HQ's receipt covers it.
+func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) {
+	rs, err := c.Replies(ctx, p)
+	if err != nil || len(rs) == 0 {
+		return
+	}
+	var done []string
+	for _, r := range rs {
+		done = append(done, r.Pouch)
+		if r.Error != "" {
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHQRefused, Pouch: r.Pouch, Detail: r.Error})
+			continue
+		}
+		rc, err := l.TakeReply(ctx, r.Reply)
+		if err != nil {
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventReplyRefused, Pouch: r.Pouch, Bytes: int64(len(r.Reply)), Detail: err.Error()})
+			continue
+		}
+		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventReceipt, Pouch: r.Pouch, Bytes: int64(len(r.Reply)),
+			Detail: fmt.Sprintf("HQ holds every change up to %d", rc.Through)})
+	}
+	c.Done(ctx, p, done)
+}
+
+// Carrier is the relay store of this mission: the pouches it carries to
+// HQ for its peers, within Quota bytes.
+type Carrier struct {
+	Link  *Link
+	Quota int64
+}
+
+var _ relay.Carrier = Carrier{}
+
+func (c Carrier) quota() int64 { return cmp.Or(c.Quota, DefaultRelayQuota) }
+
+// Offer implements relay.Carrier.
+func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay.Offer, error) {
+	st, err := c.Link.Status(ctx)
+	if err != nil {
+		return relay.Offer{}, err
+	}
+	if st.HQURL == "" {
+		return relay.Offer{Reason: "this mission has no link to HQ either"}, nil
+	}
+	used, holding, err := c.Link.DB.RelayUse(ctx, from)
+	if err != nil {
+		return relay.Offer{}, err
+	}
+	if used+size > c.quota() {
+		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventFull, Pouch: sum, Bytes: size, Detail: fmt.Sprintf("%d of %d bytes in use", used, c.quota())})
+		return relay.Offer{Holding: holding, Reason: fmt.Sprintf("the relay store here is full (%d of %d bytes)", used, c.quota())}, nil
+	}
+	return relay.Offer{Accept: true, Holding: holding}, nil
+}
+
+// Hold implements relay.Carrier.
+func (c Carrier) Hold(ctx context.Context, from, sum string, raw []byte) error {
+	added, err := c.Link.DB.RelayHold(ctx, from, sum, raw, c.quota())
+	if errors.Is(err, store.ErrRelayFull) {
+		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventFull, Pouch: sum, Bytes: int64(len(raw))})
+		return relay.ErrFull
+	}
+	if err == nil && added {
+		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventTaken, Pouch: sum, Bytes: int64(len(raw))})
+	}
+	return err
+}
+
+// Replies implements relay.Carrier.
+func (c Carrier) Replies(ctx context.Context, mission string) ([]relay.Reply, error) {
+	as, err := c.Link.DB.RelayAnswers(ctx, mission)
+	out := make([]relay.Reply, len(as))
+	for i, a := range as {
+		out[i] = relay.Reply{Pouch: a.Sum, Reply: a.Reply, Error: a.Error, At: a.At}
+	}
+	return out, err
+}
+
+// Done implements relay.Carrier.
+func (c Carrier) Done(ctx context.Context, mission string, sums []string) error {
+	n, err := c.Link.DB.RelayTaken(ctx, mission, sums)
+	if err == nil && n > 0 {
+		c.Link.log(ctx, store.RelayEvent{Peer: mission, Event: EventReturned, Detail: fmt.Sprintf("%d repl%s", n, map[bool]string{true: "y", false: "ies"}[n == 1])})
+	}
+	return err
+}
+
+// Carry hands HQ the pouches held for peers, and keeps HQ's answers for
+// them. A pouch HQ refuses is answered with the refusal; one that could
+// not be sent stays for the next try.
+func (l *Link) Carry(ctx context.Context) error {
+	held, err := l.DB.RelayToCarry(ctx)
+	if err != nil || len(held) == 0 {
+		return err
+	}
+	st, err := l.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range held {
+		c := *l.Client
+		c.BaseURL = st.HQURL
+		reply, err := c.Exchange(ctx, h.Raw)
+		var re *exchange.RemoteError
+		switch {
+		case errors.As(err, &re) && re.Final:
+			if err := l.DB.RelayAnswered(ctx, h.Sum, nil, re.Message); err != nil {
+				return err
+			}
+			l.log(ctx, store.RelayEvent{Peer: h.Mission, Event: EventHQRefused, Pouch: h.Sum, Bytes: int64(len(h.Raw)), Detail: re.Message})
+		case err != nil:
+			return fmt.Errorf("carrying %s's pouch: %w", h.Mission, err)
+		default:
+			if err := l.DB.RelayAnswered(ctx, h.Sum, reply, ""); err != nil {
+				return err
+			}
+			l.log(ctx, store.RelayEvent{Peer: h.Mission, Event: EventCarried, Pouch: h.Sum, Bytes: int64(len(h.Raw))})
+		}
+	}
+	return nil
+}
+

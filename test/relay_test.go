@@ -1,0 +1,307 @@
+package test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// relayKey is the gossip key of the test missions.
+const relayKey = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="
+
+// peer is an agent in a cluster of missions on one network, its link to
+// HQ through a proxy the test can cut.
+type peer struct {
+	code, dir, bind string
+	a               *agent
+	c               *http.Client
+	pw              string
+	px              *proxy
+}
+
+// cluster is HQ and missions that share a network.
+type cluster struct {
+	t     *testing.T
+	hq    *agent
+	hqDir string
+	seed  string
+	peers map[string]*peer
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	k := &cluster{t: t, hqDir: t.TempDir(), peers: map[string]*peer{}}
+	k.hq = startHQ(t, k.hqDir)
+	return k
+}
+
+// enroll registers a mission at HQ and enrolls an agent folder for it,
+// through a proxy of its own.
+func (k *cluster) enroll(code string) *peer {
+	k.t.Helper()
+	p := &peer{code: code, dir: k.t.TempDir(), px: newProxy(k.t, strings.TrimPrefix(k.hq.URL, "http://"))}
+	run(k.t, "chancery-hq", "mission", "add", "--data", k.hqDir, "--code", code, "--name", "Mission "+code)
+	c := codeRE.FindString(run(k.t, "chancery-hq", "mission", "code", "--data", k.hqDir, "--code", code))
+	run(k.t, "chancery-agent", "enroll", "--data", p.dir, "--hq", p.px.URL(), "--code", c, "--mission", code)
+	p.bind = "127.0.0.1:" + strconv.Itoa(freePort(k.t, 1))
+	k.peers[code] = p
+	return p
+}
+
+// start runs the mission's agent on the shared network, its gossip on its
+// own loopback port, joining the first mission started.
+func (k *cluster) start(p *peer, extra ...string) {
+	k.t.Helper()
+	args := []string{"--relay-bind", p.bind, "--relay-key", relayKey, "--relay-fast", "--sync-attempts", "1", "--sync-schedule", "@every 1h"}
+	if k.seed != "" && k.seed != p.bind {
+		args = append(args, "--relay-seeds", k.seed)
+	}
+	if k.seed == "" {
+		k.seed = p.bind
+	}
+	p.a = startAgent(k.t, p.dir, append(args, extra...)...)
+	if p.a.Password != "" {
+		p.pw = p.a.Password
+	}
+	p.c = login(k.t, p.a.URL, "admin", p.pw)
+}
+
+// syncNow presses "Sync now" on the mission's Sync page.
+func (p *peer) syncNow(t *testing.T) {
+	t.Helper()
+	if r := form(t, p.c, p.a.URL+"/sync", p.a.URL+"/sync", url.Values{}); r.StatusCode != 200 {
+		t.Fatalf("%s: sync now: %d", p.code, r.StatusCode)
+	}
+}
+
+func (p *peer) page(t *testing.T, path string) string {
+	t.Helper()
+	return get(t, p.c, p.a.URL+path)
+}
+
+var (
+	pendingRE = regexp.MustCompile(`<td id="pending">(-?\d+)</td>`)
+	ackedRE   = regexp.MustCompile(`<td id="acked">(\d+)</td>`)
+)
+
+// outbox returns the changes HQ has confirmed and those waiting, as the
+// mission's Sync page shows them.
+func (p *peer) outbox(t *testing.T) (acked, pending int) {
+	t.Helper()
+	page := p.page(t, "/sync")
+	a, q := ackedRE.FindStringSubmatch(page), pendingRE.FindStringSubmatch(page)
+	if a == nil || q == nil {
+		t.Fatalf("%s's sync page:\n%s", p.code, page)
+	}
+	acked, _ = strconv.Atoi(a[1])
+	pending, _ = strconv.Atoi(q[1])
+	return acked, pending
+}
+
+// events counts the rows of the mission's relay log with this event and
+// peer ("" for any peer).
+func (p *peer) events(t *testing.T, event, with string) int {
+	t.Helper()
+	page := p.page(t, "/peers")
+	n := 0
+	for _, m := range regexp.MustCompile(`<tr data-event="([^"]*)" data-peer="([^"]*)">`).FindAllStringSubmatch(page, -1) {
+		if m[1] == event && (with == "" || m[2] == with) {
+			n++
+		}
+	}
+	return n
+}
+
+// answer saves an answer at the mission.
+func (p *peer) answer(t *testing.T, item, level, evidence string) {
+	t.Helper()
+	area := map[byte]string{'S': "strategy", 'G': "governance", 'M': "missions", 'N': "narrative", 'A': "ai"}[item[0]]
+	if strings.HasPrefix(item, "SOV") {
+		area = "sovereignty"
+	}
+	r := form(t, p.c, p.a.URL+"/areas/"+area, p.a.URL+"/answers/"+item, url.Values{"level": {level}, "evidence": {evidence}})
+	if r.StatusCode != 200 {
+		t.Fatalf("%s: answer %s: %d", p.code, item, r.StatusCode)
+	}
+}
+
+// held returns how many changes of a mission HQ holds, and up to which
+// it has applied them all, from HQ's mission page.
+func (k *cluster) held(code string) (held, through int) {
+	k.t.Helper()
+	c := login(k.t, k.hq.URL, "admin", k.hq.Password)
+	page := get(k.t, c, k.hq.URL+"/missions/"+code)
+	m := heldRE.FindStringSubmatch(page)
+	if m == nil {
+		return 0, 0
+	}
+	held, _ = strconv.Atoi(m[1])
+	through, _ = strconv.Atoi(m[2])
+	return held, through
+}
+
+// linked waits until mission p sees each of the others alive and
+// able to reach HQ.
+func (k *cluster) linked(p *peer, others ...string) {
+	k.t.Helper()
+	waitFor(k.t, 20*time.Second, func() bool {
+		page := p.page(k.t, "/peers")
+		for _, o := range others {
+			if !strings.Contains(page, `data-mission="`+o+`" data-state="alive" data-hq="yes"`) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestRelayThroughPeers: FR-PAR loses its link to HQ; FR-LYO and FR-MRS,
+// on the same network, carry its changes to HQ and HQ's receipt back.
+// HQ takes them exactly once, FR-PAR's outbox clears only when HQ's
+// receipt arrives, and the carriers keep nothing they could read. Then
+// an update HQ publishes reaches all three while only FR-LYO can reach
+// HQ. A mission that dies is noticed and rejoins; one without the gossip
+// key is not let in.
+func TestRelayThroughPeers(t *testing.T) {
+	k := newCluster(t)
+	par, lyo, mrs := k.enroll("FR-PAR"), k.enroll("FR-LYO"), k.enroll("FR-MRS")
+	for _, p := range []*peer{par, lyo, mrs} {
+		k.start(p)
+		p.syncNow(t) // each reaches HQ once: its peers see it linked
+	}
+	k.linked(par, "FR-LYO", "FR-MRS")
+
+	// FR-PAR's link to HQ is cut. Its staff go on working.
+	par.px.down.Store(true)
+	const canary = "CANARY-7Q2X-relay-must-not-read-this"
+	par.answer(t, "NAR-02", "3", "Rebuttal pathway "+canary)
+	par.answer(t, "AI-03", "2", "AI rules "+canary)
+	par.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { return par.events(t, "handed", "") == 2 }, k.debug)
+	if acked, pending := par.outbox(t); acked != 0 || pending != 2 {
+		t.Fatalf("after handing its pouch to peers, FR-PAR's outbox: acked %d, pending %d; it must wait for HQ's receipt", acked, pending)
+	}
+	if !strings.Contains(par.page(t, "/sync"), "last-error") {
+		t.Fatal("FR-PAR's sync page does not show that HQ could not be reached")
+	}
+	// Each carrier takes the pouch to HQ at once.
+	for _, p := range []*peer{lyo, mrs} {
+		waitFor(t, 30*time.Second, func() bool { return p.events(t, "carried", "FR-PAR") == 1 })
+	}
+	if held, through := k.held("FR-PAR"); held != 2 || through != 2 {
+		t.Fatalf("HQ holds %d changes of FR-PAR, applied up to %d; want 2 and 2, each once", held, through)
+	}
+	// Still nothing cleared at FR-PAR until it has HQ's receipt.
+	if _, pending := par.outbox(t); pending != 2 {
+		t.Fatalf("FR-PAR cleared its outbox (%d pending) before taking HQ's receipt", pending)
+	}
+	par.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { _, pending := par.outbox(t); return pending == 0 })
+	if acked, _ := par.outbox(t); acked != 2 || par.events(t, "receipt", "") == 0 {
+		t.Fatalf("FR-PAR after the receipt: acked %d, receipts logged %d", acked, par.events(t, "receipt", ""))
+	}
+	// The carriers gave back HQ's replies and keep nothing of FR-PAR's.
+	for _, p := range []*peer{lyo, mrs} {
+		waitFor(t, 10*time.Second, func() bool { return p.events(t, "returned", "FR-PAR") == 1 })
+		for _, f := range files(t, p.dir) {
+			b, _ := os.ReadFile(f)
+			if strings.Contains(string(b), canary) || strings.Contains(string(b), "Rebuttal pathway") {
+				t.Fatalf("%s's file %s holds FR-PAR's records in the clear", p.code, f)
+			}
+		}
+	}
+	// A second sync sends nothing twice.
+	par.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { return par.events(t, "handed", "") >= 4 })
+	if held, _ := k.held("FR-PAR"); held != 2 {
+		t.Fatalf("HQ holds %d changes of FR-PAR after a second relay; want 2", held)
+	}
+
+	// HQ publishes an update while only FR-LYO can reach it.
+	mrs.px.down.Store(true)
+	mrs.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(mrs.page(t, "/sync"), "last-error") })
+	k.publish("ai-use", "Rules for using AI tools", "# Rules\n\nNo AI note-takers in meetings.\n")
+	lyo.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(lyo.page(t, "/protocols/ai-use"), "No AI note-takers") },
+		func() string { return lyo.a.errs.String() + lyo.page(t, "/sync") + lyo.page(t, "/protocols/ai-use") })
+	k.linked(par, "FR-LYO")
+	k.linked(mrs, "FR-LYO")
+	for _, p := range []*peer{par, mrs} {
+		waitFor(t, 60*time.Second, func() bool {
+			if strings.Contains(p.page(t, "/protocols/ai-use"), "No AI note-takers") {
+				return true
+			}
+			p.syncNow(t)
+			time.Sleep(time.Second)
+			return false
+		})
+	}
+
+	// FR-MRS dies: the others notice. It comes back: it rejoins.
+	mrs.a.cmd.Process.Signal(syscall.SIGKILL)
+	mrs.a.cmd.Wait()
+	waitFor(t, 20*time.Second, func() bool {
+		return strings.Contains(par.page(t, "/peers"), `data-mission="FR-MRS" data-state="failed"`)
+	})
+	k.start(mrs)
+	waitFor(t, 20*time.Second, func() bool {
+		return strings.Contains(par.page(t, "/peers"), `data-mission="FR-MRS" data-state="alive"`)
+	})
+
+	// A mission with another gossip key is not let in, and is told why.
+	out, err := runErr("chancery-agent", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0",
+		"--relay-bind", "127.0.0.1:"+strconv.Itoa(freePort(t, 1)), "--relay-seeds", k.seed, "--relay-fast",
+		"--relay-key", "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=")
+	if err == nil || !strings.Contains(out, "same gossip key") {
+		t.Fatalf("an agent with another gossip key: %v\n%s", err, out)
+	}
+	if page := par.page(t, "/peers"); strings.Contains(page, "unenrolled") {
+		t.Fatal("the agent with another key appears among FR-PAR's peers")
+	}
+}
+
+// debug shows the missions' logs and Peers pages, for a failure.
+func (k *cluster) debug() string {
+	var b strings.Builder
+	for code, p := range k.peers {
+		fmt.Fprintf(&b, "--- %s log:\n%s\n--- %s peers page:\n%s\n", code, p.a.errs, code, get(k.t, p.c, p.a.URL+"/peers"))
+	}
+	return b.String()
+}
+
+// publish publishes a new version of a protocol at HQ, for all missions,
+// as a protocol owner does on HQ's Publish page.
+func (k *cluster) publish(id, title, body string) {
+	k.t.Helper()
+	c := login(k.t, k.hq.URL, "admin", k.hq.Password)
+	r := form(k.t, c, k.hq.URL+"/library/"+id+"/edit", k.hq.URL+"/library/"+id, url.Values{
+		"title": {title}, "category": {"AI readiness"}, "body": {body}, "note": {"Relay test"}, "scope": {"all"}})
+	if r.StatusCode != 200 {
+		k.t.Fatalf("publish %s: %d", id, r.StatusCode)
+	}
+}
+
+// files lists the files under dir.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		t.Fatalf("no files in %s", dir)
+	}
+	return out
+}
