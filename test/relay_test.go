@@ -107,18 +107,27 @@ func (p *peer) outbox(t *testing.T) (acked, pending int) {
 }
 
 // events counts the rows of the mission's relay log with this event and
-// peer ("" for any peer).
-func (p *peer) events(t *testing.T, event, with string) int {
+// peer ("" for any peer) whose detail holds each of detail.
+func (p *peer) events(t *testing.T, event, with string, detail ...string) int {
 	t.Helper()
 	page := p.page(t, "/peers")
 	n := 0
-	for _, m := range regexp.MustCompile(`<tr data-event="([^"]*)" data-peer="([^"]*)">`).FindAllStringSubmatch(page, -1) {
-		if m[1] == event && (with == "" || m[2] == with) {
-			n++
+row:
+	for _, m := range logRowRE.FindAllStringSubmatch(page, -1) {
+		if m[1] != event || (with != "" && m[2] != with) {
+			continue
 		}
+		for _, d := range detail {
+			if !strings.Contains(m[3], d) {
+				continue row
+			}
+		}
+		n++
 	}
 	return n
 }
+
+var logRowRE = regexp.MustCompile(`<tr data-event="([^"]*)" data-peer="([^"]*)">(.*?)</tr>`)
 
 // answer saves an answer at the mission.
 func (p *peer) answer(t *testing.T, item, level, evidence string) {

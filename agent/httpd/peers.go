@@ -15,6 +15,7 @@ var eventMeaning = map[string]string{
 	uplink.EventHanded:       "gave it a pouch of ours to carry to HQ",
 	uplink.EventReceipt:      "brought back HQ's receipt for us",
 	uplink.EventReplyRefused: "brought back a reply we refused",
+	uplink.EventStale:        "brought back an older reply from HQ, ignored",
 	uplink.EventHQRefused:    "HQ refused the pouch carried",
 	uplink.EventPeerRefused:  "could not take our pouch",
 	uplink.EventTaken:        "gave us a pouch to carry to HQ",

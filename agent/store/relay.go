@@ -168,4 +168,3 @@ func (d *DB) RelayEvents(ctx context.Context, limit int) ([]RelayEvent, error) {
 	}
 	return out, rows.Err()
 }
-

@@ -26,6 +26,7 @@ const (
 	EventHanded       = "handed"        // this mission gave a peer a pouch to carry
 	EventReceipt      = "receipt"       // HQ's receipt came back through a peer
 	EventReplyRefused = "reply refused" // a peer brought back something that is not a good reply from HQ
+	EventStale        = "stale"         // a peer brought back a reply older than one already taken
 	EventHQRefused    = "HQ refused"    // HQ refused a pouch carried
 	EventPeerRefused  = "peer refused"  // a peer would not, or could not, take a pouch
 	EventTaken        = "taken"         // this mission took a peer's pouch to carry
@@ -139,6 +140,12 @@ func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) {
 			continue
 		}
 		rc, err := l.TakeReply(ctx, r.Reply)
+		if errors.Is(err, ErrReplay) {
+			// Two peers carried the same pouch, or one replays an old
+			// reply: either way it is ignored.
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventStale, Pouch: r.Pouch, Bytes: int64(len(r.Reply)), Detail: err.Error()})
+			continue
+		}
 		if err != nil {
 			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventReplyRefused, Pouch: r.Pouch, Bytes: int64(len(r.Reply)), Detail: err.Error()})
 			continue
@@ -246,4 +253,3 @@ func (l *Link) Carry(ctx context.Context) error {
 	}
 	return nil
 }
-
