@@ -193,27 +193,38 @@ func TestRelayThroughPeers(t *testing.T) {
 	const canary = "CANARY-7Q2X-relay-must-not-read-this"
 	par.answer(t, "NAR-02", "3", "Rebuttal pathway "+canary)
 	par.answer(t, "AI-03", "2", "AI rules "+canary)
+	// The carriers' own links to HQ are down for a while too, so that
+	// the pouch waits with them.
+	lyo.px.down.Store(true)
+	mrs.px.down.Store(true)
 	par.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool { return par.events(t, "handed", "") == 2 }, k.debug)
+	for _, p := range []*peer{lyo, mrs} {
+		waitFor(t, 30*time.Second, func() bool { return p.events(t, "taken", "FR-PAR") == 1 }, k.debug)
+		waitFor(t, 30*time.Second, func() bool { return strings.Contains(p.page(t, "/sync"), "last-error") })
+	}
+	time.Sleep(2 * time.Second) // FR-PAR looks for HQ's reply at its peers meanwhile
 	if acked, pending := par.outbox(t); acked != 0 || pending != 2 {
-		t.Fatalf("after handing its pouch to peers, FR-PAR's outbox: acked %d, pending %d; it must wait for HQ's receipt", acked, pending)
+		t.Fatalf("with its pouch at its peers but not at HQ, FR-PAR's outbox: acked %d, pending %d; it must wait for HQ's receipt", acked, pending)
 	}
 	if !strings.Contains(par.page(t, "/sync"), "last-error") {
 		t.Fatal("FR-PAR's sync page does not show that HQ could not be reached")
 	}
-	// Each carrier takes the pouch to HQ at once.
+	if held, _ := k.held("FR-PAR"); held != 0 {
+		t.Fatalf("HQ holds %d changes of FR-PAR before any carrier reached it", held)
+	}
+	// The carriers reach HQ again, and take the pouch there.
 	for _, p := range []*peer{lyo, mrs} {
-		waitFor(t, 30*time.Second, func() bool { return p.events(t, "carried", "FR-PAR") == 1 })
+		p.px.down.Store(false)
+		p.syncNow(t)
+		waitFor(t, 30*time.Second, func() bool { return p.events(t, "carried", "FR-PAR") == 1 }, k.debug)
 	}
 	if held, through := k.held("FR-PAR"); held != 2 || through != 2 {
 		t.Fatalf("HQ holds %d changes of FR-PAR, applied up to %d; want 2 and 2, each once", held, through)
 	}
-	// Still nothing cleared at FR-PAR until it has HQ's receipt.
-	if _, pending := par.outbox(t); pending != 2 {
-		t.Fatalf("FR-PAR cleared its outbox (%d pending) before taking HQ's receipt", pending)
-	}
+	// HQ's receipt comes back to FR-PAR and clears its outbox.
 	par.syncNow(t)
-	waitFor(t, 30*time.Second, func() bool { _, pending := par.outbox(t); return pending == 0 })
+	waitFor(t, 30*time.Second, func() bool { _, pending := par.outbox(t); return pending == 0 }, k.debug)
 	if acked, _ := par.outbox(t); acked != 2 || par.events(t, "receipt", "") == 0 {
 		t.Fatalf("FR-PAR after the receipt: acked %d, receipts logged %d", acked, par.events(t, "receipt", ""))
 	}
@@ -244,15 +255,13 @@ func TestRelayThroughPeers(t *testing.T) {
 		func() string { return lyo.a.errs.String() + lyo.page(t, "/sync") + lyo.page(t, "/protocols/ai-use") })
 	k.linked(par, "FR-LYO")
 	k.linked(mrs, "FR-LYO")
+	// FR-PAR and FR-MRS see that FR-LYO holds a newer release, and ask
+	// for theirs through it at once, without waiting for their schedule.
 	for _, p := range []*peer{par, mrs} {
-		waitFor(t, 60*time.Second, func() bool {
-			if strings.Contains(p.page(t, "/protocols/ai-use"), "No AI note-takers") {
-				return true
-			}
-			p.syncNow(t)
-			time.Sleep(time.Second)
-			return false
-		})
+		waitFor(t, 30*time.Second, func() bool { return strings.Contains(p.page(t, "/protocols/ai-use"), "No AI note-takers") }, k.debug)
+		if !strings.Contains(p.page(t, "/protocols/ai-use"), "Version 2") {
+			t.Fatalf("%s does not show version 2 of the protocol", p.code)
+		}
 	}
 
 	// FR-MRS dies: the others notice. It comes back: it rejoins.

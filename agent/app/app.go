@@ -186,6 +186,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer runner.Stop()
+	if relays != nil {
+		every := 30 * time.Second
+		if c.RelayFast {
+			every = 500 * time.Millisecond
+		}
+		go relays.watch(ctx, every, runner.Now)
+	}
 
 	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers}
 	if relays != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chancery/agent/store"
@@ -58,6 +59,39 @@ type relaying struct {
 
 	mu  sync.Mutex
 	api string
+	following atomic.Bool
+	// asked is the newest release seen at a peer for which this agent
+	// has already asked HQ, through the peers, for its own update.
+	asked int64
+}
+
+// watch notices when a peer holds a newer HQ release than this mission:
+// HQ has published something. A mission without its own link to HQ then
+// syncs at once, so its update comes through the peers without waiting
+// for the schedule; once per release seen.
+func (r *relaying) watch(ctx context.Context, every time.Duration, syncNow func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var newest int64
+		for _, p := range r.node.Peers() {
+			newest = max(newest, p.Meta.Release)
+		}
+		own, err := r.db.Update(ctx)
+		if err != nil || newest <= own.Version || newest <= r.asked {
+			continue
+		}
+		if m := relayMeta(ctx, r.link, ""); m.HQLink {
+			continue // its own sync brings it
+		}
+		r.asked = newest
+		syncNow()
+	}
 }
 
 // listening records where the web interface, and so the relay API,
@@ -99,5 +133,27 @@ func (r *relaying) afterSync(ctx context.Context, err error) error {
 		return fmt.Errorf("%w; and through peer missions: %v", err, rerr)
 	}
 	r.logger.Info("HQ cannot be reached; changes sent through peer missions", "err", err)
+	if r.following.CompareAndSwap(false, true) {
+		go r.followUp(context.WithoutCancel(ctx))
+	}
 	return nil
+}
+
+// followUp looks for HQ's reply at the peers soon after a pouch was
+// handed to them, rather than at the next scheduled sync: at growing
+// intervals, until a receipt comes or the tries run out.
+func (r *relaying) followUp(ctx context.Context) {
+	defer r.following.Store(false)
+	wait := 2 * time.Second
+	if r.c.RelayFast {
+		wait = 200 * time.Millisecond
+	}
+	for range 7 {
+		time.Sleep(wait)
+		wait *= 2
+		if r.link.Collect(ctx, r.node.Peers(), r.client()) > 0 {
+			r.announce(ctx)
+			return
+		}
+	}
 }

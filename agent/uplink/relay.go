@@ -116,21 +116,24 @@ func describe(m pouch.Manifest) string {
 	return fmt.Sprintf("changes %d to %d", m.First, m.Last)
 }
 
-// Collect takes the replies the peers hold for this mission.
-func (l *Link) Collect(ctx context.Context, peers []relay.Peer, c *relay.Client) {
+// Collect takes the replies the peers hold for this mission, and returns
+// how many of HQ's receipts it took.
+func (l *Link) Collect(ctx context.Context, peers []relay.Peer, c *relay.Client) int {
+	n := 0
 	for _, p := range peers {
-		l.collect(ctx, p, c)
+		n += l.collect(ctx, p, c)
 	}
+	return n
 }
 
 // collect takes the replies a peer holds for this mission. A reply that
 // is not HQ's, or not for this mission, or older than one already taken,
 // is refused and logged; it changes nothing. Either way the peer may
 // forget it: what it carried is sent again until HQ's receipt covers it.
-func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) {
+func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) (taken int) {
 	rs, err := c.Replies(ctx, p)
 	if err != nil || len(rs) == 0 {
-		return
+		return 0
 	}
 	var done []string
 	for _, r := range rs {
@@ -152,8 +155,10 @@ func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) {
 		}
 		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventReceipt, Pouch: r.Pouch, Bytes: int64(len(r.Reply)),
 			Detail: fmt.Sprintf("HQ holds every change up to %d", rc.Through)})
+		taken++
 	}
 	c.Done(ctx, p, done)
+	return taken
 }
 
 // Carrier is the relay store of this mission: the pouches it carries to
