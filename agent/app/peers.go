@@ -57,8 +57,8 @@ type relaying struct {
 	c      Config
 	logger *slog.Logger
 
-	mu  sync.Mutex
-	api string
+	mu        sync.Mutex
+	api       string
 	following atomic.Bool
 	// asked is the newest release seen at a peer for which this agent
 	// has already asked HQ, through the peers, for its own update.
