@@ -146,11 +146,15 @@ func (s *Server) handle(f func(ctx context.Context, from string, body []byte) (i
 		if err != nil {
 			return c.JSON(http.StatusServiceUnavailable, errorBody{"this mission cannot relay: " + err.Error()})
 		}
+		// A refusal is signed too, so that a genuine peer's "no" (a clock
+		// too far off, say) reaches the asking mission as such.
+		status, v := http.StatusForbidden, any(nil)
 		from, reqSig, err := verifyRequest(c.Request(), self, body)
 		if err != nil {
-			return c.JSON(http.StatusForbidden, errorBody{err.Error()})
+			reqSig = requestSig(c.Request())
+		} else {
+			status, v, err = f(ctx, from, body)
 		}
-		status, v, err := f(ctx, from, body)
 		if err != nil {
 			if status == 0 {
 				status = http.StatusInternalServerError
