@@ -26,9 +26,14 @@ type Config struct {
 	RelayBind     string        // CHANCERY_AGENT_RELAY_BIND: where to meet peer missions, host:port; empty: alone
 	RelaySeeds    string        // CHANCERY_AGENT_RELAY_SEEDS: peers to join, host:port, comma-separated
 	RelayKey      string        // CHANCERY_AGENT_RELAY_KEY: the gossip key the peers share, base64 of 32 bytes
+	RelayNetworks string        // CHANCERY_AGENT_RELAY_NETWORKS: the networks peers may be in, CIDR, comma-separated
 	RelayFast     bool          // CHANCERY_AGENT_RELAY_FAST: notice a peer gone within a second, on a fast LAN
 	RelayQuotaMB  int           // CHANCERY_AGENT_RELAY_QUOTA_MB: the most pouches carried for peers may take, in MB
 }
+
+// DefaultRelayNetworks are the private and local networks: peers share
+// a LAN, never the Internet.
+const DefaultRelayNetworks = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,fc00::/7,fe80::/10,::1/128"
 
 // envPrefix starts every environment variable of the agent.
 const envPrefix = "CHANCERY_AGENT_"
@@ -46,6 +51,7 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.RelayBind, "relay-bind", "", "address to meet peer missions on a shared network, host:port (empty: no peers)")
 	s.String(&c.RelaySeeds, "relay-seeds", "", "peer missions to join, host:port, comma-separated")
 	s.String(&c.RelayKey, "relay-key", "", "the gossip key the peer missions share: base64 of 32 random bytes")
+	s.String(&c.RelayNetworks, "relay-networks", DefaultRelayNetworks, "the networks peer missions may be in, CIDR, comma-separated; gossip from elsewhere is dropped")
 	s.Bool(&c.RelayFast, "relay-fast", false, "check on peers several times a second, to notice one gone within a second (a fast LAN)")
 	s.Int(&c.RelayQuotaMB, "relay-quota-mb", 256, 1, "the most disk the pouches carried for peer missions may take, in MB; beyond it peers are told to try another")
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")

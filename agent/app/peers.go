@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,8 +33,19 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 			seeds = append(seeds, s)
 		}
 	}
+	var nets []net.IPNet
+	for _, s := range strings.Split(c.RelayNetworks, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("relay networks: %q is not a network in CIDR form, such as 192.168.10.0/24", s)
+		}
+		nets = append(nets, *n)
+	}
 	code, _ := db.Meta(ctx, store.MetaCode, "")
-	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: key, Fast: c.RelayFast},
+	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: key, Networks: nets, Fast: c.RelayFast},
 		relayMeta(ctx, link, ""))
 }
 

@@ -146,6 +146,10 @@ func Start(c Config, m Meta) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: gossip address %q is not host:port", c.Bind)
 	}
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && len(c.Networks) > 0 &&
+		!slices.ContainsFunc(c.Networks, func(n net.IPNet) bool { return n.Contains(ip) }) {
+		return nil, fmt.Errorf("relay: the gossip address %s is outside the networks peers may be in; add its network to the relay networks", host)
+	}
 	n := &Node{meta: m, seen: map[string]*Known{}}
 	conf := memberlist.DefaultLANConfig()
 	if c.Fast {

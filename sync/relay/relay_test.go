@@ -106,3 +106,64 @@ func TestBadKey(t *testing.T) {
 		t.Fatalf("short key: %v", err)
 	}
 }
+
+// TestNetworksAllowed: gossip from outside the allowed networks is
+// dropped, whatever key it holds.
+func TestNetworksAllowed(t *testing.T) {
+	only := []net.IPNet{{IP: net.IPv4(127, 0, 0, 1), Mask: net.CIDRMask(32, 32)}}
+	lan, err := relay.Start(relay.Config{Name: "FR-PAR", Bind: "127.0.0.1:0", Key: key, Fast: true, Networks: only}, relay.Meta{Mission: "FR-PAR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lan.Stop() })
+	startAt(t, "127.0.0.2:0", "FR-LYO", key, lan.Addr())
+	time.Sleep(time.Second)
+	if names(lan) != "" {
+		t.Fatalf("a node on 127.0.0.2 joined a cluster that allows 127.0.0.1 only: %q", names(lan))
+	}
+	// A node told to gossip outside its own allowed networks is stopped
+	// with what to do.
+	if _, err := relay.Start(relay.Config{Name: "FR-MRS", Bind: "127.0.0.2:0", Key: key, Networks: only}, relay.Meta{}); err == nil || !strings.Contains(err.Error(), "outside the networks") {
+		t.Fatalf("gossip address outside the networks: %v", err)
+	}
+}
+
+// TestGarbageOnTheGossipPort: random and truncated packets, over UDP and
+// TCP, do not bring a node down or into the cluster; it keeps its peers.
+func TestGarbageOnTheGossipPort(t *testing.T) {
+	a, err := start(t, "FR-PAR", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := start(t, "FR-LYO", key, a.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := [][]byte{{}, {0}, {0xff}, bytes.Repeat([]byte{0xff}, 1400), append([]byte{1, 0xff, 0xff}, make([]byte, 64)...)}
+	for i := range 200 {
+		p := make([]byte, i*7%1400)
+		for j := range p {
+			p[j] = byte(i*31 + j*17)
+		}
+		junk = append(junk, p)
+	}
+	u, err := net.Dial("udp", a.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	for _, p := range junk {
+		u.Write(p)
+		c, err := net.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(p)
+		c.Close()
+	}
+	b.Update(relay.Meta{Mission: "FR-LYO", Release: 3})
+	eventually(t, "the node goes on gossiping", func() bool {
+		ps := a.Peers()
+		return len(ps) == 1 && ps[0].Name == "FR-LYO" && ps[0].Meta.Release == 3
+	})
+}
