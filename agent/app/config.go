@@ -1,7 +1,10 @@
 package app
 
 import (
+	"encoding/base64"
 	"flag"
+	"net"
+	"strings"
 
 	"chancery/shared/settings"
 	"chancery/sync/schedule"
@@ -28,7 +31,14 @@ type Config struct {
 	RelayKey      string        // CHANCERY_AGENT_RELAY_KEY: the gossip key the peers share, base64 of 32 bytes
 	RelayNetworks string        // CHANCERY_AGENT_RELAY_NETWORKS: the networks peers may be in, CIDR, comma-separated
 	RelayFast     bool          // CHANCERY_AGENT_RELAY_FAST: notice a peer gone within a second, on a fast LAN
+	relayKey      []byte        // RelayKey, decoded by check
+	relayNets     []net.IPNet   // RelayNetworks, parsed by check
 	RelayQuotaMB  int           // CHANCERY_AGENT_RELAY_QUOTA_MB: the most pouches carried for peers may take, in MB
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // DefaultRelayNetworks are the private and local networks: peers share
@@ -70,6 +80,32 @@ func (c *Config) check() error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
 		return fmt.Errorf("sessions: idle time must be at least 1m and no longer than the maximum age (now %s and %s)", c.SessionIdle, c.SessionMax)
+	}
+	if c.RelayBind != "" {
+		relayHost, _, err := net.SplitHostPort(c.RelayBind)
+		if err != nil {
+			return fmt.Errorf("the relay address %q is not host:port, such as 0.0.0.0:7946", c.RelayBind)
+		}
+		key, err := base64.StdEncoding.DecodeString(c.RelayKey)
+		if err != nil || len(key) != 32 {
+			return fmt.Errorf("the relay key must be base64 of 32 random bytes (for example: head -c 32 /dev/urandom | base64), the same at every peer mission")
+		}
+		c.relayKey = key
+		c.relayNets = nil
+		for _, s := range strings.Split(c.RelayNetworks, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			_, n, err := net.ParseCIDR(s)
+			if err != nil {
+				return fmt.Errorf("relay networks: %q is not a network in CIDR form, such as 192.168.10.0/24", s)
+			}
+			c.relayNets = append(c.relayNets, *n)
+		}
+		webHost, _, _ := net.SplitHostPort(c.Addr)
+		if loopback(webHost) && !loopback(relayHost) {
+			return fmt.Errorf("peer missions hand pouches over through the web interface, which listens on %s only: listen on the LAN too (--addr 0.0.0.0:8080), or meet peers on loopback", c.Addr)
+		}
 	}
 	if len(c.MissionName) > 100 {
 		return fmt.Errorf("the mission name is limited to 100 characters")

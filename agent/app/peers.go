@@ -3,10 +3,8 @@ package app
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,29 +21,14 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 	if c.RelayBind == "" {
 		return nil, nil
 	}
-	key, err := base64.StdEncoding.DecodeString(c.RelayKey)
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("the relay key must be base64 of 32 random bytes (for example: head -c 32 /dev/urandom | base64), the same at every peer mission")
-	}
 	var seeds []string
 	for _, s := range strings.Split(c.RelaySeeds, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			seeds = append(seeds, s)
 		}
 	}
-	var nets []net.IPNet
-	for _, s := range strings.Split(c.RelayNetworks, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			return nil, fmt.Errorf("relay networks: %q is not a network in CIDR form, such as 192.168.10.0/24", s)
-		}
-		nets = append(nets, *n)
-	}
 	code, _ := db.Meta(ctx, store.MetaCode, "")
-	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: key, Networks: nets, Fast: c.RelayFast},
+	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
 		relayMeta(ctx, link, ""))
 }
 
