@@ -245,6 +245,17 @@ func TestRelayThroughPeers(t *testing.T) {
 		t.Fatalf("HQ holds %d changes of FR-PAR after a second relay; want 2", held)
 	}
 
+	// An incident escalated while cut off goes the same way, at once, and
+	// shows as received by HQ when HQ's receipt comes back.
+	r := form(t, par.c, par.a.URL+"/incidents/new", par.a.URL+"/incidents", url.Values{"title": {"Impersonation of the consul"}, "kind": {"impersonation"}, "severity": {"4"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
+	form(t, par.c, par.a.URL+"/incidents/"+id, par.a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(par.page(t, "/incidents/"+id), `id="delivery">received`) }, k.debug)
+	hc := login(t, k.hq.URL, "admin", k.hq.Password)
+	if p := get(t, hc, k.hq.URL+"/missions/FR-PAR"); !strings.Contains(p, "1 escalated") {
+		t.Fatal("HQ does not show FR-PAR's escalated incident")
+	}
+
 	// HQ publishes an update while only FR-LYO can reach it.
 	mrs.px.down.Store(true)
 	mrs.syncNow(t)

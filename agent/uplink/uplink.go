@@ -322,6 +322,19 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if err := l.DB.SetMetas(ctx, kv); err != nil {
 		return r, err
 	}
+	// An escalated incident whose latest change the receipt covers is at
+	// HQ, whichever pouch took it there (its own, a backlog's, a peer's).
+	urgent, err := l.DB.Urgent(ctx)
+	if err != nil {
+		return r, err
+	}
+	for _, c := range urgent {
+		if c.Seq <= through {
+			if err := l.DB.SetDelivery(ctx, c.Key, store.DeliveryReceived); err != nil {
+				return r, err
+			}
+		}
+	}
 	if err := l.takeGuidance(ctx, rp.Lines[1:]); err != nil {
 		return r, err
 	}
