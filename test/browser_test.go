@@ -395,3 +395,42 @@ func logIn(t *testing.T, ctx context.Context, base, user, pw string) {
 		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Main]`)),
 	)
 }
+
+// TestBrowserPeersPage: at a mission cut off from HQ, the head of
+// mission presses "Sync now" and watches, on the Peers page, the pouch
+// go to the peer that reaches HQ and HQ's receipt come back.
+func TestBrowserPeersPage(t *testing.T) {
+	k := newCluster(t)
+	par, lyo := k.enroll("FR-PAR"), k.enroll("FR-LYO")
+	for _, p := range []*peer{par, lyo} {
+		k.start(p)
+		p.syncNow(t)
+	}
+	k.linked(par, "FR-LYO")
+	par.px.down.Store(true)
+	par.answer(t, "GOV-01", "3", "Digital unit mandate")
+
+	ctx := newBrowser(t)
+	logIn(t, ctx, par.a.URL, "admin", par.pw)
+	do(t, ctx, "sync now", chromedp.Navigate(par.a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	waitFor(t, 30*time.Second, func() bool {
+		do(t, ctx, "peers", chromedp.Navigate(par.a.URL+"/peers"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		return strings.Contains(text(t, ctx, `main`), "brought back HQ's receipt for us")
+	})
+	if s := text(t, ctx, `#peers tr[data-mission="FR-LYO"] td`); !strings.HasPrefix(s, "in touch") {
+		t.Fatalf("FR-LYO's state on the Peers page: %q", s)
+	}
+	log := text(t, ctx, `#relay-log`)
+	for _, want := range []string{"gave it a pouch of ours to carry to HQ", "changes 1 to 1", "HQ holds every change up to 1"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the relay log lacks %q:\n%s", want, log)
+		}
+	}
+	do(t, ctx, "sync page", chromedp.Navigate(par.a.URL+"/sync"), chromedp.WaitVisible(chromedp.CSS(`#pending`)))
+	if s := text(t, ctx, `#pending`); s != "0" {
+		t.Fatalf("changes waiting after HQ's receipt came through FR-LYO: %q", s)
+	}
+	if dir := os.Getenv("CHANCERY_SCREENSHOTS"); dir != "" {
+		screenshot(t, ctx, par.a.URL+"/peers", filepath.Join(dir, "agent-peers.png"))
+	}
+}

@@ -15,9 +15,10 @@ func (h *handler) syncStatus(c echo.Context) error {
 	}
 	u, _ := account.CurrentUser(c)
 	p := h.page(c, "Sync", struct {
-		Status  any
-		CanSync bool
-	}{st, has(canAnswer, u.Role)})
+		Status   any
+		CanSync  bool
+		Relaying bool
+	}{st, has(canAnswer, u.Role), h.Peers != nil})
 	if c.QueryParam("asked") != "" {
 		p.Flash = "Sync started. Reload this page in a moment to see the result."
 	}
