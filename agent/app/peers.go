@@ -55,6 +55,7 @@ type relaying struct {
 	mu        sync.Mutex
 	api       string
 	following atomic.Bool
+	handed    atomic.Int64 // relays that handed a pouch over
 	// asked is the newest release seen at a peer for which this agent
 	// has already asked HQ, through the peers, for its own update.
 	asked int64
@@ -128,27 +129,41 @@ func (r *relaying) afterSync(ctx context.Context, err error) error {
 		return fmt.Errorf("%w; and through peer missions: %v", err, rerr)
 	}
 	r.logger.Info("HQ cannot be reached; changes sent through peer missions", "err", err)
+	r.handed.Add(1)
 	if r.following.CompareAndSwap(false, true) {
 		go r.followUp(context.WithoutCancel(ctx))
 	}
 	return nil
 }
 
-// followUp looks for HQ's reply at the peers soon after a pouch was
+// followUp looks for HQ's replies at the peers soon after a pouch was
 // handed to them, rather than at the next scheduled sync: at growing
-// intervals, until a receipt comes or the tries run out.
+// intervals, while some pouch awaits its answer, starting again from the
+// shortest each time another is handed over; a peer that never answers
+// (a pouch lost with it) is given up on after about four minutes, and the
+// next sync sends the changes again.
 func (r *relaying) followUp(ctx context.Context) {
-	defer r.following.Store(false)
-	wait := 2 * time.Second
+	base := 2 * time.Second
 	if r.c.RelayFast {
-		wait = 200 * time.Millisecond
+		base = 200 * time.Millisecond
 	}
-	for range 7 {
+	wait, seen := base, r.handed.Load()
+	for tries := 0; tries < 7; tries++ {
 		time.Sleep(wait)
 		wait *= 2
+		if n := r.handed.Load(); n != seen {
+			seen, wait, tries = n, base, 0
+		}
 		if r.link.Collect(ctx, r.node.Peers(), r.client()) > 0 {
 			r.announce(ctx)
-			return
 		}
+		if r.link.Awaiting() == 0 {
+			break
+		}
+	}
+	r.following.Store(false)
+	// A pouch handed over just as this one gave up gets a follow-up too.
+	if r.handed.Load() != seen && r.following.CompareAndSwap(false, true) {
+		go r.followUp(ctx)
 	}
 }

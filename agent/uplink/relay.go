@@ -98,12 +98,35 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 			continue
 		}
 		handed++
+		l.await(sum, true)
 		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHanded, Pouch: sum, Bytes: int64(len(raw)), Detail: describe(m)})
 	}
 	if handed+carrying == 0 {
 		return fmt.Errorf("no peer took the pouch: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// await notes a pouch handed to peers, or one whose answer came back.
+func (l *Link) await(sum string, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.awaiting == nil {
+		l.awaiting = map[string]bool{}
+	}
+	if on {
+		l.awaiting[sum] = true
+	} else {
+		delete(l.awaiting, sum)
+	}
+}
+
+// Awaiting reports how many pouches handed to peers since the agent
+// started still wait for an answer from HQ.
+func (l *Link) Awaiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.awaiting)
 }
 
 func describe(m pouch.Manifest) string {
@@ -138,6 +161,7 @@ func (l *Link) collect(ctx context.Context, p relay.Peer, c *relay.Client) (take
 	var done []string
 	for _, r := range rs {
 		done = append(done, r.Pouch)
+		l.await(r.Pouch, false)
 		if r.Error != "" {
 			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHQRefused, Pouch: r.Pouch, Detail: r.Error})
 			continue

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -61,6 +62,11 @@ type Link struct {
 	// Pause is the wait between two pouches of a backlog, so that many
 	// missions coming back at once do not flatten HQ.
 	Pause time.Duration
+
+	// awaiting holds the pouches handed to peers whose reply has not come
+	// back yet (see Relay).
+	mu       sync.Mutex
+	awaiting map[string]bool
 
 	// Sent counts the pouches and their bytes that the last Sync sent
 	// (each pouch once, however many times a connection dropped).
