@@ -7,12 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Overridable for tests: where the binaries are, where the data goes, and
-# the ports (HQ on HQ_PORT, the missions on AGENT_PORT, +1, +2).
+# the ports (HQ on HQ_PORT, the missions on AGENT_PORT, +1, +2, and they
+# meet each other as peers on RELAY_PORT, +1, +2).
 BIN=${CHANCERY_BIN:-bin}
 RUN=${CHANCERY_RUN:-.run}
 HQ_PORT=${HQ_PORT:-8090}
 AGENT_PORT=${AGENT_PORT:-8081}
+RELAY_PORT=${RELAY_PORT:-7946}
 mkdir -p "$RUN"
+# The demo missions share a network, and a gossip key.
+test -s "$RUN/relay-key" || (head -c 32 /dev/urandom | base64 >"$RUN/relay-key")
+RELAY_KEY=$(cat "$RUN/relay-key")
 # 600 random bytes hold about 145 letters and digits; every command in the
 # pipe reads to the end, so none dies of a closed pipe under pipefail.
 test -s "$RUN/admin-password" || (head -c 600 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-20 >"$RUN/admin-password")
@@ -46,6 +51,8 @@ missions=(
   "SG-SIN|Embassy in Singapore|Singapore|Singapore|Asia and Pacific|1.3521|103.8198|$((AGENT_PORT + 2))"
 )
 urls=()
+i=0
+seed=""
 for m in "${missions[@]}"; do
   IFS='|' read -r code name city country region lat lon port <<<"$m"
   data="$RUN/$code"
@@ -57,8 +64,12 @@ for m in "${missions[@]}"; do
     "$BIN/chancery-agent" enroll --data "$data" --hq "$HQ" --code "$enroll" --mission "$code" >/dev/null
     echo yes >"$data/enrolled"
   fi
+  relay="127.0.0.1:$((RELAY_PORT + i))"
   CHANCERY_AGENT_ADMIN_PASSWORD="$PASSWORD" "$BIN/chancery-agent" serve --addr "127.0.0.1:$port" --data "$data" \
-    --mission-name "$name (demo data)" --sync-schedule "@every 1m" >"$RUN/$code.log" 2>&1 &
+    --mission-name "$name (demo data)" --sync-schedule "@every 1m" \
+    --relay-bind "$relay" --relay-key "$RELAY_KEY" ${seed:+--relay-seeds "$seed"} >"$RUN/$code.log" 2>&1 &
+  seed=${seed:-$relay}
+  i=$((i + 1))
   pids+=($!)
   wait_for "$RUN/$code.log"
   "$BIN/chancery-agent" sync --data "$data" >/dev/null 2>&1 || true
@@ -83,6 +94,8 @@ Log in to any of them as:  admin / $PASSWORD
 (the password is kept in $RUN/admin-password; logs are in $RUN/*.log)
 
 The missions sync with HQ every minute. Answer an item at a mission, press
-"Sync now" on its Sync page, and see it at HQ. Ctrl-C stops everything.
+"Sync now" on its Sync page, and see it at HQ. The three missions share a
+network: their Peers pages show each other, and what they carry for each
+other when one cannot reach HQ. Ctrl-C stops everything.
 MSG
 wait

@@ -44,9 +44,9 @@ func freePort(t *testing.T, n int) int {
 // missions answer, the login works, and the map has the demo missions.
 func TestMakeRun(t *testing.T) {
 	run := t.TempDir()
-	hqPort, agentPort := freePort(t, 1), freePort(t, 3)
+	hqPort, agentPort, relayPort := freePort(t, 1), freePort(t, 3), freePort(t, 3)
 	cmd := exec.Command("bash", filepath.Join("..", "deploy", "demo.sh"))
-	cmd.Env = append(os.Environ(), "CHANCERY_BIN="+bin, "CHANCERY_RUN="+run, "HQ_PORT="+strconv.Itoa(hqPort), "AGENT_PORT="+strconv.Itoa(agentPort))
+	cmd.Env = append(os.Environ(), "CHANCERY_BIN="+bin, "CHANCERY_RUN="+run, "HQ_PORT="+strconv.Itoa(hqPort), "AGENT_PORT="+strconv.Itoa(agentPort), "RELAY_PORT="+strconv.Itoa(relayPort))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -102,6 +102,12 @@ func TestMakeRun(t *testing.T) {
 			}
 		} else if !strings.Contains(page, "demo data") {
 			t.Fatalf("%s does not say it holds demo data", u)
+		}
+		if i == 1 { // the demo missions share a network
+			waitFor(t, 20*time.Second, func() bool {
+				p := get(t, c, u+"peers")
+				return strings.Contains(p, `data-mission="KE-NBO" data-state="alive"`) && strings.Contains(p, `data-mission="SG-SIN" data-state="alive"`)
+			})
 		}
 	}
 }
