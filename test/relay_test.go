@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -77,8 +78,8 @@ func (k *cluster) start(p *peer, extra ...string) {
 // syncNow presses "Sync now" on the mission's Sync page.
 func (p *peer) syncNow(t *testing.T) {
 	t.Helper()
-	if r := form(t, p.c, p.a.URL+"/sync", p.a.URL+"/sync", url.Values{}); r.StatusCode != 200 {
-		t.Fatalf("%s: sync now: %d", p.code, r.StatusCode)
+	if r := form(t, p.c, p.a.URL+"/sync", p.a.URL+"/sync", url.Values{}); r.StatusCode != 200 || r.Request.URL.Path != "/sync" {
+		t.Fatalf("%s: sync now: %d at %s", p.code, r.StatusCode, r.Request.URL)
 	}
 }
 
@@ -118,7 +119,7 @@ row:
 			continue
 		}
 		for _, d := range detail {
-			if !strings.Contains(m[3], d) {
+			if !strings.Contains(html.UnescapeString(m[3]), d) {
 				continue row
 			}
 		}
@@ -126,6 +127,8 @@ row:
 	}
 	return n
 }
+
+var tagRE = regexp.MustCompile(`(<[^>]*>)+`)
 
 var logRowRE = regexp.MustCompile(`<tr data-event="([^"]*)" data-peer="([^"]*)">(.*?)</tr>`)
 
@@ -275,6 +278,33 @@ func TestRelayThroughPeers(t *testing.T) {
 		}
 	}
 
+	// FR-PAR rotates its keys while cut off: the new keys go to HQ
+	// through FR-LYO, HQ's card for them comes back, and the next change
+	// travels under them.
+	out := run(t, "chancery-agent", "keys", "rotate", "--data", par.dir, "--sync-attempts", "1")
+	if !strings.Contains(out, "HQ could not be told yet") {
+		t.Fatalf("keys rotate while cut off: %s", out)
+	}
+	par.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { return par.events(t, "handed", "", "the mission's new keys") > 0 }, k.debug)
+	par.answer(t, "SOV-01", "2", "Vendor register")
+	acked, pending := par.outbox(t)
+	last := acked + pending
+	waitFor(t, 30*time.Second, func() bool {
+		if acked, _ := par.outbox(t); acked == last {
+			return true
+		}
+		par.syncNow(t)
+		time.Sleep(500 * time.Millisecond)
+		return false
+	}, k.debug)
+	if held, through := k.held("FR-PAR"); held != last || through != last {
+		t.Fatalf("after the rotation HQ holds %d changes of FR-PAR, applied up to %d; want %d", held, through, last)
+	}
+	// (HQ refuses a pouch signed with a key a rotation replaced, and
+	// FR-LYO a request whose card does not match its key: the change got
+	// through, so both took the new keys.)
+
 	// FR-MRS dies: the others notice. It comes back: it rejoins.
 	mrs.a.cmd.Process.Signal(syscall.SIGKILL)
 	mrs.a.cmd.Wait()
@@ -302,7 +332,10 @@ func TestRelayThroughPeers(t *testing.T) {
 func (k *cluster) debug() string {
 	var b strings.Builder
 	for code, p := range k.peers {
-		fmt.Fprintf(&b, "--- %s log:\n%s\n--- %s peers page:\n%s\n", code, p.a.errs, code, get(k.t, p.c, p.a.URL+"/peers"))
+		fmt.Fprintf(&b, "--- %s log:\n%s\n--- %s relay log:\n", code, p.a.errs, code)
+		for _, m := range logRowRE.FindAllStringSubmatch(get(k.t, p.c, p.a.URL+"/peers"), -1) {
+			fmt.Fprintf(&b, "%s %s %s\n", m[1], m[2], tagRE.ReplaceAllString(m[3], " | "))
+		}
 	}
 	return b.String()
 }
