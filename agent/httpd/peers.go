@@ -22,6 +22,7 @@ var eventMeaning = map[string]string{
 	uplink.EventCarried:      "its pouch handed to HQ by us",
 	uplink.EventReturned:     "took HQ's replies from us",
 	uplink.EventFull:         "its pouch refused: our relay store is full",
+	uplink.EventExpired:      "HQ's answer for it forgotten, never taken",
 }
 
 // peers shows the missions this agent meets on a shared network, and

@@ -122,6 +122,27 @@ func (d *DB) RelayTaken(ctx context.Context, mission string, sums []string) (int
 	return n, tx.Commit()
 }
 
+// RelayExpire forgets HQ's answers that their mission has not taken
+// since before, and returns them (without their bytes), so that the
+// caller can log each.
+func (d *DB) RelayExpire(ctx context.Context, before time.Time) ([]Carried, error) {
+	rows, err := d.sql.QueryContext(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NOT NULL AND answered_at < ? RETURNING sum, mission",
+		before.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Carried
+	for rows.Next() {
+		var c Carried
+		if err := rows.Scan(&c.Sum, &c.Mission); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // RelayEvent is one line of what travelled through whom.
 type RelayEvent struct {
 	At     time.Time

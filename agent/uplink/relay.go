@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"chancery/agent/store"
 	"chancery/sync/exchange"
@@ -33,7 +34,13 @@ const (
 	EventCarried      = "carried"       // this mission handed a peer's pouch to HQ
 	EventReturned     = "returned"      // a peer fetched HQ's replies from here
 	EventFull         = "full"          // a peer's pouch was refused: the store is full
+	EventExpired      = "expired"       // HQ's answer for a peer, never taken, was forgotten
 )
+
+// AnswerKept is how long HQ's answer to a carried pouch waits for its
+// mission. A mission that comes back later sends its changes again: only
+// HQ's receipt ever cleared them.
+const AnswerKept = 30 * 24 * time.Hour
 
 // DefaultRelayQuota bounds the bytes held for peers.
 const DefaultRelayQuota = 256 << 20
@@ -252,6 +259,13 @@ func (c Carrier) Done(ctx context.Context, mission string, sums []string) error 
 // them. A pouch HQ refuses is answered with the refusal; one that could
 // not be sent stays for the next try.
 func (l *Link) Carry(ctx context.Context) error {
+	gone, err := l.DB.RelayExpire(ctx, l.DB.Now().Add(-AnswerKept))
+	if err != nil {
+		return err
+	}
+	for _, g := range gone {
+		l.log(ctx, store.RelayEvent{Peer: g.Mission, Event: EventExpired, Pouch: g.Sum, Detail: "not taken in 30 days"})
+	}
 	held, err := l.DB.RelayToCarry(ctx)
 	if err != nil || len(held) == 0 {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"chancery/agent/uplink"
 	"chancery/sync/relay"
@@ -71,5 +72,14 @@ func TestCarrierQuota(t *testing.T) {
 	}
 	if off, err := c.Offer(ctx, "FR-LYO", relay.Sum(second), 600); err != nil || !off.Accept || off.Holding != 0 {
 		t.Fatalf("offer once the reply was taken: %+v %v", off, err)
+	}
+	// An answer never taken is forgotten after a while, and logged.
+	third := bytes.Repeat([]byte{3}, 100)
+	if err := c.Hold(ctx, "FR-MRS", relay.Sum(third), third); err != nil {
+		t.Fatal(err)
+	}
+	h.db.RelayAnswered(ctx, relay.Sum(third), []byte("reply"), "")
+	if gone, err := h.db.RelayExpire(ctx, time.Now().Add(time.Minute)); err != nil || len(gone) != 1 || gone[0].Mission != "FR-MRS" {
+		t.Fatalf("expired: %+v %v", gone, err)
 	}
 }
