@@ -225,6 +225,11 @@ func TestRelayThroughPeers(t *testing.T) {
 	if held, through := k.held("FR-PAR"); held != 2 || through != 2 {
 		t.Fatalf("HQ holds %d changes of FR-PAR, applied up to %d; want 2 and 2, each once", held, through)
 	}
+	// HQ's page for FR-PAR says how its pouches come in.
+	hqc := login(t, k.hq.URL, "admin", k.hq.Password)
+	if p := get(t, hqc, k.hq.URL+"/missions/FR-PAR"); !regexp.MustCompile(`<span id="arrival">http 127\.0\.0\.1 carried by FR-(LYO|MRS)</span>`).MatchString(p) {
+		t.Fatalf("HQ's mission page does not say FR-PAR's last pouch was carried by a peer: %s", regexp.MustCompile(`Last pouch.*`).FindString(p))
+	}
 	// HQ's receipt comes back to FR-PAR and clears its outbox.
 	par.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool { _, pending := par.outbox(t); return pending == 0 }, k.debug)

@@ -276,7 +276,7 @@ func (l *Link) Carry(ctx context.Context) error {
 	}
 	for _, h := range held {
 		c := *l.Client
-		c.BaseURL = st.HQURL
+		c.BaseURL, c.CarriedBy = st.HQURL, st.Mission
 		reply, err := c.Exchange(ctx, h.Raw)
 		var re *exchange.RemoteError
 		switch {

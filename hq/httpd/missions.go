@@ -108,6 +108,7 @@ type missionData struct {
 	Items     []itemRow
 	Snapshots []readiness.Snapshot
 	Received  int
+	Arrival   store.Arrival
 	CanManage bool
 	Code      string
 	Expires   time.Time
@@ -141,10 +142,14 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	if err != nil {
 		return err
 	}
+	arrival, err := h.Store.LastArrival(ctx, m.Code)
+	if err != nil {
+		return err
+	}
 	f := h.Store.Framework()
 	u, _ := account.CurrentUser(c)
 	report := readiness.Assess(f, answers)
-	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Snapshots: snaps, Received: n, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
+	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -227,6 +228,25 @@ func (d *DB) Received(ctx context.Context, mission string) (int, error) {
 	var n int
 	err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM received WHERE mission = ?", mission).Scan(&n)
 	return n, err
+}
+
+// Arrival is how a mission's last pouch came in.
+type Arrival struct {
+	Via string // "http 10.0.0.5", "http 10.0.0.5 carried by FR-LYO", "file …"
+	At  time.Time
+}
+
+// LastArrival returns how the mission's last pouch came in; the zero
+// Arrival if none has.
+func (d *DB) LastArrival(ctx context.Context, mission string) (Arrival, error) {
+	var a Arrival
+	var at string
+	err := d.sql.QueryRowContext(ctx, "SELECT via, received_at FROM pouches WHERE mission = ? ORDER BY received_at DESC LIMIT 1", mission).Scan(&a.Via, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Arrival{}, nil
+	}
+	a.At, _ = time.Parse(time.RFC3339Nano, at)
+	return a, err
 }
 
 // SignOff is when and by whom a mission last signed off.

@@ -26,6 +26,11 @@ type Client struct {
 	Attempts int
 	Backoff  time.Duration
 
+	// CarriedBy, when a mission carries another's pouch, names the
+	// carrier, for HQ's record of how pouches arrive. It proves nothing:
+	// the pouch speaks for itself.
+	CarriedBy string
+
 	// Progress, if set, is told how much of a resumable upload HQ holds.
 	Progress func(sent, total int)
 
@@ -199,6 +204,9 @@ func (c *Client) send(ctx context.Context, h *http.Client, method, url string, b
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	if c.CarriedBy != "" {
+		req.Header.Set(HeaderCarriedBy, c.CarriedBy)
+	}
 	resp, err := h.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach HQ: %w", err)
@@ -225,6 +233,9 @@ func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, b
 		return nil, err
 	}
 	req.Header.Set("Content-Type", ctype)
+	if c.CarriedBy != "" {
+		req.Header.Set(HeaderCarriedBy, c.CarriedBy)
+	}
 	resp, err := h.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach HQ: %w", err)

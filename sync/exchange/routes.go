@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,12 +45,27 @@ func Routes(e *echo.Echo, hq HQ, maxPouch int64, up *Uploads) {
 		if int64(len(body)) > maxPouch {
 			return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "the pouch is larger than this server accepts; send the backlog in smaller pouches"})
 		}
-		reply, err := hq.Exchange(c.Request().Context(), body, c.RealIP())
+		reply, err := hq.Exchange(c.Request().Context(), body, Remote(c))
 		if err != nil {
 			return err
 		}
 		return c.Blob(http.StatusOK, ContentType, reply)
 	})
+}
+
+// HeaderCarriedBy names the mission that carried a pouch for another.
+const HeaderCarriedBy = "Chancery-Carried-By"
+
+var carrierRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,31}$`)
+
+// Remote describes where a pouch came from: the address, and the
+// carrying mission it names, if any (a label, not a proof).
+func Remote(c echo.Context) string {
+	r := c.RealIP()
+	if by := c.Request().Header.Get(HeaderCarriedBy); carrierRE.MatchString(by) {
+		r += " carried by " + by
+	}
+	return r
 }
 
 // StatusOf maps the pouch refusals to HTTP: a pouch HQ cannot trust is

@@ -190,7 +190,7 @@ func (u *Uploads) finish(hq HQ) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		reply, err := hq.Exchange(c.Request().Context(), raw, c.RealIP())
+		reply, err := hq.Exchange(c.Request().Context(), raw, Remote(c))
 		if err != nil {
 			return err
 		}
