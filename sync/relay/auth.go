@@ -87,26 +87,33 @@ func checkCard(hq ed25519.PublicKey, card string) (exchange.Card, ed25519.Public
 	return c, key, nil
 }
 
-// verifyRequest checks a request meant for the mission self and returns
-// the mission that sent it and the request's signature.
-func verifyRequest(r *http.Request, self Identity, body []byte) (string, []byte, error) {
+// checkHeaders checks what a request says of itself before its body is
+// read: a card from our HQ, meant for this mission, sent about now. It
+// returns the sender's card and key.
+func checkHeaders(r *http.Request, self Identity) (exchange.Card, ed25519.PublicKey, error) {
 	card, key, err := checkCard(self.HQ, r.Header.Get(HeaderCard))
 	if err != nil {
-		return "", nil, err
+		return card, nil, err
 	}
 	if to := r.Header.Get(HeaderTo); to != self.Mission {
-		return "", nil, fmt.Errorf("%w: the request is meant for %q, this is %s", ErrNotPeer, to, self.Mission)
+		return card, nil, fmt.Errorf("%w: the request is meant for %q, this is %s", ErrNotPeer, to, self.Mission)
 	}
 	date := r.Header.Get(HeaderDate)
 	t, err := time.Parse(time.RFC3339Nano, date)
 	if err != nil || time.Since(t).Abs() > MaxSkew {
-		return "", nil, fmt.Errorf("%w: the request's time %q is more than %s from this mission's clock; check both clocks", ErrNotPeer, date, MaxSkew)
+		return card, nil, fmt.Errorf("%w: the request's time %q is more than %s from this mission's clock; check both clocks", ErrNotPeer, date, MaxSkew)
 	}
+	return card, key, nil
+}
+
+// verifyRequest checks the signature of a request whose headers passed
+// checkHeaders, over its body.
+func verifyRequest(r *http.Request, self Identity, card exchange.Card, key ed25519.PublicKey, body []byte) error {
 	sig, err := base64.StdEncoding.DecodeString(r.Header.Get(HeaderSig))
-	if err != nil || !ed25519.Verify(key, requestDigest(r.Method, r.URL.RequestURI(), self.Mission, date, body), sig) {
-		return "", nil, fmt.Errorf("%w: the signature does not match %s's card", ErrNotPeer, card.Mission)
+	if err != nil || !ed25519.Verify(key, requestDigest(r.Method, r.URL.RequestURI(), self.Mission, r.Header.Get(HeaderDate), body), sig) {
+		return fmt.Errorf("%w: the signature does not match %s's card", ErrNotPeer, card.Mission)
 	}
-	return card.Mission, sig, nil
+	return nil
 }
 
 // signAnswer adds the identity's card and signature to an answer.

@@ -135,25 +135,29 @@ type errorBody struct {
 func (s *Server) handle(f func(ctx context.Context, from string, body []byte) (int, any, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxPouch+1))
-		if err != nil {
-			return err
-		}
-		if len(body) > MaxPouch {
-			return c.JSON(http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("a pouch to carry is at most %d bytes", MaxPouch)})
-		}
 		self, err := s.Identity(ctx)
 		if err != nil {
 			return c.JSON(http.StatusServiceUnavailable, errorBody{"this mission cannot relay: " + err.Error()})
 		}
 		// A refusal is signed too, so that a genuine peer's "no" (a clock
-		// too far off, say) reaches the asking mission as such.
+		// too far off, say) reaches the asking mission as such. The body
+		// is read only from a request whose card is our HQ's.
 		status, v := http.StatusForbidden, any(nil)
-		from, reqSig, err := verifyRequest(c.Request(), self, body)
-		if err != nil {
-			reqSig = requestSig(c.Request())
-		} else {
-			status, v, err = f(ctx, from, body)
+		reqSig := requestSig(c.Request())
+		card, key, err := checkHeaders(c.Request(), self)
+		if err == nil {
+			var body []byte
+			body, err = io.ReadAll(io.LimitReader(c.Request().Body, MaxPouch+1))
+			switch {
+			case err != nil:
+				return err
+			case len(body) > MaxPouch:
+				status, err = http.StatusRequestEntityTooLarge, fmt.Errorf("a pouch to carry is at most %d bytes", MaxPouch)
+			default:
+				if err = verifyRequest(c.Request(), self, card, key, body); err == nil {
+					status, v, err = f(ctx, card.Mission, body)
+				}
+			}
 		}
 		if err != nil {
 			if status == 0 {
