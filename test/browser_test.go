@@ -401,11 +401,7 @@ func logIn(t *testing.T, ctx context.Context, base, user, pw string) {
 // go to the peer that reaches HQ and HQ's receipt come back.
 func TestBrowserPeersPage(t *testing.T) {
 	k := newCluster(t)
-	par, lyo := k.enroll("FR-PAR"), k.enroll("FR-LYO")
-	for _, p := range []*peer{par, lyo} {
-		k.start(p)
-		p.syncNow(t)
-	}
+	par := k.up("FR-PAR", "FR-LYO")[0]
 	k.linked(par, "FR-LYO")
 	par.px.down.Store(true)
 	par.answer(t, "GOV-01", "3", "Digital unit mandate")

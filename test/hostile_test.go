@@ -167,11 +167,8 @@ func (h *hostile) Done(ctx context.Context, mission string, sums []string) error
 // once or on retry.
 func TestRelayHostilePeer(t *testing.T) {
 	k := newCluster(t)
-	par, lyo := k.enroll("FR-PAR"), k.enroll("FR-LYO")
-	for _, p := range []*peer{par, lyo} {
-		k.start(p)
-		p.syncNow(t)
-	}
+	ps := k.up("FR-PAR", "FR-LYO")
+	par, lyo := ps[0], ps[1]
 	bad := k.hostile("FR-BAD")
 	bad.forgeFor(k.hqDir, "FR-PAR")
 	k.linked(par, "FR-LYO", "FR-BAD")

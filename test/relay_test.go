@@ -75,6 +75,20 @@ func (k *cluster) start(p *peer, extra ...string) {
 	p.c = login(k.t, p.a.URL, "admin", p.pw)
 }
 
+// up enrolls the missions, starts their agents and has each reach HQ
+// once, so that its peers see it linked.
+func (k *cluster) up(codes ...string) []*peer {
+	k.t.Helper()
+	var ps []*peer
+	for _, code := range codes {
+		p := k.enroll(code)
+		k.start(p)
+		p.syncNow(k.t)
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // syncNow presses "Sync now" on the mission's Sync page.
 func (p *peer) syncNow(t *testing.T) {
 	t.Helper()
@@ -184,11 +198,8 @@ func (k *cluster) linked(p *peer, others ...string) {
 // key is not let in.
 func TestRelayThroughPeers(t *testing.T) {
 	k := newCluster(t)
-	par, lyo, mrs := k.enroll("FR-PAR"), k.enroll("FR-LYO"), k.enroll("FR-MRS")
-	for _, p := range []*peer{par, lyo, mrs} {
-		k.start(p)
-		p.syncNow(t) // each reaches HQ once: its peers see it linked
-	}
+	ps := k.up("FR-PAR", "FR-LYO", "FR-MRS")
+	par, lyo, mrs := ps[0], ps[1], ps[2]
 	k.linked(par, "FR-LYO", "FR-MRS")
 
 	// FR-PAR's link to HQ is cut. Its staff go on working.

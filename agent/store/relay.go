@@ -59,7 +59,12 @@ func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quo
 
 // RelayToCarry lists the pouches not yet handed to HQ, oldest first.
 func (d *DB) RelayToCarry(ctx context.Context) ([]Carried, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT sum, mission, raw FROM relay_pouches WHERE answered_at IS NULL ORDER BY received_at")
+	return d.carried(ctx, "SELECT sum, mission, raw FROM relay_pouches WHERE answered_at IS NULL ORDER BY received_at")
+}
+
+// carried runs a query that yields sum, mission and raw.
+func (d *DB) carried(ctx context.Context, query string, args ...any) ([]Carried, error) {
+	rows, err := d.sql.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,21 +131,8 @@ func (d *DB) RelayTaken(ctx context.Context, mission string, sums []string) (int
 // since before, and returns them (without their bytes), so that the
 // caller can log each.
 func (d *DB) RelayExpire(ctx context.Context, before time.Time) ([]Carried, error) {
-	rows, err := d.sql.QueryContext(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NOT NULL AND answered_at < ? RETURNING sum, mission",
+	return d.carried(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NOT NULL AND answered_at < ? RETURNING sum, mission, raw",
 		before.UTC().Format(time.RFC3339Nano))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Carried
-	for rows.Next() {
-		var c Carried
-		if err := rows.Scan(&c.Sum, &c.Mission); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // RelayEvent is one line of what travelled through whom.
