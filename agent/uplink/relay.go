@@ -89,13 +89,14 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 		off, err := c.Offer(ctx, p, raw)
 		switch {
 		case err != nil:
+			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventPeerRefused, Pouch: sum, Bytes: int64(len(raw)), Detail: err.Error()})
 			errs = append(errs, err)
 			continue
 		case !off.Accept:
 			l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventPeerRefused, Pouch: sum, Bytes: int64(len(raw)), Detail: off.Reason})
 			errs = append(errs, fmt.Errorf("%s: %s", p.Name, off.Reason))
 			continue
-		case off.Holding > 0:
+		case off.Holding > 0 && time.Since(l.handedTo(p.Name)) < Patience:
 			carrying++ // it has one of ours on the way; wait for HQ's answer
 			continue
 		}
@@ -106,6 +107,9 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 		}
 		handed++
 		l.await(sum, true)
+		l.mu.Lock()
+		l.handed[p.Name] = time.Now()
+		l.mu.Unlock()
 		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHanded, Pouch: sum, Bytes: int64(len(raw)), Detail: describe(m)})
 	}
 	if handed+carrying == 0 {
@@ -114,12 +118,26 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 	return nil
 }
 
+// Patience is how long a mission leaves a pouch with a peer that says it
+// still holds one of its pouches for HQ, before it hands that peer the
+// next one anyway: a peer that keeps saying so and never answers must not
+// keep the mission's changes from HQ.
+const Patience = 10 * time.Minute
+
+// handedTo is when this agent last handed a pouch to peer; zero if not
+// since it started.
+func (l *Link) handedTo(peer string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.handed[peer]
+}
+
 // await notes a pouch handed to peers, or one whose answer came back.
 func (l *Link) await(sum string, on bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.awaiting == nil {
-		l.awaiting = map[string]bool{}
+		l.awaiting, l.handed = map[string]bool{}, map[string]time.Time{}
 	}
 	if on {
 		l.awaiting[sum] = true

@@ -67,6 +67,7 @@ type Link struct {
 	// back yet (see Relay).
 	mu       sync.Mutex
 	awaiting map[string]bool
+	handed   map[string]time.Time // when a pouch was last handed to each peer
 
 	// Sent counts the pouches and their bytes that the last Sync sent
 	// (each pouch once, however many times a connection dropped).
