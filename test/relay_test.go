@@ -383,3 +383,31 @@ func files(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestRelayAfterEnrollment: an agent already running on the shared
+// network is enrolled with HQ; without a restart, its peers know it by
+// its mission code and carry its changes.
+func TestRelayAfterEnrollment(t *testing.T) {
+	k := newCluster(t)
+	lyo := k.up("FR-LYO")[0]
+	nce := &peer{code: "FR-NCE", dir: t.TempDir(), px: newProxy(t, strings.TrimPrefix(k.hq.URL, "http://"))}
+	nce.bind = "127.0.0.1:" + strconv.Itoa(freePort(t, 1))
+	k.start(nce)
+	k.peers[nce.code] = nce
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(lyo.page(t, "/peers"), `data-mission="unenrolled-`) }, k.debug)
+
+	run(t, "chancery-hq", "mission", "add", "--data", k.hqDir, "--code", "FR-NCE", "--name", "Consulate in Nice")
+	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", k.hqDir, "--code", "FR-NCE"))
+	run(t, "chancery-agent", "enroll", "--data", nce.dir, "--hq", nce.px.URL(), "--code", code, "--mission", "FR-NCE")
+	nce.syncNow(t)
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(lyo.page(t, "/peers"), `data-mission="FR-NCE" data-state="alive"`) }, k.debug)
+	k.linked(nce, "FR-LYO")
+
+	nce.px.down.Store(true)
+	nce.answer(t, "MIS-02", "3", "Consular crisis cell")
+	nce.syncNow(t)
+	waitFor(t, 30*time.Second, func() bool { _, pending := nce.outbox(t); return pending == 0 }, k.debug)
+	if held, through := k.held("FR-NCE"); held != 1 || through != 1 {
+		t.Fatalf("HQ holds %d changes of FR-NCE, applied up to %d; want 1 and 1", held, through)
+	}
+}

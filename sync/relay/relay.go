@@ -11,6 +11,7 @@
 package relay
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,6 +59,8 @@ type Config struct {
 
 // Peer is another node as seen from here.
 type Peer struct {
+	// Name is the peer's mission code, as its metadata says; its node
+	// name until it says one (an agent enrolled after it started).
 	Name string
 	Addr string
 	Meta Meta
@@ -83,14 +86,20 @@ type Known struct {
 	Heard time.Time
 }
 
+func peerOf(m *memberlist.Node) Peer {
+	p := Peer{Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
+	json.Unmarshal(m.Meta, &p.Meta)
+	p.Name = cmp.Or(p.Meta.Mission, m.Name)
+	return p
+}
+
 // events keeps the peers met, for the agent's Peers page. memberlist
 // calls it under its own lock: it must not call back into memberlist.
 type events struct{ n *Node }
 
 func (e events) note(m *memberlist.Node, state string) {
 	now := time.Now()
-	p := Peer{Name: m.Name, Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
-	json.Unmarshal(m.Meta, &p.Meta)
+	p := peerOf(m)
 	e.n.mu.Lock()
 	defer e.n.mu.Unlock()
 	k := e.n.seen[m.Name]
@@ -219,9 +228,7 @@ func (n *Node) Peers() []Peer {
 		if m.Name == self {
 			continue
 		}
-		p := Peer{Name: m.Name, Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
-		json.Unmarshal(m.Meta, &p.Meta)
-		out = append(out, p)
+		out = append(out, peerOf(m))
 	}
 	return out
 }
@@ -229,9 +236,9 @@ func (n *Node) Peers() []Peer {
 // Known lists every peer met since this node started, by name, with
 // the live ones marked heard now.
 func (n *Node) Known() []Known {
-	live := map[string]bool{}
-	for _, p := range n.Peers() {
-		live[p.Name] = true
+	live := map[string]bool{} // by node name
+	for _, m := range n.ml.Members() {
+		live[m.Name] = true
 	}
 	self := n.ml.LocalNode().Name
 	now := time.Now()
