@@ -400,7 +400,9 @@ func TestRelayAfterEnrollment(t *testing.T) {
 	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", k.hqDir, "--code", "FR-NCE"))
 	run(t, "chancery-agent", "enroll", "--data", nce.dir, "--hq", nce.px.URL(), "--code", code, "--mission", "FR-NCE")
 	nce.syncNow(t)
-	waitFor(t, 20*time.Second, func() bool { return strings.Contains(lyo.page(t, "/peers"), `data-mission="FR-NCE" data-state="alive"`) }, k.debug)
+	waitFor(t, 20*time.Second, func() bool {
+		return strings.Contains(lyo.page(t, "/peers"), `data-mission="FR-NCE" data-state="alive"`)
+	}, k.debug)
 	k.linked(nce, "FR-LYO")
 
 	nce.px.down.Store(true)
