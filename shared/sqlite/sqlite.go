@@ -36,6 +36,10 @@ func DSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// MaxConns bounds the connections to one database. SQLite serves its
+// readers in parallel under WAL, and a handful per core keeps them busy.
+const MaxConns = 32
+
 // Open opens (creating if needed) the database at path, checks its
 // settings and integrity, and applies the migrations found in each of
 // sources, in name order across all of them. Migration file names must
@@ -48,10 +52,15 @@ func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	// Opening a connection runs every pragma again; under load, keeping a
-	// few idle is much cheaper than closing and reopening them (the
-	// default keeps two).
-	db.SetMaxIdleConns(16)
+	// Opening a connection runs every pragma again and parses every
+	// statement afresh. Under a burst (a thousand missions syncing at
+	// once) an unbounded pool opened one per request and closed them
+	// after, and the parsing took most of the time: a bounded pool, kept
+	// open, makes requests wait their turn for a connection instead. No
+	// code holds one connection while asking for another, so the bound
+	// cannot deadlock.
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
 	if err := check(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
