@@ -413,3 +413,31 @@ func TestRelayAfterEnrollment(t *testing.T) {
 		t.Fatalf("HQ holds %d changes of FR-NCE, applied up to %d; want 1 and 1", held, through)
 	}
 }
+
+// TestRelayDrainsBacklog: a mission cut off from HQ with more changes
+// than one pouch holds sends them all through its peer, pouch after
+// pouch, without waiting for its schedule between them.
+func TestRelayDrainsBacklog(t *testing.T) {
+	k := newCluster(t)
+	ps := k.up("FR-PAR", "FR-LYO")
+	par := ps[0]
+	par.px.down.Store(true)
+	m := csrfRE.FindStringSubmatch(par.page(t, "/areas/strategy"))
+	items := []string{"STR-01", "STR-02", "GOV-01", "MIS-01", "NAR-01", "NAR-02", "AI-01", "SOV-01", "SOV-03"}
+	const n = 2100 // more than one pouch's 2,000 changes
+	for i := range n {
+		r, err := par.c.PostForm(par.a.URL+"/answers/"+items[i%len(items)], url.Values{"csrf": {m[1]}, "level": {strconv.Itoa(i % 5)}, "evidence": {"Review " + strconv.Itoa(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+	}
+	par.syncNow(t) // once: the second pouch follows by itself
+	waitFor(t, 60*time.Second, func() bool { acked, pending := par.outbox(t); return acked == n && pending == 0 }, k.debug)
+	if held, through := k.held("FR-PAR"); held != n || through != n {
+		t.Fatalf("HQ holds %d changes of FR-PAR, applied up to %d; want %d", held, through, n)
+	}
+	if got := par.events(t, "handed", "FR-LYO", "changes "); got != 2 {
+		t.Fatalf("FR-PAR handed %d pouches of changes to FR-LYO; want 2", got)
+	}
+}

@@ -182,6 +182,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		},
 		Jitter: 30 * time.Second,
 	}
+	if relays != nil {
+		relays.syncNow = runner.Now
+	}
 	if err := runner.Start(c.SyncSchedule); err != nil {
 		return err
 	}
@@ -191,7 +194,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if c.RelayFast {
 			every = 500 * time.Millisecond
 		}
-		go relays.watch(ctx, every, runner.Now)
+		go relays.watch(ctx, every)
 	}
 
 	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers}

@@ -54,6 +54,7 @@ type relaying struct {
 
 	mu        sync.Mutex
 	api       string
+	syncNow   func() // asks the agent's scheduler for a sync at once
 	following atomic.Bool
 	handed    atomic.Int64 // relays that handed a pouch over
 	// asked is the newest release seen at a peer for which this agent
@@ -65,7 +66,7 @@ type relaying struct {
 // HQ has published something. A mission without its own link to HQ then
 // syncs at once, so its update comes through the peers without waiting
 // for the schedule; once per release seen.
-func (r *relaying) watch(ctx context.Context, every time.Duration, syncNow func()) {
+func (r *relaying) watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -86,7 +87,7 @@ func (r *relaying) watch(ctx context.Context, every time.Duration, syncNow func(
 			continue // its own sync brings it
 		}
 		r.asked = newest
-		syncNow()
+		r.syncNow()
 	}
 }
 
@@ -143,6 +144,7 @@ func (r *relaying) afterSync(ctx context.Context, err error) error {
 // (a pouch lost with it) is given up on after about four minutes, and the
 // next sync sends the changes again.
 func (r *relaying) followUp(ctx context.Context) {
+	before, _ := r.link.Status(ctx)
 	base := 2 * time.Second
 	if r.c.RelayFast {
 		base = 200 * time.Millisecond
@@ -165,5 +167,11 @@ func (r *relaying) followUp(ctx context.Context) {
 	// A pouch handed over just as this one gave up gets a follow-up too.
 	if r.handed.Load() != seen && r.following.CompareAndSwap(false, true) {
 		go r.followUp(ctx)
+		return
+	}
+	// A backlog goes a pouch at a time: while HQ's receipts show progress,
+	// the next pouch goes at once rather than at the next scheduled sync.
+	if after, err := r.link.Status(ctx); err == nil && after.Acked > before.Acked && after.Pending > 0 {
+		r.syncNow()
 	}
 }
