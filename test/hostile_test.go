@@ -150,6 +150,10 @@ func (h *hostile) Replies(ctx context.Context, mission string) ([]relay.Reply, e
 	return h.replies[mission], nil
 }
 
+func (h *hostile) Document(ctx context.Context, mission, sum string) ([]byte, error) {
+	return nil, nil
+}
+
 func (h *hostile) Done(ctx context.Context, mission string, sums []string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -1,6 +1,8 @@
 package test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
@@ -279,7 +281,12 @@ func TestRelayThroughPeers(t *testing.T) {
 	mrs.px.down.Store(true)
 	mrs.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool { return strings.Contains(mrs.page(t, "/sync"), "last-error") })
-	k.publish("ai-use", "Rules for using AI tools", "# Rules\n\nNo AI note-takers in meetings.\n")
+	// The new version is long (an annex of 30 KB that does not
+	// compress), so that it shows in the bytes whether it crossed HQ's
+	// link once or once per mission.
+	annex := make([]byte, 22_500)
+	rand.Read(annex)
+	k.publish("ai-use", "Rules for using AI tools", "# Rules\n\nNo AI note-takers in meetings.\n\n## Annex\n\n"+base64.StdEncoding.EncodeToString(annex)+"\n")
 	lyo.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool { return strings.Contains(lyo.page(t, "/protocols/ai-use"), "No AI note-takers") },
 		func() string { return lyo.a.errs.String() + lyo.page(t, "/sync") + lyo.page(t, "/protocols/ai-use") })
@@ -291,6 +298,26 @@ func TestRelayThroughPeers(t *testing.T) {
 		waitFor(t, 30*time.Second, func() bool { return strings.Contains(p.page(t, "/protocols/ai-use"), "No AI note-takers") }, k.debug)
 		if !strings.Contains(p.page(t, "/protocols/ai-use"), "Version 2") {
 			t.Fatalf("%s does not show version 2 of the protocol", p.code)
+		}
+	}
+	// The update crossed HQ's link once: FR-PAR and FR-MRS took its
+	// document from a peer over the local link (FR-LYO, or the other once
+	// it had it), and HQ's replies to them carried the signed release
+	// alone.
+	if lyo.events(t, "served", "") == 0 {
+		t.Fatal("FR-LYO served no document of the update")
+	}
+	for _, p := range []*peer{par, mrs} {
+		if p.events(t, "document", "") == 0 {
+			t.Fatalf("%s did not take the update's document from a peer\n%s", p.code, k.debug())
+		}
+		for _, m := range logRowRE.FindAllStringSubmatch(p.page(t, "/peers"), -1) {
+			cells := strings.Split(tagRE.ReplaceAllString(m[3], "|"), "|")
+			for _, c := range cells {
+				if n, err := strconv.Atoi(c); err == nil && m[1] == "receipt" && n > 20_000 {
+					t.Fatalf("%s got a reply of %d bytes through FR-LYO: the document came from HQ again", p.code, n)
+				}
+			}
 		}
 	}
 

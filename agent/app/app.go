@@ -164,6 +164,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if peers != nil {
 		defer peers.Leave()
 		relays = &relaying{node: peers, link: link, db: db, c: c, logger: logger}
+		relays.start()
 	}
 	runner := &schedule.Runner{
 		Run: func(ctx context.Context) error {

@@ -58,8 +58,10 @@ type relaying struct {
 	following atomic.Bool
 	handed    atomic.Int64 // relays that handed a pouch over
 	// asked is the newest release seen at a peer for which this agent
-	// has already asked HQ, through the peers, for its own update.
-	asked int64
+	// has already asked HQ, through the peers, for its own update;
+	// askedAgain, the newest it asked for again when the peers lacked
+	// the documents.
+	asked, askedAgain int64
 }
 
 // watch notices when a peer holds a newer HQ release than this mission:
@@ -80,15 +82,28 @@ func (r *relaying) watch(ctx context.Context, every time.Duration) {
 			newest = max(newest, p.Meta.Release)
 		}
 		own, err := r.db.Update(ctx)
-		if err != nil || newest <= own.Version || newest <= r.asked {
+		if err != nil || newest <= own.Version {
 			continue
 		}
 		if m := relayMeta(ctx, r.link, ""); m.HQLink {
 			continue // its own sync brings it
 		}
-		r.asked = newest
-		r.syncNow()
+		switch {
+		case newest > r.asked:
+			r.asked = newest
+			r.syncNow()
+		case r.link.Deferred(ctx) && newest > r.askedAgain:
+			// The peers lacked the release's documents: ask once more,
+			// for HQ to send them this time.
+			r.askedAgain = newest
+			r.syncNow()
+		}
 	}
+}
+
+// start lets the link take release documents from the peers.
+func (r *relaying) start() {
+	r.link.Documents = r.link.DocumentsFrom(r.node.Peers, r.client())
 }
 
 // listening records where the web interface, and so the relay API,

@@ -23,6 +23,8 @@ var eventMeaning = map[string]string{
 	uplink.EventReturned:     "took HQ's replies from us",
 	uplink.EventFull:         "its pouch refused: our relay store is full",
 	uplink.EventExpired:      "HQ's answer for it forgotten, never taken",
+	uplink.EventDocument:     "gave us a document of HQ's update",
+	uplink.EventServed:       "took a document of HQ's update from us",
 }
 
 // peers shows the missions this agent meets on a shared network, and

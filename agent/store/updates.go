@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -146,4 +148,26 @@ func (d *DB) RefuseUpdate(ctx context.Context, version int64, reason string, rep
 		return err
 	}
 	return tx.Commit()
+}
+
+// KeepDocuments stores release documents by their SHA-256 (hex), as
+// received; one already held is left as it is.
+func (d *DB) KeepDocuments(ctx context.Context, docs map[string][]byte) error {
+	for sum, body := range docs {
+		if _, err := d.sql.ExecContext(ctx, "INSERT INTO documents (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING", sum, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Document returns a release document by its SHA-256 (hex); nil if none
+// is held.
+func (d *DB) Document(ctx context.Context, sum string) ([]byte, error) {
+	var body []byte
+	err := d.sql.QueryRowContext(ctx, "SELECT body FROM documents WHERE sha256 = ?", sum).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return body, err
 }

@@ -35,6 +35,8 @@ const (
 	EventReturned     = "returned"      // a peer fetched HQ's replies from here
 	EventFull         = "full"          // a peer's pouch was refused: the store is full
 	EventExpired      = "expired"       // HQ's answer for a peer, never taken, was forgotten
+	EventDocument     = "document"      // a peer gave this mission a document of HQ's update
+	EventServed       = "served"        // this mission gave a peer a document of HQ's update
 )
 
 // AnswerKept is how long HQ's answer to a carried pouch waits for its
@@ -78,7 +80,11 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 		return errors.New("no peer mission can reach HQ either; the changes wait here")
 	}
 	slices.SortFunc(linked, func(a, b relay.Peer) int { return b.Meta.LastHQ.Compare(a.Meta.LastHQ) })
-	raw, m, err := l.Seal(ctx)
+	var peersHave int64
+	for _, p := range peers {
+		peersHave = max(peersHave, p.Meta.Release)
+	}
+	raw, m, err := l.SealForPeers(ctx, peersHave)
 	if err != nil {
 		return err
 	}
@@ -262,6 +268,30 @@ func (c Carrier) Replies(ctx context.Context, mission string) ([]relay.Reply, er
 		out[i] = relay.Reply{Pouch: a.Sum, Reply: a.Reply, Error: a.Error, At: a.At}
 	}
 	return out, err
+}
+
+// Document implements relay.Carrier.
+func (c Carrier) Document(ctx context.Context, mission, sum string) ([]byte, error) {
+	body, err := c.Link.DB.Document(ctx, sum)
+	if err == nil && body != nil {
+		c.Link.log(ctx, store.RelayEvent{Peer: mission, Event: EventServed, Pouch: sum, Bytes: int64(len(body))})
+	}
+	return body, err
+}
+
+// DocumentsFrom finds release documents at the peers peers lists, for
+// Link.Documents.
+func (l *Link) DocumentsFrom(peers func() []relay.Peer, c *relay.Client) func(context.Context, string) []byte {
+	return func(ctx context.Context, sum string) []byte {
+		for _, p := range peers() {
+			body, err := c.Document(ctx, p, sum)
+			if err == nil && body != nil && relay.Sum(body) == sum {
+				l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventDocument, Pouch: sum, Bytes: int64(len(body))})
+				return body
+			}
+		}
+		return nil
+	}
 }
 
 // Done implements relay.Carrier.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"chancery/agent/uplink"
+	"chancery/shared/protocol"
+	"chancery/sync/exchange"
 	"chancery/sync/relay"
 )
 
@@ -81,5 +83,82 @@ func TestCarrierQuota(t *testing.T) {
 	h.db.RelayAnswered(ctx, relay.Sum(third), []byte("reply"), "")
 	if gone, err := h.db.RelayExpire(ctx, time.Now().Add(time.Minute)); err != nil || len(gone) != 1 || gone[0].Mission != "FR-MRS" {
 		t.Fatalf("expired: %+v %v", gone, err)
+	}
+}
+
+// TestDocumentsFromPeers: a pouch that peers carry asks HQ to leave a
+// release's documents out; the mission takes them from a peer, checked
+// against the release HQ signed, and keeps them for its own peers. When
+// no peer has them, the release waits, unrefused, and the next pouch asks
+// HQ for the documents.
+func TestDocumentsFromPeers(t *testing.T) {
+	ctx := context.Background()
+	h := newHQ(t)
+	atPeers := map[string][]byte{}
+	h.link.Documents = func(ctx context.Context, sum string) []byte { return atPeers[sum] }
+	hinted := func(peersHave int64) bool {
+		t.Helper()
+		_, m, err := h.link.SealForPeers(ctx, peersHave)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.PeerDocuments
+	}
+	if !hinted(4) {
+		t.Fatal("a pouch for peers to carry does not ask HQ to leave documents out")
+	}
+	if _, m, _ := h.link.Seal(ctx); m.PeerDocuments {
+		t.Fatal("a pouch for HQ itself asks it to leave documents out")
+	}
+	hinted(4) // the pouch HQ answers below, sealed while the peers held release 4
+
+	// HQ left the document out of release 5, and no peer has it yet.
+	var sum string
+	without := func(rel *exchange.Release, bodies [][]byte) {
+		sum = rel.Targets[0].SHA256
+		atPeers["kept back"] = bodies[0]
+		bodies[0] = nil
+	}
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 5, Expires: week}, []protocol.Document{doc("ai-use", 2, "\nNew rule.\n")}, without))
+	if st, _ := h.db.Update(ctx); st.Version != 0 || st.Error != "" || h.inForce("ai-use") != 1 || len(h.reports()) != 0 {
+		t.Fatalf("after a release whose document no peer had: %+v, ai-use v%d, reports %+v", st, h.inForce("ai-use"), h.reports())
+	}
+	if hinted(4) {
+		t.Fatal("the next pouch still asks HQ to leave out documents its peers lack")
+	}
+
+	// A peer holds release 5 now: the next pouch asks again; the document
+	// is taken from the peer, checked, applied and kept.
+	if !hinted(5) {
+		t.Fatal("once a peer holds the release, pouches do not ask HQ to leave its documents out")
+	}
+	atPeers[sum] = atPeers["kept back"]
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 5, Expires: week}, []protocol.Document{doc("ai-use", 2, "\nNew rule.\n")}, without))
+	if h.inForce("ai-use") != 2 {
+		t.Fatal("the document from a peer was not applied")
+	}
+	if kept, _ := h.db.Document(ctx, sum); kept == nil {
+		t.Fatal("the document is not kept for the peers")
+	}
+	if !hinted(5) {
+		t.Fatal("once a release is applied, pouches for peers do not ask again to leave documents out")
+	}
+
+	// A peer that hands over something else is not believed; and when the
+	// peers held the release and still lacked its document, pouches ask
+	// HQ for the documents until a release is applied.
+	atPeers = map[string][]byte{}
+	hinted(6) // sealed while a peer held release 6
+	var sum3 string
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 6, Expires: week}, []protocol.Document{doc("ai-use", 3, "\nNewer rule.\n")}, func(rel *exchange.Release, bodies [][]byte) {
+		sum3 = rel.Targets[0].SHA256
+		atPeers[sum3] = []byte(`{"id":"ai-use","version":3,"body":"forged"}`)
+		bodies[0] = nil
+	}))
+	if h.inForce("ai-use") != 2 {
+		t.Fatal("a document that does not match the release was applied")
+	}
+	if hinted(6) {
+		t.Fatal("pouches still ask HQ to leave out documents that peers holding the release lacked")
 	}
 }

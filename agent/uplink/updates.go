@@ -69,6 +69,16 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	}
 	var docs []protocol.Document
 	var frameworks [][]byte
+	keep := map[string][]byte{}
+	// A document missing from a reply whose pouch asked HQ to leave them
+	// out, and that no peer holds, is not a fault: the release waits, and
+	// the next pouch asks HQ for the documents.
+	missing := func(why error) error {
+		if had := l.meta(ctx, metaHinted); had != "" {
+			return l.DB.SetMetas(ctx, map[string]string{metaDocsFromPeers: fmt.Sprintf("%d %s", rel.Version, had)})
+		}
+		return l.refuse(ctx, rel.Version, why)
+	}
 	for _, t := range rel.Targets {
 		if t.Kind == exchange.KindFramework {
 			held, err := l.DB.HasFramework(ctx, t.Version)
@@ -78,10 +88,11 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 			if held {
 				continue
 			}
-			body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]
-			if !ok || !t.Matches(body) {
-				return l.refuse(ctx, rel.Version, fmt.Errorf("%w: the framework version %d is missing or altered", exchange.ErrReleaseMismatch, t.Version))
+			body := l.document(ctx, t, bodies)
+			if body == nil {
+				return missing(fmt.Errorf("%w: the framework version %d is missing or altered", exchange.ErrReleaseMismatch, t.Version))
 			}
+			keep[t.SHA256] = body
 			frameworks = append(frameworks, body)
 			continue
 		}
@@ -95,10 +106,11 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 		if held {
 			continue
 		}
-		body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]
-		if !ok || !t.Matches(body) {
-			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: %s %s version %d is missing or altered", exchange.ErrReleaseMismatch, t.Kind, t.ID, t.Version))
+		body := l.document(ctx, t, bodies)
+		if body == nil {
+			return missing(fmt.Errorf("%w: %s %s version %d is missing or altered", exchange.ErrReleaseMismatch, t.Kind, t.ID, t.Version))
 		}
+		keep[t.SHA256] = body
 		var doc protocol.Document
 		if err := json.Unmarshal(body, &doc); err != nil || doc.ID != t.ID || doc.Version != t.Version {
 			return l.refuse(ctx, rel.Version, fmt.Errorf("%w: %s %s is not the document listed", exchange.ErrReleaseMismatch, t.Kind, t.ID))
@@ -111,6 +123,24 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	}
 	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, frameworks, report); err != nil {
 		return l.refuse(ctx, rel.Version, err)
+	}
+	// Kept for the peers, byte for byte as HQ signed them.
+	if err := l.DB.KeepDocuments(ctx, keep); err != nil {
+		return err
+	}
+	return l.DB.SetMetas(ctx, map[string]string{metaDocsFromPeers: ""})
+}
+
+// document is the body of a release's target: from HQ's reply, or else
+// from a peer; nil if neither has one that matches the release.
+func (l *Link) document(ctx context.Context, t exchange.Target, bodies map[string][]byte) []byte {
+	if body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]; ok && t.Matches(body) {
+		return body
+	}
+	if l.Documents != nil {
+		if body := l.Documents(ctx, t.SHA256); body != nil && t.Matches(body) {
+			return body
+		}
 	}
 	return nil
 }

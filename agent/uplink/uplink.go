@@ -45,6 +45,12 @@ const (
 	metaUpload       = "uplink_upload" // progress of the last resumable upload
 	metaCard         = "uplink_card"   // HQ's card for the signing key in use (see exchange.Card)
 	metaReceiptAt    = "uplink_receipt_at"
+	// Whether the last pouch asked HQ to leave a release's documents out
+	// (the newest release its peers held then; empty if it did not ask),
+	// and the release that waits because the peers lacked its documents,
+	// with the newest release they held ("12 11"; empty if none waits).
+	metaHinted        = "uplink_peer_documents"
+	metaDocsFromPeers = "uplink_docs_from_peers"
 )
 
 // MaxChanges is the most changes one pouch carries, and MaxBytes about
@@ -62,6 +68,10 @@ type Link struct {
 	// Pause is the wait between two pouches of a backlog, so that many
 	// missions coming back at once do not flatten HQ.
 	Pause time.Duration
+
+	// Documents, if set, finds a release document by its SHA-256 (hex)
+	// at the peers; nil if none holds it. The caller checks it.
+	Documents func(ctx context.Context, sha256 string) []byte
 
 	// awaiting holds the pouches handed to peers whose reply has not come
 	// back yet (see Relay).
@@ -251,6 +261,33 @@ func (l *Link) peer(ctx context.Context) (peer, error) {
 // pouch that announces the new keys; otherwise the changes after the last
 // receipt, at most MaxChanges of them (none: a request for HQ's reply).
 func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
+	return l.seal(ctx, false, 0)
+}
+
+// Deferred reports whether a release waits for documents that the peers
+// did not have.
+func (l *Link) Deferred(ctx context.Context) bool {
+	v, _ := l.deferred(ctx)
+	return v != 0
+}
+
+// deferred returns the release that waits for documents, and the newest
+// release the peers held when the pouch that brought it was sealed.
+func (l *Link) deferred(ctx context.Context) (release, peersHad int64) {
+	fmt.Sscan(l.meta(ctx, metaDocsFromPeers), &release, &peersHad)
+	return release, peersHad
+}
+
+// SealForPeers is Seal for a pouch that peers carry, peersHave being the
+// newest HQ release they hold. It asks HQ to leave out the documents of a
+// release, which the peers hold; but not after the peers lacked them,
+// unless they lacked them only for not having that release yet and hold
+// it now.
+func (l *Link) SealForPeers(ctx context.Context, peersHave int64) ([]byte, pouch.Manifest, error) {
+	return l.seal(ctx, true, peersHave)
+}
+
+func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte, pouch.Manifest, error) {
 	p, err := l.peer(ctx)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
@@ -277,7 +314,20 @@ func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
 			break
 		}
 	}
-	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients}
+	hint, hinted := false, ""
+	if viaPeers {
+		v, had := l.deferred(ctx)
+		hint = v == 0 || (had < v && peersHave >= v)
+	}
+	if hint {
+		hinted = strconv.FormatInt(peersHave, 10)
+	}
+	if l.meta(ctx, metaHinted) != hinted {
+		if err := l.DB.SetMetas(ctx, map[string]string{metaHinted: hinted}); err != nil {
+			return nil, pouch.Manifest{}, err
+		}
+	}
+	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, PeerDocuments: hint}
 	if len(cs) > 0 {
 		env.First, env.Last = cs[0].Seq, cs[len(cs)-1].Seq
 	}

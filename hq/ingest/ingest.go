@@ -177,7 +177,7 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 }
 
 func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
-	updates, err := s.release(ctx, m.From)
+	updates, err := s.release(ctx, m.From, !m.PeerDocuments)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,10 @@ const (
 // release of what is in force for it, and the documents it does not hold
 // yet. Nothing, when the mission has applied the current release and its
 // copy is fresh: the usual exchange stays small.
-func (s *Service) release(ctx context.Context, mission string) ([][]byte, error) {
+//
+// With documents false (the mission takes them from its peers, which
+// hold them), only the signed release goes.
+func (s *Service) release(ctx context.Context, mission string, documents bool) ([][]byte, error) {
 	m := store.Mission{Code: mission}
 	if s.DB.RegionScoped() { // only then does the mission's region matter
 		var err error
@@ -240,7 +243,7 @@ func (s *Service) release(ctx context.Context, mission string) ([][]byte, error)
 	var docs [][]byte
 	for _, p := range cur {
 		rel.Targets = append(rel.Targets, exchange.TargetOf(p.Kind, p.Doc.ID, p.Doc.Version, p.Body)) // a framework's id is "framework"
-		if !p.Builtin && p.Seq > st.AppliedVersion {
+		if documents && !p.Builtin && p.Seq > st.AppliedVersion {
 			tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: p.Kind, Body: p.Body})
 			docs = append(docs, tl)
 		}

@@ -82,6 +82,11 @@ type Manifest struct {
 	BodySHA256 string `json:"body_sha256"`
 	BodySize   int64  `json:"body_size"`
 	RawSize    int64  `json:"raw_size"`
+	// PeerDocuments, in a mission's pouch, asks HQ to leave the documents
+	// of a release out of its reply: the mission takes them from its peers
+	// by their hashes, which the signed release gives. Set only by the
+	// mission, under its signature, so no carrier can set it.
+	PeerDocuments bool `json:"peer_documents,omitempty"`
 }
 
 // Limits cap what [Open] accepts.

@@ -20,10 +20,11 @@ import (
 // request is signed with the sending mission's key and shows HQ's card
 // for it; every answer likewise.
 const (
-	PathOffer   = "/relay/v1/offer"
-	PathPouches = "/relay/v1/pouches"
-	PathReplies = "/relay/v1/replies"
-	PathDone    = "/relay/v1/replies/done"
+	PathOffer    = "/relay/v1/offer"
+	PathPouches  = "/relay/v1/pouches"
+	PathReplies  = "/relay/v1/replies"
+	PathDone     = "/relay/v1/replies/done"
+	PathDocument = "/relay/v1/document"
 )
 
 // MaxPouch is the largest pouch a peer hands over.
@@ -67,6 +68,9 @@ type Carrier interface {
 	Replies(ctx context.Context, mission string) ([]Reply, error)
 	// Done forgets the replies the mission has taken.
 	Done(ctx context.Context, mission string, sums []string) error
+	// Document returns a document of an HQ release by its SHA-256 (hex),
+	// for mission; nil if none is held.
+	Document(ctx context.Context, mission, sha256 string) ([]byte, error)
 }
 
 // ErrFull is a carrier's refusal of a pouch over its quota.
@@ -114,6 +118,19 @@ func (s *Server) Mount(e *echo.Echo) {
 			rs = []Reply{}
 		}
 		return http.StatusOK, rs, err
+	}))
+	e.POST(PathDocument, s.handle(func(ctx context.Context, from string, body []byte) (int, any, error) {
+		var d struct {
+			SHA256 string `json:"sha256"`
+		}
+		if err := json.Unmarshal(body, &d); err != nil || len(d.SHA256) != 64 {
+			return http.StatusBadRequest, nil, errors.New("ask for a document by its SHA-256")
+		}
+		doc, err := s.Carrier.Document(ctx, from, d.SHA256)
+		if err == nil && doc == nil {
+			return http.StatusNotFound, nil, errors.New("no such document here")
+		}
+		return http.StatusOK, map[string][]byte{"body": doc}, err
 	}))
 	e.POST(PathDone, s.handle(func(ctx context.Context, from string, body []byte) (int, any, error) {
 		var d struct {
@@ -264,6 +281,18 @@ func (c *Client) Replies(ctx context.Context, p Peer) ([]Reply, error) {
 	var rs []Reply
 	err := c.do(ctx, p, http.MethodGet, PathReplies, nil, &rs)
 	return rs, err
+}
+
+// Document asks a peer for a document of an HQ release by its SHA-256
+// (hex). The caller checks it against the release, signed by HQ: a peer
+// vouches for nothing.
+func (c *Client) Document(ctx context.Context, p Peer, sha256 string) ([]byte, error) {
+	body, _ := json.Marshal(map[string]string{"sha256": sha256})
+	var got struct {
+		Body []byte `json:"body"`
+	}
+	err := c.do(ctx, p, http.MethodPost, PathDocument, body, &got)
+	return got.Body, err
 }
 
 // Done tells a peer that replies were taken, and may be forgotten.

@@ -47,6 +47,9 @@ func (m *memCarrier) Replies(ctx context.Context, mission string) ([]relay.Reply
 	return out, nil
 }
 func (m *memCarrier) Done(ctx context.Context, mission string, sums []string) error { return nil }
+func (m *memCarrier) Document(ctx context.Context, mission, sum string) ([]byte, error) {
+	return nil, nil
+}
 
 func (m *memCarrier) count() int {
 	m.mu.Lock()
