@@ -71,8 +71,8 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	var frameworks [][]byte
 	keep := map[string][]byte{}
 	// A document missing from a reply whose pouch asked HQ to leave them
-	// out, and that no peer holds, is not a fault: the release waits, and
-	// the next pouch asks HQ for the documents.
+	// out, and that no peer holds, is not a fault: the release waits (see
+	// SealForPeers for when the next pouch asks again).
 	missing := func(why error) error {
 		if had := l.meta(ctx, metaHinted); had != "" {
 			return l.DB.SetMetas(ctx, map[string]string{metaDocsFromPeers: fmt.Sprintf("%d %s", rel.Version, had)})
