@@ -163,7 +163,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var relays *relaying
 	if peers != nil {
 		defer peers.Leave()
-		relays = &relaying{node: peers, link: link, db: db, c: c, logger: logger}
+		relays = &relaying{node: peers, link: link, c: c, logger: logger}
 		relays.start()
 	}
 	runner := &schedule.Runner{

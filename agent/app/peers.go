@@ -48,7 +48,6 @@ func relayMeta(ctx context.Context, link *uplink.Link, api string) relay.Meta {
 type relaying struct {
 	node   *relay.Node
 	link   *uplink.Link
-	db     *store.DB
 	c      Config
 	logger *slog.Logger
 
@@ -81,7 +80,7 @@ func (r *relaying) watch(ctx context.Context, every time.Duration) {
 		for _, p := range r.node.Peers() {
 			newest = max(newest, p.Meta.Release)
 		}
-		own, err := r.db.Update(ctx)
+		own, err := r.link.DB.Update(ctx)
 		if err != nil || newest <= own.Version {
 			continue
 		}

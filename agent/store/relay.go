@@ -25,10 +25,14 @@ type RelayAnswer struct {
 	At    time.Time
 }
 
+// relayBytes is the bytes the relay store holds: pouches not yet handed
+// to HQ, and HQ's answers not yet taken.
+const relayBytes = "coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0)"
+
 // RelayUse reports the bytes the relay store holds, and how many pouches
 // of mission HQ has not answered yet.
 func (d *DB) RelayUse(ctx context.Context, mission string) (used int64, holding int, err error) {
-	err = d.sql.QueryRowContext(ctx, `SELECT coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0),
+	err = d.sql.QueryRowContext(ctx, `SELECT `+relayBytes+`,
 		coalesce(sum(mission = ? AND answered_at IS NULL), 0) FROM relay_pouches`, mission).Scan(&used, &holding)
 	return used, holding, err
 }
@@ -42,7 +46,7 @@ func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quo
 	}
 	defer tx.Rollback()
 	var used int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0) FROM relay_pouches").Scan(&used); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT "+relayBytes+" FROM relay_pouches").Scan(&used); err != nil {
 		return false, err
 	}
 	if used+int64(len(raw)) > quota {

@@ -229,11 +229,7 @@ func (c Carrier) quota() int64 { return cmp.Or(c.Quota, DefaultRelayQuota) }
 
 // Offer implements relay.Carrier.
 func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay.Offer, error) {
-	st, err := c.Link.Status(ctx)
-	if err != nil {
-		return relay.Offer{}, err
-	}
-	if st.HQURL == "" {
+	if c.Link.meta(ctx, metaHQURL) == "" {
 		return relay.Offer{Reason: "this mission has no link to HQ either"}, nil
 	}
 	used, holding, err := c.Link.DB.RelayUse(ctx, from)
