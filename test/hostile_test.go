@@ -221,7 +221,7 @@ func TestRelayHostilePeer(t *testing.T) {
 	par.answer(t, "AI-01", "2", "AI rules")
 	par.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool { return lyo.events(t, "taken", "FR-PAR") >= 3 }, k.debug)
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(lyo.page(t, "/sync"), "last-error") })
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(lyo.page(t, "/sync"), "last-error") }, k.debug, func() string { return lyo.page(t, "/sync") + "\n" + lyo.a.errs.String() })
 	par.syncNow(t)
 	waitFor(t, 30*time.Second, func() bool {
 		return par.events(t, "reply refused", "FR-BAD", "not the HQ key pinned at enrollment") > 0

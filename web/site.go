@@ -26,8 +26,11 @@ type Site struct {
 	Pages  *Templates
 	Logger *slog.Logger
 	// Name is shown in the header of every page.
-	Name   string
-	Footer string
+	Name string
+	// Footer, if set, returns what the footer says besides the product's
+	// name, such as the framework version in force: asked for every page,
+	// so it is never older than the page.
+	Footer func(c echo.Context) string
 	// Notice, if set, returns a warning for the top of every page.
 	Notice func(c echo.Context) string
 	// Nav lists the main links, in order, with the roles that see each
@@ -76,7 +79,10 @@ type NavLink struct {
 // Page builds the frame of a page for the request.
 func (s *Site) Page(c echo.Context, title string, data any) Page {
 	u, _ := account.CurrentUser(c)
-	p := Page{Title: title, Site: s.Name, User: u, CSRF: account.CSRFToken(c), Data: data, Footer: s.Footer}
+	p := Page{Title: title, Site: s.Name, User: u, CSRF: account.CSRFToken(c), Data: data}
+	if s.Footer != nil {
+		p.Footer = s.Footer(c)
+	}
 	if u.Username == "" {
 		return p
 	}

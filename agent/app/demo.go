@@ -47,7 +47,10 @@ func Demo(ctx context.Context, db *store.DB, seed string) (int, error) {
 	h := fnv.New64a()
 	h.Write([]byte(seed))
 	rng := rand.New(rand.NewPCG(h.Sum64(), 7))
-	f := db.Framework()
+	f, err := db.Framework(ctx)
+	if err != nil {
+		return 0, err
+	}
 	// Each area gets a strength, so that demo missions differ the way real
 	// ones do: strong on public diplomacy, weak on AI, and so on.
 	strength := map[string]float64{}

@@ -127,9 +127,30 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := l.Sync(ctx); err != nil {
 		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
 	}
-	st, _ := l.Status(ctx)
+	st, err := l.Status(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Synced with %s: HQ holds every change up to %d; %d pending. Sent %d pouch(es), %d bytes.\n",
 		st.HQURL, st.Acked, st.Pending, l.Sent.Pouches, l.Sent.Bytes)
+	return updateLine(ctx, db, stdout)
+}
+
+// updateLine says where the mission stands with HQ's updates.
+func updateLine(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	up, err := db.Update(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := db.Framework(ctx)
+	if err != nil {
+		return err
+	}
+	if up.Error != "" {
+		fmt.Fprintf(stdout, "HQ's update %d was refused: %s. What is in force stays; it is tried again after %s. Tell HQ if this goes on.\n",
+			up.Failed, up.Error, up.RetryAt.Local().Format("2 Jan 2006 15:04"))
+	}
+	fmt.Fprintf(stdout, "In force: HQ's release %d, capability framework version %d.\n", up.Version, f.Version)
 	return nil
 }
 
@@ -186,5 +207,5 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "%s: HQ holds every change up to %d.\n", f, r.Through)
 	}
-	return nil
+	return updateLine(ctx, db, stdout)
 }

@@ -14,7 +14,10 @@ import (
 
 // answer saves one checklist answer from the area page's form.
 func (h *handler) answer(c echo.Context) error {
-	f := h.Store.Framework()
+	f, err := h.Store.Framework(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	it, err := f.Item(c.Param("item"))
 	if err != nil {
 		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", c.Param("item"), f.Version)

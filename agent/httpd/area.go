@@ -37,7 +37,10 @@ func (h *handler) area(c echo.Context) error {
 // refused with message msg: it is shown as the person typed it, with the
 // message beside it, and nothing was saved.
 func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *readiness.Answer, msg string) error {
-	f := h.Store.Framework()
+	f, err := h.Store.Framework(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	area, ok := f.Area(areaID)
 	if !ok {
 		return problem.Errorf(problem.NotFound, "There is no area %q. Pick an area from the readiness page.", areaID)

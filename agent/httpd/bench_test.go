@@ -21,7 +21,7 @@ func benchPage(b *testing.B, path string) {
 	e := newEnvB(b)
 	ctx := context.Background()
 	for i := range 100 {
-		for j, it := range e.db.Framework().Items {
+		for j, it := range fwInForce(b, e.db).Items {
 			e.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: it.ID, Level: readiness.Level((i + j) % 5), Evidence: fmt.Sprintf("evidence %d for %s", i, it.ID)})
 		}
 		e.db.SignOff(ctx, account.System, fmt.Sprintf("review %d", i))
@@ -35,7 +35,7 @@ func benchPage(b *testing.B, path string) {
 func benchBusy(b *testing.B, path string) {
 	e := newEnvB(b)
 	ctx := context.Background()
-	items := e.db.Framework().Items
+	items := fwInForce(b, e.db).Items
 	for i := range 2000 {
 		it := items[i%len(items)]
 		e.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: it.ID, Level: readiness.Level(i % 5), Evidence: fmt.Sprintf("evidence %d", i)})

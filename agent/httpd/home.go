@@ -20,7 +20,10 @@ type homeData struct {
 
 func (h *handler) home(c echo.Context) error {
 	ctx := c.Request().Context()
-	f := h.Store.Framework()
+	f, err := h.Store.Framework(ctx)
+	if err != nil {
+		return err
+	}
 	answers, err := h.Store.Answers(ctx)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/framework"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/web/account"
@@ -371,7 +372,7 @@ func TestEveryPageRenders(t *testing.T) {
 	b := e.browser()
 	b.Login("admin")
 	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes", "/peers", "/incidents", "/incidents/new"}
-	for _, a := range e.db.Framework().Areas {
+	for _, a := range fwInForce(t, e.db).Areas {
 		paths = append(paths, "/areas/"+a.ID)
 	}
 	for _, p := range paths {
@@ -420,4 +421,14 @@ func TestUsersPage(t *testing.T) {
 	if r := nb.Get("/"); r.Status != http.StatusSeeOther {
 		t.Fatal("a disabled user's session still works")
 	}
+}
+
+// fwInForce returns the framework in force at the mission.
+func fwInForce(tb testing.TB, db *store.DB) *framework.Framework {
+	tb.Helper()
+	f, err := db.Framework(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"chancery/agent/store"
 	"chancery/shared/protocol"
 	"chancery/web/account"
 )
@@ -119,13 +118,17 @@ func TestFrozenFeedIsShown(t *testing.T) {
 		t.Fatal("a notice with nothing to say")
 	}
 	// The release in force expired yesterday and nothing newer came.
-	e.db.SetMetas(ctx, map[string]string{store.MetaUpdateVersion: "5", store.MetaUpdateExpires: time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)})
+	if err := e.db.ApplyUpdate(ctx, 5, time.Now().Add(-24*time.Hour), nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/", "/protocols", "/areas/ai"} {
 		if r := b.Get(p); !strings.Contains(r.Body, "Updates from HQ expired on") {
 			t.Fatalf("%s does not show the frozen feed", p)
 		}
 	}
-	e.db.RefuseUpdate(ctx, 6, "the update has expired: release 6 expired on 1 May 2026", map[string]string{"status": "failed"})
+	if err := e.db.RefuseUpdate(ctx, 6, "the update has expired: release 6 expired on 1 May 2026", 1, time.Now().Add(time.Hour), map[string]string{"status": "failed"}); err != nil {
+		t.Fatal(err)
+	}
 	if r := b.Get("/"); !strings.Contains(r.Body, "An update from HQ was refused") {
 		t.Fatal("a refused update is not shown")
 	}

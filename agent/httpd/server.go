@@ -72,7 +72,14 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		return nil, err
 	}
 	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName,
-		Footer: "framework v" + strconv.Itoa(s.Store.Framework().Version), BodyLimit: MaxBody,
+		Footer: func(c echo.Context) string {
+			f, err := s.Store.Framework(c.Request().Context())
+			if err != nil {
+				return ""
+			}
+			return "framework v" + strconv.Itoa(f.Version) + " in force"
+		},
+		BodyLimit:   MaxBody,
 		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},

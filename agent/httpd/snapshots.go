@@ -33,9 +33,13 @@ func (h *handler) snapshots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	f, err := h.Store.Framework(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	rows := make([]snapshotRow, 0, len(list))
 	for _, s := range list {
-		r := readiness.Assess(h.Store.Framework(), s.AnswerMap())
+		r := readiness.Assess(f, s.AnswerMap())
 		rows = append(rows, snapshotRow{s.ID, s.SignedAt, s.SignedBy, s.Note, r.Overall.Value})
 	}
 	return c.Render(http.StatusOK, "snapshots", h.page(c, "Snapshots", struct{ List []snapshotRow }{rows}))
@@ -79,7 +83,10 @@ func (h *handler) snapshot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := h.Store.Framework()
+	f, err := h.Store.Framework(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	then, now := readiness.Carry(f, s.AnswerMap()), readiness.Carry(f, now)
 	rThen, rNow := readiness.Assess(f, then), readiness.Assess(f, now)
 	d := snapshotData{Snapshot: s, OverallThen: rThen.Overall.Value, OverallNow: rNow.Overall.Value}

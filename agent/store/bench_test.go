@@ -13,7 +13,7 @@ import (
 func BenchmarkSaveAnswer(b *testing.B) {
 	db := MustOpen(b)
 	ctx := context.Background()
-	items := db.Framework().Items
+	items := fwInForce(b, db).Items
 	i := 0
 	for b.Loop() {
 		i++

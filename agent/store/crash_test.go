@@ -39,7 +39,12 @@ func crashWriter(path string) {
 		fmt.Println("open:", err)
 		os.Exit(1)
 	}
-	items := db.Framework().Items
+	f, err := db.Framework(ctx)
+	if err != nil {
+		fmt.Println("framework:", err)
+		os.Exit(1)
+	}
+	items := f.Items
 	start, _ := strconv.Atoi(os.Getenv(writerEnv + "_START"))
 	for i := start; ; i++ {
 		a := readiness.Answer{ItemID: items[i%len(items)].ID, Level: readiness.Level(i % 5), Evidence: "write " + strconv.Itoa(i)}

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"chancery/shared/changelog"
+	"chancery/shared/clock"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
@@ -39,9 +40,8 @@ var migrationFiles embed.FS
 type DB struct {
 	sql  *sql.DB
 	path string
-	// fw is the framework in force: the newest of the built-in one and
-	// those HQ has sent. An update may replace it while pages are served.
-	fw atomic.Pointer[framework.Framework]
+	// fw is the framework in force, as last read (see Framework).
+	fw atomic.Pointer[inForce]
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }
@@ -54,8 +54,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, path: path, Now: time.Now}
-	if err := d.loadFramework(ctx); err != nil {
+	d := &DB{sql: db, path: path, Now: clock.Now}
+	if _, err := d.Framework(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -71,27 +71,48 @@ func (d *DB) Path() string { return d.path }
 // SQL returns the underlying handle, for the account service.
 func (d *DB) SQL() *sql.DB { return d.sql }
 
-// Framework returns the capability framework in force.
-func (d *DB) Framework() *framework.Framework { return d.fw.Load() }
+// inForce is the framework in force and the newest version stored when
+// it was read.
+type inForce struct {
+	stored int
+	f      *framework.Framework
+}
 
-// loadFramework puts in force the newest framework the mission holds.
-func (d *DB) loadFramework(ctx context.Context) error {
+// Framework returns the capability framework in force: the newest of the
+// built-in one and those HQ has sent. An update may put a new one in force
+// while pages are served, in this process or another (a reply imported by
+// hand): one small query tells, and the framework is read again.
+func (d *DB) Framework(ctx context.Context) (*framework.Framework, error) {
+	return d.framework(ctx, d.sql)
+}
+
+func (d *DB) framework(ctx context.Context, q queryer) (*framework.Framework, error) {
+	var stored int
+	if err := q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM frameworks").Scan(&stored); err != nil {
+		return nil, err
+	}
+	if c := d.fw.Load(); c != nil && c.stored == stored {
+		return c.f, nil
+	}
 	f := framework.Builtin()
-	var body sql.NullString
-	if err := d.sql.QueryRowContext(ctx, "SELECT body FROM frameworks ORDER BY version DESC LIMIT 1").Scan(&body); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if body.Valid {
-		got, err := framework.Parse([]byte(body.String))
+	if stored > f.Version {
+		var body string
+		if err := q.QueryRowContext(ctx, "SELECT body FROM frameworks WHERE version = ?", stored).Scan(&body); err != nil {
+			return nil, err
+		}
+		got, err := framework.Parse([]byte(body))
 		if err != nil {
-			return fmt.Errorf("the framework HQ sent, stored in the database, is damaged: %w", err)
+			return nil, fmt.Errorf("the framework HQ sent, stored in the database, is damaged: %w", err)
 		}
-		if got.Version > f.Version {
-			f = got
-		}
+		f = got
 	}
-	d.fw.Store(f)
-	return nil
+	d.fw.Store(&inForce{stored: stored, f: f})
+	return f, nil
+}
+
+// queryer is a database handle or a transaction.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Mission identity keys in the meta table.
@@ -180,9 +201,13 @@ func (d *DB) Answers(ctx context.Context) (map[string]readiness.Answer, error) {
 }
 
 // CheckAnswer returns an Invalid problem if the answer cannot be stored.
-func (d *DB) CheckAnswer(a readiness.Answer) error {
-	if _, err := d.Framework().Item(a.ItemID); err != nil {
-		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, d.Framework().Version)
+func (d *DB) CheckAnswer(ctx context.Context, a readiness.Answer) error {
+	f, err := d.Framework(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Item(a.ItemID); err != nil {
+		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, f.Version)
 	}
 	if !a.NA && !a.Level.Valid() {
 		return problem.Errorf(problem.Invalid, "Level %d is not on the scale. Choose 0 (absent) to 4 (measured and improving), or not applicable.", a.Level)
@@ -203,7 +228,7 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	if a.NA {
 		a.Level = 0
 	}
-	if err := d.CheckAnswer(a); err != nil {
+	if err := d.CheckAnswer(ctx, a); err != nil {
 		return a, err
 	}
 	a.AnsweredBy = by.Username
@@ -293,10 +318,14 @@ func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readin
 	if len(answers) == 0 {
 		return readiness.Snapshot{}, problem.Errorf(problem.Conflict, "Nothing to sign off: no item has been answered yet.")
 	}
+	f, err := d.framework(ctx, tx)
+	if err != nil {
+		return readiness.Snapshot{}, err
+	}
 	now := d.Now().UTC().Truncate(time.Second)
 	s := readiness.Snapshot{
 		ID:               now.Format("20060102T150405Z") + "-" + randomHex(3),
-		FrameworkVersion: d.Framework().Version,
+		FrameworkVersion: f.Version,
 		SignedBy:         by.Username,
 		SignedAt:         now,
 		Note:             note,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chancery/agent/store"
+	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/web/account"
@@ -224,4 +225,14 @@ func TestApplyRefusesMismatchedChange(t *testing.T) {
 		t.Fatalf("a failed apply left %d answers: it must be all or nothing", len(got))
 	}
 	_ = errors.New
+}
+
+// fwInForce returns the framework in force at the mission.
+func fwInForce(tb testing.TB, db *store.DB) *framework.Framework {
+	tb.Helper()
+	f, err := db.Framework(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }

@@ -15,32 +15,66 @@ import (
 	"chancery/web/account"
 )
 
-// Settings that record the updates from HQ in force.
-const (
-	MetaUpdateVersion = "update_version" // the release in force
-	MetaUpdateExpires = "update_expires" // when it expires (RFC 3339)
-	MetaUpdateError   = "update_error"   // why the last release was refused, if it was
-)
-
-// UpdateState is the release in force.
+// UpdateState is where the mission stands with HQ's releases.
 type UpdateState struct {
+	// Version and Expires are the release in force.
 	Version int64
 	Expires time.Time
-	Error   string
+	// Error is why the last release was refused, if it was; Failed is
+	// that release's version (-1 if none was), Failures how many times in
+	// a row it was refused, and RetryAt when it may be tried again.
+	Error    string
+	Failed   int64
+	Failures int
+	RetryAt  time.Time
 }
 
-// Update returns the release in force.
+// Update returns where the mission stands with HQ's releases.
 func (d *DB) Update(ctx context.Context) (UpdateState, error) {
+	return readUpdate(ctx, d.sql)
+}
+
+func readUpdate(ctx context.Context, q queryer) (UpdateState, error) {
 	var s UpdateState
-	v, err := d.Meta(ctx, MetaUpdateVersion, "0")
+	var expires, retry string
+	err := q.QueryRowContext(ctx, "SELECT version, expires, error, failed_version, failures, retry_at FROM update_state WHERE id = 1").
+		Scan(&s.Version, &expires, &s.Error, &s.Failed, &s.Failures, &retry)
+	if errors.Is(err, sql.ErrNoRows) {
+		return UpdateState{Failed: -1}, nil
+	}
 	if err != nil {
 		return s, err
 	}
-	s.Version, _ = strconv.ParseInt(v, 10, 64)
-	e, _ := d.Meta(ctx, MetaUpdateExpires, "")
-	s.Expires, _ = time.Parse(time.RFC3339, e)
-	s.Error, _ = d.Meta(ctx, MetaUpdateError, "")
+	if s.Expires, err = parseStamp(expires); err != nil {
+		return s, fmt.Errorf("update state: expiry: %w", err)
+	}
+	if s.RetryAt, err = parseStamp(retry); err != nil {
+		return s, fmt.Errorf("update state: retry time: %w", err)
+	}
 	return s, nil
+}
+
+// parseStamp reads an RFC 3339 time; empty is the zero time.
+func parseStamp(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func writeUpdate(ctx context.Context, tx *sql.Tx, s UpdateState) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO update_state (id, version, expires, error, failed_version, failures, retry_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, expires = excluded.expires, error = excluded.error,
+		failed_version = excluded.failed_version, failures = excluded.failures, retry_at = excluded.retry_at`,
+		s.Version, stamp(s.Expires), s.Error, s.Failed, s.Failures, stamp(s.RetryAt))
+	return err
 }
 
 // HasProtocol reports whether the library holds a version of a protocol.
@@ -91,8 +125,12 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 		if err != nil {
 			return problem.Errorf(problem.Invalid, "%s", err)
 		}
-		if f.Version <= d.Framework().Version {
-			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, d.Framework().Version)
+		var held int
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), ?) FROM frameworks", framework.Builtin().Version).Scan(&held); err != nil {
+			return err
+		}
+		if f.Version <= max(held, framework.Builtin().Version) {
+			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, max(held, framework.Builtin().Version))
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), now.Format(time.RFC3339)); err != nil {
 			return err
@@ -101,23 +139,15 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return err
 		}
 	}
-	for k, v := range map[string]string{MetaUpdateVersion: strconv.FormatInt(version, 10), MetaUpdateExpires: expires.UTC().Format(time.RFC3339), MetaUpdateError: ""} {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", k, v); err != nil {
-			return err
-		}
+	if err := writeUpdate(ctx, tx, UpdateState{Version: version, Expires: expires, Failed: -1}); err != nil {
+		return err
 	}
 	if report != nil {
 		if err := appendChange(ctx, tx, changelog.EntityUpdate, strconv.FormatInt(version, 10), report, now); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if len(frameworks) > 0 {
-		return d.loadFramework(ctx)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // HasFramework reports whether the mission holds a framework version.
@@ -131,15 +161,25 @@ func (d *DB) HasFramework(ctx context.Context, version int) (bool, error) {
 }
 
 // RefuseUpdate records why a release was refused, for the people at the
-// mission (a banner) and for HQ (a report in the change log).
-func (d *DB) RefuseUpdate(ctx context.Context, version int64, reason string, report any) error {
+// mission (a banner) and, if report is not nil, for HQ (a report in the
+// change log); the release may be tried again from retryAt. The release
+// in force stays as it is.
+func (d *DB) RefuseUpdate(ctx context.Context, version int64, reason string, failures int, retryAt time.Time, report any) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", MetaUpdateError, reason); err != nil {
+	st, err := readUpdate(ctx, tx)
+	if err != nil {
 		return err
+	}
+	st.Error, st.Failed, st.Failures, st.RetryAt = reason, version, failures, retryAt
+	if err := writeUpdate(ctx, tx, st); err != nil {
+		return err
+	}
+	if report == nil {
+		return tx.Commit()
 	}
 	if err := appendChange(ctx, tx, changelog.EntityUpdate, strconv.FormatInt(version, 10), report, d.Now()); err != nil {
 		return err

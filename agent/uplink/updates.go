@@ -61,12 +61,23 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	if err != nil {
 		return err
 	}
+	if rel.Version == state.Failed && now.Before(state.RetryAt) && state.RetryAt.Sub(now) <= MaxRetryWait {
+		// Refused already, and reported: HQ sends it with every reply
+		// until it publishes again, but it is tried again only after
+		// the backoff, not on every exchange.
+		return nil
+	}
 	switch {
 	case rel.Version < state.Version:
 		return l.refuse(ctx, rel.Version, fmt.Errorf("%w: release %d arrived, %d is in force", exchange.ErrReleaseRollback, rel.Version, state.Version))
 	case now.After(rel.Expires):
 		return l.refuse(ctx, rel.Version, fmt.Errorf("%w: release %d expired on %s", exchange.ErrReleaseExpired, rel.Version, rel.Expires.UTC().Format("2 January 2006 15:04 UTC")))
 	}
+	fw, err := l.DB.Framework(ctx)
+	if err != nil {
+		return err
+	}
+	fwAfter := fw.Version
 	var docs []protocol.Document
 	var frameworks [][]byte
 	keep := map[string][]byte{}
@@ -94,6 +105,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 			}
 			keep[t.SHA256] = body
 			frameworks = append(frameworks, body)
+			fwAfter = max(fwAfter, t.Version)
 			continue
 		}
 		if t.Kind != exchange.KindProtocol {
@@ -119,7 +131,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	}
 	var report any
 	if rel.Version > state.Version {
-		report = exchange.UpdateReport{Release: rel.Version, Status: "applied", At: now.UTC()}
+		report = exchange.UpdateReport{Release: rel.Version, Status: "applied", At: now.UTC(), Framework: fwAfter}
 	}
 	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, frameworks, report); err != nil {
 		return l.refuse(ctx, rel.Version, err)
@@ -145,9 +157,33 @@ func (l *Link) document(ctx context.Context, t exchange.Target, bodies map[strin
 	return nil
 }
 
+// Backoff for a refused release: tried again after RetryBase, then twice
+// as long after each refusal, at most MaxRetryWait. A retry time further
+// away than MaxRetryWait can only come from a clock that was wrong, and
+// is not waited for.
+const (
+	RetryBase    = 15 * time.Minute
+	MaxRetryWait = 24 * time.Hour
+)
+
+// refuse records that a release was refused. HQ hears of it once: again
+// only if a refusal of the same release gives another reason.
 func (l *Link) refuse(ctx context.Context, version int64, why error) error {
-	report := exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: time.Now().UTC()}
-	if err := l.DB.RefuseUpdate(ctx, version, why.Error(), report); err != nil {
+	st, err := l.DB.Update(ctx)
+	if err != nil {
+		return errors.Join(why, err)
+	}
+	failures := 1
+	if st.Failed == version {
+		failures = st.Failures + 1
+	}
+	wait := RetryBase << min(failures-1, 10)
+	now := l.DB.Now()
+	var report any
+	if st.Failed != version || st.Error != why.Error() {
+		report = exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: now.UTC()}
+	}
+	if err := l.DB.RefuseUpdate(ctx, version, why.Error(), failures, now.Add(min(wait, MaxRetryWait)), report); err != nil {
 		return errors.Join(why, err)
 	}
 	return nil // refused and recorded; the sync itself went well

@@ -235,7 +235,7 @@ func TestFrameworkUpdateCarriesAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := h.db.Answers(ctx)
-	scoreBefore := readiness.Assess(h.db.Framework(), before).Overall.Value
+	scoreBefore := readiness.Assess(fwInForce(t, h.db), before).Overall.Value
 
 	v2 := *framework.Builtin()
 	v2.Version = 2
@@ -252,7 +252,7 @@ func TestFrameworkUpdateCarriesAnswers(t *testing.T) {
 	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: h.sk}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, [][]byte{receipt, rl, tl})
 	h.take(buf.Bytes())
 
-	f := h.db.Framework()
+	f := fwInForce(t, h.db)
 	if f.Version != 2 {
 		t.Fatalf("framework %d in force after the update, want 2", f.Version)
 	}
@@ -276,7 +276,71 @@ func TestFrameworkUpdateCarriesAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if db.Framework().Version != 2 {
+	if fwInForce(t, db).Version != 2 {
 		t.Fatal("the framework in force was lost over a restart")
+	}
+}
+
+// fwInForce returns the framework in force at the mission.
+func fwInForce(tb testing.TB, db *store.DB) *framework.Framework {
+	tb.Helper()
+	f, err := db.Framework(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// TestRefusedReleaseBackoff: a release the mission refuses comes back in
+// every reply until HQ publishes again; the mission reports it once and
+// tries it again only after a backoff that doubles, and a newer release
+// is tried at once.
+func TestRefusedReleaseBackoff(t *testing.T) {
+	h := newHQ(t)
+	ctx := context.Background()
+	now := time.Now()
+	h.db.Now = func() time.Time { return now }
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 5, Expires: week}, []protocol.Document{doc("ai-use", 2, "\nv2\n")}, nil))
+	old := func() []byte {
+		return h.reply(exchange.Release{Mission: "FR-PAR", Version: 4, Expires: week}, []protocol.Document{doc("ai-use", 3, "x")}, nil)
+	}
+	failed := func() int {
+		n := 0
+		for _, r := range h.reports() {
+			if r.Status == "failed" {
+				n++
+			}
+		}
+		return n
+	}
+	before, _ := h.db.LastSeq(ctx)
+	for range 50 { // fifty exchanges in a row bring the same old release
+		h.take(old())
+	}
+	after, _ := h.db.LastSeq(ctx)
+	st, _ := h.db.Update(ctx)
+	if after-before != 1 || failed() != 1 || st.Failures != 1 || !st.RetryAt.Equal(now.Add(uplink.RetryBase)) {
+		t.Fatalf("after 50 exchanges: %d changes logged, %d failure reports, state %+v", after-before, failed(), st)
+	}
+	// Past the backoff it is tried again: refused for the same reason, it
+	// is not reported again, and the next wait is twice as long.
+	now = now.Add(uplink.RetryBase + time.Second)
+	h.take(old())
+	st, _ = h.db.Update(ctx)
+	if failed() != 1 || st.Failures != 2 || !st.RetryAt.Equal(now.Add(2*uplink.RetryBase)) {
+		t.Fatalf("after the retry: %d failure reports, state %+v", failed(), st)
+	}
+	// The wait never exceeds a day, and a clock set back a year does not
+	// hold the release off for a year.
+	now = now.Add(-365 * 24 * time.Hour)
+	h.take(old())
+	if st, _ = h.db.Update(ctx); st.Failures != 3 {
+		t.Fatalf("a retry time a year away was waited for: %+v", st)
+	}
+	// A newer release is tried at once, and clears the refusal.
+	h.take(h.reply(exchange.Release{Mission: "FR-PAR", Version: 6, Expires: now.Add(7 * 24 * time.Hour)}, []protocol.Document{doc("ai-use", 3, "\nv3\n")}, nil))
+	st, _ = h.db.Update(ctx)
+	if st.Version != 6 || st.Error != "" || st.Failures != 0 || h.inForce("ai-use") != 3 {
+		t.Fatalf("the newer release: state %+v, ai-use v%d", st, h.inForce("ai-use"))
 	}
 }

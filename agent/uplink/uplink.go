@@ -428,6 +428,15 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	if err := l.sendUrgent(ctx); err != nil {
 		return err
 	}
+	// A sync sends what was pending when it started, and then at most
+	// followUps more pouches for what taking HQ's replies logged (reports
+	// on releases): it always ends, whatever HQ answers.
+	const followUps = 2
+	startLast, err := l.DB.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	extra := 0
 	for i := 0; ; i++ {
 		st, err := l.Status(ctx)
 		if err != nil {
@@ -436,6 +445,11 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		if i > 0 {
 			if st.Pending <= 0 {
 				return nil
+			}
+			if st.Acked >= startLast {
+				if extra++; extra > followUps {
+					return nil // the rest goes with the next sync
+				}
 			}
 			select {
 			case <-time.After(l.Pause):

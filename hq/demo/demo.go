@@ -35,14 +35,18 @@ type Options struct {
 // how many it added.
 func Generate(ctx context.Context, db *store.DB, o Options) (int, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 1))
-	f := db.Framework()
+	cat, err := db.Catalog(ctx)
+	if err != nil {
+		return 0, err
+	}
+	f := cat.Framework()
 	added := 0
 	for i := range o.Missions {
 		// Step through the list by a stride that shares no factor with its
 		// length, so that any number of missions spreads over every region.
 		c := capitals[(i*stride)%len(capitals)]
 		m := store.Mission{Code: c.iso + "-" + c.code, Name: "Embassy in " + c.city, Country: c.country,
-			City: c.city, Region: c.region, Lat: &c.lat, Lon: &c.lon, Demo: true}
+			City: c.city, Region: c.region, Lat: &c.lat, Lon: &c.lon, Demo: true, Framework: f.Version}
 		if n := i / len(capitals); n > 0 {
 			m.Code += strconv.Itoa(n + 1)
 			m.Name = fmt.Sprintf("Consulate %d in %s", n+1, c.city)

@@ -39,7 +39,8 @@ func TestGenerate(t *testing.T) {
 	answers, _ := db.Answers(ctx, ms[0].Code)
 	snaps, _ := db.Snapshots(ctx, ms[0].Code)
 	scores, _ := db.AllScores(ctx)
-	if r, ok := scores[ms[0].Code].Summary.Report(db.Framework()); !ok || r.Overall.Answered != len(answers) {
+	cat, _ := db.Catalog(ctx)
+	if r, ok := scores[ms[0].Code].Summary.Report(cat.Of(ms[0])); !ok || r.Overall.Answered != len(answers) {
 		t.Fatalf("stored scores of %s do not match its %d answers", ms[0].Code, len(answers))
 	}
 	if len(answers) < 30 || len(snaps) != 3 || !strings.HasPrefix(snaps[0].Note, "Demo data") {

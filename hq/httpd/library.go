@@ -153,7 +153,11 @@ func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error
 // frameworkPage offers the framework in force, as JSON, to edit and
 // publish as the next version.
 func (h *handler) frameworkPage(c echo.Context) error {
-	f := *h.Store.Framework()
+	cat, err := h.Store.Catalog(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f := *cat.Framework()
 	f.Version++
 	b, _ := json.MarshalIndent(f, "", "  ")
 	return c.Render(http.StatusOK, "framework-edit", h.page(c, "Publish a framework version", frameworkForm{JSON: string(b), Regions: h.regions(c), ScopeKind: "all"}))

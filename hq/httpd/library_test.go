@@ -119,7 +119,7 @@ func TestPublishFramework(t *testing.T) {
 	m := e.enroll("FR-PAR")
 	e.send(m, m.pouch(t, 1, 3, "HQ")) // STR-01, STR-02, STR-03 answered
 
-	v2 := *e.db.Framework()
+	v2 := *e.newest()
 	v2.Version = 2
 	v2.Items = append([]framework.Item(nil), v2.Items...)
 	v2.Items[0].ID = "STR-11" // STR-01 renamed…
@@ -136,20 +136,28 @@ func TestPublishFramework(t *testing.T) {
 	if _, err := e.db.PublishFramework(ctx, account.System, body, "all"); err == nil {
 		t.Fatal("the same framework version was published twice")
 	}
-	if e.db.Framework().Version != 2 {
-		t.Fatal("HQ does not score against the new framework")
+	if e.newest().Version != 2 {
+		t.Fatal("HQ does not publish from the new framework")
 	}
-	// HQ's scores, recomputed under version 2, count the answer to STR-01.
-	after, _ := e.db.AllScores(ctx)
-	if o := after["FR-PAR"].Summary.Overall; after["FR-PAR"].Summary.Framework != 2 || o.Answered != 3 || o.Value != before["FR-PAR"].Summary.Overall.Value {
-		t.Fatalf("scores under version 2: %+v, before %+v", after["FR-PAR"].Summary.Overall, before["FR-PAR"].Summary.Overall)
+	// Until the mission reports it has version 2, HQ scores it against
+	// the version it has.
+	if mid, _ := e.db.AllScores(ctx); mid["FR-PAR"].Summary.Framework != 1 || mid["FR-PAR"].Summary.Overall != before["FR-PAR"].Summary.Overall {
+		t.Fatalf("scores before the mission applied version 2: %+v", mid["FR-PAR"].Summary)
 	}
-	// The mission's next reply carries the framework.
+	// The mission's next reply carries the framework, as HQ stored it:
+	// its canonical encoding.
 	lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ"))
 	var tl exchange.TargetLine
 	json.Unmarshal(lines[len(lines)-1], &tl)
-	if tl.Kind != exchange.KindFramework || !bytes.Equal(tl.Body, body) {
+	if tl.Kind != exchange.KindFramework || !bytes.Equal(tl.Body, v2.Encode()) {
 		t.Fatalf("reply's last line: kind %q", tl.Kind)
+	}
+	// HQ's scores, recomputed under version 2 once the mission has it,
+	// count the answer to STR-01.
+	e.send(m, m.report(t, 4, exchange.UpdateReport{Release: 1, Status: "applied", Framework: 2, At: time.Now()}))
+	after, _ := e.db.AllScores(ctx)
+	if o := after["FR-PAR"].Summary.Overall; after["FR-PAR"].Summary.Framework != 2 || o.Answered != 3 || o.Value != before["FR-PAR"].Summary.Overall.Value {
+		t.Fatalf("scores under version 2: %+v, before %+v", after["FR-PAR"].Summary.Overall, before["FR-PAR"].Summary.Overall)
 	}
 }
 
@@ -166,7 +174,7 @@ func TestPublishFrameworkPage(t *testing.T) {
 	if r := b.Post("/library/framework", url.Values{"framework": {`{"version": 2, "title": "x"}`}, "scope": {"all"}}); r.Status != 400 || !strings.Contains(r.Body, "Nothing was published") {
 		t.Fatalf("broken framework: %d", r.Status)
 	}
-	if e.db.Framework().Version != 1 {
+	if e.newest().Version != 1 {
 		t.Fatal("a refused framework was put in force")
 	}
 	r = b.Post("/library/framework", url.Values{"framework": {m[1]}, "scope": {"all"}})

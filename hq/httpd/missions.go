@@ -101,17 +101,20 @@ func optFloat(s string) (*float64, error) {
 }
 
 type missionData struct {
-	Row       missionRow
-	Trends    []trend
-	Signals   store.Signals
-	Report    readiness.Report
-	Items     []itemRow
-	Snapshots []readiness.Snapshot
-	Received  int
-	Arrival   store.Arrival
-	CanManage bool
-	Code      string
-	Expires   time.Time
+	Row     missionRow
+	Trends  []trend
+	Signals store.Signals
+	Report  readiness.Report
+	// Framework is the version the mission has applied and is scored
+	// against; Newest, HQ's newest.
+	Framework, Newest int
+	Items             []itemRow
+	Snapshots         []readiness.Snapshot
+	Received          int
+	Arrival           store.Arrival
+	CanManage         bool
+	Code              string
+	Expires           time.Time
 }
 
 type itemRow struct {
@@ -146,10 +149,14 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	if err != nil {
 		return err
 	}
-	f := h.Store.Framework()
+	cat, err := h.Store.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	f := cat.Of(m)
 	u, _ := account.CurrentUser(c)
 	report := readiness.Assess(f, answers)
-	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
+	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})

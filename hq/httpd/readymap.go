@@ -36,9 +36,17 @@ func (h *handler) loadMap(ctx context.Context, withGaps bool) (*readymap.Map, er
 	if err != nil {
 		return nil, err
 	}
-	in := readymap.Inputs{Framework: h.Store.Framework(), Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
+	cat, err := h.Store.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := readymap.Inputs{Framework: cat.Framework(), FrameworkOf: cat.Of, Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
 	if withGaps {
-		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items()); err != nil {
+		var known []*framework.Framework
+		for _, m := range missions {
+			known = append(known, cat.Of(m))
+		}
+		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items(known...)); err != nil {
 			return nil, err
 		}
 	}
@@ -130,7 +138,7 @@ func (h *handler) mapPage(c echo.Context) error {
 	for _, a := range m.Framework.Areas {
 		cols = append(cols, column{Key: a.ID, Label: a.Name})
 	}
-	cols = append(cols, column{Key: "seen", Label: "Last sync"})
+	cols = append(cols, column{Key: "seen", Label: "Last sync"}, column{Key: "framework", Label: "Framework"})
 	for i, col := range cols {
 		sorted := f.Sort == col.Key || (f.Sort == "" && col.Key == "code")
 		desc := "1"
@@ -190,16 +198,20 @@ func (h *handler) mapCSV(c echo.Context) error {
 	for _, a := range m.Framework.Areas {
 		head = append(head, a.ID)
 	}
-	head = append(head, "answered", "items", "unsupported", "models_missing", "models_partial", "signed_off", "last_sync", "last_change", "stale", "demo")
+	head = append(head, "answered", "items", "unsupported", "models_missing", "models_partial", "signed_off", "last_sync", "last_change", "stale", "demo", "framework")
 	w.Write(head)
 	for _, r := range rows {
 		rec := []string{r.Code, r.Name, r.Mission.Region, r.Country, r.City, coord(r.Lat), coord(r.Lon), strconv.Itoa(r.Report.Overall.Value)}
 		for _, a := range m.Framework.Areas {
-			rec = append(rec, strconv.Itoa(r.Area(a.ID)))
+			if r.HasArea(a.ID) {
+				rec = append(rec, strconv.Itoa(r.Area(a.ID)))
+			} else {
+				rec = append(rec, "") // not in the mission's framework version
+			}
 		}
 		missing, partial := coverage(r.Report)
 		rec = append(rec, strconv.Itoa(r.Report.Overall.Answered), strconv.Itoa(r.Report.Overall.Items), strconv.Itoa(r.Report.Overall.Unsupported),
-			strings.Join(missing, ";"), strings.Join(partial, ";"), stamp(signedAt(r)), stamp(r.LastSeen), stamp(r.LastChange), strconv.FormatBool(r.Stale), strconv.FormatBool(r.Demo))
+			strings.Join(missing, ";"), strings.Join(partial, ";"), stamp(signedAt(r)), stamp(r.LastSeen), stamp(r.LastChange), strconv.FormatBool(r.Stale), strconv.FormatBool(r.Demo), strconv.Itoa(r.Against.Version))
 		w.Write(rec)
 	}
 	w.Flush()
@@ -260,6 +272,9 @@ type MissionJSON struct {
 	LastChange    *time.Time     `json:"last_change"`
 	Stale         bool           `json:"stale"`
 	Demo          bool           `json:"demo"`
+	// Framework is the framework version the mission has applied and is
+	// scored against; Areas hold only that version's areas.
+	Framework int `json:"framework"`
 	// Narrative-resilience signals from the mission's incidents.
 	Incidents            int  `json:"incidents"`
 	IncidentsOpen        int  `json:"incidents_open"`
@@ -269,19 +284,22 @@ type MissionJSON struct {
 
 // MapJSON is the JSON export and the API's answer.
 type MapJSON struct {
-	Framework int               `json:"framework"`
-	Built     time.Time         `json:"built"`
-	Areas     []framework.Area  `json:"areas"`
-	Missions  []MissionJSON     `json:"missions"`
-	Regions   []readymap.Region `json:"regions"`
+	// Framework is HQ's newest version, whose areas Areas lists;
+	// Frameworks, every version the missions are scored against.
+	Framework  int               `json:"framework"`
+	Frameworks []int             `json:"frameworks"`
+	Built      time.Time         `json:"built"`
+	Areas      []framework.Area  `json:"areas"`
+	Missions   []MissionJSON     `json:"missions"`
+	Regions    []readymap.Region `json:"regions"`
 }
 
 func toJSON(m *readymap.Map, rows []readymap.Mission, sig map[string]store.Signals) MapJSON {
-	out := MapJSON{Framework: m.Framework.Version, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}}
+	out := MapJSON{Framework: m.Framework.Version, Frameworks: m.Frameworks, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}}
 	for _, r := range rows {
 		mj := MissionJSON{Code: r.Code, Name: r.Name, Region: r.Mission.Region, Country: r.Country, City: r.City, Lat: r.Lat, Lon: r.Lon,
 			Overall: r.Report.Overall.Value, Areas: map[string]int{}, Answered: r.Report.Overall.Answered, Items: r.Report.Overall.Items,
-			Unsupported: r.Report.Overall.Unsupported, SignedOff: signedAt(r), LastSync: r.LastSeen, LastChange: r.LastChange, Stale: r.Stale, Demo: r.Demo}
+			Unsupported: r.Report.Overall.Unsupported, SignedOff: signedAt(r), LastSync: r.LastSeen, LastChange: r.LastChange, Stale: r.Stale, Demo: r.Demo, Framework: r.Against.Version}
 		mj.ModelsMissing, mj.ModelsPartial = coverage(r.Report)
 		if s, ok := sig[r.Code]; ok {
 			mj.Incidents, mj.IncidentsOpen = s.Reported, s.Open

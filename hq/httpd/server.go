@@ -68,7 +68,13 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		return nil, err
 	}
 	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "Headquarters",
-		Footer:    "framework v" + strconv.Itoa(s.Store.Framework().Version),
+		Footer: func(c echo.Context) string {
+			cat, err := s.Store.Catalog(c.Request().Context())
+			if err != nil {
+				return ""
+			}
+			return "framework v" + strconv.Itoa(cat.Framework().Version) + " in force"
+		},
 		BodyLimit: MaxBody,
 		LargeBodies: map[string]int64{
 			"/library":            protocol.MaxBody + 16<<10,

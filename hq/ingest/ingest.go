@@ -209,16 +209,19 @@ const (
 // With documents false (the mission takes them from its peers, which
 // hold them), only the signed release goes.
 func (s *Service) release(ctx context.Context, mission string, documents bool) ([][]byte, error) {
+	cat, err := s.DB.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
 	m := store.Mission{Code: mission}
-	if s.DB.RegionScoped() { // only then does the mission's region matter
-		var err error
+	if cat.RegionScoped() { // only then does the mission's region matter
 		if m, err = s.DB.Mission(ctx, mission); err != nil {
 			return nil, err
 		}
 	}
-	cur, err := s.DB.Current(ctx, m)
-	if err != nil || len(cur) == 0 {
-		return nil, err
+	cur := cat.Current(m)
+	if len(cur) == 0 {
+		return nil, nil
 	}
 	st, err := s.DB.MissionUpdate(ctx, mission)
 	if err != nil {

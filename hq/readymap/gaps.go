@@ -1,6 +1,9 @@
 package readymap
 
 import (
+	"slices"
+
+	"chancery/shared/framework"
 	"chancery/shared/readiness"
 )
 
@@ -31,11 +34,18 @@ var Questions = []Question{
 	{"accounts", "Which missions' official accounts are not inventoried and secured?", "MIS-07", "the inventory"},
 }
 
-// Items lists the checklist items the questions ask about.
-func Items() []string {
+// Items lists the checklist items the questions ask about, under every
+// id they have in the framework versions given (a renamed item's answers
+// may be stored under its old id or its new one).
+func Items(versions ...*framework.Framework) []string {
 	var out []string
 	for _, q := range Questions {
 		out = append(out, q.Item)
+		for _, f := range versions {
+			if id, ok := f.Current(q.Item); ok && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
 	}
 	return out
 }
@@ -54,7 +64,17 @@ type GapAnswer struct {
 	Lacking  []Row
 	Having   []Row
 	NA       int
+	// NotAsked counts the missions whose framework version has no item
+	// that answers the question: they are neither lacking nor having.
+	NotAsked int
+	// Frameworks lists the versions of the missions compared (lacking or
+	// having), oldest first; more than one is said on the page.
+	Frameworks []int
 }
+
+// Mixed reports whether the answer compares missions on different
+// framework versions.
+func (g GapAnswer) Mixed() bool { return len(g.Frameworks) > 1 }
 
 // Gaps answers every question over the missions given (the map's, or a
 // filtered selection).
@@ -62,8 +82,15 @@ func Gaps(ms []Mission) []GapAnswer {
 	out := make([]GapAnswer, len(Questions))
 	for i, q := range Questions {
 		out[i].Question = q
+		var compared []Mission
 		for _, m := range ms {
-			a, ok := m.Answers[q.Item]
+			item, asked := m.Against.Current(q.Item)
+			if !asked {
+				out[i].NotAsked++
+				continue
+			}
+			compared = append(compared, m)
+			a, ok := m.Answers[item]
 			r := Row{Mission: m, Answer: a, Answered: ok}
 			switch {
 			case ok && a.NA:
@@ -76,6 +103,7 @@ func Gaps(ms []Mission) []GapAnswer {
 				out[i].Having = append(out[i].Having, r)
 			}
 		}
+		out[i].Frameworks = versions(compared)
 	}
 	return out
 }

@@ -27,7 +27,10 @@ const StaleAfter = 24 * time.Hour
 // Mission is one mission on the map.
 type Mission struct {
 	store.Mission
-	Report readiness.Report
+	// Against is the framework version the mission is assessed against:
+	// the one it has applied, which may be older than HQ's newest.
+	Against *framework.Framework
+	Report  readiness.Report
 	// Answers are the mission's answers, carried onto the framework's
 	// current items.
 	Answers map[string]readiness.Answer
@@ -46,16 +49,31 @@ func (m Mission) Area(id string) int {
 	return s.Value
 }
 
+// HasArea reports whether the mission's framework version has an area.
+func (m Mission) HasArea(id string) bool {
+	_, ok := m.Report.Area(id)
+	return ok
+}
+
 // Region is the roll-up of the missions of one region.
 type Region struct {
 	Name     string `json:"name"`
 	Missions int    `json:"missions"`
 	Stale    int    `json:"stale"`
 	// Overall and Areas are means over the region's missions, rounded
-	// down; Areas follow the framework's order.
+	// down; Areas follow the framework's order, each over the missions
+	// whose framework version has the area.
 	Overall int   `json:"overall"`
 	Areas   []int `json:"areas"`
+	// Frameworks lists the framework versions its missions are assessed
+	// against, oldest first: more than one means the means compare
+	// missions on different versions.
+	Frameworks []int `json:"frameworks"`
 }
+
+// Mixed reports whether the region's means compare missions on
+// different framework versions.
+func (r Region) Mixed() bool { return len(r.Frameworks) > 1 }
 
 // ModelGap counts, for one model, the missions that lack it or show it
 // only partly.
@@ -66,17 +84,28 @@ type ModelGap struct {
 
 // Map is the whole picture.
 type Map struct {
+	// Framework is HQ's newest version: the map's columns are its areas.
 	Framework *framework.Framework
 	Built     time.Time
 	Missions  []Mission
 	Regions   []Region
 	Models    []ModelGap
+	// Frameworks lists the versions the missions are assessed against,
+	// oldest first.
+	Frameworks []int
 }
+
+// Mixed reports whether the map compares missions on different framework
+// versions.
+func (m *Map) Mixed() bool { return len(m.Frameworks) > 1 }
 
 // Inputs is what the map is built from.
 type Inputs struct {
-	Framework *framework.Framework
-	Missions  []store.Mission
+	// Framework is HQ's newest version; FrameworkOf, if set, gives the
+	// version each mission is assessed against (else Framework).
+	Framework   *framework.Framework
+	FrameworkOf func(store.Mission) *framework.Framework
+	Missions    []store.Mission
 	// Scores are the missions' stored scores. A mission without them is
 	// assessed from its Answers.
 	Scores map[string]store.Scores
@@ -92,15 +121,19 @@ func Build(in Inputs) *Map {
 	f := in.Framework
 	m := &Map{Framework: f, Built: in.Now}
 	for _, ms := range in.Missions {
-		answers := readiness.Carry(f, in.Answers[ms.Code])
-		v := Mission{Mission: ms, Answers: answers}
+		mf := f
+		if in.FrameworkOf != nil {
+			mf = in.FrameworkOf(ms)
+		}
+		answers := readiness.Carry(mf, in.Answers[ms.Code])
+		v := Mission{Mission: ms, Against: mf, Answers: answers}
 		sc, stored := in.Scores[ms.Code]
 		if stored {
-			v.Report, stored = sc.Summary.Report(f)
+			v.Report, stored = sc.Summary.Report(mf)
 			v.LastChange = sc.LastChange
 		}
 		if !stored {
-			v.Report = readiness.Assess(f, answers)
+			v.Report = readiness.Assess(mf, answers)
 			for _, a := range answers {
 				if v.LastChange == nil || a.AnsweredAt.After(*v.LastChange) {
 					t := a.AnsweredAt
@@ -117,7 +150,21 @@ func Build(in Inputs) *Map {
 	}
 	m.Regions = regions(f, m.Missions)
 	m.Models = modelGaps(f, m.Missions)
+	m.Frameworks = versions(m.Missions)
 	return m
+}
+
+// versions lists the framework versions that missions are assessed
+// against, oldest first.
+func versions(ms []Mission) []int {
+	var out []int
+	for _, m := range ms {
+		if !slices.Contains(out, m.Against.Version) {
+			out = append(out, m.Against.Version)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Ago says how long ago t was, in words, and whether that is stale.
@@ -141,34 +188,35 @@ func Ago(t *time.Time, now time.Time) (string, bool) {
 }
 
 func regions(f *framework.Framework, ms []Mission) []Region {
-	by := map[string]*Region{}
-	sums := map[string][]int{}
+	by := map[string][]Mission{}
 	for _, m := range ms {
 		name := cmp.Or(m.Mission.Region, "No region")
-		r := by[name]
-		if r == nil {
-			r = &Region{Name: name}
-			by[name] = r
-			sums[name] = make([]int, len(f.Areas)+1)
-		}
-		r.Missions++
-		if m.Stale {
-			r.Stale++
-		}
-		s := sums[name]
-		s[0] += m.Report.Overall.Value
-		for i, a := range m.Report.Areas {
-			s[i+1] += a.Score.Value
-		}
+		by[name] = append(by[name], m)
 	}
 	var out []Region
-	for name, r := range by {
-		s := sums[name]
-		r.Overall = s[0] / r.Missions
-		for i := range f.Areas {
-			r.Areas = append(r.Areas, s[i+1]/r.Missions)
+	for name, members := range by {
+		r := Region{Name: name, Missions: len(members), Frameworks: versions(members)}
+		sum := 0
+		for _, m := range members {
+			sum += m.Report.Overall.Value
+			if m.Stale {
+				r.Stale++
+			}
 		}
-		out = append(out, *r)
+		r.Overall = sum / len(members)
+		for _, a := range f.Areas {
+			sum, n := 0, 0
+			for _, m := range members {
+				if s, ok := m.Report.Area(a.ID); ok {
+					sum, n = sum+s.Value, n+1
+				}
+			}
+			if n > 0 {
+				sum /= n
+			}
+			r.Areas = append(r.Areas, sum)
+		}
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Region) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -180,7 +228,11 @@ func modelGaps(f *framework.Framework, ms []Mission) []ModelGap {
 		out[i].Model = md
 	}
 	for _, m := range ms {
-		for i, c := range m.Report.Models {
+		for _, c := range m.Report.Models {
+			i := slices.IndexFunc(out, func(g ModelGap) bool { return g.Model.ID == c.Model.ID })
+			if i < 0 {
+				continue // a model the newest version no longer has
+			}
 			switch c.Coverage {
 			case readiness.Missing:
 				out[i].Missing++

@@ -13,7 +13,8 @@ type Filter struct {
 	Min, Max int
 	// Freshness is "", "fresh" or "stale".
 	Freshness string
-	// Sort is "code", "name", "region", "overall", "seen", or an area id;
+	// Sort is "code", "name", "region", "overall", "seen", "framework",
+	// or an area id;
 	// Desc reverses it.
 	Sort string
 	Desc bool
@@ -47,6 +48,8 @@ func (m *Map) Select(f Filter) []Mission {
 			return cmp.Compare(a.Report.Overall.Value, b.Report.Overall.Value)
 		case "seen":
 			return cmp.Compare(seenUnix(a), seenUnix(b))
+		case "framework":
+			return cmp.Compare(a.Against.Version, b.Against.Version)
 		}
 		return cmp.Compare(a.Area(f.Sort), b.Area(f.Sort))
 	}

@@ -32,6 +32,10 @@ type Pouch struct {
 // Several pouches go in one transaction so that HQ pays for one disk sync
 // per batch rather than per pouch when many missions sync at once.
 func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
+	cat, err := d.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -81,7 +85,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 			}
 		}
 		if next != t {
-			if err := d.refreshScores(ctx, tx, mission); err != nil {
+			if err := d.refreshScores(ctx, tx, cat, mission); err != nil {
 				return nil, err
 			}
 		}

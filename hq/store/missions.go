@@ -35,6 +35,9 @@ type Mission struct {
 	CreatedAt                         time.Time
 	LastSeen                          *time.Time
 	Through                           int64
+	// Framework is the framework version the mission reported it has in
+	// force; 0 before it reported one (see Catalog.Of).
+	Framework int
 }
 
 var codeRE = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{2,8}$`)
@@ -78,13 +81,13 @@ func (d *DB) AddMission(ctx context.Context, by account.Actor, m Mission) error 
 	return tx.Commit()
 }
 
-const missionCols = "code, name, country, city, region, lat, lon, state, demo, created_at, last_seen, through"
+const missionCols = "code, name, country, city, region, lat, lon, state, demo, created_at, last_seen, through, framework"
 
 func scanMission(r interface{ Scan(...any) error }) (Mission, error) {
 	var m Mission
 	var created string
 	var seen sql.NullString
-	if err := r.Scan(&m.Code, &m.Name, &m.Country, &m.City, &m.Region, &m.Lat, &m.Lon, &m.State, &m.Demo, &created, &seen, &m.Through); err != nil {
+	if err := r.Scan(&m.Code, &m.Name, &m.Country, &m.City, &m.Region, &m.Lat, &m.Lon, &m.State, &m.Demo, &created, &seen, &m.Through, &m.Framework); err != nil {
 		return m, err
 	}
 	m.CreatedAt, _ = time.Parse(time.RFC3339, created)
@@ -388,14 +391,18 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	if err := CheckMission(m); err != nil {
 		return false, err
 	}
+	cat, err := d.Catalog(ctx)
+	if err != nil {
+		return false, err
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (code) DO NOTHING`,
-		m.Code, m.Name, m.Country, m.City, m.Region, m.Lat, m.Lon, d.Now().UTC().Format(time.RFC3339), seen.UTC().Format(time.RFC3339Nano))
+	res, err := tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at, last_seen, framework)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (code) DO NOTHING`,
+		m.Code, m.Name, m.Country, m.City, m.Region, m.Lat, m.Lon, d.Now().UTC().Format(time.RFC3339), seen.UTC().Format(time.RFC3339Nano), m.Framework)
 	if err != nil {
 		return false, err
 	}
@@ -414,7 +421,7 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 			return false, err
 		}
 	}
-	if err := d.refreshScores(ctx, tx, m.Code); err != nil {
+	if err := d.refreshScores(ctx, tx, cat, m.Code); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()

@@ -87,36 +87,45 @@ func (d *DB) Publish(ctx context.Context, by account.Actor, doc protocol.Documen
 	if err := CheckScope(scope); err != nil {
 		return Publication{}, err
 	}
-	var last int
-	if err := d.sql.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM publications WHERE kind = ? AND doc_id = ?", exchange.KindProtocol, doc.ID).Scan(&last); err != nil {
-		return Publication{}, err
-	}
-	doc.Version = last + 1
-	doc.Issued = d.Now().UTC().Truncate(time.Second)
-	if err := doc.Check(); err != nil {
-		return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
-	}
 	return d.publish(ctx, by, doc, scope, false)
 }
 
+// publish writes a protocol's next version; builtin ones keep the version
+// they ship with.
 func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Document, scope string, builtin bool) (Publication, error) {
-	body, _ := json.Marshal(doc)
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return Publication{}, err
 	}
 	defer tx.Rollback()
 	now := d.Now().UTC()
+	if !builtin {
+		var last int
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM publications WHERE kind = ? AND doc_id = ?", exchange.KindProtocol, doc.ID).Scan(&last); err != nil {
+			return Publication{}, err
+		}
+		doc.Version = last + 1
+		doc.Issued = now.Truncate(time.Second)
+		if err := doc.Check(); err != nil {
+			return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
+		}
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return Publication{}, err
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		exchange.KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, now.Format(time.RFC3339), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}
-	seq, _ := res.LastInsertId()
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return Publication{}, err
+	}
 	if err := account.Audit(ctx, tx, by, "publish", doc.ID, fmt.Sprintf("version %d to %s", doc.Version, scope)); err != nil {
 		return Publication{}, err
 	}
-	defer d.pubs.Store(nil) // after the commit, the next reply reads the new list
 	return Publication{Seq: seq, Kind: exchange.KindProtocol, Doc: doc, Body: body, Scope: scope, Builtin: builtin, PublishedAt: now, PublishedBy: by.Username}, tx.Commit()
 }
 
@@ -164,46 +173,6 @@ func (d *DB) Publications(ctx context.Context, docID string) ([]Publication, err
 		out = append(out, p)
 	}
 	return out, rows.Err()
-}
-
-// RegionScoped reports whether any publication is for a region.
-func (d *DB) RegionScoped() bool {
-	all := d.pubs.Load()
-	if all == nil {
-		return true // not loaded yet: assume it may be
-	}
-	for _, p := range *all {
-		if strings.HasPrefix(p.Scope, "region:") {
-			return true
-		}
-	}
-	return false
-}
-
-// Current returns, for a mission, the newest publication in scope of each
-// document: what the mission's release lists. Every reply asks, so the
-// publications are kept in memory until the next one is published.
-func (d *DB) Current(ctx context.Context, m Mission) ([]Publication, error) {
-	all := d.pubs.Load()
-	if all == nil {
-		list, err := d.Publications(ctx, "")
-		if err != nil {
-			return nil, err
-		}
-		all = &list
-		d.pubs.Store(all)
-	}
-	seen := map[string]bool{}
-	var out []Publication
-	for _, p := range *all { // newest first
-		key := p.Kind + "/" + p.Doc.ID
-		if seen[key] || !InScope(p.Scope, m) {
-			continue
-		}
-		seen[key] = true
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 // UpdateState is where a mission stands with HQ's releases.
@@ -283,6 +252,11 @@ func applyUpdateReport(ctx context.Context, tx *sql.Tx, mission string, body []b
 	switch r.Status {
 	case "applied":
 		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET applied_version = max(applied_version, ?), applied_at = ? WHERE mission = ?", r.Release, at, mission)
+		if err == nil && r.Framework > 0 {
+			// Reports apply in the mission's sequence order: the last one
+			// says which framework the mission has now.
+			_, err = tx.ExecContext(ctx, "UPDATE missions SET framework = ? WHERE code = ?", r.Framework, mission)
+		}
 	case "failed":
 		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET failed_version = ?, failed_at = ?, failed_reason = ? WHERE mission = ?", r.Release, at, r.Reason, mission)
 	default:
@@ -328,7 +302,8 @@ func (d *DB) AckCounts(ctx context.Context, protocolID string, version int) (map
 // PublishFramework publishes a new version of the capability framework.
 // Its version must be above the one in force, and every item of earlier
 // versions that it drops must be mapped in its renamed list, or the
-// answers to it would silently stop counting.
+// answers to it would silently stop counting. What is stored, hashed and
+// sent is the framework's canonical encoding, not the bytes given.
 func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte, scope string) (Publication, error) {
 	if err := CheckScope(scope); err != nil {
 		return Publication{}, err
@@ -337,36 +312,60 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	if err != nil {
 		return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
 	}
-	cur := d.Framework()
-	if f.Version <= cur.Version {
-		return Publication{}, problem.Errorf(problem.Conflict, "Framework version %d is not above the version in force (%d).", f.Version, cur.Version)
-	}
-	for _, it := range cur.Items {
-		if _, ok := f.Current(it.ID); !ok {
-			return Publication{}, problem.Errorf(problem.Invalid, "Item %s of version %d is neither in version %d nor in its renamed list; map it to the item that replaces it.", it.ID, cur.Version, f.Version)
-		}
-	}
+	body = f.Encode()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return Publication{}, err
 	}
 	defer tx.Rollback()
+	cur := framework.Builtin()
+	var last sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT body FROM publications WHERE kind = ? ORDER BY version DESC LIMIT 1", exchange.KindFramework).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Publication{}, err
+	}
+	if last.Valid {
+		got, err := framework.Parse([]byte(last.String))
+		if err != nil {
+			return Publication{}, fmt.Errorf("the published framework in the database is damaged: %w", err)
+		}
+		if got.Version > cur.Version {
+			cur = got
+		}
+	}
+	if err := CheckSuccessor(cur, f); err != nil {
+		return Publication{}, err
+	}
 	now := d.Now().UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, 'framework', ?, ?, ?, 0, ?, ?)`,
 		exchange.KindFramework, f.Version, string(body), scope, now.Format(time.RFC3339), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}
-	seq, _ := res.LastInsertId()
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return Publication{}, err
+	}
 	if err := account.Audit(ctx, tx, by, "publish", "framework", fmt.Sprintf("version %d to %s", f.Version, scope)); err != nil {
 		return Publication{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return Publication{}, err
 	}
-	d.pubs.Store(nil)
-	d.fw.Store(f)
 	return Publication{Seq: seq, Kind: exchange.KindFramework, Doc: frameworkDoc(f), Body: body, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
+}
+
+// CheckSuccessor checks that next may follow cur, the version in force:
+// its version is above, and each of cur's items is kept or renamed.
+func CheckSuccessor(cur, next *framework.Framework) error {
+	if next.Version <= cur.Version {
+		return problem.Errorf(problem.Conflict, "Framework version %d is not above the version in force (%d).", next.Version, cur.Version)
+	}
+	for _, it := range cur.Items {
+		if _, ok := next.Current(it.ID); !ok {
+			return problem.Errorf(problem.Invalid, "Item %s of version %d is neither in version %d nor in its renamed list; map it to the item that replaces it.", it.ID, cur.Version, next.Version)
+		}
+	}
+	return nil
 }
 
 // frameworkDoc describes a framework version for the library's pages.

@@ -17,8 +17,15 @@ type Scores struct {
 }
 
 // refreshScores recomputes a mission's scores from its answers, inside the
-// transaction that changed them.
-func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, mission string) error {
+// transaction that changed them, against the framework version the
+// mission has: items it cannot see never count against it.
+func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, cat *Catalog, mission string) error {
+	var m Mission
+	m.Code = mission
+	if err := tx.QueryRowContext(ctx, "SELECT framework FROM missions WHERE code = ?", mission).Scan(&m.Framework); err != nil {
+		return err
+	}
+	f := cat.Of(m)
 	rows, err := tx.QueryContext(ctx, "SELECT item_id, level, na, evidence, answered_at FROM answers WHERE mission = ?", mission)
 	if err != nil {
 		return err
@@ -42,7 +49,7 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, mission string) erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(readiness.Summarize(d.Framework(), readiness.Assess(d.Framework(), answers)))
+	b, _ := json.Marshal(readiness.Summarize(f, readiness.Assess(f, answers)))
 	var lastChange any
 	if last != "" {
 		lastChange = last
@@ -53,10 +60,14 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, mission string) erro
 }
 
 // AllScores returns every mission's scores. Scores computed under another
-// framework version are computed again first, so the map never mixes
-// versions.
+// framework version than the mission's (it applied a new one, or HQ's
+// scoring changed) are computed again first.
 func (d *DB) AllScores(ctx context.Context) (map[string]Scores, error) {
-	out, stale, err := d.readScores(ctx)
+	cat, err := d.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, stale, err := d.readScores(ctx, cat)
 	if err != nil || len(stale) == 0 {
 		return out, err
 	}
@@ -66,19 +77,19 @@ func (d *DB) AllScores(ctx context.Context) (map[string]Scores, error) {
 	}
 	defer tx.Rollback()
 	for _, m := range stale {
-		if err := d.refreshScores(ctx, tx, m); err != nil {
+		if err := d.refreshScores(ctx, tx, cat, m); err != nil {
 			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	out, _, err = d.readScores(ctx)
+	out, _, err = d.readScores(ctx, cat)
 	return out, err
 }
 
-func (d *DB) readScores(ctx context.Context) (map[string]Scores, []string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT m.code, s.summary, s.last_change FROM missions m LEFT JOIN mission_scores s ON s.mission = m.code`)
+func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, []string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT m.code, m.framework, s.summary, s.last_change FROM missions m LEFT JOIN mission_scores s ON s.mission = m.code`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,13 +97,14 @@ func (d *DB) readScores(ctx context.Context) (map[string]Scores, []string, error
 	out := map[string]Scores{}
 	var stale []string
 	for rows.Next() {
-		var code string
+		var m Mission
 		var summary, last sql.NullString
-		if err := rows.Scan(&code, &summary, &last); err != nil {
+		if err := rows.Scan(&m.Code, &m.Framework, &summary, &last); err != nil {
 			return nil, nil, err
 		}
+		code := m.Code
 		var s Scores
-		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != d.Framework().Version {
+		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != cat.Of(m).Version {
 			stale = append(stale, code)
 			continue
 		}

@@ -19,7 +19,7 @@ import (
 
 	"filippo.io/age"
 
-	"chancery/shared/framework"
+	"chancery/shared/clock"
 	"chancery/shared/sqlite"
 	"chancery/web/account"
 )
@@ -32,14 +32,13 @@ const Site = "HQ"
 
 // DB is an open HQ database.
 type DB struct {
-	sql *sql.DB
-	// fw is the framework in force: the newest of the built-in one and
-	// those HQ has published.
-	fw   atomic.Pointer[framework.Framework]
+	sql  *sql.DB
 	keys Keys
 	Now  func() time.Time
-	// pubs caches the publications, newest first; nil when stale.
-	pubs atomic.Pointer[[]Publication]
+	// cat is the catalog last read (see Catalog); catMu lets one request
+	// at a time read it again.
+	cat   atomic.Pointer[Catalog]
+	catMu sync.Mutex
 	// guidanceWaiting holds the missions with HQ guidance not yet
 	// delivered (mission code → true).
 	guidanceWaiting sync.Map
@@ -65,8 +64,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, Now: time.Now}
-	if err := d.loadFramework(ctx); err != nil {
+	d := &DB{sql: db, Now: clock.Now}
+	if err := d.canonicalFrameworks(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -127,31 +126,6 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Keys returns HQ's keys.
 func (d *DB) Keys() Keys { return d.keys }
-
-// Framework returns the capability framework HQ scores against.
-func (d *DB) Framework() *framework.Framework { return d.fw.Load() }
-
-// loadFramework puts in force the newest framework HQ has published, or
-// the built-in one.
-func (d *DB) loadFramework(ctx context.Context) error {
-	f := framework.Builtin()
-	var body sql.NullString
-	err := d.sql.QueryRowContext(ctx, "SELECT body FROM publications WHERE kind = 'framework' ORDER BY version DESC LIMIT 1").Scan(&body)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if body.Valid {
-		got, err := framework.Parse([]byte(body.String))
-		if err != nil {
-			return fmt.Errorf("the published framework in the database is damaged: %w", err)
-		}
-		if got.Version > f.Version {
-			f = got
-		}
-	}
-	d.fw.Store(f)
-	return nil
-}
 
 // HQSigningPublic is HQ's signing public key, base64, as missions pin it.
 func (d *DB) HQSigningPublic() string {

@@ -288,3 +288,17 @@ func (f *Framework) ItemsIn(area string) []Item {
 	}
 	return out
 }
+
+// Encode returns the framework's canonical document: compact JSON, fields
+// in the order of [Framework], renames sorted by old id. Headquarters
+// publishes these bytes and no others, so what it hashes is what travels
+// and what a mission checks, whatever the layout or key order of the file
+// a protocol owner wrote. Encoding the result of [Parse] of its own output
+// gives the same bytes.
+func (f *Framework) Encode() []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic("framework: encode: " + err.Error()) // plain strings, ints and slices: cannot fail
+	}
+	return b
+}

@@ -116,4 +116,8 @@ type UpdateReport struct {
 	Status  string    `json:"status"` // "applied" or "failed"
 	Reason  string    `json:"reason,omitempty"`
 	At      time.Time `json:"at"`
+	// Framework is the capability framework version in force at the
+	// mission once the release is applied: HQ scores the mission against
+	// it. Absent from reports of a failure.
+	Framework int `json:"framework,omitempty"`
 }
