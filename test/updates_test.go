@@ -1,9 +1,12 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -76,7 +79,7 @@ func nextFramework(v int, extra bool) *framework.Framework {
 
 // TestFrameworkUpdatesLand: protocol owners publish framework versions
 // from ordinary files — indented, compact, keys in another order — with
-// the command line while HQ serves. The serving HQ sends each in the
+// the command line and the API while HQ serves. The serving HQ sends each in the
 // mission's next exchange, the mission applies it, and HQ scores every
 // mission against the version it has: a mission left on an older version
 // is shown so, everywhere, and the items it cannot see do not count.
@@ -87,6 +90,7 @@ func TestFrameworkUpdatesLand(t *testing.T) {
 	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "KE-NBO"))
 	run(t, "chancery-agent", "enroll", "--data", nboDir, "--hq", hq.URL, "--code", code, "--mission", "KE-NBO")
 
+	token := regexp.MustCompile(`: (\S+)\n`).FindStringSubmatch(run(t, "chancery-hq", "token", "add", "--data", hqDir, "--name", "tooling", "--role", "publisher"))[1]
 	layouts := []struct {
 		name   string
 		encode func(*framework.Framework) []byte
@@ -104,11 +108,26 @@ func TestFrameworkUpdatesLand(t *testing.T) {
 	}
 	for i, l := range layouts {
 		f := nextFramework(2+i, i == len(layouts)-1)
-		out := run(t, "chancery-hq", "framework", "publish", "--data", hqDir, "--file", writeFramework(t, l.encode(f)), "--scope", "missions:FR-PAR")
-		if !strings.Contains(out, fmt.Sprintf("Published framework version %d", f.Version)) {
-			t.Fatalf("%s: publish: %s", l.name, out)
+		if i%2 == 0 { // by the command line
+			out := run(t, "chancery-hq", "framework", "publish", "--data", hqDir, "--file", writeFramework(t, l.encode(f)), "--scope", "missions:FR-PAR")
+			if !strings.Contains(out, fmt.Sprintf("Published framework version %d", f.Version)) {
+				t.Fatalf("%s: publish: %s", l.name, out)
+			}
+		} else { // by the API, with a publisher's token
+			req, _ := http.NewRequest("POST", hq.URL+"/api/v1/framework?scope=missions:FR-PAR", bytes.NewReader(l.encode(f)))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 201 || !strings.Contains(string(body), fmt.Sprintf(`"framework":%d`, f.Version)) {
+				t.Fatalf("%s: publish by the API: %d %s", l.name, resp.StatusCode, body)
+			}
 		}
-		out = syncCmd(t, parDir)
+		out := syncCmd(t, parDir)
 		if _, got := inForce(t, out); got != f.Version || strings.Contains(out, "refused") {
 			t.Fatalf("%s framework file: the mission's next sync did not apply version %d:\n%s", l.name, f.Version, out)
 		}

@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -148,40 +147,6 @@ func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error
 	p := h.page(c, "Publish", f)
 	p.Error = msg + " Nothing was published."
 	return c.Render(status, "library-edit", p)
-}
-
-// frameworkPage offers the framework in force, as JSON, to edit and
-// publish as the next version.
-func (h *handler) frameworkPage(c echo.Context) error {
-	cat, err := h.Store.Catalog(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	f := *cat.Framework()
-	f.Version++
-	b, _ := json.MarshalIndent(f, "", "  ")
-	return c.Render(http.StatusOK, "framework-edit", h.page(c, "Publish a framework version", frameworkForm{JSON: string(b), Regions: h.regions(c), ScopeKind: "all"}))
-}
-
-type frameworkForm struct {
-	JSON                        string
-	ScopeKind, Region, Missions string
-	Regions                     []string
-}
-
-func (h *handler) publishFramework(c echo.Context) error {
-	f := frameworkForm{JSON: strings.ReplaceAll(c.FormValue("framework"), "\r\n", "\n"), ScopeKind: c.FormValue("scope"), Region: c.FormValue("region"),
-		Missions: c.FormValue("missions"), Regions: h.regions(c)}
-	if _, err := h.Store.PublishFramework(c.Request().Context(), account.ActorOf(c), []byte(f.JSON), scopeOf(f.ScopeKind, f.Region, f.Missions)); err != nil {
-		status, msg := web.StatusOf(err)
-		if status >= 500 {
-			return err
-		}
-		p := h.page(c, "Publish a framework version", f)
-		p.Error = msg + " Nothing was published."
-		return c.Render(status, "framework-edit", p)
-	}
-	return c.Redirect(http.StatusSeeOther, "/library/framework?published=1")
 }
 
 // scopeOf turns the form's choice into a scope.

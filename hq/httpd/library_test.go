@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,28 +163,92 @@ func TestPublishFramework(t *testing.T) {
 	}
 }
 
-func TestPublishFrameworkPage(t *testing.T) {
+// TestFrameworkEditor: a protocol owner edits the next framework version
+// as a form, is told beside each field what is wrong (and keeps what was
+// typed), reviews the differences and the missions reached, and publishes
+// only after confirming how many missions it reaches.
+func TestFrameworkEditor(t *testing.T) {
 	e := newEnv(t, pouch.DefaultLimits)
 	e.db.SeedLibrary(context.Background())
+	e.enroll("FR-PAR")
+	e.enroll("KE-NBO")
 	b := webtest.New(t, e.srv.URL, password)
 	b.Login("pub")
 	r := b.Get("/library/framework/edit")
-	m := regexp.MustCompile(`(?s)<textarea id="f-json"[^>]*>(.*?)</textarea>`).FindStringSubmatch(r.Body)
-	if r.Status != 200 || m == nil || !strings.Contains(m[1], `"version": 2`) {
-		t.Fatalf("framework form: %d", r.Status)
+	if r.Status != 200 || !strings.Contains(r.Body, `name="item.0.id" value="STR-01"`) || !strings.Contains(r.Body, `name="version" type="number" min="1" value="2"`) {
+		t.Fatalf("editor: %d\n%s", r.Status, r.Body)
 	}
-	if r := b.Post("/library/framework", url.Values{"framework": {`{"version": 2, "title": "x"}`}, "scope": {"all"}}); r.Status != 400 || !strings.Contains(r.Body, "Nothing was published") {
-		t.Fatalf("broken framework: %d", r.Status)
+	v := webtest.FormValues(r.Body)
+	n := len(e.newest().Items) // the blank row for a new item
+	v.Set("item.0.question", "")
+	v.Set("item.1.id", "STR-12") // STR-02 renamed
+	v.Set("item.1.guidance", "Name the owner and the date of the last review.")
+	v.Set("item.2.remove", "1") // STR-03 removed, its answers' place not chosen yet
+	v.Set(fmt.Sprintf("item.%d.id", n), "STR-90")
+	v.Set(fmt.Sprintf("item.%d.question", n), "Is the strategy reviewed with the missions every year?")
+	v.Set(fmt.Sprintf("item.%d.guidance", n), "A dated review with the missions' input.")
+	v.Set(fmt.Sprintf("item.%d.evidence", n), "The minutes of the last review.")
+	v.Add(fmt.Sprintf("item.%d.models", n), "digital-foreign-policy")
+	v.Set(fmt.Sprintf("item.%d.addresses", n), "dfp-2, dfp-3") // the questions STR-03 answered
+	v.Set("action", "review")
+	r = b.Post("/library/framework", v)
+	item := func(body string, i int) string {
+		m := regexp.MustCompile(`(?s)<fieldset class="fw-item[^"]*" id="item-` + strconv.Itoa(i) + `">(.*?)(?:<fieldset class="fw-item|<p><button)`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no item %d on the page", i)
+		}
+		return m[1]
 	}
-	if e.newest().Version != 1 {
-		t.Fatal("a refused framework was put in force")
+	if r.Status != 400 || !strings.Contains(item(r.Body, 0), "Needs a question") || !strings.Contains(item(r.Body, 2), "Choose the item its answers carry to") {
+		t.Fatalf("problems are not shown beside their fields: %d\n%s", r.Status, r.Body)
 	}
-	r = b.Post("/library/framework", url.Values{"framework": {m[1]}, "scope": {"all"}})
-	if r.Status != 303 {
-		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	if !strings.Contains(item(r.Body, 1), "Name the owner and the date of the last review.") || !strings.Contains(item(r.Body, n), `value="STR-90"`) {
+		t.Fatal("a refused draft lost what was typed")
 	}
-	if r := b.Get("/library/framework"); r.Status != 200 || !strings.Contains(r.Body, "capability framework, version 2") {
-		t.Fatalf("framework page: %d", r.Status)
+	v.Set("item.0.question", "Is there a written digital foreign policy strategy?")
+	v.Set("item.2.into", "STR-04")
+	if r = b.Post("/library/framework", v); r.Status != 400 || !strings.Contains(r.Body, "Choose which missions receive this version") {
+		t.Fatalf("no scope chosen: %d", r.Status)
+	}
+	v.Set("scope", "missions")
+	v.Set("missions", "FR-PAR")
+	r = b.Post("/library/framework", v)
+	if r.Status != 200 || !strings.Contains(r.Body, `id="review-section"`) {
+		t.Fatalf("review: %d\n%s", r.Status, r.Body)
+	}
+	for _, want := range []string{"<td>renamed</td><td>STR-02</td><td>STR-12</td>", "<th scope=\"row\">STR-03</th><td>removed</td>", "answers carry to STR-04",
+		"<th scope=\"row\">STR-90</th><td>added</td>", "<td>changed: guidance</td>", `id="reach-count">1 missions (missions:FR-PAR)`, "FR-PAR Embassy FR-PAR",
+		"Publish version 2 to 1 missions"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the review lacks %q", want)
+		}
+	}
+	if strings.Contains(r.Body, "KE-NBO Embassy") {
+		t.Error("the review lists a mission out of scope")
+	}
+	// Publishing without ticking the confirmation publishes nothing.
+	v = webtest.FormValues(r.Body)
+	v.Del("confirm")
+	v.Set("action", "publish")
+	if r := b.Post("/library/framework", v); r.Status != 400 || !strings.Contains(r.Body, "tick the box that names the 1 missions") || e.newest().Version != 1 {
+		t.Fatalf("unconfirmed publish: %d", r.Status)
+	}
+	v.Set("confirm", "1")
+	if r := b.Post("/library/framework", v); r.Status != 303 {
+		t.Fatalf("publish: %d\n%s", r.Status, r.Body)
+	}
+	f := e.newest()
+	if f.Version != 2 || f.Renamed["STR-02"] != "STR-12" || f.Renamed["STR-03"] != "STR-04" || f.Items[len(f.Items)-1].ID != "STR-90" {
+		t.Fatalf("published: version %d, renamed %v", f.Version, f.Renamed)
+	}
+	pubs, _ := e.db.Publications(context.Background(), "framework")
+	if len(pubs) != 1 || pubs[0].Scope != "missions:FR-PAR" {
+		t.Fatalf("publications: %+v", pubs)
+	}
+	// A draft made over a version since replaced is not published over it.
+	v.Set("version", "3")
+	if r := b.Post("/library/framework", v); r.Status != 409 || !strings.Contains(r.Body, "Version 2 was published while you edited") {
+		t.Fatalf("stale draft: %d", r.Status)
 	}
 	ana := webtest.New(t, e.srv.URL, password)
 	ana.Login("ana")

@@ -79,6 +79,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		LargeBodies: map[string]int64{
 			"/library":            protocol.MaxBody + 16<<10,
 			"/library/framework":  1 << 20,
+			"/api/v1/framework":   1 << 20,
 			exchange.PathExchange: s.Ingest.Limits.MaxPouch,
 			exchange.PathUploads:  s.Ingest.Limits.MaxPouch,
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
@@ -107,6 +108,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	api := e.Group("/api/v1", h.apiAuth(w))
 	api.GET("/map", h.mapJSON, account.RequireLogin)
 	api.GET("/missions.geojson", h.missionsGeoJSON, account.RequireLogin)
+	api.POST("/framework", h.apiPublishFramework, account.RequireRole(canPublish...))
 	api.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 
 	g := e.Group("", w.Middleware())
@@ -131,7 +133,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/library", h.library, account.RequireLogin)
 	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
 	g.GET("/library/framework/edit", h.frameworkPage, account.RequireRole(canPublish...))
-	g.POST("/library/framework", h.publishFramework, account.RequireRole(canPublish...))
+	g.POST("/library/framework", h.editFramework, account.RequireRole(canPublish...))
 	g.POST("/library", h.publish, account.RequireRole(canPublish...))
 	g.GET("/library/:id", h.libraryDoc, account.RequireLogin)
 	g.GET("/library/:id/edit", h.publishPage, account.RequireRole(canPublish...))

@@ -126,18 +126,40 @@ func Parse(b []byte) (*Framework, error) {
 
 // ValidationError lists every problem found in a framework document.
 type ValidationError struct {
-	Problems []string
+	Problems []Problem
+}
+
+// Problem is one thing wrong in a framework document: the item and field
+// it is about, when it is about one, and what is wrong.
+type Problem struct {
+	Item  string // an item's id, or "" for the document as a whole
+	Field string // "id", "area", "models", "question", "guidance", "evidence", "weight", "addresses", "renamed"
+	Text  string
+}
+
+func (p Problem) String() string {
+	if p.Item != "" {
+		return "item " + p.Item + ": " + p.Text
+	}
+	return p.Text
 }
 
 func (e *ValidationError) Error() string {
-	return "framework: invalid: " + strings.Join(e.Problems, "; ")
+	ps := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		ps[i] = p.String()
+	}
+	return "framework: invalid: " + strings.Join(ps, "; ")
 }
 
 // Validate checks the framework's internal consistency and returns a
 // *ValidationError naming each problem.
 func (f *Framework) Validate() error {
-	var p []string
-	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	var p []Problem
+	add := func(format string, args ...any) { p = append(p, Problem{Text: fmt.Sprintf(format, args...)}) }
+	at := func(item, field, format string, args ...any) {
+		p = append(p, Problem{Item: item, Field: field, Text: fmt.Sprintf(format, args...)})
+	}
 
 	if f.Version < 1 {
 		add("version must be 1 or more, got %d", f.Version)
@@ -174,45 +196,47 @@ func (f *Framework) Validate() error {
 	areaUsed, modelUsed, sourceUsed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, it := range f.Items {
 		if it.ID == "" {
-			add("an item has no id (question %q)", it.Question)
+			at("", "id", "an item has no id (question %q)", it.Question)
 			continue
 		}
 		if ids[it.ID] {
-			add("duplicate item id %q", it.ID)
+			at(it.ID, "id", "the id is used by another item too")
 		}
 		ids[it.ID] = true
 		if !areas[it.Area] {
-			add("item %s: unknown area %q", it.ID, it.Area)
+			at(it.ID, "area", "unknown area %q", it.Area)
 		}
 		areaUsed[it.Area] = true
 		if len(it.Models) == 0 {
-			add("item %s: names no model", it.ID)
+			at(it.ID, "models", "names no model")
 		}
 		for _, m := range it.Models {
 			if !models[m] {
-				add("item %s: unknown model %q", it.ID, m)
+				at(it.ID, "models", "unknown model %q", m)
 			}
 			modelUsed[m] = true
 		}
 		for _, s := range it.Addresses {
 			if !sources[s] {
-				add("item %s: unknown source %q", it.ID, s)
+				at(it.ID, "addresses", "unknown source %q", s)
 			}
 			sourceUsed[s] = true
 		}
-		if it.Question == "" || it.Guidance == "" || it.Evidence == "" {
-			add("item %s: needs a question, guidance and evidence", it.ID)
+		for _, fl := range []struct{ name, v string }{{"question", it.Question}, {"guidance", it.Guidance}, {"evidence", it.Evidence}} {
+			if strings.TrimSpace(fl.v) == "" {
+				at(it.ID, fl.name, "needs %s", map[string]string{"question": "a question", "guidance": "guidance", "evidence": "the evidence that counts"}[fl.name])
+			}
 		}
 		if it.Weight < 1 || it.Weight > MaxWeight {
-			add("item %s: weight %d is outside 1..%d", it.ID, it.Weight, MaxWeight)
+			at(it.ID, "weight", "weight %d is outside 1..%d", it.Weight, MaxWeight)
 		}
 	}
 	for old, id := range f.Renamed {
 		if !ids[id] {
-			add("renamed item %s points to %q, which is not an item of this version", old, id)
+			at(old, "renamed", "renamed item %s points to %q, which is not an item of this version", old, id)
 		}
 		if ids[old] {
-			add("renamed item %s is still an item of this version", old)
+			at(old, "renamed", "renamed item %s is still an item of this version", old)
 		}
 	}
 	for _, a := range f.Areas {

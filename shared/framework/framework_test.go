@@ -77,7 +77,7 @@ func TestBrokenFrameworkRefused(t *testing.T) {
 		edit func(m map[string]any)
 		want string
 	}{
-		{"duplicate id", func(m map[string]any) { item(m, 1)["id"] = item(m, 0)["id"] }, `duplicate item id "STR-01"`},
+		{"duplicate id", func(m map[string]any) { item(m, 1)["id"] = item(m, 0)["id"] }, `item STR-01: the id is used by another item too`},
 		{"unknown area", func(m map[string]any) { item(m, 0)["area"] = "diplomacy" }, `item STR-01: unknown area "diplomacy"`},
 		{"unknown model", func(m map[string]any) { item(m, 0)["models"] = []any{"astrology"} }, `item STR-01: unknown model "astrology"`},
 		{"uncovered model", func(m map[string]any) {
@@ -142,5 +142,34 @@ func TestItemsInKeepsOrder(t *testing.T) {
 	}
 	if total != len(f.Items) {
 		t.Errorf("areas hold %d items, framework %d", total, len(f.Items))
+	}
+}
+
+func TestDiff(t *testing.T) {
+	cur := framework.Builtin()
+	next := *cur
+	next.Version = 2
+	next.Items = append([]framework.Item(nil), cur.Items...)
+	next.Items[0].Question = "A new question?"
+	next.Items[1].ID = "STR-12"
+	next.Items = append(next.Items[:2], next.Items[3:]...) // STR-03 removed
+	next.Items = append(next.Items, framework.Item{ID: "STR-90", Area: "strategy", Models: []string{"digital-foreign-policy"}, Question: "Q?", Guidance: "G", Evidence: "E", Weight: 1})
+	next.Renamed = map[string]string{"STR-02": "STR-12", "STR-03": "STR-04"}
+	got := map[string]string{}
+	for _, c := range framework.Diff(cur, &next) {
+		got[c.Item+" "+c.Kind+" "+c.Field] = c.Old + " → " + c.New + c.Into
+	}
+	for k, v := range map[string]string{
+		"STR-01 changed question": cur.Items[0].Question + " → A new question?",
+		"STR-12 renamed ":         "STR-02 → STR-12",
+		"STR-03 removed ":         cur.Items[2].Question + " → STR-04",
+		"STR-90 added ":           " → Q?",
+	} {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("changes: %v", got)
 	}
 }

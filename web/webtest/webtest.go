@@ -5,6 +5,7 @@
 package webtest
 
 import (
+	"cmp"
 	"html"
 	"io"
 	"net/http"
@@ -102,4 +103,66 @@ func (b *Browser) Cookie(name string) string {
 		}
 	}
 	return ""
+}
+
+var (
+	inputRE    = regexp.MustCompile(`(?s)<input\s([^>]*)>`)
+	textareaRE = regexp.MustCompile(`(?s)<textarea\s([^>]*)>(.*?)</textarea>`)
+	selectRE   = regexp.MustCompile(`(?s)<select\s([^>]*)>(.*?)</select>`)
+	optionRE   = regexp.MustCompile(`(?s)<option([^>]*)>(.*?)</option>`)
+	attrRE     = regexp.MustCompile(`([a-z-]+)(?:="([^"]*)")?`)
+)
+
+func attrs(s string) map[string]string {
+	out := map[string]string{}
+	for _, m := range attrRE.FindAllStringSubmatch(s, -1) {
+		out[m[1]] = html.UnescapeString(m[2])
+	}
+	return out
+}
+
+// FormValues returns what a browser would submit from the page's forms
+// as they stand: text fields and text areas with their values, ticked
+// boxes and chosen radio buttons, each select's chosen option (or its
+// first). Submit buttons are left out: add the one pressed.
+func FormValues(page string) url.Values {
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(page, -1) {
+		a := attrs(m[1])
+		name, typ := a["name"], a["type"]
+		if name == "" || typ == "submit" {
+			continue
+		}
+		if _, checked := a["checked"]; (typ == "checkbox" || typ == "radio") && !checked {
+			continue
+		}
+		v.Add(name, a["value"])
+	}
+	for _, m := range textareaRE.FindAllStringSubmatch(page, -1) {
+		if name := attrs(m[1])["name"]; name != "" {
+			v.Add(name, html.UnescapeString(strings.TrimPrefix(m[2], "\n")))
+		}
+	}
+	for _, m := range selectRE.FindAllStringSubmatch(page, -1) {
+		name := attrs(m[1])["name"]
+		if name == "" {
+			continue
+		}
+		chosen, first := "", ""
+		for i, o := range optionRE.FindAllStringSubmatch(m[2], -1) {
+			oa := attrs(o[1])
+			val, ok := oa["value"]
+			if !ok {
+				val = html.UnescapeString(o[2])
+			}
+			if i == 0 {
+				first = val
+			}
+			if _, sel := oa["selected"]; sel {
+				chosen = val
+			}
+		}
+		v.Add(name, cmp.Or(chosen, first))
+	}
+	return v
 }

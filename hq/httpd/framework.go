@@ -1,0 +1,322 @@
+package httpd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"chancery/hq/store"
+	"chancery/shared/framework"
+	"chancery/shared/problem"
+	"chancery/web/account"
+)
+
+// The framework editor: protocol owners edit the next capability
+// framework version as a form — areas, models and items field by field,
+// renames and removals with where the answers go — review what changes
+// against the version in force and which missions will receive it, and
+// confirm the publication by the number of missions it reaches. Every
+// step works without JavaScript; the draft travels in the form itself.
+
+// editForm is the editor's state, as the page shows it.
+type editForm struct {
+	Base    int // the version in force the draft starts from
+	Version int
+	Title   string
+	Areas   []framework.Area
+	Models  []framework.Model
+	Items   []itemForm
+	// Problems that are not about one item.
+	Problems []string
+
+	ScopeKind, Region, Missions string
+	Regions                     []string
+	// Review is set once the draft is valid and a scope chosen.
+	Review *review
+}
+
+// itemForm is one item's fields; Orig is its id in the version in force
+// ("" for a new item).
+type itemForm struct {
+	Index                        int
+	Orig, ID, Area               string
+	Question, Guidance, Evidence string
+	Weight                       int
+	Models                       map[string]bool
+	Addresses                    string
+	Remove                       bool
+	Into                         string
+	Errors                       map[string]string // field → what is wrong
+}
+
+// Err returns what is wrong with a field, if anything.
+func (it itemForm) Err(field string) string { return it.Errors[field] }
+
+type review struct {
+	Changes []framework.Change
+	Reach   []store.Mission
+	Scope   string
+}
+
+// frameworkPage opens the editor on the version in force, numbered one
+// above it.
+func (h *handler) frameworkPage(c echo.Context) error {
+	cat, err := h.Store.Catalog(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	cur := cat.Framework()
+	f := formOf(cur)
+	f.Version = cur.Version + 1
+	f.Regions = h.regions(c)
+	return c.Render(http.StatusOK, "framework-edit", h.page(c, "Edit the capability framework", f))
+}
+
+// formOf lays a framework version out as the editor's fields, with one
+// blank item to add.
+func formOf(f *framework.Framework) editForm {
+	e := editForm{Base: f.Version, Version: f.Version, Title: f.Title, Areas: f.Areas, Models: f.Models}
+	for i, it := range f.Items {
+		e.Items = append(e.Items, itemForm{Index: i, Orig: it.ID, ID: it.ID, Area: it.Area, Question: it.Question, Guidance: it.Guidance,
+			Evidence: it.Evidence, Weight: it.Weight, Models: set(it.Models), Addresses: strings.Join(it.Addresses, ", ")})
+	}
+	e.Items = append(e.Items, itemForm{Index: len(f.Items), Weight: 2, Area: f.Areas[0].ID, Models: map[string]bool{}})
+	return e
+}
+
+func set(xs []string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// MaxItemID bounds an item's id.
+const MaxItemID = 24
+
+// readForm reads the editor's fields over cur, the version in force,
+// into the draft framework and the form as the person left it. Problems
+// found while reading are on the form.
+func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, editForm) {
+	e := editForm{Base: cur.Version, Title: strings.TrimSpace(v.Get("title")), ScopeKind: v.Get("scope"), Region: v.Get("region"), Missions: v.Get("missions")}
+	e.Version, _ = strconv.Atoi(v.Get("version"))
+	next := &framework.Framework{Version: e.Version, Title: e.Title, Sources: cur.Sources, Renamed: map[string]string{}}
+	for i, a := range cur.Areas {
+		a.Name = strings.TrimSpace(v.Get(fmt.Sprintf("area.%d.name", i)))
+		a.Question = strings.TrimSpace(v.Get(fmt.Sprintf("area.%d.question", i)))
+		next.Areas = append(next.Areas, a)
+	}
+	for i, m := range cur.Models {
+		m.Name = strings.TrimSpace(v.Get(fmt.Sprintf("model.%d.name", i)))
+		m.Solves = strings.TrimSpace(v.Get(fmt.Sprintf("model.%d.solves", i)))
+		m.Risk = strings.TrimSpace(v.Get(fmt.Sprintf("model.%d.risk", i)))
+		next.Models = append(next.Models, m)
+	}
+	e.Areas, e.Models = next.Areas, next.Models
+	renamed := map[string]string{} // this edit's renames: old id → new id
+	for i := 0; ; i++ {
+		k := func(f string) string { return fmt.Sprintf("item.%d.%s", i, f) }
+		if _, ok := v[k("id")]; !ok {
+			break
+		}
+		it := itemForm{Index: i, Orig: v.Get(k("orig")), ID: strings.TrimSpace(v.Get(k("id"))), Area: v.Get(k("area")),
+			Question: clean(v.Get(k("question"))), Guidance: clean(v.Get(k("guidance"))), Evidence: clean(v.Get(k("evidence"))),
+			Addresses: v.Get(k("addresses")), Remove: v.Get(k("remove")) != "", Into: v.Get(k("into")), Models: set(v[k("models")]), Errors: map[string]string{}}
+		it.Weight, _ = strconv.Atoi(v.Get(k("weight")))
+		if it.Orig != "" {
+			if _, err := cur.Item(it.Orig); err != nil {
+				it.Orig = "" // not an item of the version in force: a new one
+			}
+		}
+		e.Items = append(e.Items, it)
+		item := &e.Items[len(e.Items)-1]
+		switch {
+		case it.Remove && it.Orig == "":
+			continue // a new item removed before it was published
+		case it.Remove:
+			if it.Into == "" {
+				item.Errors["into"] = "Choose the item its answers carry to, so that they keep counting."
+			} else {
+				renamed[it.Orig] = it.Into
+			}
+			continue
+		case it.Orig == "" && it.ID == "" && it.Question == "" && it.Guidance == "" && it.Evidence == "":
+			continue // the blank row left blank
+		case it.ID == "":
+			item.Errors["id"] = "Give the item an id, such as STR-12."
+			continue
+		case len(it.ID) > MaxItemID || strings.ContainsAny(it.ID, " \t,"):
+			item.Errors["id"] = fmt.Sprintf("An id is up to %d characters, without spaces or commas.", MaxItemID)
+			continue
+		}
+		if it.Orig != "" && it.Orig != it.ID {
+			renamed[it.Orig] = it.ID
+		}
+		addrs := strings.FieldsFunc(it.Addresses, func(r rune) bool { return r == ',' || r == ' ' })
+		var models []string
+		for _, m := range cur.Models {
+			if it.Models[m.ID] {
+				models = append(models, m.ID)
+			}
+		}
+		next.Items = append(next.Items, framework.Item{ID: it.ID, Area: it.Area, Models: models, Question: it.Question, Guidance: it.Guidance,
+			Evidence: it.Evidence, Weight: it.Weight, Addresses: addrs})
+	}
+	// Renames from earlier versions stay, pointing where their item went.
+	for o, n := range cur.Renamed {
+		if to, ok := renamed[n]; ok {
+			n = to
+		}
+		next.Renamed[o] = n
+	}
+	for o, n := range renamed {
+		next.Renamed[o] = n
+	}
+	if len(next.Renamed) == 0 {
+		next.Renamed = nil
+	}
+	return next, e
+}
+
+func clean(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+
+// check validates the draft against the version in force and puts each
+// problem beside the field it is about.
+func check(cur, next *framework.Framework, e *editForm) bool {
+	row := map[string]int{}
+	for i, it := range e.Items {
+		if !it.Remove && it.ID != "" {
+			row[it.ID] = i
+		} else if it.Orig != "" {
+			row[it.Orig] = i
+		}
+	}
+	var ve *framework.ValidationError
+	if err := next.Validate(); errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			i, ok := row[p.Item]
+			if ok && p.Field != "" {
+				field := p.Field
+				if field == "renamed" {
+					field = "into"
+				}
+				if e.Items[i].Errors[field] == "" {
+					e.Items[i].Errors[field] = upper(p.Text) + "."
+				}
+				continue
+			}
+			e.Problems = append(e.Problems, upper(p.String())+".")
+		}
+	} else if err != nil {
+		e.Problems = append(e.Problems, err.Error())
+	}
+	if err := store.CheckSuccessor(cur, next); err != nil && len(e.Problems) == 0 {
+		e.Problems = append(e.Problems, problem.MessageOf(err))
+	}
+	if slices.ContainsFunc(e.Items, func(it itemForm) bool { return len(it.Errors) > 0 }) {
+		e.Problems = append(e.Problems, "Some items need attention: see the messages beside them.")
+	}
+	return len(e.Problems) == 0
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// editFramework takes the editor's form: "add" shows another blank item,
+// "review" checks the draft and previews it, "publish" publishes what was
+// reviewed once the person confirmed how many missions it reaches.
+func (h *handler) editFramework(c echo.Context) error {
+	ctx := c.Request().Context()
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	cat, err := h.Store.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	cur := cat.Framework()
+	next, e := readForm(cur, form)
+	e.Regions = h.regions(c)
+	render := func(status int) error {
+		if len(e.Items) == 0 || e.Items[len(e.Items)-1].Orig != "" || e.Items[len(e.Items)-1].ID != "" || c.FormValue("action") == "add" {
+			e.Items = append(e.Items, itemForm{Index: len(e.Items), Weight: 2, Area: cur.Areas[0].ID, Models: map[string]bool{}})
+		}
+		return c.Render(status, "framework-edit", h.page(c, "Edit the capability framework", e))
+	}
+	if base, _ := strconv.Atoi(c.FormValue("base")); base != cur.Version {
+		e.Problems = append(e.Problems, fmt.Sprintf("Version %d was published while you edited: your changes are shown over it; review them again.", cur.Version))
+		e.Base = cur.Version
+		return render(http.StatusConflict)
+	}
+	if c.FormValue("action") == "add" {
+		return render(http.StatusOK)
+	}
+	if !check(cur, next, &e) {
+		return render(http.StatusBadRequest)
+	}
+	if e.ScopeKind == "" {
+		e.Problems = append(e.Problems, "Choose which missions receive this version: all, a region, or a list.")
+		return render(http.StatusBadRequest)
+	}
+	scope := scopeOf(e.ScopeKind, e.Region, e.Missions)
+	if err := store.CheckScope(scope); err != nil {
+		e.Problems = append(e.Problems, problem.MessageOf(err))
+		return render(http.StatusBadRequest)
+	}
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return err
+	}
+	rv := &review{Changes: framework.Diff(cur, next), Scope: scope}
+	for _, m := range missions {
+		if m.State != "revoked" && store.InScope(scope, m) {
+			rv.Reach = append(rv.Reach, m)
+		}
+	}
+	e.Review = rv
+	if c.FormValue("action") != "publish" {
+		return render(http.StatusOK)
+	}
+	if c.FormValue("reviewed") != scope || c.FormValue("confirm") != strconv.Itoa(len(rv.Reach)) {
+		e.Problems = append(e.Problems, fmt.Sprintf("Confirm the publication: tick the box that names the %d missions it reaches, then publish.", len(rv.Reach)))
+		return render(http.StatusBadRequest)
+	}
+	if _, err := h.Store.PublishFramework(ctx, account.ActorOf(c), next.Encode(), scope); err != nil {
+		e.Problems = append(e.Problems, problem.MessageOf(err)+" Nothing was published.")
+		return render(http.StatusConflict)
+	}
+	return c.Redirect(http.StatusSeeOther, "/library/framework?published=1")
+}
+
+// apiPublishFramework publishes a framework version sent as JSON, for a
+// ministry's own tooling: the same checks and the same canonical bytes as
+// the editor and the command line. The scope is required; nothing is
+// sent to all missions by default.
+func (h *handler) apiPublishFramework(c echo.Context) error {
+	scope := c.QueryParam("scope")
+	if scope == "" {
+		return problem.Errorf(problem.Invalid, "Say which missions receive this version: ?scope=all, ?scope=region:NAME or ?scope=missions:FR-PAR,KE-NBO.")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.PublishFramework(c.Request().Context(), account.ActorOf(c), body, scope)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"framework": p.Doc.Version, "scope": p.Scope, "publication": p.Seq})
+}
