@@ -430,3 +430,57 @@ func TestBrowserPeersPage(t *testing.T) {
 		screenshot(t, ctx, par.a.URL+"/peers", filepath.Join(dir, "agent-peers.png"))
 	}
 }
+
+// TestBrowserFrameworkEditor: a protocol owner edits the next framework
+// version in the browser, is shown a problem beside its field, reviews
+// the change and the missions reached, and publishes after confirming.
+func TestBrowserFrameworkEditor(t *testing.T) {
+	hq, hqDir, _ := enrolled(t, "FR-PAR")
+	run(t, "chancery-hq", "user", "add", "--data", hqDir, "--username", "pia", "--name", "Pia Publisher", "--role", "publisher", "--password", "publisher password 1")
+	ctx := newBrowser(t)
+	logIn(t, ctx, hq.URL, "pia", "publisher password 1")
+	do(t, ctx, "open the editor and review a draft with an empty question",
+		chromedp.Navigate(hq.URL+"/library/framework/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`#i0-q`)),
+		chromedp.Clear(chromedp.CSS(`#i0-q`)),
+		chromedp.SetValue(chromedp.CSS(`#i1-g`), "Name the owner and the date of the last review."),
+		chromedp.Click(chromedp.CSS(`#review`)),
+		chromedp.WaitVisible(chromedp.CSS(`#problems`)),
+	)
+	if s := text(t, ctx, `#item-0 .error`); !strings.Contains(s, "Needs a question") {
+		t.Fatalf("beside the question: %q", s)
+	}
+	do(t, ctx, "fix it, choose the scope and review",
+		chromedp.SetValue(chromedp.CSS(`#i0-q`), "Is there a written digital foreign policy strategy?"),
+		chromedp.Click(chromedp.CSS(`input[name=scope][value=all]`)),
+		chromedp.Click(chromedp.CSS(`#review`)),
+		chromedp.WaitVisible(chromedp.CSS(`#review-section`)),
+	)
+	if s := text(t, ctx, `#diff`); !strings.Contains(s, "changed: guidance") || !strings.Contains(s, "Name the owner and the date of the last review.") {
+		t.Fatalf("the review's diff: %q", s)
+	}
+	if s := text(t, ctx, `#publish`); s != "Publish version 2 to 1 missions" {
+		t.Fatalf("the publish button says %q", s)
+	}
+	if dir := os.Getenv("CHANCERY_SCREENSHOTS"); dir != "" {
+		do(t, ctx, "scroll to the review", chromedp.ScrollIntoView(chromedp.CSS(`#review-h`)))
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "hq-framework-review.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(t, ctx, "confirm and publish",
+		chromedp.Click(chromedp.CSS(`#confirm`)),
+		chromedp.Click(chromedp.CSS(`#publish`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledger`)),
+	)
+	if s := text(t, ctx, `#ledger tr[data-code="FR-PAR"] td`); !strings.Contains(s, "never synced") {
+		t.Fatalf("ledger right after publishing, for a mission that never synced: %q", s)
+	}
+	if s := text(t, ctx, `footer`); !strings.Contains(s, "framework v2 in force") {
+		t.Fatalf("footer after publishing: %q", s)
+	}
+}
