@@ -90,14 +90,15 @@ func (c *Catalog) Version(v int) (*framework.Framework, bool) {
 // every agent starts with. A version HQ does not know (an agent newer than
 // HQ) falls back to the newest HQ knows below it.
 func (c *Catalog) Of(m Mission) *framework.Framework {
+	builtin := framework.Builtin()
 	v := m.Framework
 	if v == 0 {
-		return framework.Builtin()
+		return builtin
 	}
 	if f, ok := c.frameworks[v]; ok {
 		return f
 	}
-	best := framework.Builtin()
+	best := builtin
 	for have, f := range c.frameworks {
 		if have < v && have > best.Version {
 			best = f

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Area is one of the six areas of the capability map.
@@ -89,8 +90,12 @@ const MaxWeight = 3
 //go:embed data/*.json
 var data embed.FS
 
-// Builtin returns the newest framework version shipped in the binary.
-func Builtin() *Framework {
+// Builtin returns the newest framework version shipped in the binary. It
+// is read once and shared: callers must not modify it (copy it first, as
+// an editor of the next version does).
+func Builtin() *Framework { return builtin() }
+
+var builtin = sync.OnceValue(func() *Framework {
 	f, err := Version(1)
 	if err != nil {
 		// The embedded data is checked by the package tests; a failure
@@ -98,7 +103,7 @@ func Builtin() *Framework {
 		panic("framework: embedded framework is invalid: " + err.Error())
 	}
 	return f
-}
+})
 
 // Version returns the embedded framework of version v.
 func Version(v int) (*Framework, error) {
