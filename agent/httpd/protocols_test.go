@@ -126,7 +126,7 @@ func TestFrozenFeedIsShown(t *testing.T) {
 			t.Fatalf("%s does not show the frozen feed", p)
 		}
 	}
-	if err := e.db.RefuseUpdate(ctx, 6, "the update has expired: release 6 expired on 1 May 2026", 1, time.Now().Add(time.Hour), map[string]string{"status": "failed"}); err != nil {
+	if _, err := e.db.RefuseUpdate(ctx, 6, "the update has expired: release 6 expired on 1 May 2026", func(int) time.Duration { return time.Hour }, map[string]string{"status": "failed"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := b.Get("/"); !strings.Contains(r.Body, "An update from HQ was refused") {

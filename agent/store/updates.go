@@ -126,11 +126,11 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return problem.Errorf(problem.Invalid, "%s", err)
 		}
 		var held int
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), ?) FROM frameworks", framework.Builtin().Version).Scan(&held); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM frameworks").Scan(&held); err != nil {
 			return err
 		}
-		if f.Version <= max(held, framework.Builtin().Version) {
-			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, max(held, framework.Builtin().Version))
+		if inForce := max(held, framework.Builtin().Version); f.Version <= inForce {
+			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, inForce)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), now.Format(time.RFC3339)); err != nil {
 			return err
@@ -160,34 +160,43 @@ func (d *DB) HasFramework(ctx context.Context, version int) (bool, error) {
 	return n > 0, err
 }
 
-// RefuseUpdate records why a release was refused, for the people at the
-// mission (a banner) and, if report is not nil, for HQ (a report in the
-// change log); the release may be tried again from retryAt. The release
-// in force stays as it is.
-func (d *DB) RefuseUpdate(ctx context.Context, version int64, reason string, failures int, retryAt time.Time, report any) error {
+// RefuseUpdate records that a release was refused and why, for the
+// people at the mission (a banner) and for HQ: report goes into the change
+// log the first time the release is refused, and again only if it is
+// refused for another reason. The release may be tried again after
+// backoff(n), n being how many times in a row it was refused. The release
+// in force stays as it is. It says whether report was logged.
+func (d *DB) RefuseUpdate(ctx context.Context, version int64, reason string, backoff func(failures int) time.Duration, report any) (bool, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
 	st, err := readUpdate(ctx, tx)
 	if err != nil {
-		return err
+		return false, err
 	}
-	st.Error, st.Failed, st.Failures, st.RetryAt = reason, version, failures, retryAt
+	again := st.Failed == version
+	first := !again || st.Error != reason
+	if again {
+		st.Failures++
+	} else {
+		st.Failures = 1
+	}
+	st.Error, st.Failed, st.RetryAt = reason, version, d.Now().Add(backoff(st.Failures))
 	if err := writeUpdate(ctx, tx, st); err != nil {
-		return err
+		return false, err
 	}
-	if report == nil {
-		return tx.Commit()
+	if !first {
+		return false, tx.Commit()
 	}
 	if err := appendChange(ctx, tx, changelog.EntityUpdate, strconv.FormatInt(version, 10), report, d.Now()); err != nil {
-		return err
+		return false, err
 	}
 	if err := account.Audit(ctx, tx, account.Actor{Username: "HQ", Remote: "update"}, "update.refused", strconv.FormatInt(version, 10), reason); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
 
 // KeepDocuments stores release documents by their SHA-256 (hex), as

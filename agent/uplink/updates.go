@@ -169,22 +169,15 @@ const (
 // refuse records that a release was refused. HQ hears of it once: again
 // only if a refusal of the same release gives another reason.
 func (l *Link) refuse(ctx context.Context, version int64, why error) error {
-	st, err := l.DB.Update(ctx)
-	if err != nil {
-		return errors.Join(why, err)
-	}
-	failures := 1
-	if st.Failed == version {
-		failures = st.Failures + 1
-	}
-	wait := RetryBase << min(failures-1, 10)
-	now := l.DB.Now()
-	var report any
-	if st.Failed != version || st.Error != why.Error() {
-		report = exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: now.UTC()}
-	}
-	if err := l.DB.RefuseUpdate(ctx, version, why.Error(), failures, now.Add(min(wait, MaxRetryWait)), report); err != nil {
+	report := exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: l.DB.Now().UTC()}
+	if _, err := l.DB.RefuseUpdate(ctx, version, why.Error(), retryWait, report); err != nil {
 		return errors.Join(why, err)
 	}
 	return nil // refused and recorded; the sync itself went well
+}
+
+// retryWait is how long a release refused n times in a row waits before
+// it is tried again.
+func retryWait(n int) time.Duration {
+	return min(RetryBase<<min(n-1, 10), MaxRetryWait)
 }

@@ -42,11 +42,7 @@ func (h *handler) loadMap(ctx context.Context, withGaps bool) (*readymap.Map, er
 	}
 	in := readymap.Inputs{Framework: cat.Framework(), FrameworkOf: cat.Of, Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
 	if withGaps {
-		var known []*framework.Framework
-		for _, m := range missions {
-			known = append(known, cat.Of(m))
-		}
-		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items(known...)); err != nil {
+		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items(cat.Frameworks()...)); err != nil {
 			return nil, err
 		}
 	}

@@ -60,12 +60,9 @@ func (d *DB) loadCatalog(ctx context.Context) (*Catalog, error) {
 	for _, p := range pubs {
 		c.seq = max(c.seq, p.Seq)
 		c.regionScoped = c.regionScoped || strings.HasPrefix(p.Scope, "region:")
-		if p.Kind != exchange.KindFramework {
-			continue
-		}
-		f, err := framework.Parse(p.Body)
-		if err != nil {
-			return nil, fmt.Errorf("the published framework version %d in the database is damaged: %w", p.Doc.Version, err)
+		f := p.Framework
+		if f == nil {
+			continue // a protocol
 		}
 		c.frameworks[f.Version] = f
 		if f.Version > c.newest.Version {
@@ -79,10 +76,13 @@ func (d *DB) loadCatalog(ctx context.Context) (*Catalog, error) {
 // from and that new missions will receive.
 func (c *Catalog) Framework() *framework.Framework { return c.newest }
 
-// Version returns framework version v, and whether HQ knows it.
-func (c *Catalog) Version(v int) (*framework.Framework, bool) {
-	f, ok := c.frameworks[v]
-	return f, ok
+// Frameworks returns every framework version HQ knows, in no order.
+func (c *Catalog) Frameworks() []*framework.Framework {
+	out := make([]*framework.Framework, 0, len(c.frameworks))
+	for _, f := range c.frameworks {
+		out = append(out, f)
+	}
+	return out
 }
 
 // Of returns the framework a mission is assessed against: the version it

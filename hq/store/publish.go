@@ -23,7 +23,10 @@ type Publication struct {
 	Doc  protocol.Document
 	// Body is the document's JSON as published: the bytes a release's
 	// hash and length are of.
-	Body        []byte
+	Body []byte
+	// Framework is the framework the body holds, for a publication of
+	// the framework; nil for a protocol.
+	Framework   *framework.Framework
 	Scope       string
 	Builtin     bool
 	PublishedAt time.Time
@@ -142,9 +145,9 @@ func scanPub(r interface{ Scan(...any) error }) (Publication, error) {
 	if p.Kind == exchange.KindFramework {
 		f, err := framework.Parse(p.Body)
 		if err != nil {
-			return p, err
+			return p, fmt.Errorf("the published framework (publication %d) in the database is damaged: %w", p.Seq, err)
 		}
-		p.Doc = frameworkDoc(f)
+		p.Framework, p.Doc = f, frameworkDoc(f)
 		return p, nil
 	}
 	return p, json.Unmarshal(p.Body, &p.Doc)
@@ -351,7 +354,7 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	if err := tx.Commit(); err != nil {
 		return Publication{}, err
 	}
-	return Publication{Seq: seq, Kind: exchange.KindFramework, Doc: frameworkDoc(f), Body: body, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
+	return Publication{Seq: seq, Kind: exchange.KindFramework, Doc: frameworkDoc(f), Body: body, Framework: f, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
 }
 
 // CheckSuccessor checks that next may follow cur, the version in force:
