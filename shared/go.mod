@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/yuin/goldmark v1.8.7
+	golang.org/x/crypto v0.59.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	hqstore "chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/protocol"
-	"chancery/web/account"
 )
 
 // TestEnrollByFile: a mission with no link at all enrolls, sends its

@@ -5,15 +5,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 // AccountPages serves the pages every program has: logging in and out,
 // the user list with its form, and the audit log.
 type AccountPages struct {
 	Site *Site
-	Web  *account.Web
+	Web  *Auth
 	// DefaultRole is preselected in the new-user form.
 	DefaultRole string
 }
@@ -24,11 +24,11 @@ func (a *AccountPages) Mount(g *echo.Group, manage, audit []string) {
 	g.GET("/login", a.loginPage)
 	g.POST("/login", a.login)
 	g.POST("/logout", a.logout)
-	g.GET("/audit", a.audit, account.RequireRole(audit...))
-	g.GET("/users", a.users, account.RequireRole(manage...))
-	g.POST("/users", a.createUser, account.RequireRole(manage...))
-	g.POST("/users/:name/disable", a.disableUser, account.RequireRole(manage...))
-	g.POST("/users/:name/enable", a.enableUser, account.RequireRole(manage...))
+	g.GET("/audit", a.audit, RequireRole(audit...))
+	g.GET("/users", a.users, RequireRole(manage...))
+	g.POST("/users", a.createUser, RequireRole(manage...))
+	g.POST("/users/:name/disable", a.disableUser, RequireRole(manage...))
+	g.POST("/users/:name/enable", a.enableUser, RequireRole(manage...))
 }
 
 type loginData struct {
@@ -36,8 +36,8 @@ type loginData struct {
 }
 
 func (a *AccountPages) loginPage(c echo.Context) error {
-	if _, ok := account.CurrentUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, account.SafeNext(c.QueryParam("next")))
+	if _, ok := CurrentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
 	}
 	return c.Render(http.StatusOK, "login", a.Site.Page(c, "Log in", loginData{Next: c.QueryParam("next")}))
 }
@@ -53,7 +53,7 @@ func (a *AccountPages) login(c echo.Context) error {
 		p.Error = msg
 		return c.Render(status, "login", p)
 	}
-	return c.Redirect(http.StatusSeeOther, account.SafeNext(next))
+	return c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
 
 func (a *AccountPages) logout(c echo.Context) error {
@@ -89,7 +89,7 @@ func (a *AccountPages) renderUsers(c echo.Context, status int, form userForm, fl
 
 func (a *AccountPages) createUser(c echo.Context) error {
 	form := userForm{Username: c.FormValue("username"), DisplayName: c.FormValue("display_name"), Role: c.FormValue("role")}
-	u, err := a.Web.Accounts.CreateUser(c.Request().Context(), account.ActorOf(c), form.Username, form.DisplayName, form.Role, c.FormValue("password"))
+	u, err := a.Web.Accounts.CreateUser(c.Request().Context(), ActorOf(c), form.Username, form.DisplayName, form.Role, c.FormValue("password"))
 	if err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
 			status, msg := StatusOf(err)
@@ -104,7 +104,7 @@ func (a *AccountPages) disableUser(c echo.Context) error { return a.setDisabled(
 func (a *AccountPages) enableUser(c echo.Context) error  { return a.setDisabled(c, false) }
 
 func (a *AccountPages) setDisabled(c echo.Context, disabled bool) error {
-	if err := a.Web.Accounts.SetDisabled(c.Request().Context(), account.ActorOf(c), c.Param("name"), disabled); err != nil {
+	if err := a.Web.Accounts.SetDisabled(c.Request().Context(), ActorOf(c), c.Param("name"), disabled); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/users")

@@ -16,8 +16,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 // Site is the frame that every page of one program is drawn in: its
@@ -78,8 +78,8 @@ type NavLink struct {
 
 // Page builds the frame of a page for the request.
 func (s *Site) Page(c echo.Context, title string, data any) Page {
-	u, _ := account.CurrentUser(c)
-	p := Page{Title: title, Site: s.Name, User: u, CSRF: account.CSRFToken(c), Data: data}
+	u, _ := CurrentUser(c)
+	p := Page{Title: title, Site: s.Name, User: u, CSRF: CSRFToken(c), Data: data}
 	if s.Footer != nil {
 		p.Footer = s.Footer(c)
 	}
@@ -120,7 +120,7 @@ func (s *Site) Echo() *echo.Echo {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Renderer = s.Pages
 	e.HTTPErrorHandler = s.fail
-	e.Use(account.SecurityHeaders())
+	e.Use(SecurityHeaders())
 	e.Use(s.limitBodies)
 	e.GET("/static/*", s.Pages.Static)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })

@@ -20,12 +20,12 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/cli"
 	"chancery/shared/protocol"
 	"chancery/sync/relay"
 	"chancery/sync/schedule"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // Version is set at build time.

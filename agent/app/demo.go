@@ -9,8 +9,8 @@ import (
 	"math/rand/v2"
 
 	"chancery/agent/store"
+	"chancery/shared/account"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 // demo fills a mission's database with a plausible assessment, every

@@ -13,9 +13,9 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/durable"
 	"chancery/sync/exchange"
-	"chancery/web/account"
 )
 
 func newLink(c Config, db *store.DB) *uplink.Link {

@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"chancery/web"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,7 +10,6 @@ import (
 
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 // answer saves one checklist answer from the area page's form.
@@ -35,7 +35,7 @@ func (h *handler) answer(c echo.Context) error {
 		}
 		a.Level = readiness.Level(n)
 	}
-	if _, err := h.Store.SaveAnswer(c.Request().Context(), account.ActorOf(c), a); err != nil {
+	if _, err := h.Store.SaveAnswer(c.Request().Context(), web.ActorOf(c), a); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageOf(err))
 		}

@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"chancery/web"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -8,7 +9,6 @@ import (
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 type itemView struct {
@@ -54,7 +54,7 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 	answers = readiness.Carry(f, answers)
 	report := readiness.Assess(f, answers)
 	score, _ := report.Area(area.ID)
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	d := areaData{Area: area, Score: score, Levels: readiness.Levels(), CanAnswer: has(canAnswer, u.Role)}
 	for i, a := range f.Areas {
 		if a.ID == area.ID {

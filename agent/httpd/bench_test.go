@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/incident"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 // benchPage measures one page over real HTTP on loopback with a complete

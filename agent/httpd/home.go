@@ -1,13 +1,13 @@
 package httpd
 
 import (
+	"chancery/web"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 type homeData struct {
@@ -33,7 +33,7 @@ func (h *handler) home(c echo.Context) error {
 		return err
 	}
 	answers = readiness.Carry(f, answers)
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	d := homeData{FrameworkVersion: f.Version, Report: readiness.Assess(f, answers), CanSignOff: has(canSignOff, u.Role)}
 	for _, it := range f.Items {
 		if a, ok := answers[it.ID]; ok && a.Unsupported() {

@@ -16,10 +16,11 @@ import (
 	"chancery/agent/httpd"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/framework"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
-	"chancery/web/account"
+	"chancery/web"
 	"chancery/web/webtest"
 )
 
@@ -131,9 +132,9 @@ func TestSessionRotatesAtLoginAndExpires(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.Login("amira")
-	first := b.Cookie(account.SessionCookie)
+	first := b.Cookie(web.SessionCookie)
 	b.Login("amira")
-	second := b.Cookie(account.SessionCookie)
+	second := b.Cookie(web.SessionCookie)
 	if first == "" || first == second {
 		t.Fatal("the session token did not change at login")
 	}

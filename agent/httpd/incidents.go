@@ -13,7 +13,6 @@ import (
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // canDecide are the roles that take the decisions the escalation pathway
@@ -25,7 +24,7 @@ func (h *handler) incidents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	return c.Render(http.StatusOK, "incidents", h.page(c, "Incidents", struct {
 		List      []incident.Incident
 		CanRecord bool
@@ -77,7 +76,7 @@ func (h *handler) createIncident(c echo.Context) error {
 		in.FirstSeen = t.UTC()
 	}
 	if err == nil {
-		in, err = h.Store.CreateIncident(c.Request().Context(), account.ActorOf(c), in)
+		in, err = h.Store.CreateIncident(c.Request().Context(), web.ActorOf(c), in)
 	}
 	if err != nil {
 		status, msg := web.StatusOf(err)
@@ -121,7 +120,7 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	if err != nil {
 		return err
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	d := incidentData{In: in, CanRecord: has(canAnswer, u.Role)}
 	if d.Delivery, err = h.Store.Delivery(ctx, in.ID); err != nil {
 		return err
@@ -179,11 +178,11 @@ func (h *handler) guidance(c echo.Context) map[incident.Status][2]string {
 
 func (h *handler) moveIncident(c echo.Context) error {
 	to := incident.Status(c.FormValue("to"))
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	if to != incident.Monitoring && to != incident.Flagged && !has(canDecide, u.Role) {
 		return problem.Errorf(problem.Forbidden, "Deciding to %s is for the head of mission; flag the incident and tell them.", strings.ToLower(to.Verb()))
 	}
-	in, err := h.Store.MoveIncident(c.Request().Context(), account.ActorOf(c), c.Param("id"), to, c.FormValue("reason"), c.FormValue("lessons"))
+	in, err := h.Store.MoveIncident(c.Request().Context(), web.ActorOf(c), c.Param("id"), to, c.FormValue("reason"), c.FormValue("lessons"))
 	if err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			_, msg := web.StatusOf(err)
@@ -214,7 +213,7 @@ func (h *handler) attach(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Store.AddAttachment(c.Request().Context(), account.ActorOf(c), c.Param("id"), fh.Filename, data); err != nil {
+	if _, err := h.Store.AddAttachment(c.Request().Context(), web.ActorOf(c), c.Param("id"), fh.Filename, data); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			_, msg := web.StatusOf(err)
 			return h.renderIncident(c, http.StatusBadRequest, msg)

@@ -10,9 +10,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/agent/store"
+	"chancery/shared/account"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
-	"chancery/web/account"
+	"chancery/web"
 )
 
 type shelfGroup struct {
@@ -23,7 +24,7 @@ type shelfGroup struct {
 // protocols lists the library by category, or the results of a search.
 func (h *handler) protocols(c echo.Context) error {
 	ctx := c.Request().Context()
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	lib, err := h.Store.Library(ctx, u.Username)
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func (h *handler) protocol(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	d := protocolData{Doc: doc, HTML: body, Versions: versions, CanSee: has(canAudit, u.Role)}
 	if at, ok := acks[u.Username]; ok {
 		d.MyAck = &at
@@ -119,7 +120,7 @@ func (h *handler) acknowledge(c echo.Context) error {
 	if err != nil {
 		return problem.Errorf(problem.Invalid, "The form did not say which version you read. Reload the protocol and try again.")
 	}
-	if err := h.Store.Acknowledge(c.Request().Context(), account.ActorOf(c), id, v); err != nil {
+	if err := h.Store.Acknowledge(c.Request().Context(), web.ActorOf(c), id, v); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/protocols/"+url.PathEscape(id)+"?acked=1")

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/protocol"
-	"chancery/web/account"
 )
 
 func TestProtocolPages(t *testing.T) {

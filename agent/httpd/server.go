@@ -13,10 +13,10 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/incident"
 	"chancery/sync/relay"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // The agent's roles, most powerful first.
@@ -61,7 +61,7 @@ type Server struct {
 
 type handler struct {
 	*Server
-	web  *account.Web
+	web  *web.Auth
 	site *web.Site
 }
 
@@ -91,7 +91,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/users", Label: "Users", Roles: canManage},
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
-	h := &handler{Server: s, web: &account.Web{Accounts: s.Accounts}, site: site}
+	h := &handler{Server: s, web: &web.Auth{Accounts: s.Accounts}, site: site}
 	site.Notice = h.updateNotice
 
 	e := site.Echo()
@@ -101,26 +101,26 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g := e.Group("", h.web.Middleware())
 	(&web.AccountPages{Site: site, Web: h.web, DefaultRole: RoleStaff}).Mount(g, canManage, canAudit)
 
-	g.GET("/", h.home, account.RequireLogin)
-	g.GET("/areas/:area", h.area, account.RequireLogin)
-	g.POST("/answers/:item", h.answer, account.RequireRole(canAnswer...))
-	g.POST("/signoff", h.signOff, account.RequireRole(canSignOff...))
-	g.GET("/snapshots", h.snapshots, account.RequireLogin)
-	g.GET("/snapshots/:id", h.snapshot, account.RequireLogin)
-	g.GET("/incidents", h.incidents, account.RequireLogin)
-	g.GET("/incidents/new", h.newIncident, account.RequireRole(canAnswer...))
-	g.POST("/incidents", h.createIncident, account.RequireRole(canAnswer...))
-	g.GET("/incidents/:id", h.incident, account.RequireLogin)
-	g.POST("/incidents/:id/move", h.moveIncident, account.RequireRole(canAnswer...))
-	g.POST("/incidents/:id/attachments", h.attach, account.RequireRole(canAnswer...))
-	g.GET("/incidents/:id/attachments/:sha", h.attachment, account.RequireLogin)
-	g.GET("/protocols", h.protocols, account.RequireLogin)
-	g.GET("/protocols/:id", h.protocol, account.RequireLogin)
-	g.GET("/protocols/:id/changes", h.protocolChanges, account.RequireLogin)
-	g.POST("/protocols/:id/ack", h.acknowledge, account.RequireLogin)
-	g.GET("/sync", h.syncStatus, account.RequireLogin)
-	g.GET("/peers", h.peers, account.RequireLogin)
-	g.POST("/sync", h.syncNow, account.RequireRole(canAnswer...))
+	g.GET("/", h.home, web.RequireLogin)
+	g.GET("/areas/:area", h.area, web.RequireLogin)
+	g.POST("/answers/:item", h.answer, web.RequireRole(canAnswer...))
+	g.POST("/signoff", h.signOff, web.RequireRole(canSignOff...))
+	g.GET("/snapshots", h.snapshots, web.RequireLogin)
+	g.GET("/snapshots/:id", h.snapshot, web.RequireLogin)
+	g.GET("/incidents", h.incidents, web.RequireLogin)
+	g.GET("/incidents/new", h.newIncident, web.RequireRole(canAnswer...))
+	g.POST("/incidents", h.createIncident, web.RequireRole(canAnswer...))
+	g.GET("/incidents/:id", h.incident, web.RequireLogin)
+	g.POST("/incidents/:id/move", h.moveIncident, web.RequireRole(canAnswer...))
+	g.POST("/incidents/:id/attachments", h.attach, web.RequireRole(canAnswer...))
+	g.GET("/incidents/:id/attachments/:sha", h.attachment, web.RequireLogin)
+	g.GET("/protocols", h.protocols, web.RequireLogin)
+	g.GET("/protocols/:id", h.protocol, web.RequireLogin)
+	g.GET("/protocols/:id/changes", h.protocolChanges, web.RequireLogin)
+	g.POST("/protocols/:id/ack", h.acknowledge, web.RequireLogin)
+	g.GET("/sync", h.syncStatus, web.RequireLogin)
+	g.GET("/peers", h.peers, web.RequireLogin)
+	g.POST("/sync", h.syncNow, web.RequireRole(canAnswer...))
 	return e, nil
 }
 

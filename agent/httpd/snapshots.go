@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"chancery/web"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,11 +10,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 func (h *handler) signOff(c echo.Context) error {
-	s, err := h.Store.SignOff(c.Request().Context(), account.ActorOf(c), c.FormValue("note"))
+	s, err := h.Store.SignOff(c.Request().Context(), web.ActorOf(c), c.FormValue("note"))
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,10 @@
 package httpd
 
 import (
+	"chancery/web"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"chancery/web/account"
 )
 
 func (h *handler) syncStatus(c echo.Context) error {
@@ -13,7 +12,7 @@ func (h *handler) syncStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	p := h.page(c, "Sync", struct {
 		Status   any
 		CanSync  bool
@@ -26,7 +25,7 @@ func (h *handler) syncStatus(c echo.Context) error {
 }
 
 func (h *handler) syncNow(c echo.Context) error {
-	if err := h.Store.Audit(c.Request().Context(), account.ActorOf(c), "sync.now", "HQ", ""); err != nil {
+	if err := h.Store.Audit(c.Request().Context(), web.ActorOf(c), "sync.now", "HQ", ""); err != nil {
 		return err
 	}
 	h.SyncNow()

@@ -14,10 +14,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 // CreateIncident records a new incident, at the monitoring step.

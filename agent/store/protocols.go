@@ -7,10 +7,10 @@ import (
 	"time"
 	"unicode"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
-	"chancery/web/account"
 )
 
 // Install adds protocol versions to the library. A version the library

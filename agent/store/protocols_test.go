@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
-	"chancery/web/account"
 )
 
 func TestProtocolLibrary(t *testing.T) {

@@ -24,13 +24,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/clock"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/shared/sqlite"
-	"chancery/web/account"
 )
 
 //go:embed migrations/*.sql

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"chancery/agent/store"
+	"chancery/shared/account"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
-	"chancery/web/account"
 )
 
 // MustOpen opens a fresh database in a temporary folder.

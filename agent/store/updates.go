@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
-	"chancery/web/account"
 )
 
 // UpdateState is where the mission stands with HQ's releases.

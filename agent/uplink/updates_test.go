@@ -15,13 +15,13 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 )
 
 // hq is a headquarters' keys, real ones, and the mission's enrollment

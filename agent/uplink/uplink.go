@@ -25,12 +25,12 @@ import (
 	"filippo.io/age"
 
 	"chancery/agent/store"
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 )
 
 // Settings kept in the mission's meta table.

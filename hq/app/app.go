@@ -25,6 +25,7 @@ import (
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/cli"
 	"chancery/shared/durable"
 	"chancery/shared/problem"
@@ -32,7 +33,6 @@ import (
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // Version is set at build time.

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"chancery/hq/demo"
+	"chancery/shared/account"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 	"chancery/web/webtest"
 )
 

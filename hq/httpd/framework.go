@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"chancery/web"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,6 @@ import (
 	"chancery/hq/store"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 // The framework editor: protocol owners edit the next capability
@@ -294,7 +294,7 @@ func (h *handler) editFramework(c echo.Context) error {
 		e.Problems = append(e.Problems, fmt.Sprintf("Confirm the publication: tick the box that names the %d missions it reaches, then publish.", len(rv.Reach)))
 		return render(http.StatusBadRequest)
 	}
-	if _, err := h.Store.PublishFramework(ctx, account.ActorOf(c), next.Encode(), scope); err != nil {
+	if _, err := h.Store.PublishFramework(ctx, web.ActorOf(c), next.Encode(), scope); err != nil {
 		e.Problems = append(e.Problems, problem.MessageOf(err)+" Nothing was published.")
 		return render(http.StatusConflict)
 	}
@@ -314,7 +314,7 @@ func (h *handler) apiPublishFramework(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.Store.PublishFramework(c.Request().Context(), account.ActorOf(c), body, scope)
+	p, err := h.Store.PublishFramework(c.Request().Context(), web.ActorOf(c), body, scope)
 	if err != nil {
 		return err
 	}

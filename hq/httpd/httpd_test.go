@@ -25,12 +25,12 @@ import (
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 	"chancery/web/webtest"
 )
 

@@ -14,7 +14,6 @@ import (
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 var canGuide = []string{RoleAdmin, RoleAnalyst}
@@ -67,7 +66,7 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 	if err != nil {
 		return err
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	p := h.page(c, r.ID, struct {
 		R        store.Reported
 		Guidance []store.Guidance
@@ -82,7 +81,7 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 }
 
 func (h *handler) guide(c echo.Context) error {
-	_, err := h.Store.AddGuidance(c.Request().Context(), account.ActorOf(c), c.Param("mission"), c.Param("id"), c.FormValue("text"))
+	_, err := h.Store.AddGuidance(c.Request().Context(), web.ActorOf(c), c.Param("mission"), c.Param("id"), c.FormValue("text"))
 	if err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			_, msg := web.StatusOf(err)

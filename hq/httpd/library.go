@@ -13,7 +13,6 @@ import (
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // The library: the protocols HQ publishes, their versions, and the ledger
@@ -32,7 +31,7 @@ func (h *handler) library(c echo.Context) error {
 			latest = append(latest, p)
 		}
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	return c.Render(http.StatusOK, "library", h.page(c, "Protocols", struct {
 		Latest     []store.Publication
 		CanPublish bool
@@ -75,7 +74,7 @@ func (h *handler) libraryDoc(c echo.Context) error {
 		return err
 	}
 	rows := rollout.Ledger(p, missions, updates, acks, h.Store.Now())
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	pg := h.page(c, p.Doc.Title, ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
 	if c.QueryParam("published") != "" {
 		pg.Flash = "Published. Missions in scope receive it with their next sync."
@@ -133,7 +132,7 @@ func (h *handler) publish(c echo.Context) error {
 		}
 	}
 	doc := protocol.Document{ID: f.ID, Title: f.Title, Category: f.Category, Body: f.Body, Note: f.Note}
-	if _, err := h.Store.Publish(c.Request().Context(), account.ActorOf(c), doc, scope); err != nil {
+	if _, err := h.Store.Publish(c.Request().Context(), web.ActorOf(c), doc, scope); err != nil {
 		return h.publishRefused(c, f, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/library/"+url.PathEscape(f.ID)+"?published=1")

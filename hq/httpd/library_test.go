@@ -19,12 +19,12 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/incident"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 	"chancery/web/webtest"
 )
 

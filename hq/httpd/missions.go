@@ -15,7 +15,6 @@ import (
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 type missionRow struct {
@@ -50,7 +49,7 @@ func (h *handler) missions(c echo.Context) error {
 	for _, m := range list {
 		rows = append(rows, h.row(m, scores[m.Code].Summary.Overall))
 	}
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	return c.Render(http.StatusOK, "missions", h.page(c, "Missions", struct {
 		Rows      []missionRow
 		CanManage bool
@@ -74,7 +73,7 @@ func (h *handler) addMission(c echo.Context) error {
 		m.Lon, err = optFloat(f.Lon)
 	}
 	if err == nil {
-		err = h.Store.AddMission(c.Request().Context(), account.ActorOf(c), m)
+		err = h.Store.AddMission(c.Request().Context(), web.ActorOf(c), m)
 	}
 	if err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
@@ -154,7 +153,7 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 		return err
 	}
 	f := cat.Of(m)
-	u, _ := account.CurrentUser(c)
+	u, _ := web.CurrentUser(c)
 	report := readiness.Assess(f, answers)
 	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
 	for _, it := range f.Items {
@@ -175,7 +174,7 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 }
 
 func (h *handler) issueCode(c echo.Context) error {
-	code, expires, err := h.Store.IssueCode(c.Request().Context(), account.ActorOf(c), c.Param("code"))
+	code, expires, err := h.Store.IssueCode(c.Request().Context(), web.ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
 	}
@@ -183,7 +182,7 @@ func (h *handler) issueCode(c echo.Context) error {
 }
 
 func (h *handler) revoke(c echo.Context) error {
-	if err := h.Store.Revoke(c.Request().Context(), account.ActorOf(c), c.Param("code")); err != nil {
+	if err := h.Store.Revoke(c.Request().Context(), web.ActorOf(c), c.Param("code")); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code"))
@@ -191,7 +190,7 @@ func (h *handler) revoke(c echo.Context) error {
 
 // rekey revokes a mission's keys and issues a code to enroll again.
 func (h *handler) rekey(c echo.Context) error {
-	code, expires, err := h.Store.ResetKeys(c.Request().Context(), account.ActorOf(c), c.Param("code"))
+	code, expires, err := h.Store.ResetKeys(c.Request().Context(), web.ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/web"
-	"chancery/web/account"
 )
 
 // pouchPage is where a pouch that came on a USB stick is taken in.
@@ -34,7 +33,7 @@ func (h *handler) uploadPouch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reply, err := h.Ingest.Take(c.Request().Context(), raw, "upload by "+account.ActorOf(c).Username)
+	reply, err := h.Ingest.Take(c.Request().Context(), raw, "upload by "+web.ActorOf(c).Username)
 	if err != nil {
 		status, msg := web.StatusOf(err)
 		if st, ok := exchange.StatusOf(err); ok {

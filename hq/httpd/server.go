@@ -15,10 +15,10 @@ import (
 
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 	"chancery/web"
-	"chancery/web/account"
 	"chancery/web/worldmap"
 )
 
@@ -96,7 +96,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		}}
 	site.Map(exchange.StatusOf)
 	h := &handler{Server: s, site: site}
-	w := &account.Web{Accounts: s.Accounts}
+	w := &web.Auth{Accounts: s.Accounts}
 	e := site.Echo()
 	// The mission API sits outside the session middleware: a pouch
 	// authenticates itself.
@@ -106,40 +106,40 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	// The map's API, for programs: an API token, or the session of a
 	// person logged in.
 	api := e.Group("/api/v1", h.apiAuth(w))
-	api.GET("/map", h.mapJSON, account.RequireLogin)
-	api.GET("/missions.geojson", h.missionsGeoJSON, account.RequireLogin)
-	api.POST("/framework", h.apiPublishFramework, account.RequireRole(canPublish...))
+	api.GET("/map", h.mapJSON, web.RequireLogin)
+	api.GET("/missions.geojson", h.missionsGeoJSON, web.RequireLogin)
+	api.POST("/framework", h.apiPublishFramework, web.RequireRole(canPublish...))
 	api.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 
 	g := e.Group("", w.Middleware())
 	(&web.AccountPages{Site: site, Web: w, DefaultRole: RoleAnalyst}).Mount(g, canManage, canAudit)
-	g.GET("/", h.mapPage, account.RequireLogin)
-	g.GET("/gaps", h.gapsPage, account.RequireLogin)
-	g.GET("/map.csv", h.mapCSV, account.RequireLogin)
-	g.GET("/map.json", h.mapJSON, account.RequireLogin)
-	g.GET("/missions.geojson", h.missionsGeoJSON, account.RequireLogin)
-	g.GET("/missions", h.missions, account.RequireLogin)
-	g.GET("/missions/new", h.newMission, account.RequireRole(canManage...))
-	g.POST("/missions", h.addMission, account.RequireRole(canManage...))
-	g.GET("/missions/:code", h.mission, account.RequireLogin)
-	g.POST("/missions/:code/code", h.issueCode, account.RequireRole(canManage...))
-	g.POST("/missions/:code/revoke", h.revoke, account.RequireRole(canManage...))
-	g.POST("/missions/:code/rekey", h.rekey, account.RequireRole(canManage...))
-	g.GET("/incidents", h.incidentBoard, account.RequireLogin)
-	g.GET("/incidents/lessons", h.lessons, account.RequireLogin)
-	g.GET("/incidents/:mission/:id", h.reportedIncident, account.RequireLogin)
-	g.POST("/incidents/:mission/:id/guidance", h.guide, account.RequireRole(canGuide...))
-	g.GET("/incidents/:mission/:id/attachments/:sha", h.evidence, account.RequireLogin)
-	g.GET("/library", h.library, account.RequireLogin)
-	g.GET("/library/new", h.publishPage, account.RequireRole(canPublish...))
-	g.GET("/library/framework/edit", h.frameworkPage, account.RequireRole(canPublish...))
-	g.POST("/library/framework", h.editFramework, account.RequireRole(canPublish...))
-	g.POST("/library", h.publish, account.RequireRole(canPublish...))
-	g.GET("/library/:id", h.libraryDoc, account.RequireLogin)
-	g.GET("/library/:id/edit", h.publishPage, account.RequireRole(canPublish...))
-	g.POST("/library/:id", h.publish, account.RequireRole(canPublish...))
-	g.GET("/pouches", h.pouchPage, account.RequireRole(canManage...))
-	g.POST("/pouches", h.uploadPouch, account.RequireRole(canManage...))
+	g.GET("/", h.mapPage, web.RequireLogin)
+	g.GET("/gaps", h.gapsPage, web.RequireLogin)
+	g.GET("/map.csv", h.mapCSV, web.RequireLogin)
+	g.GET("/map.json", h.mapJSON, web.RequireLogin)
+	g.GET("/missions.geojson", h.missionsGeoJSON, web.RequireLogin)
+	g.GET("/missions", h.missions, web.RequireLogin)
+	g.GET("/missions/new", h.newMission, web.RequireRole(canManage...))
+	g.POST("/missions", h.addMission, web.RequireRole(canManage...))
+	g.GET("/missions/:code", h.mission, web.RequireLogin)
+	g.POST("/missions/:code/code", h.issueCode, web.RequireRole(canManage...))
+	g.POST("/missions/:code/revoke", h.revoke, web.RequireRole(canManage...))
+	g.POST("/missions/:code/rekey", h.rekey, web.RequireRole(canManage...))
+	g.GET("/incidents", h.incidentBoard, web.RequireLogin)
+	g.GET("/incidents/lessons", h.lessons, web.RequireLogin)
+	g.GET("/incidents/:mission/:id", h.reportedIncident, web.RequireLogin)
+	g.POST("/incidents/:mission/:id/guidance", h.guide, web.RequireRole(canGuide...))
+	g.GET("/incidents/:mission/:id/attachments/:sha", h.evidence, web.RequireLogin)
+	g.GET("/library", h.library, web.RequireLogin)
+	g.GET("/library/new", h.publishPage, web.RequireRole(canPublish...))
+	g.GET("/library/framework/edit", h.frameworkPage, web.RequireRole(canPublish...))
+	g.POST("/library/framework", h.editFramework, web.RequireRole(canPublish...))
+	g.POST("/library", h.publish, web.RequireRole(canPublish...))
+	g.GET("/library/:id", h.libraryDoc, web.RequireLogin)
+	g.GET("/library/:id/edit", h.publishPage, web.RequireRole(canPublish...))
+	g.POST("/library/:id", h.publish, web.RequireRole(canPublish...))
+	g.GET("/pouches", h.pouchPage, web.RequireRole(canManage...))
+	g.POST("/pouches", h.uploadPouch, web.RequireRole(canManage...))
 	return e, nil
 }
 
@@ -148,7 +148,7 @@ func (h *handler) page(c echo.Context, title string, data any) web.Page {
 }
 
 // apiAuth lets a request in with a bearer token, or else with a session.
-func (h *handler) apiAuth(w *account.Web) echo.MiddlewareFunc {
+func (h *handler) apiAuth(w *web.Auth) echo.MiddlewareFunc {
 	session := w.Middleware()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -157,7 +157,7 @@ func (h *handler) apiAuth(w *account.Web) echo.MiddlewareFunc {
 				if err != nil {
 					return err
 				}
-				account.SetUser(c, u)
+				web.SetUser(c, u)
 				return next(c)
 			}
 			return session(next)(c)

@@ -21,12 +21,12 @@ import (
 
 	"chancery/hq/ingest"
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 )
 
 // benchHQ is an HQ database with its library, something of its own

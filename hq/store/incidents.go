@@ -13,9 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"chancery/shared/account"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 // applyIncident keeps the latest record of a mission's incident. Records

@@ -18,12 +18,12 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-	"chancery/web/account"
 )
 
 // Mission is a registry entry.

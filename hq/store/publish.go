@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
-	"chancery/web/account"
 )
 
 // Publication is one published version of a document.

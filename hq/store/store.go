@@ -19,9 +19,9 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/account"
 	"chancery/shared/clock"
 	"chancery/shared/sqlite"
-	"chancery/web/account"
 )
 
 //go:embed migrations/*.sql

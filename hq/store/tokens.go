@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
-	"chancery/web/account"
 )
 
 var tokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
-	"chancery/web/account"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -90,15 +90,5 @@ func TestUnknownUserAndDisabledUserGetTheSameAnswer(t *testing.T) {
 	}
 	if err := s.SetDisabled(ctx, account.Actor{Username: "boss"}, "boss", true); problem.CodeOf(err) != problem.Conflict {
 		t.Fatalf("disabling oneself: %v", err)
-	}
-}
-
-func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"/areas/ai": "/areas/ai", "": "/", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/",
-	} {
-		if got := account.SafeNext(in); got != want {
-			t.Errorf("SafeNext(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

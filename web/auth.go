@@ -1,4 +1,4 @@
-package account
+package web
 
 import (
 	"crypto/rand"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/account"
 	"chancery/shared/problem"
 )
 
@@ -24,13 +25,13 @@ const (
 	loginCookie = "chancery_login"
 )
 
-// Context keys set by [Web.Middleware].
+// Context keys set by [Auth.Middleware].
 const (
 	ctxUser  = "account.user"
 	ctxToken = "account.csrf"
 )
 
-// Web binds a [Service] to Echo: it reads the session cookie, checks
+// Auth binds an [account.Service] to Echo: it reads the session cookie, checks
 // CSRF tokens, and guards routes by role.
 //
 // CSRF tokens are derived from the session token (or, before login, from
@@ -39,19 +40,19 @@ const (
 // compute the token, and every form of a session carries the same token,
 // which survives a restart of the program. A new session at login means a
 // new token: nothing issued before login is valid after it.
-type Web struct {
-	Accounts *Service
+type Auth struct {
+	Accounts *account.Service
 }
 
 // CurrentUser returns the logged-in user of the request.
-func CurrentUser(c echo.Context) (User, bool) {
-	u, ok := c.Get(ctxUser).(User)
+func CurrentUser(c echo.Context) (account.User, bool) {
+	u, ok := c.Get(ctxUser).(account.User)
 	return u, ok
 }
 
 // SetUser makes u the request's user, for programs that authenticate a
 // request another way, such as an API token.
-func SetUser(c echo.Context, u User) { c.Set(ctxUser, u) }
+func SetUser(c echo.Context, u account.User) { c.Set(ctxUser, u) }
 
 // CSRFToken returns the token that forms of this request must carry in a
 // field named "csrf" (or a fetch in the X-CSRF-Token header).
@@ -61,13 +62,13 @@ func CSRFToken(c echo.Context) string {
 }
 
 // ActorOf returns the audit actor of a request.
-func ActorOf(c echo.Context) Actor {
+func ActorOf(c echo.Context) account.Actor {
 	u, _ := CurrentUser(c)
 	name := u.Username
 	if name == "" {
 		name = "anonymous"
 	}
-	return Actor{Username: name, Remote: c.RealIP()}
+	return account.Actor{Username: name, Remote: c.RealIP()}
 }
 
 func csrfFor(cookie string) string {
@@ -80,7 +81,7 @@ var ErrCSRF = problem.Errorf(problem.Forbidden, "This form has expired or did no
 
 // Middleware loads the session's user, if any, into the context and
 // refuses state-changing requests whose CSRF token does not match.
-func (w *Web) Middleware() echo.MiddlewareFunc {
+func (w *Auth) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var basis string
@@ -90,7 +91,7 @@ func (w *Web) Middleware() echo.MiddlewareFunc {
 				case err == nil:
 					c.Set(ctxUser, u)
 					basis = ck.Value
-				case errors.Is(err, ErrNoSession):
+				case errors.Is(err, account.ErrNoSession):
 					clearCookie(c, SessionCookie)
 				default:
 					return err
@@ -151,15 +152,15 @@ func clearCookie(c echo.Context, name string) { setCookie(c, name, "", -1) }
 
 // LogIn checks the credentials and starts a fresh session cookie. Any
 // session the browser held before is ended: the token rotates at login.
-func (w *Web) LogIn(c echo.Context, username, password string) (User, error) {
+func (w *Auth) LogIn(c echo.Context, username, password string) (account.User, error) {
 	ctx := c.Request().Context()
 	u, token, err := w.Accounts.Login(ctx, username, password, c.RealIP())
 	if err != nil {
-		return User{}, err
+		return account.User{}, err
 	}
 	if old, err := c.Cookie(SessionCookie); err == nil && old.Value != "" {
-		if err := w.Accounts.Logout(ctx, old.Value, Actor{u.Username, c.RealIP()}); err != nil {
-			return User{}, err
+		if err := w.Accounts.Logout(ctx, old.Value, account.Actor{Username: u.Username, Remote: c.RealIP()}); err != nil {
+			return account.User{}, err
 		}
 	}
 	setCookie(c, SessionCookie, token, 0)
@@ -168,7 +169,7 @@ func (w *Web) LogIn(c echo.Context, username, password string) (User, error) {
 }
 
 // LogOut ends the request's session.
-func (w *Web) LogOut(c echo.Context) error {
+func (w *Auth) LogOut(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil {
 		if err := w.Accounts.Logout(c.Request().Context(), ck.Value, ActorOf(c)); err != nil {
 			return err
@@ -188,7 +189,7 @@ func RequireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Method == http.MethodGet && !strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
-		return ErrNoSession
+		return account.ErrNoSession
 	}
 }
 
