@@ -36,6 +36,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations are this store's own tables. They build on
+// [account.Migrations], which [Open] applies first.
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
 // DB is an open mission database.
 type DB struct {
 	sql  *sql.DB
@@ -49,8 +53,7 @@ type DB struct {
 // Open opens or creates the database at path and brings its schema up to
 // date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	own, _ := fs.Sub(migrationFiles, "migrations")
-	db, err := sqlite.Open(ctx, path, account.Migrations, own)
+	db, err := sqlite.Open(ctx, path, account.Migrations, Migrations)
 	if err != nil {
 		return nil, err
 	}

@@ -351,7 +351,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer w.db.Close()
 	if args[0] == "revoke" {
-		if err := w.db.RevokeToken(ctx, account.System, name); err != nil {
+		if err := w.acc.RevokeToken(ctx, account.System, name); err != nil {
 			return errors.New(problem.MessageOf(err))
 		}
 		fmt.Fprintf(stdout, "Revoked the token %s.\n", name)
@@ -360,7 +360,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains(httpd.Roles, role) {
 		return cli.Usagef("unknown role %q; choose one of %s", role, strings.Join(httpd.Roles, ", "))
 	}
-	t, err := w.db.AddToken(ctx, account.System, name, role)
+	t, err := w.acc.AddToken(ctx, account.System, name, role)
 	if err != nil {
 		return errors.New(problem.MessageOf(err))
 	}

@@ -25,7 +25,7 @@ func benchMap(b *testing.B, path string, token bool) {
 	}
 	client, header := http.DefaultClient, ""
 	if token {
-		tok, err := e.db.AddToken(context.Background(), account.System, "bench", "analyst")
+		tok, err := e.acc.AddToken(context.Background(), account.System, "bench", "analyst")
 		if err != nil {
 			b.Fatal(err)
 		}

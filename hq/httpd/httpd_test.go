@@ -40,6 +40,7 @@ type env struct {
 	t   testing.TB
 	srv *httptest.Server
 	db  *store.DB
+	acc *account.Service
 	ing *ingest.Service
 }
 
@@ -57,7 +58,7 @@ func newEnv(t testing.TB, limits pouch.Limits) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, db: db, ing: &ingest.Service{DB: db, Limits: limits}}
+	e := &env{t: t, db: db, acc: acc, ing: &ingest.Service{DB: db, Limits: limits}}
 	h, err := (&httpd.Server{Store: db, Accounts: acc, Ingest: e.ing, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func TestMapAPI(t *testing.T) {
 	if status, body := get("Bearer chy_wrong"); status != 401 || !strings.Contains(body, "not valid") {
 		t.Fatalf("wrong token: %d %s", status, body)
 	}
-	tok, err := e.db.AddToken(context.Background(), account.System, "gis-team", "analyst")
+	tok, err := e.acc.AddToken(context.Background(), account.System, "gis-team", "analyst")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestMapAPI(t *testing.T) {
 	if status != 200 || json.Unmarshal([]byte(body), &m) != nil || len(m.Missions) != 5 || m.Framework != 1 {
 		t.Fatalf("with token: %d %s", status, body)
 	}
-	e.db.RevokeToken(context.Background(), account.System, "gis-team")
+	e.acc.RevokeToken(context.Background(), account.System, "gis-team")
 	if status, _ := get("Bearer " + tok); status != 401 {
 		t.Fatalf("revoked token: %d", status)
 	}

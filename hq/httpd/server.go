@@ -153,7 +153,7 @@ func (h *handler) apiAuth(w *web.Auth) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer "); ok {
-				u, err := h.Store.TokenUser(c.Request().Context(), strings.TrimSpace(tok))
+				u, err := h.Accounts.TokenUser(c.Request().Context(), strings.TrimSpace(tok))
 				if err != nil {
 					return err
 				}

@@ -27,6 +27,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations are this store's own tables. They build on
+// [account.Migrations], which [Open] applies first.
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
 // Site is HQ's name in pouches.
 const Site = "HQ"
 
@@ -59,8 +63,7 @@ type Keys struct {
 // Open opens or creates the database at path; the first open makes HQ's
 // keys.
 func Open(ctx context.Context, path string) (*DB, error) {
-	own, _ := fs.Sub(migrationFiles, "migrations")
-	db, err := sqlite.Open(ctx, path, account.Migrations, own)
+	db, err := sqlite.Open(ctx, path, account.Migrations, Migrations)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,9 +40,8 @@ func DSN(path string) string {
 const MaxConns = 32
 
 // Open opens (creating if needed) the database at path, checks its
-// settings and integrity, and applies the migrations found in each of
-// sources, in name order across all of them. Migration file names must
-// end in .sql and be unique across sources.
+// settings and integrity, and applies the migrations of sources as
+// [Migrate] orders them.
 func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
@@ -65,7 +63,7 @@ func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	if err := migrate(ctx, db, sources); err != nil {
+	if err := Migrate(ctx, db, sources...); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -118,7 +116,20 @@ type migration struct {
 	src  fs.FS
 }
 
-func migrate(ctx context.Context, db *sql.DB, sources []fs.FS) error {
+// Migrate applies the migrations of each source in turn: every .sql file
+// of the first source in name order, then those of the second, and so on.
+// Each file runs once, in a transaction of its own, and its name is
+// recorded in the migrations table.
+//
+// The rule that keeps fresh and upgraded databases alike: a source lists
+// the sources it builds on before it (the accounts before a program's own
+// tables), and a migration may rely only on earlier files of its own
+// source and on sources listed before it. A fresh database runs a source
+// whole before the next; an upgraded one runs a new file of an early
+// source after the later sources' older files; under the rule both end
+// with the same schema, which [Schema] lets a test check. File names are
+// unique across sources, since the table records the bare name.
+func Migrate(ctx context.Context, db *sql.DB, sources ...fs.FS) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
 		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
@@ -126,25 +137,45 @@ func migrate(ctx context.Context, db *sql.DB, sources []fs.FS) error {
 	var all []migration
 	seen := map[string]bool{}
 	for _, src := range sources {
-		names, err := fs.Glob(src, "*.sql")
+		names, err := fs.Glob(src, "*.sql") // sorted by name
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
 			if seen[n] {
-				return fmt.Errorf("migration %s appears twice", n)
+				return fmt.Errorf("migration %s appears in two sources", n)
 			}
 			seen[n] = true
 			all = append(all, migration{n, src})
 		}
 	}
-	slices.SortFunc(all, func(a, b migration) int { return strings.Compare(a.name, b.name) })
 	for _, m := range all {
 		if err := apply(ctx, db, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// Schema returns the database's tables, indexes and triggers as their
+// CREATE statements in name order, with the bookkeeping of migrations
+// left out: two databases with equal Schema have the same structure.
+func Schema(ctx context.Context, db *sql.DB) (string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT type, name, coalesce(sql, '') FROM sqlite_schema
+		WHERE name NOT LIKE 'sqlite_%' AND name != 'migrations' ORDER BY type, name`)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: read schema: %w", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var typ, name, text string
+		if err := rows.Scan(&typ, &name, &text); err != nil {
+			return "", fmt.Errorf("sqlite: read schema: %w", err)
+		}
+		fmt.Fprintf(&b, "%s %s\n%s\n\n", typ, name, text)
+	}
+	return b.String(), rows.Err()
 }
 
 func apply(ctx context.Context, db *sql.DB, m migration) error {

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"chancery/shared/sqlite"
+	"chancery/shared/sqlite/sqlitetest"
 )
 
 func TestOpenAppliesSettingsAndMigrationsOnce(t *testing.T) {
@@ -73,3 +74,54 @@ func TestDamagedFileRefused(t *testing.T) {
 		t.Fatal("a file that is not a database was opened")
 	}
 }
+
+// A source's migrations run after those of the sources before it, whatever
+// their names: here the program's file sorts before the accounts' it
+// builds on, which a merge by name would run first and fail.
+func TestMigrationsRunSourceBySource(t *testing.T) {
+	ctx := context.Background()
+	accounts := fstest.MapFS{"0001_users.sql": {Data: []byte("CREATE TABLE users (id INTEGER PRIMARY KEY) STRICT;")}}
+	program := fstest.MapFS{"0000_notes.sql": {Data: []byte("CREATE TABLE notes (user_id INTEGER REFERENCES users(id)) STRICT; INSERT INTO users VALUES (7);")}}
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"), accounts, program)
+	if err != nil {
+		t.Fatalf("sources in order: %v", err)
+	}
+	db.Close()
+}
+
+// An upgrade that brings a new accounts migration after the program's
+// tables exist ends with the schema a fresh database has.
+func TestUpgradedSchemaEqualsFresh(t *testing.T) {
+	accounts := fstest.MapFS{
+		"0001_users.sql":      {Data: []byte("CREATE TABLE users (id INTEGER PRIMARY KEY) STRICT;")},
+		"0002_users_mail.sql": {Data: []byte("ALTER TABLE users ADD COLUMN mail TEXT NOT NULL DEFAULT '';")},
+	}
+	program := fstest.MapFS{
+		"0100_notes.sql":       {Data: []byte("CREATE TABLE notes (user_id INTEGER REFERENCES users(id)) STRICT;")},
+		"0101_notes_index.sql": {Data: []byte("CREATE INDEX notes_user ON notes(user_id);")},
+	}
+	sqlitetest.CheckUpgrades(t, accounts, program)
+}
+
+// The check sees a migration whose result depends on when it runs.
+func TestUpgradeCheckCatchesOrderDependence(t *testing.T) {
+	accounts := fstest.MapFS{
+		"0001_users.sql": {Data: []byte("CREATE TABLE users (id INTEGER PRIMARY KEY) STRICT;")},
+		// Breaks the rule: it reaches into the program's table, which a
+		// fresh database has not made yet when accounts run.
+		"0002_touch.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS notes (x TEXT);")},
+	}
+	program := fstest.MapFS{"0100_notes.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS notes (user_id INTEGER) STRICT;")}}
+	rec := &recorder{TB: t}
+	sqlitetest.CheckUpgrades(rec, accounts, program)
+	if !rec.failed {
+		t.Fatal("an order-dependent migration passed the upgrade check")
+	}
+}
+
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
