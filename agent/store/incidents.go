@@ -18,6 +18,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 )
 
 // CreateIncident records a new incident, at the monitoring step.
@@ -55,9 +56,9 @@ func (d *DB) saveIncident(ctx context.Context, by account.Actor, in incident.Inc
 		}
 	}
 	if create {
-		_, err = tx.ExecContext(ctx, "INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)", in.ID, in.Status, in.Severity, in.UpdatedAt.Format(time.RFC3339), string(body))
+		_, err = tx.ExecContext(ctx, "INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)", in.ID, in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body))
 	} else {
-		_, err = tx.ExecContext(ctx, "UPDATE incidents SET status = ?, severity = ?, updated_at = ?, body = ? WHERE id = ?", in.Status, in.Severity, in.UpdatedAt.Format(time.RFC3339), string(body), in.ID)
+		_, err = tx.ExecContext(ctx, "UPDATE incidents SET status = ?, severity = ?, updated_at = ?, body = ? WHERE id = ?", in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body), in.ID)
 	}
 	if err != nil {
 		return err
@@ -98,11 +99,9 @@ func (d *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, err
 	var out []incident.Incident
 	for rows.Next() {
 		var in incident.Incident
-		var updated string
-		if err := rows.Scan(&in.ID, &in.Title, &in.Kind, &in.Severity, &in.Status, &updated); err != nil {
+		if err := rows.Scan(&in.ID, &in.Title, &in.Kind, &in.Severity, &in.Status, (*sqlite.Time)(&in.UpdatedAt)); err != nil {
 			return nil, err
 		}
-		in.UpdatedAt, _ = time.Parse(time.RFC3339, updated)
 		out = append(out, in)
 	}
 	return out, rows.Err()

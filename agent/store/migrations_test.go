@@ -3,9 +3,9 @@ package store_test
 import (
 	"testing"
 
+	"chancery/agent/store"
 	"chancery/shared/account"
 	"chancery/shared/sqlite/sqlitetest"
-	"chancery/agent/store"
 )
 
 // A database upgraded from any earlier set of migrations has the schema

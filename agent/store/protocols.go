@@ -11,6 +11,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
+	"chancery/shared/sqlite"
 )
 
 // Install adds protocol versions to the library. A version the library
@@ -23,7 +24,7 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 	}
 	defer tx.Rollback()
 	added := 0
-	now := d.Now().UTC().Format(time.RFC3339)
+	now := sqlite.Time(d.Now())
 	for _, doc := range docs {
 		if err := doc.Check(); err != nil {
 			return 0, problem.Errorf(problem.Invalid, "%s", err)
@@ -43,7 +44,7 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 			issued = d.Now()
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, issued.UTC().Format(time.RFC3339), now); err != nil {
+			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(issued), now); err != nil {
 			return 0, err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM protocols_fts WHERE id = ?", doc.ID); err != nil {
@@ -70,9 +71,7 @@ const protoCols = "id, version, title, category, body, note, issued_at"
 
 func scanDoc(r interface{ Scan(...any) error }) (protocol.Document, error) {
 	var d protocol.Document
-	var issued string
-	err := r.Scan(&d.ID, &d.Version, &d.Title, &d.Category, &d.Body, &d.Note, &issued)
-	d.Issued, _ = time.Parse(time.RFC3339, issued)
+	err := r.Scan(&d.ID, &d.Version, &d.Title, &d.Category, &d.Body, &d.Note, (*sqlite.Time)(&d.Issued))
 	return d, err
 }
 
@@ -88,11 +87,9 @@ func (d *DB) Library(ctx context.Context, username string) ([]Shelf, error) {
 	var out []Shelf
 	for rows.Next() {
 		var s Shelf
-		var issued string
-		if err := rows.Scan(&s.ID, &s.Version, &s.Title, &s.Category, &s.Body, &s.Note, &issued, &s.Acked); err != nil {
+		if err := rows.Scan(&s.ID, &s.Version, &s.Title, &s.Category, &s.Body, &s.Note, (*sqlite.Time)(&s.Issued), &s.Acked); err != nil {
 			return nil, err
 		}
-		s.Issued, _ = time.Parse(time.RFC3339, issued)
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -185,7 +182,7 @@ func (d *DB) Acknowledge(ctx context.Context, by account.Actor, id string, versi
 	}
 	a := Ack{Protocol: id, Version: version, Username: by.Username, At: d.Now().UTC().Truncate(time.Millisecond)}
 	res, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		a.Protocol, a.Version, a.Username, a.At.Format(time.RFC3339Nano))
+		a.Protocol, a.Version, a.Username, sqlite.Time(a.At))
 	if err != nil {
 		return err
 	}
@@ -210,11 +207,12 @@ func (d *DB) Acks(ctx context.Context, id string, version int) (map[string]time.
 	defer rows.Close()
 	out := map[string]time.Time{}
 	for rows.Next() {
-		var u, at string
+		var u string
+		var at sqlite.Time
 		if err := rows.Scan(&u, &at); err != nil {
 			return nil, err
 		}
-		out[u], _ = time.Parse(time.RFC3339Nano, at)
+		out[u] = time.Time(at)
 	}
 	return out, rows.Err()
 }

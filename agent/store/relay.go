@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"chancery/shared/sqlite"
 )
 
 // ErrRelayFull refuses a pouch that would take the relay store over its
@@ -53,7 +55,7 @@ func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quo
 		return false, ErrRelayFull
 	}
 	res, err := tx.ExecContext(ctx, "INSERT INTO relay_pouches (sum, mission, raw, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		sum, mission, raw, d.Now().UTC().Format(time.RFC3339Nano))
+		sum, mission, raw, sqlite.Time(d.Now()))
 	if err != nil {
 		return false, err
 	}
@@ -88,7 +90,7 @@ func (d *DB) carried(ctx context.Context, query string, args ...any) ([]Carried,
 // and drops the pouch's bytes.
 func (d *DB) RelayAnswered(ctx context.Context, sum string, reply []byte, refusal string) error {
 	_, err := d.sql.ExecContext(ctx, "UPDATE relay_pouches SET raw = NULL, reply = ?, error = ?, answered_at = ? WHERE sum = ?",
-		reply, refusal, d.Now().UTC().Format(time.RFC3339Nano), sum)
+		reply, refusal, sqlite.Time(d.Now()), sum)
 	return err
 }
 
@@ -102,11 +104,9 @@ func (d *DB) RelayAnswers(ctx context.Context, mission string) ([]RelayAnswer, e
 	var out []RelayAnswer
 	for rows.Next() {
 		var a RelayAnswer
-		var at string
-		if err := rows.Scan(&a.Sum, &a.Reply, &a.Error, &at); err != nil {
+		if err := rows.Scan(&a.Sum, &a.Reply, &a.Error, (*sqlite.Time)(&a.At)); err != nil {
 			return nil, err
 		}
-		a.At, _ = time.Parse(time.RFC3339Nano, at)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -136,7 +136,7 @@ func (d *DB) RelayTaken(ctx context.Context, mission string, sums []string) (int
 // caller can log each.
 func (d *DB) RelayExpire(ctx context.Context, before time.Time) ([]Carried, error) {
 	return d.carried(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NOT NULL AND answered_at < ? RETURNING sum, mission, raw",
-		before.UTC().Format(time.RFC3339Nano))
+		sqlite.Time(before))
 }
 
 // RelayEvent is one line of what travelled through whom.
@@ -158,7 +158,7 @@ func (d *DB) LogRelay(ctx context.Context, e RelayEvent) error {
 		e.At = d.Now()
 	}
 	_, err := d.sql.ExecContext(ctx, "INSERT INTO relay_log (at, peer, event, pouch, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
-		e.At.UTC().Format(time.RFC3339Nano), e.Peer, e.Event, e.Pouch, e.Bytes, e.Detail)
+		sqlite.Time(e.At), e.Peer, e.Event, e.Pouch, e.Bytes, e.Detail)
 	if err != nil {
 		return err
 	}
@@ -176,11 +176,9 @@ func (d *DB) RelayEvents(ctx context.Context, limit int) ([]RelayEvent, error) {
 	var out []RelayEvent
 	for rows.Next() {
 		var e RelayEvent
-		var at string
-		if err := rows.Scan(&at, &e.Peer, &e.Event, &e.Pouch, &e.Bytes, &e.Detail); err != nil {
+		if err := rows.Scan((*sqlite.Time)(&e.At), &e.Peer, &e.Event, &e.Pouch, &e.Bytes, &e.Detail); err != nil {
 			return nil, err
 		}
-		e.At, _ = time.Parse(time.RFC3339Nano, at)
 		out = append(out, e)
 	}
 	return out, rows.Err()

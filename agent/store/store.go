@@ -177,11 +177,9 @@ const answerCols = "item_id, level, na, evidence, answered_by, answered_at"
 
 func scanAnswer(r interface{ Scan(...any) error }) (readiness.Answer, error) {
 	var a readiness.Answer
-	var at string
-	if err := r.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+	if err := r.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
 		return a, err
 	}
-	a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
 	return a, nil
 }
 
@@ -269,7 +267,7 @@ func putAnswer(ctx context.Context, tx *sql.Tx, a readiness.Answer) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO answers (`+answerCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
 		answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
-		a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, a.AnsweredAt.UTC().Format(time.RFC3339Nano))
+		a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, sqlite.Time(a.AnsweredAt))
 	return err
 }
 
@@ -283,7 +281,7 @@ func appendChange(ctx context.Context, tx *sql.Tx, e changelog.Entity, key strin
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO changes (seq, entity, key, op, body, at)
 		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM changes), ?, ?, ?, ?, ?)`,
-		string(e), key, string(changelog.OpPut), string(b), at.UTC().Format(time.RFC3339Nano))
+		string(e), key, string(changelog.OpPut), string(b), sqlite.Time(at))
 	if err != nil {
 		return fmt.Errorf("append change: %w", err)
 	}
@@ -353,7 +351,7 @@ func putSnapshot(ctx context.Context, tx *sql.Tx, s readiness.Snapshot) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (id, framework_version, signed_by, signed_at, note, answers)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		s.ID, s.FrameworkVersion, s.SignedBy, s.SignedAt.UTC().Format(time.RFC3339), s.Note, string(b))
+		s.ID, s.FrameworkVersion, s.SignedBy, sqlite.Time(s.SignedAt), s.Note, string(b))
 	return err
 }
 
@@ -403,11 +401,10 @@ func (d *DB) Snapshot(ctx context.Context, id string) (readiness.Snapshot, error
 
 func scanSnapshot(r interface{ Scan(...any) error }) (readiness.Snapshot, error) {
 	var s readiness.Snapshot
-	var at, answers string
-	if err := r.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, &at, &s.Note, &answers); err != nil {
+	var answers string
+	if err := r.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, (*sqlite.Time)(&s.SignedAt), &s.Note, &answers); err != nil {
 		return s, err
 	}
-	s.SignedAt, _ = time.Parse(time.RFC3339, at)
 	if err := json.Unmarshal([]byte(answers), &s.Answers); err != nil {
 		return s, fmt.Errorf("snapshot %s: %w", s.ID, err)
 	}
@@ -430,13 +427,11 @@ func (d *DB) Changes(ctx context.Context, after int64, limit int) ([]changelog.C
 	for rows.Next() {
 		var c changelog.Change
 		var body sql.NullString
-		var at string
-		if err := rows.Scan(&c.Seq, &c.Entity, &c.Key, &c.Op, &body, &at); err != nil {
+		if err := rows.Scan(&c.Seq, &c.Entity, &c.Key, &c.Op, &body, (*sqlite.Time)(&c.At)); err != nil {
 			return nil, err
 		}
 		c.Site = site
 		c.Body = json.RawMessage(body.String)
-		c.At, _ = time.Parse(time.RFC3339Nano, at)
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -493,7 +488,7 @@ func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			a.Protocol, a.Version, a.Username, a.At.UTC().Format(time.RFC3339Nano))
+			a.Protocol, a.Version, a.Username, sqlite.Time(a.At))
 		return err
 	case c.Entity == changelog.EntityUpdate:
 		return nil // a report to HQ; no record of the mission's to rebuild
@@ -522,7 +517,7 @@ func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at, body = excluded.body`,
-			in.ID, in.Status, in.Severity, in.UpdatedAt.UTC().Format(time.RFC3339), string(c.Body))
+			in.ID, in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(c.Body))
 		return err
 	}
 	return fmt.Errorf("unknown change %s of %s", c.Op, c.Entity)

@@ -13,6 +13,7 @@ import (
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
+	"chancery/shared/sqlite"
 )
 
 // UpdateState is where the mission stands with HQ's releases.
@@ -107,7 +108,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return problem.Errorf(problem.Conflict, "protocol %s version %d is not newer than the version in force (%d)", doc.ID, doc.Version, cur)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, doc.Issued.UTC().Format(time.RFC3339), now.Format(time.RFC3339)); err != nil {
+			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(doc.Issued), sqlite.Time(now)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM protocols_fts WHERE id = ?", doc.ID); err != nil {
@@ -132,7 +133,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 		if inForce := max(held, framework.Builtin().Version); f.Version <= inForce {
 			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, inForce)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), now.Format(time.RFC3339)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), sqlite.Time(now)); err != nil {
 			return err
 		}
 		if err := account.Audit(ctx, tx, account.Actor{Username: "HQ", Remote: "update"}, "framework.install", fmt.Sprintf("version %d", f.Version), ""); err != nil {

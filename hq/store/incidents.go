@@ -16,6 +16,7 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 )
 
 // applyIncident keeps the latest record of a mission's incident. Records
@@ -26,20 +27,14 @@ func applyIncident(ctx context.Context, tx *sql.Tx, mission string, body []byte)
 	if err := json.Unmarshal(body, &in); err != nil {
 		return err
 	}
-	stamp := func(t *time.Time) any {
-		if t == nil {
-			return nil
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (mission, id, title, kind, severity, status, first_seen, escalated_at, closed_at, updated_at, lessons, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (mission, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, severity = excluded.severity, status = excluded.status,
 			first_seen = excluded.first_seen, escalated_at = excluded.escalated_at, closed_at = excluded.closed_at, updated_at = excluded.updated_at,
 			lessons = excluded.lessons, body = excluded.body
 		WHERE excluded.updated_at >= incidents.updated_at`,
-		mission, in.ID, in.Title, string(in.Kind), int(in.Severity), string(in.Status), in.FirstSeen.UTC().Format(time.RFC3339),
-		stamp(in.EscalatedAt), stamp(in.ClosedAt), in.UpdatedAt.UTC().Format(time.RFC3339), in.Lessons, string(body))
+		mission, in.ID, in.Title, string(in.Kind), int(in.Severity), string(in.Status), sqlite.Time(in.FirstSeen),
+		sqlite.NullOf(in.EscalatedAt), sqlite.NullOf(in.ClosedAt), sqlite.Time(in.UpdatedAt), in.Lessons, string(body))
 	if err != nil {
 		return err
 	}
@@ -120,7 +115,7 @@ func (d *DB) AddGuidance(ctx context.Context, by account.Actor, mission, id, tex
 		return g, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO guidance (id, mission, incident, text, by, at) VALUES (?, ?, ?, ?, ?, ?)", g.ID, mission, id, text, g.By, g.At.Format(time.RFC3339)); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO guidance (id, mission, incident, text, by, at) VALUES (?, ?, ?, ?, ?, ?)", g.ID, mission, id, text, g.By, sqlite.Time(g.At)); err != nil {
 		return g, err
 	}
 	if err := account.Audit(ctx, tx, by, "incident.guidance", mission+" "+id, ""); err != nil {
@@ -185,11 +180,9 @@ func (d *DB) GuidanceFor(ctx context.Context, mission, id string, pendingOnly bo
 	var out []Guidance
 	for rows.Next() {
 		var g Guidance
-		var at string
-		if err := rows.Scan(&g.ID, &g.Mission, &g.Incident, &g.Text, &g.By, &at, &g.Delivered); err != nil {
+		if err := rows.Scan(&g.ID, &g.Mission, &g.Incident, &g.Text, &g.By, (*sqlite.Time)(&g.At), &g.Delivered); err != nil {
 			return nil, err
 		}
-		g.At, _ = time.Parse(time.RFC3339, at)
 		out = append(out, g)
 	}
 	return out, rows.Err()
@@ -278,8 +271,9 @@ func (d *DB) IncidentSignals(ctx context.Context) (map[string]Signals, error) {
 	out := map[string]Signals{}
 	waits := map[string][]time.Duration{}
 	for rows.Next() {
-		var mission, status, first string
-		var escalated sql.NullString
+		var mission, status string
+		var first sqlite.Time
+		var escalated sqlite.NullTime
 		var closed, lessons bool
 		if err := rows.Scan(&mission, &status, &first, &escalated, &closed, &lessons); err != nil {
 			return nil, err
@@ -294,11 +288,9 @@ func (d *DB) IncidentSignals(ctx context.Context) (map[string]Signals, error) {
 		} else {
 			s.Open++
 		}
-		if escalated.Valid {
+		if e := escalated.Ptr(); e != nil {
 			s.Escalated++
-			f, _ := time.Parse(time.RFC3339, first)
-			e, _ := time.Parse(time.RFC3339, escalated.String)
-			waits[mission] = append(waits[mission], e.Sub(f))
+			waits[mission] = append(waits[mission], e.Sub(time.Time(first)))
 		}
 		out[mission] = s
 	}

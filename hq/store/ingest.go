@@ -10,6 +10,7 @@ import (
 
 	"chancery/shared/changelog"
 	"chancery/shared/readiness"
+	"chancery/shared/sqlite"
 	"chancery/sync/pouch"
 )
 
@@ -45,12 +46,12 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	for _, p := range ps {
 		m := p.Manifest
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, p.Size, p.Via, now.Format(time.RFC3339Nano)); err != nil {
+			ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
 			return nil, err
 		}
 		for _, c := range p.Changes {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), c.At.UTC().Format(time.RFC3339Nano), m.ID); err != nil {
+				ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), m.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -89,7 +90,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 				return nil, err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, now.Format(time.RFC3339Nano), mission); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, sqlite.Time(now), mission); err != nil {
 			return nil, err
 		}
 		through[mission] = next
@@ -158,7 +159,7 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, 
 		_, err := tx.ExecContext(ctx, `INSERT INTO answers (mission, item_id, level, na, evidence, answered_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mission, item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
 			answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
-			mission, a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, a.AnsweredAt.UTC().Format(time.RFC3339Nano))
+			mission, a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, sqlite.Time(a.AnsweredAt))
 		return err
 	case e == changelog.EntitySnapshot && op == changelog.OpPut:
 		var s readiness.Snapshot
@@ -170,7 +171,7 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, 
 		}
 		answers, _ := json.Marshal(s.Answers)
 		_, err := tx.ExecContext(ctx, `INSERT INTO snapshots (mission, id, framework_version, signed_by, signed_at, note, answers) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, mission, s.ID, s.FrameworkVersion, s.SignedBy, s.SignedAt.UTC().Format(time.RFC3339), s.Note, string(answers))
+			ON CONFLICT DO NOTHING`, mission, s.ID, s.FrameworkVersion, s.SignedBy, sqlite.Time(s.SignedAt), s.Note, string(answers))
 		return err
 	case e == changelog.EntityAck:
 		return applyAck(ctx, tx, mission, body)
@@ -196,11 +197,9 @@ func (d *DB) Answers(ctx context.Context, mission string) (map[string]readiness.
 	out := map[string]readiness.Answer{}
 	for rows.Next() {
 		var a readiness.Answer
-		var at string
-		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
 			return nil, err
 		}
-		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
 		out[a.ItemID] = a
 	}
 	return out, rows.Err()
@@ -216,11 +215,10 @@ func (d *DB) Snapshots(ctx context.Context, mission string) ([]readiness.Snapsho
 	var out []readiness.Snapshot
 	for rows.Next() {
 		var s readiness.Snapshot
-		var at, answers string
-		if err := rows.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, &at, &s.Note, &answers); err != nil {
+		var answers string
+		if err := rows.Scan(&s.ID, &s.FrameworkVersion, &s.SignedBy, (*sqlite.Time)(&s.SignedAt), &s.Note, &answers); err != nil {
 			return nil, err
 		}
-		s.SignedAt, _ = time.Parse(time.RFC3339, at)
 		json.Unmarshal([]byte(answers), &s.Answers)
 		out = append(out, s)
 	}
@@ -244,12 +242,10 @@ type Arrival struct {
 // Arrival if none has.
 func (d *DB) LastArrival(ctx context.Context, mission string) (Arrival, error) {
 	var a Arrival
-	var at string
-	err := d.sql.QueryRowContext(ctx, "SELECT via, received_at FROM pouches WHERE mission = ? ORDER BY received_at DESC LIMIT 1", mission).Scan(&a.Via, &at)
+	err := d.sql.QueryRowContext(ctx, "SELECT via, received_at FROM pouches WHERE mission = ? ORDER BY received_at DESC LIMIT 1", mission).Scan(&a.Via, (*sqlite.Time)(&a.At))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Arrival{}, nil
 	}
-	a.At, _ = time.Parse(time.RFC3339Nano, at)
 	return a, err
 }
 
@@ -269,12 +265,11 @@ func (d *DB) LatestSignOffs(ctx context.Context) (map[string]SignOff, error) {
 	defer rows.Close()
 	out := map[string]SignOff{}
 	for rows.Next() {
-		var mission, at string
+		var mission string
 		var s SignOff
-		if err := rows.Scan(&mission, &s.ID, &s.SignedBy, &at); err != nil {
+		if err := rows.Scan(&mission, &s.ID, &s.SignedBy, (*sqlite.Time)(&s.SignedAt)); err != nil {
 			return nil, err
 		}
-		s.SignedAt, _ = time.Parse(time.RFC3339, at)
 		out[mission] = s
 	}
 	return out, rows.Err()

@@ -3,9 +3,9 @@ package store_test
 import (
 	"testing"
 
+	"chancery/hq/store"
 	"chancery/shared/account"
 	"chancery/shared/sqlite/sqlitetest"
-	"chancery/hq/store"
 )
 
 // A database upgraded from any earlier set of migrations has the schema

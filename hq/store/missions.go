@@ -22,6 +22,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
+	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -68,7 +69,7 @@ func (d *DB) AddMission(ctx context.Context, by account.Actor, m Mission) error 
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.Code, strings.TrimSpace(m.Name), m.Country, m.City, m.Region, m.Lat, m.Lon, m.Demo, d.Now().UTC().Format(time.RFC3339))
+		m.Code, strings.TrimSpace(m.Name), m.Country, m.City, m.Region, m.Lat, m.Lon, m.Demo, sqlite.Time(d.Now()))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return problem.Errorf(problem.Conflict, "Mission %s is already registered.", m.Code)
@@ -85,16 +86,11 @@ const missionCols = "code, name, country, city, region, lat, lon, state, demo, c
 
 func scanMission(r interface{ Scan(...any) error }) (Mission, error) {
 	var m Mission
-	var created string
-	var seen sql.NullString
-	if err := r.Scan(&m.Code, &m.Name, &m.Country, &m.City, &m.Region, &m.Lat, &m.Lon, &m.State, &m.Demo, &created, &seen, &m.Through, &m.Framework); err != nil {
+	var seen sqlite.NullTime
+	if err := r.Scan(&m.Code, &m.Name, &m.Country, &m.City, &m.Region, &m.Lat, &m.Lon, &m.State, &m.Demo, (*sqlite.Time)(&m.CreatedAt), &seen, &m.Through, &m.Framework); err != nil {
 		return m, err
 	}
-	m.CreatedAt, _ = time.Parse(time.RFC3339, created)
-	if seen.Valid {
-		t, _ := time.Parse(time.RFC3339Nano, seen.String)
-		m.LastSeen = &t
-	}
+	m.LastSeen = seen.Ptr()
 	return m, nil
 }
 
@@ -217,7 +213,7 @@ func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote stri
 	if known > 0 {
 		return exchange.EnrollResponse{}, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
 	}
-	stamp := now.UTC().Format(time.RFC3339)
+	stamp := sqlite.Time(now)
 	steps := []struct {
 		q    string
 		args []any
@@ -309,7 +305,7 @@ func (d *DB) Rekey(ctx context.Context, mission, from string, recipient *age.X25
 	if err := tx.QueryRowContext(ctx, "SELECT state FROM mission_keys WHERE mission = ? AND key_id = ?", mission, from).Scan(&state); err != nil || state != "active" {
 		return problem.Errorf(problem.Forbidden, "Only the active key of %s can rotate to a new one.", mission)
 	}
-	stamp := d.Now().UTC().Format(time.RFC3339)
+	stamp := sqlite.Time(d.Now())
 	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND key_id = ?", mission, from); err != nil {
 		return err
 	}
@@ -402,7 +398,7 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO missions (code, name, country, city, region, lat, lon, demo, created_at, last_seen, framework)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (code) DO NOTHING`,
-		m.Code, m.Name, m.Country, m.City, m.Region, m.Lat, m.Lon, d.Now().UTC().Format(time.RFC3339), seen.UTC().Format(time.RFC3339Nano), m.Framework)
+		m.Code, m.Name, m.Country, m.City, m.Region, m.Lat, m.Lon, sqlite.Time(d.Now()), sqlite.Time(seen), m.Framework)
 	if err != nil {
 		return false, err
 	}

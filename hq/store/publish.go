@@ -13,6 +13,7 @@ import (
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
+	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 )
 
@@ -118,7 +119,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 		return Publication{}, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		exchange.KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, now.Format(time.RFC3339), by.Username)
+		exchange.KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, sqlite.Time(now), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}
@@ -136,11 +137,10 @@ const pubCols = "seq, kind, body, scope, builtin, published_at, published_by"
 
 func scanPub(r interface{ Scan(...any) error }) (Publication, error) {
 	var p Publication
-	var body, at string
-	if err := r.Scan(&p.Seq, &p.Kind, &body, &p.Scope, &p.Builtin, &at, &p.PublishedBy); err != nil {
+	var body string
+	if err := r.Scan(&p.Seq, &p.Kind, &body, &p.Scope, &p.Builtin, (*sqlite.Time)(&p.PublishedAt), &p.PublishedBy); err != nil {
 		return p, err
 	}
-	p.PublishedAt, _ = time.Parse(time.RFC3339, at)
 	p.Body = []byte(body)
 	if p.Kind == exchange.KindFramework {
 		f, err := framework.Parse(p.Body)
@@ -213,19 +213,11 @@ func (d *DB) missionUpdates(ctx context.Context, where string, args ...any) (map
 	for rows.Next() {
 		var m string
 		var s UpdateState
-		var sentAt, sentExp, appliedAt, failedAt sql.NullString
+		var sentAt, sentExp, appliedAt, failedAt sqlite.NullTime
 		if err := rows.Scan(&m, &s.SentVersion, &sentAt, &sentExp, &s.AppliedVersion, &appliedAt, &s.FailedVersion, &failedAt, &s.FailedReason); err != nil {
 			return nil, err
 		}
-		for _, p := range []struct {
-			v   sql.NullString
-			dst **time.Time
-		}{{sentAt, &s.SentAt}, {sentExp, &s.SentExpires}, {appliedAt, &s.AppliedAt}, {failedAt, &s.FailedAt}} {
-			if p.v.Valid {
-				t, _ := time.Parse(time.RFC3339, p.v.String)
-				*p.dst = &t
-			}
-		}
+		s.SentAt, s.SentExpires, s.AppliedAt, s.FailedAt = sentAt.Ptr(), sentExp.Ptr(), appliedAt.Ptr(), failedAt.Ptr()
 		out[m] = s
 	}
 	return out, rows.Err()
@@ -233,10 +225,10 @@ func (d *DB) missionUpdates(ctx context.Context, where string, args ...any) (map
 
 // Sent records that a release went to a mission.
 func (d *DB) Sent(ctx context.Context, mission string, version int64, expires time.Time) error {
-	now := d.Now().UTC().Format(time.RFC3339)
+	now := sqlite.Time(d.Now())
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO mission_updates (mission, sent_version, sent_at, sent_expires) VALUES (?, ?, ?, ?)
 		ON CONFLICT (mission) DO UPDATE SET sent_version = excluded.sent_version, sent_at = excluded.sent_at, sent_expires = excluded.sent_expires`,
-		mission, version, now, expires.UTC().Format(time.RFC3339))
+		mission, version, now, sqlite.Time(expires))
 	d.updates.Delete(mission)
 	return err
 }
@@ -247,7 +239,7 @@ func applyUpdateReport(ctx context.Context, tx *sql.Tx, mission string, body []b
 	if err := json.Unmarshal(body, &r); err != nil {
 		return err
 	}
-	at := r.At.UTC().Format(time.RFC3339)
+	at := sqlite.Time(r.At)
 	if _, err := tx.ExecContext(ctx, "INSERT INTO mission_updates (mission) VALUES (?) ON CONFLICT DO NOTHING", mission); err != nil {
 		return err
 	}
@@ -279,7 +271,7 @@ func applyAck(ctx context.Context, tx *sql.Tx, mission string, body []byte) erro
 		return err
 	}
 	_, err := tx.ExecContext(ctx, "INSERT INTO acks (mission, protocol, version, username, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		mission, a.Protocol, a.Version, a.Username, a.At.UTC().Format(time.RFC3339))
+		mission, a.Protocol, a.Version, a.Username, sqlite.Time(a.At))
 	return err
 }
 
@@ -340,7 +332,7 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	}
 	now := d.Now().UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, 'framework', ?, ?, ?, 0, ?, ?)`,
-		exchange.KindFramework, f.Version, string(body), scope, now.Format(time.RFC3339), by.Username)
+		exchange.KindFramework, f.Version, string(body), scope, sqlite.Time(now), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chancery/shared/readiness"
+	"chancery/shared/sqlite"
 )
 
 // Scores are a mission's scores as the readiness map reads them.
@@ -31,18 +32,16 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, cat *Catalog, missio
 		return err
 	}
 	answers := map[string]readiness.Answer{}
-	var last string
+	var last time.Time
 	for rows.Next() {
 		var a readiness.Answer
-		var at string
-		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &at); err != nil {
+		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
 			rows.Close()
 			return err
 		}
-		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
 		answers[a.ItemID] = a
-		if at > last {
-			last = at
+		if a.AnsweredAt.After(last) {
+			last = a.AnsweredAt
 		}
 	}
 	rows.Close()
@@ -50,12 +49,8 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, cat *Catalog, missio
 		return err
 	}
 	b, _ := json.Marshal(readiness.Summarize(f, readiness.Assess(f, answers)))
-	var lastChange any
-	if last != "" {
-		lastChange = last
-	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO mission_scores (mission, summary, last_change) VALUES (?, ?, ?)
-		ON CONFLICT (mission) DO UPDATE SET summary = excluded.summary, last_change = excluded.last_change`, mission, string(b), lastChange)
+		ON CONFLICT (mission) DO UPDATE SET summary = excluded.summary, last_change = excluded.last_change`, mission, string(b), sqlite.NullTime(last))
 	return err
 }
 
@@ -98,7 +93,8 @@ func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, [
 	var stale []string
 	for rows.Next() {
 		var m Mission
-		var summary, last sql.NullString
+		var summary sql.NullString
+		var last sqlite.NullTime
 		if err := rows.Scan(&m.Code, &m.Framework, &summary, &last); err != nil {
 			return nil, nil, err
 		}
@@ -108,10 +104,7 @@ func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, [
 			stale = append(stale, code)
 			continue
 		}
-		if last.Valid {
-			t, _ := time.Parse(time.RFC3339Nano, last.String)
-			s.LastChange = &t
-		}
+		s.LastChange = last.Ptr()
 		out[code] = s
 	}
 	return out, stale, rows.Err()
@@ -129,12 +122,11 @@ func (d *DB) AnswersTo(ctx context.Context, items []string) (map[string]map[stri
 	defer rows.Close()
 	out := map[string]map[string]readiness.Answer{}
 	for rows.Next() {
-		var mission, at string
+		var mission string
 		var a readiness.Answer
-		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, &at); err != nil {
+		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
 			return nil, err
 		}
-		a.AnsweredAt, _ = time.Parse(time.RFC3339Nano, at)
 		if out[mission] == nil {
 			out[mission] = map[string]readiness.Answer{}
 		}

@@ -25,7 +25,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"chancery/shared/clock"
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -75,7 +77,7 @@ type Entry struct {
 // transaction that makes the change being recorded.
 func Audit(ctx context.Context, q Execer, a Actor, action, target, detail string) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?)`,
-		time.Now().UTC().Format(time.RFC3339Nano), a.Username, action, target, detail, a.Remote)
+		sqlite.Time(clock.Now()), a.Username, action, target, detail, a.Remote)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -118,7 +120,7 @@ func New(db *sql.DB, roles ...string) *Service {
 		roles:       roles,
 		IdleTimeout: DefaultIdleTimeout,
 		MaxAge:      DefaultMaxAge,
-		Now:         time.Now,
+		Now:         clock.Now,
 		perAccount:  newLimiter(accountFailures, failureWindow),
 		perAddress:  newLimiter(addressFailures, failureWindow),
 	}
@@ -180,7 +182,7 @@ func (s *Service) CreateUser(ctx context.Context, by Actor, username, displayNam
 	}
 	now := s.Now().UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		username, displayName, role, hash, now.Format(time.RFC3339))
+		username, displayName, role, hash, sqlite.Time(now))
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
@@ -286,11 +288,9 @@ type scanner interface{ Scan(...any) error }
 
 func scanUser(r scanner) (User, error) {
 	var u User
-	var created string
-	if err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &created); err != nil {
+	if err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, (*sqlite.Time)(&u.CreatedAt)); err != nil {
 		return User{}, err
 	}
-	u.CreatedAt, _ = time.Parse(time.RFC3339, created)
 	return u, nil
 }
 
@@ -452,11 +452,9 @@ func (s *Service) AuditLog(ctx context.Context, limit int) ([]Entry, error) {
 	var out []Entry
 	for rows.Next() {
 		var e Entry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail, &e.Remote); err != nil {
+		if err := rows.Scan(&e.ID, (*sqlite.Time)(&e.At), &e.Actor, &e.Action, &e.Target, &e.Detail, &e.Remote); err != nil {
 			return nil, err
 		}
-		e.At, _ = time.Parse(time.RFC3339Nano, at)
 		out = append(out, e)
 	}
 	return out, rows.Err()

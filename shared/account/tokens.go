@@ -9,9 +9,9 @@ import (
 	"errors"
 	"regexp"
 	"strings"
-	"time"
 
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 )
 
 var tokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)
@@ -31,7 +31,7 @@ func (s *Service) AddToken(ctx context.Context, by Actor, name, role string) (st
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO api_tokens (token_hash, name, role, created_at) VALUES (?, ?, ?, ?)",
-		hashAPIToken(token), name, role, s.Now().UTC().Format(time.RFC3339)); err != nil {
+		hashAPIToken(token), name, role, sqlite.Time(s.Now())); err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return "", problem.Errorf(problem.Conflict, "There is already a token named %q; revoke it or choose another name.", name)
 		}

@@ -199,7 +199,7 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-		m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		m.name, Time(time.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"chancery/shared/sqlite"
 	"chancery/shared/sqlite/sqlitetest"
@@ -125,3 +127,58 @@ type recorder struct {
 }
 
 func (r *recorder) Errorf(string, ...any) { r.failed = true }
+
+func TestTimeRoundTripsAndSortsAsText(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"), fstest.MapFS{
+		"0001_t.sql": {Data: []byte("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL, maybe TEXT) STRICT;")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	base := time.Date(2026, 12, 1, 10, 0, 5, 0, time.FixedZone("CET", 3600))
+	times := []time.Time{base.Add(500 * time.Millisecond), base, base.Add(time.Nanosecond), base.Add(-time.Second)}
+	for i, at := range times {
+		var maybe *time.Time
+		if i%2 == 0 {
+			maybe = &at
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (id, at, maybe) VALUES (?, ?, ?)", i, sqlite.Time(at), sqlite.NullOf(maybe)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.QueryContext(ctx, "SELECT id, at, maybe FROM t ORDER BY at")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var order []int
+	for rows.Next() {
+		var id int
+		var at sqlite.Time
+		var maybe sqlite.NullTime
+		if err := rows.Scan(&id, &at, &maybe); err != nil {
+			t.Fatal(err)
+		}
+		if !time.Time(at).Equal(times[id]) {
+			t.Errorf("row %d: read %v, wrote %v", id, time.Time(at), times[id])
+		}
+		if (maybe.Ptr() != nil) != (id%2 == 0) {
+			t.Errorf("row %d: NULL read as %v", id, maybe.Ptr())
+		}
+		order = append(order, id)
+	}
+	if want := []int{3, 1, 2, 0}; !slices.Equal(order, want) {
+		t.Errorf("text order = %v, want time order %v", order, want)
+	}
+	// Rows written in plain RFC 3339 before the one layout still read.
+	var old sqlite.Time
+	if err := old.Scan("2025-03-04T05:06:07Z"); err != nil || time.Time(old).Year() != 2025 {
+		t.Errorf("RFC 3339 row: %v, %v", time.Time(old), err)
+	}
+	// Text that is no time is an error, not a zero time.
+	if err := db.QueryRowContext(ctx, "SELECT 'yesterday'").Scan(&old); err == nil {
+		t.Error("'yesterday' scanned as a time")
+	}
+}
