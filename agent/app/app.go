@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -142,14 +143,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 
 	if c.MissionName != "" {
-		if err := db.SetMeta(ctx, account.System, store.MetaName, c.MissionName); err != nil {
+		if err := db.SetName(ctx, account.System, c.MissionName); err != nil {
 			return err
 		}
 	}
-	name, err := db.Meta(ctx, store.MetaName, "This mission")
+	l, err := db.Link(ctx)
 	if err != nil {
 		return err
 	}
+	name := cmp.Or(l.Name, "This mission")
 	firstPassword, err := acc.EnsureAdmin(ctx, httpd.RoleAdmin, c.AdminPassword)
 	if err != nil {
 		return err

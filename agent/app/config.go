@@ -3,13 +3,13 @@ package app
 import (
 	"encoding/base64"
 	"flag"
+	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"chancery/shared/settings"
 	"chancery/sync/schedule"
-	"fmt"
-	"time"
 )
 
 // Config is the agent's configuration. Each field can be set by a flag or

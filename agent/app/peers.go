@@ -27,8 +27,11 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 			seeds = append(seeds, s)
 		}
 	}
-	code, _ := db.Meta(ctx, store.MetaCode, "")
-	return relay.Start(relay.Config{Name: cmp.Or(code, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
+	l, err := db.Link(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return relay.Start(relay.Config{Name: cmp.Or(l.Mission, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
 		relayMeta(ctx, link, ""))
 }
 
@@ -87,11 +90,16 @@ func (r *relaying) watch(ctx context.Context, every time.Duration) {
 		if m := relayMeta(ctx, r.link, ""); m.HQLink {
 			continue // its own sync brings it
 		}
+		deferred, err := r.link.Deferred(ctx)
+		if err != nil {
+			r.logger.Warn("peer relay: read the link to HQ", "err", err)
+			continue
+		}
 		switch {
 		case newest > r.asked:
 			r.asked = newest
 			r.syncNow()
-		case r.link.Deferred(ctx) && newest > r.askedAgain:
+		case deferred && newest > r.askedAgain:
 			// The peers lacked the release's documents: ask once more,
 			// for HQ to send them this time.
 			r.askedAgain = newest

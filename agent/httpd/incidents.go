@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/agent/store"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/web"
@@ -101,7 +102,7 @@ type move struct {
 
 type incidentData struct {
 	In        incident.Incident
-	Delivery  string
+	Delivery  *store.Delivery
 	Kind      string
 	Severity  string
 	Moves     []move

@@ -123,8 +123,8 @@ func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to i
 	if to == incident.Escalated {
 		// The escalation goes to HQ ahead of everything waiting.
 		queue = append(queue, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-				metaDelivery+in.ID, DeliveryQueued)
+			_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (incident, state, at) VALUES (?, ?, NULL)
+				ON CONFLICT (incident) DO UPDATE SET state = excluded.state, at = NULL`, in.ID, DeliveryQueued)
 			return err
 		})
 	}
@@ -133,28 +133,51 @@ func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to i
 
 // Delivery of an escalated incident to HQ.
 const (
-	metaDelivery     = "delivery:"
 	DeliveryQueued   = "queued"
 	DeliverySent     = "sent"
 	DeliveryReceived = "received"
 )
 
-// Delivery returns how far an escalated incident has got towards HQ:
-// queued, sent or received, and when it got there ("" when it was never
-// escalated).
-func (d *DB) Delivery(ctx context.Context, id string) (string, error) {
-	return d.Meta(ctx, metaDelivery+id, "")
+// Delivery is how far an escalated incident has got towards HQ: queued,
+// sent or received, and when it got there.
+type Delivery struct {
+	State string
+	At    time.Time
+}
+
+// String reads as the incident page shows it: "sent 2026-12-01T10:00:00Z".
+func (d Delivery) String() string {
+	if d.At.IsZero() {
+		return d.State
+	}
+	return d.State + " " + d.At.UTC().Format(time.RFC3339)
+}
+
+// Delivery returns how far an escalated incident has got towards HQ; nil
+// when it was never escalated.
+func (d *DB) Delivery(ctx context.Context, id string) (*Delivery, error) {
+	var v Delivery
+	err := d.sql.QueryRowContext(ctx, "SELECT state, at FROM deliveries WHERE incident = ?", id).Scan(&v.State, (*sqlite.NullTime)(&v.At))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // SetDelivery records how far an escalation has got, with the time.
 func (d *DB) SetDelivery(ctx context.Context, id, state string) error {
-	return d.SetMetas(ctx, map[string]string{metaDelivery + id: state + " " + d.Now().UTC().Format(time.RFC3339)})
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO deliveries (incident, state, at) VALUES (?, ?, ?)
+		ON CONFLICT (incident) DO UPDATE SET state = excluded.state, at = excluded.at`, id, state, sqlite.Time(d.Now()))
+	return err
 }
 
 // Urgent lists the escalated incidents not yet received by HQ, with the
 // latest change of each: what goes to HQ first.
 func (d *DB) Urgent(ctx context.Context) ([]changelog.Change, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT substr(key, ?) FROM meta WHERE key LIKE 'delivery:%' AND value NOT LIKE 'received%'", len(metaDelivery)+1)
+	rows, err := d.sql.QueryContext(ctx, "SELECT incident FROM deliveries WHERE state != ? ORDER BY incident", DeliveryReceived)
 	if err != nil {
 		return nil, err
 	}

@@ -118,55 +118,6 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Mission identity keys in the meta table.
-const (
-	MetaCode = "mission_code"
-	MetaName = "mission_name"
-)
-
-// Meta returns a setting, or def when it is not set.
-func (d *DB) Meta(ctx context.Context, key, def string) (string, error) {
-	var v string
-	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return def, nil
-	}
-	return v, err
-}
-
-// SetMeta stores a setting.
-func (d *DB) SetMeta(ctx context.Context, by account.Actor, key, value string) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value); err != nil {
-		return err
-	}
-	if err := account.Audit(ctx, tx, by, "setting", key, value); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// SetMetas stores several settings in one transaction. It writes no
-// audit entry: it is for the program's own state (sync progress, keys);
-// a person's change goes through SetMeta or is audited by its caller.
-func (d *DB) SetMetas(ctx context.Context, kv map[string]string) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for k, v := range kv {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", k, v); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
 // Audit records an action that changed no mission record, such as an
 // enrollment or a sync by hand.
 func (d *DB) Audit(ctx context.Context, by account.Actor, action, target, detail string) error {
@@ -414,10 +365,11 @@ func scanSnapshot(r interface{ Scan(...any) error }) (readiness.Snapshot, error)
 // Changes returns up to limit changes with a sequence number above after,
 // in order, stamped with the mission's code as their site.
 func (d *DB) Changes(ctx context.Context, after int64, limit int) ([]changelog.Change, error) {
-	site, err := d.Meta(ctx, MetaCode, "")
+	l, err := d.Link(ctx)
 	if err != nil {
 		return nil, err
 	}
+	site := l.Mission
 	rows, err := d.sql.QueryContext(ctx, "SELECT seq, entity, key, op, body, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err

@@ -37,44 +37,22 @@ func (d *DB) Update(ctx context.Context) (UpdateState, error) {
 
 func readUpdate(ctx context.Context, q queryer) (UpdateState, error) {
 	var s UpdateState
-	var expires, retry string
 	err := q.QueryRowContext(ctx, "SELECT version, expires, error, failed_version, failures, retry_at FROM update_state WHERE id = 1").
-		Scan(&s.Version, &expires, &s.Error, &s.Failed, &s.Failures, &retry)
+		Scan(&s.Version, (*sqlite.NullTime)(&s.Expires), &s.Error, &s.Failed, &s.Failures, (*sqlite.NullTime)(&s.RetryAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return UpdateState{Failed: -1}, nil
 	}
 	if err != nil {
-		return s, err
-	}
-	if s.Expires, err = parseStamp(expires); err != nil {
-		return s, fmt.Errorf("update state: expiry: %w", err)
-	}
-	if s.RetryAt, err = parseStamp(retry); err != nil {
-		return s, fmt.Errorf("update state: retry time: %w", err)
+		return s, fmt.Errorf("read the release state: %w", err)
 	}
 	return s, nil
-}
-
-// parseStamp reads an RFC 3339 time; empty is the zero time.
-func parseStamp(v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(time.RFC3339Nano, v)
-}
-
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func writeUpdate(ctx context.Context, tx *sql.Tx, s UpdateState) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO update_state (id, version, expires, error, failed_version, failures, retry_at) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET version = excluded.version, expires = excluded.expires, error = excluded.error,
 		failed_version = excluded.failed_version, failures = excluded.failures, retry_at = excluded.retry_at`,
-		s.Version, stamp(s.Expires), s.Error, s.Failed, s.Failures, stamp(s.RetryAt))
+		s.Version, sqlite.NullTime(s.Expires), s.Error, s.Failed, s.Failures, sqlite.NullTime(s.RetryAt))
 	return err
 }
 

@@ -13,16 +13,9 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/agent/store"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-)
-
-// The mission's key pairs, by slot, in the meta table.
-const (
-	slotCurrent   = "uplink_key_current"   // signs pouches, reads replies
-	slotNext      = "uplink_key_next"      // rotated to; in use once HQ confirms
-	slotPrevious  = "uplink_key_previous"  // reads replies sealed before a rotation
-	slotEnrolling = "uplink_key_enrolling" // made for an enrollment HQ has not answered
 )
 
 // keyPair is one set of the mission's keys: an age identity that HQ seals
@@ -64,32 +57,26 @@ func parseKeyPair(s string) (keyPair, error) {
 	return keyPair{id, ed25519.NewKeyFromSeed(seed)}, nil
 }
 
-// slot returns the key pair in a slot, and whether there is one.
-func (l *Link) slot(ctx context.Context, name string) (keyPair, bool, error) {
-	s := l.meta(ctx, name)
-	if s == "" {
-		return keyPair{}, false, nil
-	}
-	k, err := parseKeyPair(s)
-	return k, err == nil, err
-}
-
 // Rotate makes new keys for the mission. They are announced to HQ in a
 // pouch signed with the current keys, by the next sync or export, and
 // used once HQ's receipt confirms it holds them.
 func (l *Link) Rotate(ctx context.Context) (string, error) {
-	if _, err := l.peer(ctx); err != nil {
-		return "", err
-	}
-	next, ok, err := l.slot(ctx, slotNext)
+	var next keyPair
+	err := l.DB.UpdateLink(ctx, func(s *store.Link) error {
+		if _, err := peerOf(*s); err != nil {
+			return err
+		}
+		if s.Keys.Next != "" {
+			var err error
+			next, err = parseKeyPair(s.Keys.Next)
+			return err
+		}
+		next = newKeyPair()
+		s.Keys.Next = next.String()
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	if !ok {
-		next = newKeyPair()
-		if err := l.DB.SetMetas(ctx, map[string]string{slotNext: next.String()}); err != nil {
-			return "", err
-		}
 	}
 	return next.keyID(), nil
 }

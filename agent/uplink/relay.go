@@ -50,11 +50,15 @@ const DefaultRelayQuota = 256 << 20
 // Identity is the mission's identity towards its peers: its signing key
 // and HQ's card for it.
 func (l *Link) Identity(ctx context.Context) (relay.Identity, error) {
-	p, err := l.peer(ctx)
+	k, err := l.DB.Link(ctx)
 	if err != nil {
 		return relay.Identity{}, err
 	}
-	card := l.meta(ctx, metaCard)
+	p, err := peerOf(k)
+	if err != nil {
+		return relay.Identity{}, err
+	}
+	card := k.Card
 	if card == "" {
 		return relay.Identity{}, errors.New("HQ has issued no card for this mission's key (it was enrolled by an older HQ); rotate the keys or enroll again")
 	}
@@ -229,7 +233,11 @@ func (c Carrier) quota() int64 { return cmp.Or(c.Quota, DefaultRelayQuota) }
 
 // Offer implements relay.Carrier.
 func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay.Offer, error) {
-	if c.Link.meta(ctx, metaHQURL) == "" {
+	k, err := c.Link.DB.Link(ctx)
+	if err != nil {
+		return relay.Offer{}, err
+	}
+	if k.HQURL == "" {
 		return relay.Offer{Reason: "this mission has no link to HQ either"}, nil
 	}
 	used, holding, err := c.Link.DB.RelayUse(ctx, from)

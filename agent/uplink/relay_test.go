@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
@@ -26,7 +27,7 @@ func TestCarrierQuota(t *testing.T) {
 	if off, err := c.Offer(ctx, "FR-LYO", strings.Repeat("a", 64), 10); err != nil || off.Accept || !strings.Contains(off.Reason, "no link to HQ") {
 		t.Fatalf("offer to a mission without a link: %+v %v", off, err)
 	}
-	if err := h.db.SetMetas(ctx, map[string]string{"uplink_hq_url": "http://127.0.0.1:9"}); err != nil {
+	if err := h.db.UpdateLink(ctx, func(l *store.Link) error { l.HQURL = "http://127.0.0.1:9"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"chancery/agent/store"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 )
@@ -85,8 +86,15 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	// out, and that no peer holds, is not a fault: the release waits (see
 	// SealForPeers for when the next pouch asks again).
 	missing := func(why error) error {
-		if had := l.meta(ctx, metaHinted); had != "" {
-			return l.DB.SetMetas(ctx, map[string]string{metaDocsFromPeers: fmt.Sprintf("%d %s", rel.Version, had)})
+		k, err := l.DB.Link(ctx)
+		if err != nil {
+			return err
+		}
+		if k.PeerDocuments >= 0 {
+			return l.DB.UpdateLink(ctx, func(s *store.Link) error {
+				s.Deferred, s.DeferredHad = rel.Version, s.PeerDocuments
+				return nil
+			})
 		}
 		return l.refuse(ctx, rel.Version, why)
 	}
@@ -140,7 +148,10 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	if err := l.DB.KeepDocuments(ctx, keep); err != nil {
 		return err
 	}
-	return l.DB.SetMetas(ctx, map[string]string{metaDocsFromPeers: ""})
+	return l.DB.UpdateLink(ctx, func(s *store.Link) error {
+		s.Deferred, s.DeferredHad = 0, 0
+		return nil
+	})
 }
 
 // document is the body of a release's target: from HQ's reply, or else

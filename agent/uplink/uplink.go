@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -31,26 +30,6 @@ import (
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
-)
-
-// Settings kept in the mission's meta table.
-const (
-	metaHQURL        = "uplink_hq_url"
-	metaHQRecipients = "uplink_hq_recipients" // JSON array of age1… strings
-	metaHQSigning    = "uplink_hq_signing"    // HQ's Ed25519 public key, base64
-	metaAcked        = "uplink_acked"         // highest sequence HQ's receipts cover
-	metaLastOK       = "uplink_last_ok"
-	metaLastTry      = "uplink_last_try"
-	metaLastError    = "uplink_last_error"
-	metaUpload       = "uplink_upload" // progress of the last resumable upload
-	metaCard         = "uplink_card"   // HQ's card for the signing key in use (see exchange.Card)
-	metaReceiptAt    = "uplink_receipt_at"
-	// Whether the last pouch asked HQ to leave a release's documents out
-	// (the newest release its peers held then; empty if it did not ask),
-	// and the release that waits because the peers lacked its documents,
-	// with the newest release they held ("12 11"; empty if none waits).
-	metaHinted        = "uplink_peer_documents"
-	metaDocsFromPeers = "uplink_docs_from_peers"
 )
 
 // MaxChanges is the most changes one pouch carries, and MaxBytes about
@@ -106,25 +85,25 @@ type Status struct {
 	Pending   int64
 }
 
-func (l *Link) meta(ctx context.Context, key string) string {
-	v, _ := l.DB.Meta(ctx, key, "")
-	return v
-}
-
 // Status reports the link's state.
 func (l *Link) Status(ctx context.Context) (Status, error) {
 	last, err := l.DB.LastSeq(ctx)
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{HQURL: l.meta(ctx, metaHQURL), Mission: l.meta(ctx, store.MetaCode), LastError: l.meta(ctx, metaLastError), Upload: l.meta(ctx, metaUpload)}
-	s.Enrolled = l.meta(ctx, metaHQSigning) != ""
-	s.Acked, _ = strconv.ParseInt(l.meta(ctx, metaAcked), 10, 64)
-	s.Pending = last - s.Acked
-	for k, p := range map[string]**time.Time{metaLastOK: &s.LastOK, metaLastTry: &s.LastTry} {
-		if t, err := time.Parse(time.RFC3339, l.meta(ctx, k)); err == nil {
-			*p = &t
-		}
+	k, err := l.DB.Link(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: last - k.Acked}
+	if k.UploadTotal > 0 {
+		s.Upload = fmt.Sprintf("%d of %d bytes", k.UploadSent, k.UploadTotal)
+	}
+	if !k.LastOK.IsZero() {
+		s.LastOK = &k.LastOK
+	}
+	if !k.LastTry.IsZero() {
+		s.LastTry = &k.LastTry
 	}
 	return s, nil
 }
@@ -150,7 +129,7 @@ func (l *Link) Enroll(ctx context.Context, hqURL, code, mission string) (exchang
 // revoked is never brought back. Until HQ answers, the keys in use stay.
 func (l *Link) EnrollRequest(ctx context.Context, code, mission string) (exchange.EnrollRequest, error) {
 	k := newKeyPair()
-	if err := l.DB.SetMetas(ctx, map[string]string{slotEnrolling: k.String()}); err != nil {
+	if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.Keys.Enrolling = k.String(); return nil }); err != nil {
 		return exchange.EnrollRequest{}, err
 	}
 	return exchange.EnrollRequest{Code: code, Mission: mission, AgeRecipient: k.id.Recipient().String(),
@@ -164,20 +143,13 @@ func (l *Link) EnrollResponse(ctx context.Context, hqURL, code string, resp exch
 	if !hmac.Equal([]byte(resp.MAC), []byte(resp.Sum(code))) {
 		return errors.New("HQ's enrollment answer is not signed with this code: it did not come from the HQ that issued the code, or the code is another one")
 	}
-	k, ok, err := l.slot(ctx, slotEnrolling)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("there is no enrollment request waiting for this answer; make the request again")
-	}
-	if err := l.pin(ctx, hqURL, resp, k); err != nil {
+	if err := l.pin(ctx, hqURL, resp); err != nil {
 		return err
 	}
 	return l.DB.Audit(ctx, account.System, "enroll", resp.Mission, cmp.Or(hqURL, "by file"))
 }
 
-func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollResponse, k keyPair) error {
+func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollResponse) error {
 	for _, r := range resp.HQRecipients {
 		if _, err := age.ParseX25519Recipient(r); err != nil {
 			return fmt.Errorf("HQ sent a recipient that is not an age key: %w", err)
@@ -187,16 +159,22 @@ func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollRespon
 		return errors.New("HQ sent a signing key that is not Ed25519")
 	}
 	hqKey, _ := base64.StdEncoding.DecodeString(resp.HQSigningKey)
-	if resp.Card != "" && !cardFor(hqKey, resp.Card, resp.Mission, k) {
-		return errors.New("HQ's card for the mission's key does not match the key enrolled; enroll again")
-	}
-	recips, _ := json.Marshal(resp.HQRecipients)
-	prev := l.meta(ctx, slotCurrent)
-	return l.DB.SetMetas(ctx, map[string]string{
-		store.MetaCode: resp.Mission, store.MetaName: resp.Name,
-		metaHQURL: hqURL, metaHQRecipients: string(recips), metaHQSigning: resp.HQSigningKey,
-		slotCurrent: k.String(), slotPrevious: prev, slotEnrolling: "", slotNext: "",
-		metaCard: resp.Card, metaReceiptAt: "",
+	return l.DB.UpdateLink(ctx, func(s *store.Link) error {
+		if s.Keys.Enrolling == "" {
+			return errors.New("there is no enrollment request waiting for this answer; make the request again")
+		}
+		k, err := parseKeyPair(s.Keys.Enrolling)
+		if err != nil {
+			return err
+		}
+		if resp.Card != "" && !cardFor(hqKey, resp.Card, resp.Mission, k) {
+			return errors.New("HQ's card for the mission's key does not match the key enrolled; enroll again")
+		}
+		s.Mission, s.Name = resp.Mission, resp.Name
+		s.HQURL, s.HQRecipients, s.HQSigning, s.Card = hqURL, resp.HQRecipients, resp.HQSigningKey, resp.Card
+		s.Keys = store.Keys{Current: s.Keys.Enrolling, Previous: s.Keys.Current}
+		s.ReceiptAt = time.Time{}
+		return nil
 	})
 }
 
@@ -219,38 +197,49 @@ type peer struct {
 }
 
 func (l *Link) peer(ctx context.Context) (peer, error) {
+	k, err := l.DB.Link(ctx)
+	if err != nil {
+		return peer{}, err
+	}
+	return peerOf(k)
+}
+
+// peerOf reads the keys of a link record: the mission's pairs by slot and
+// HQ's pinned keys. A damaged key is an error, never an empty slot.
+func peerOf(k store.Link) (peer, error) {
 	var p peer
-	hqKey := l.meta(ctx, metaHQSigning)
-	if hqKey == "" {
+	if !k.Enrolled() {
 		return p, ErrNotEnrolled
 	}
-	cur, ok, err := l.slot(ctx, slotCurrent)
+	cur, err := parseKeyPair(k.Keys.Current)
 	if err != nil {
 		return p, err
 	}
-	if !ok {
-		return p, ErrNotEnrolled
-	}
-	p.current = cur
-	p.readers = []*age.X25519Identity{cur.id}
-	if next, ok, err := l.slot(ctx, slotNext); err != nil {
-		return p, err
-	} else if ok {
+	p.mission, p.current, p.readers = k.Mission, cur, []*age.X25519Identity{cur.id}
+	if k.Keys.Next != "" {
+		next, err := parseKeyPair(k.Keys.Next)
+		if err != nil {
+			return p, err
+		}
 		p.next = &next
 		p.readers = append(p.readers, next.id)
 	}
-	if prev, ok, _ := l.slot(ctx, slotPrevious); ok {
-		p.readers = append(p.readers, prev.id)
-	}
-	p.mission = l.meta(ctx, store.MetaCode)
-	k, _ := base64.StdEncoding.DecodeString(hqKey)
-	p.hq = pinnedHQ{ed25519.PublicKey(k)}
-	var rs []string
-	json.Unmarshal([]byte(l.meta(ctx, metaHQRecipients)), &rs)
-	for _, s := range rs {
-		r, err := age.ParseX25519Recipient(s)
+	if k.Keys.Previous != "" {
+		prev, err := parseKeyPair(k.Keys.Previous)
 		if err != nil {
 			return p, err
+		}
+		p.readers = append(p.readers, prev.id)
+	}
+	hq, err := base64.StdEncoding.DecodeString(k.HQSigning)
+	if err != nil || len(hq) != ed25519.PublicKeySize {
+		return p, errors.New("HQ's signing key pinned in the database is damaged; enroll again")
+	}
+	p.hq = pinnedHQ{ed25519.PublicKey(hq)}
+	for _, s := range k.HQRecipients {
+		r, err := age.ParseX25519Recipient(s)
+		if err != nil {
+			return p, fmt.Errorf("HQ's recipient pinned in the database is damaged: %w", err)
 		}
 		p.recipients = append(p.recipients, r)
 	}
@@ -266,16 +255,9 @@ func (l *Link) Seal(ctx context.Context) ([]byte, pouch.Manifest, error) {
 
 // Deferred reports whether a release waits for documents that the peers
 // did not have.
-func (l *Link) Deferred(ctx context.Context) bool {
-	v, _ := l.deferred(ctx)
-	return v != 0
-}
-
-// deferred returns the release that waits for documents, and the newest
-// release the peers held when the pouch that brought it was sealed.
-func (l *Link) deferred(ctx context.Context) (release, peersHad int64) {
-	fmt.Sscan(l.meta(ctx, metaDocsFromPeers), &release, &peersHad)
-	return release, peersHad
+func (l *Link) Deferred(ctx context.Context) (bool, error) {
+	k, err := l.DB.Link(ctx)
+	return k.Deferred != 0, err
 }
 
 // SealForPeers is Seal for a pouch that peers carry, peersHave being the
@@ -288,15 +270,18 @@ func (l *Link) SealForPeers(ctx context.Context, peersHave int64) ([]byte, pouch
 }
 
 func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte, pouch.Manifest, error) {
-	p, err := l.peer(ctx)
+	k, err := l.DB.Link(ctx)
+	if err != nil {
+		return nil, pouch.Manifest{}, err
+	}
+	p, err := peerOf(k)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
 	}
 	if p.next != nil {
 		return l.sealRekey(p)
 	}
-	acked, _ := strconv.ParseInt(l.meta(ctx, metaAcked), 10, 64)
-	cs, err := l.DB.Changes(ctx, acked, MaxChanges)
+	cs, err := l.DB.Changes(ctx, k.Acked, MaxChanges)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
 	}
@@ -314,16 +299,15 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 			break
 		}
 	}
-	hint, hinted := false, ""
+	hint, hinted := false, int64(-1)
 	if viaPeers {
-		v, had := l.deferred(ctx)
-		hint = v == 0 || (had < v && peersHave >= v)
+		hint = k.Deferred == 0 || (k.DeferredHad < k.Deferred && peersHave >= k.Deferred)
 	}
 	if hint {
-		hinted = strconv.FormatInt(peersHave, 10)
+		hinted = peersHave
 	}
-	if l.meta(ctx, metaHinted) != hinted {
-		if err := l.DB.SetMetas(ctx, map[string]string{metaHinted: hinted}); err != nil {
+	if k.PeerDocuments != hinted {
+		if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.PeerDocuments = hinted; return nil }); err != nil {
 			return nil, pouch.Manifest{}, err
 		}
 	}
@@ -351,13 +335,6 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if rp.Manifest.Kind != pouch.KindReply || len(rp.Lines) == 0 || json.Unmarshal(rp.Lines[0], &r) != nil || r.Type != "receipt" || r.Mission != p.mission {
 		return r, fmt.Errorf("%w: HQ's reply carries no receipt for %s", pouch.ErrMalformed, p.mission)
 	}
-	// A reply older than one already taken is a replay (a relay, or a
-	// file, bringing back an old answer): taking it would move the
-	// mission's view of HQ backwards.
-	if last, err := time.Parse(time.RFC3339Nano, l.meta(ctx, metaReceiptAt)); err == nil && r.At.Before(last) {
-		return r, fmt.Errorf("%w: HQ signed it on %s, and a later reply (%s) was already taken", ErrReplay,
-			r.At.Format(time.RFC3339), last.Format(time.RFC3339))
-	}
 	last, err := l.DB.LastSeq(ctx)
 	if err != nil {
 		return r, err
@@ -366,17 +343,28 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	// than an earlier receipt said (an HQ restored from a backup): the
 	// changes after it are sent again. It cannot cover more than exists.
 	through := min(r.Through, last)
-	kv := map[string]string{metaAcked: strconv.FormatInt(through, 10), metaReceiptAt: r.At.Format(time.RFC3339Nano)}
-	if p.next != nil && r.Rekeyed == p.next.keyID() {
-		// HQ holds the new keys: they are the mission's from now on. The
-		// old identity stays to read replies sealed before the change.
-		kv[slotPrevious], kv[slotCurrent], kv[slotNext] = p.current.String(), p.next.String(), ""
-		kv[metaCard] = ""
-		if cardFor(p.hq.key, r.Card, p.mission, *p.next) {
-			kv[metaCard] = r.Card
+	err = l.DB.UpdateLink(ctx, func(s *store.Link) error {
+		// A reply older than one already taken is a replay (a relay, or a
+		// file, bringing back an old answer): taking it would move the
+		// mission's view of HQ backwards.
+		if r.At.Before(s.ReceiptAt) {
+			return fmt.Errorf("%w: HQ signed it on %s, and a later reply (%s) was already taken", ErrReplay,
+				r.At.Format(time.RFC3339), s.ReceiptAt.Format(time.RFC3339))
 		}
-	}
-	if err := l.DB.SetMetas(ctx, kv); err != nil {
+		s.Acked, s.ReceiptAt = through, r.At
+		if p.next != nil && r.Rekeyed == p.next.keyID() && s.Keys.Next == p.next.String() {
+			// HQ holds the new keys: they are the mission's from now on.
+			// The old identity stays to read replies sealed before the
+			// change.
+			s.Keys.Previous, s.Keys.Current, s.Keys.Next = s.Keys.Current, s.Keys.Next, ""
+			s.Card = ""
+			if cardFor(p.hq.key, r.Card, p.mission, *p.next) {
+				s.Card = r.Card
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return r, err
 	}
 	// An escalated incident whose latest change the receipt covers is at
@@ -402,18 +390,20 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 // MaxChanges, and takes HQ's receipts. It stops at the first error; what
 // was not receipted is sent by the next sync.
 func (l *Link) Sync(ctx context.Context) (err error) {
-	now := func() string { return time.Now().UTC().Format(time.RFC3339) }
-	l.DB.SetMetas(ctx, map[string]string{metaLastTry: now()})
+	if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.LastTry = l.DB.Now(); return nil }); err != nil {
+		return err
+	}
 	defer func() {
-		msg := ""
-		if err != nil {
-			msg = err.Error()
-		}
-		m := map[string]string{metaLastError: msg}
-		if err == nil {
-			m[metaLastOK] = now()
-		}
-		l.DB.SetMetas(context.WithoutCancel(ctx), m)
+		werr := l.DB.UpdateLink(context.WithoutCancel(ctx), func(s *store.Link) error {
+			s.LastError = ""
+			if err != nil {
+				s.LastError = err.Error()
+			} else {
+				s.LastOK = l.DB.Now()
+			}
+			return nil
+		})
+		err = cmp.Or(err, werr)
 	}()
 	if _, err := l.peer(ctx); err != nil {
 		return err
@@ -466,7 +456,12 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		c := *l.Client
 		c.BaseURL = st.HQURL
 		c.Progress = func(sent, total int) {
-			l.DB.SetMetas(ctx, map[string]string{metaUpload: fmt.Sprintf("%d of %d bytes", sent, total)})
+			// Progress is for the Sync page; an upload does not fail for
+			// want of showing it.
+			_ = l.DB.UpdateLink(ctx, func(s *store.Link) error {
+				s.UploadSent, s.UploadTotal = int64(sent), int64(total)
+				return nil
+			})
 		}
 		reply, err := c.Exchange(ctx, raw)
 		if err != nil {
