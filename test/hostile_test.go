@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
@@ -134,10 +133,13 @@ func (h *hostile) Replies(ctx context.Context, mission string) ([]relay.Reply, e
 		if err != nil {
 			return nil, err
 		}
-		line, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: mission, Through: 1 << 40, At: time.Now().UTC()})
+		lines, err := exchange.Reply{Receipt: exchange.Receipt{Mission: mission, Through: 1 << 40, At: time.Now().UTC()}}.Encode()
+		if err != nil {
+			return nil, err
+		}
 		var buf bytes.Buffer
 		if _, err := pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: id.Key},
-			pouch.Envelope{Kind: pouch.KindReply, To: mission, Recipients: []*age.X25519Recipient{h.forgeTo}}, [][]byte{line}); err != nil {
+			pouch.Envelope{Kind: pouch.KindReply, To: mission, Recipients: []*age.X25519Recipient{h.forgeTo}}, lines); err != nil {
 			return nil, err
 		}
 		return []relay.Reply{{Pouch: strings.Repeat("f", 64), Reply: buf.Bytes(), At: time.Now()}}, nil

@@ -153,13 +153,8 @@ func (d *DB) Search(ctx context.Context, query string) ([]Hit, error) {
 	return out, rows.Err()
 }
 
-// Ack is one acknowledgement.
-type Ack struct {
-	Protocol string    `json:"protocol"`
-	Version  int       `json:"version"`
-	Username string    `json:"username"`
-	At       time.Time `json:"at"`
-}
+// Ack is one acknowledgement, as it travels in the change log.
+type Ack = changelog.Ack
 
 // Acknowledge records that a person has read and understood the version
 // of a protocol in force. Acknowledgements travel to HQ, for the rollout

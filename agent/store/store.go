@@ -28,6 +28,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/clock"
 	"chancery/shared/framework"
+	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/shared/sqlite"
@@ -415,62 +416,29 @@ func (d *DB) Apply(ctx context.Context, changes []changelog.Change) error {
 }
 
 func applyOne(ctx context.Context, tx *sql.Tx, c changelog.Change) error {
-	switch {
-	case c.Entity == changelog.EntityAnswer && c.Op == changelog.OpPut:
-		var a readiness.Answer
-		if err := json.Unmarshal(c.Body, &a); err != nil {
-			return err
-		}
-		if a.ItemID != c.Key {
-			return fmt.Errorf("body is for item %q", a.ItemID)
-		}
-		return putAnswer(ctx, tx, a)
-	case c.Entity == changelog.EntitySnapshot && c.Op == changelog.OpPut:
-		var s readiness.Snapshot
-		if err := json.Unmarshal(c.Body, &s); err != nil {
-			return err
-		}
-		if s.ID != c.Key {
-			return fmt.Errorf("body is for snapshot %q", s.ID)
-		}
-		return putSnapshot(ctx, tx, s)
-	case c.Entity == changelog.EntityAck && c.Op == changelog.OpPut:
-		var a Ack
-		if err := json.Unmarshal(c.Body, &a); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			a.Protocol, a.Version, a.Username, sqlite.Time(a.At))
-		return err
-	case c.Entity == changelog.EntityUpdate:
-		return nil // a report to HQ; no record of the mission's to rebuild
-	case c.Entity == changelog.EntityAttachment:
-		var a struct {
-			SHA256 string `json:"sha256"`
-			Data   []byte `json:"data"`
-		}
-		if err := json.Unmarshal(c.Body, &a); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, len(a.Data), a.Data)
-		return err
-	case c.Entity == changelog.EntityIncident && c.Op == changelog.OpPut:
-		var in struct {
-			ID        string    `json:"id"`
-			Status    string    `json:"status"`
-			Severity  int       `json:"severity"`
-			UpdatedAt time.Time `json:"updated_at"`
-		}
-		if err := json.Unmarshal(c.Body, &in); err != nil {
-			return err
-		}
-		if in.ID != c.Key {
-			return fmt.Errorf("body is for incident %q", in.ID)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at, body = excluded.body`,
-			in.ID, in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(c.Body))
+	rec, err := c.Record()
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("unknown change %s of %s", c.Op, c.Entity)
+	switch r := rec.(type) {
+	case readiness.Answer:
+		return putAnswer(ctx, tx, r)
+	case readiness.Snapshot:
+		return putSnapshot(ctx, tx, r)
+	case changelog.Ack:
+		_, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			r.Protocol, r.Version, r.Username, sqlite.Time(r.At))
+		return err
+	case changelog.UpdateReport:
+		return nil // a report to HQ; no record of the mission's to rebuild
+	case incident.AttachmentData:
+		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", r.SHA256, len(r.Data), r.Data)
+		return err
+	case incident.Incident:
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at, body = excluded.body`,
+			r.ID, r.Status, r.Severity, sqlite.Time(r.UpdatedAt), string(c.Body))
+		return err
+	}
+	return fmt.Errorf("no table for %T", rec)
 }

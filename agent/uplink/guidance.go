@@ -2,7 +2,6 @@ package uplink
 
 import (
 	"context"
-	"encoding/json"
 
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
@@ -11,12 +10,8 @@ import (
 // takeGuidance adds HQ's guidance to the incidents' timelines, once each.
 // Guidance on an incident the mission does not have is dropped: it can
 // only be a mistake at HQ, which the mission cannot act on.
-func (l *Link) takeGuidance(ctx context.Context, lines [][]byte) error {
-	for _, line := range lines {
-		var g exchange.GuidanceLine
-		if json.Unmarshal(line, &g) != nil || g.Type != "guidance" {
-			continue
-		}
+func (l *Link) takeGuidance(ctx context.Context, guidance []exchange.GuidanceLine) error {
+	for _, g := range guidance {
 		if err := l.DB.AddGuidance(ctx, g.Incident, g.ID, g.By, g.Text, g.At); err != nil && problem.CodeOf(err) != problem.NotFound {
 			return err
 		}

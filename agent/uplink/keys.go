@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -85,8 +84,7 @@ func (l *Link) Rotate(ctx context.Context) (string, error) {
 type Rekey = exchange.Rekey
 
 func (l *Link) sealRekey(p peer) ([]byte, pouch.Manifest, error) {
-	line, _ := json.Marshal(Rekey{Type: "rekey", AgeRecipient: p.next.id.Recipient().String(),
-		SigningKey: base64.StdEncoding.EncodeToString(p.next.public())})
+	line := Rekey{AgeRecipient: p.next.id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(p.next.public())}.Encode()
 	var buf bytes.Buffer
 	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
 		pouch.Envelope{Kind: pouch.KindRekey, To: "HQ", Recipients: p.recipients}, [][]byte{line})

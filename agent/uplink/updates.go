@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"chancery/agent/store"
+	"chancery/shared/changelog"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 )
@@ -15,37 +16,8 @@ import (
 // takeRelease checks and applies the release in HQ's reply, if there is
 // one (see exchange.Release for the guarantees). A refused release leaves
 // every document as it was, shows the reason at the mission, and tells HQ.
-func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
-	var rl *exchange.ReleaseLine
-	bodies := map[string][]byte{}
-	for _, line := range lines {
-		var head struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(line, &head) != nil {
-			continue
-		}
-		switch head.Type {
-		case "release":
-			var r exchange.ReleaseLine
-			if err := json.Unmarshal(line, &r); err == nil {
-				rl = &r
-			}
-		case "target":
-			var t exchange.TargetLine
-			if err := json.Unmarshal(line, &t); err == nil {
-				var id struct {
-					ID      string `json:"id"`
-					Version int    `json:"version"`
-				}
-				json.Unmarshal(t.Body, &id)
-				if t.Kind == exchange.KindFramework {
-					id.ID = "framework" // a framework document has no id of its own
-				}
-				bodies[fmt.Sprintf("%s/%s/%d", t.Kind, id.ID, id.Version)] = t.Body
-			}
-		}
-	}
+func (l *Link) takeRelease(ctx context.Context, p peer, reply exchange.Reply) error {
+	rl := reply.Release
 	if rl == nil {
 		return nil
 	}
@@ -107,7 +79,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 			if held {
 				continue
 			}
-			body := l.document(ctx, t, bodies)
+			body := l.document(ctx, t, reply)
 			if body == nil {
 				return missing(fmt.Errorf("%w: the framework version %d is missing or altered", exchange.ErrReleaseMismatch, t.Version))
 			}
@@ -126,7 +98,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 		if held {
 			continue
 		}
-		body := l.document(ctx, t, bodies)
+		body := l.document(ctx, t, reply)
 		if body == nil {
 			return missing(fmt.Errorf("%w: %s %s version %d is missing or altered", exchange.ErrReleaseMismatch, t.Kind, t.ID, t.Version))
 		}
@@ -139,7 +111,7 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 	}
 	var report any
 	if rel.Version > state.Version {
-		report = exchange.UpdateReport{Release: rel.Version, Status: "applied", At: now.UTC(), Framework: fwAfter}
+		report = changelog.UpdateReport{Release: rel.Version, Status: changelog.UpdateApplied, At: now.UTC(), Framework: fwAfter}
 	}
 	if err := l.DB.ApplyUpdate(ctx, rel.Version, rel.Expires, docs, frameworks, report); err != nil {
 		return l.refuse(ctx, rel.Version, err)
@@ -156,8 +128,8 @@ func (l *Link) takeRelease(ctx context.Context, p peer, lines [][]byte) error {
 
 // document is the body of a release's target: from HQ's reply, or else
 // from a peer; nil if neither has one that matches the release.
-func (l *Link) document(ctx context.Context, t exchange.Target, bodies map[string][]byte) []byte {
-	if body, ok := bodies[fmt.Sprintf("%s/%s/%d", t.Kind, t.ID, t.Version)]; ok && t.Matches(body) {
+func (l *Link) document(ctx context.Context, t exchange.Target, reply exchange.Reply) []byte {
+	if body := reply.DocumentFor(t); body != nil {
 		return body
 	}
 	if l.Documents != nil {
@@ -180,7 +152,7 @@ const (
 // refuse records that a release was refused. HQ hears of it once: again
 // only if a refusal of the same release gives another reason.
 func (l *Link) refuse(ctx context.Context, version int64, why error) error {
-	report := exchange.UpdateReport{Release: version, Status: "failed", Reason: why.Error(), At: l.DB.Now().UTC()}
+	report := changelog.UpdateReport{Release: version, Status: changelog.UpdateFailed, Reason: why.Error(), At: l.DB.Now().UTC()}
 	if _, err := l.DB.RefuseUpdate(ctx, version, why.Error(), retryWait, report); err != nil {
 		return errors.Join(why, err)
 	}

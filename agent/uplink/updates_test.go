@@ -87,15 +87,27 @@ func (h *hq) reply(rel exchange.Release, docs []protocol.Document, edit func(rel
 	if edit != nil {
 		edit(&rel, bodies)
 	}
-	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", Through: 0, At: time.Now()})
-	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
-	lines := [][]byte{receipt, rl}
+	return h.seal(h.sk, exchange.SignRelease(h.sk, rel), exchange.KindProtocol, bodies)
+}
+
+// seal seals HQ's reply to FR-PAR with pouchKey: a receipt, the release
+// and the documents of kind (a nil body is one HQ left out), through the
+// reply codec HQ uses.
+func (h *hq) seal(pouchKey ed25519.PrivateKey, rl exchange.ReleaseLine, kind string, bodies [][]byte) []byte {
+	h.t.Helper()
+	r := exchange.Reply{Receipt: exchange.Receipt{Mission: "FR-PAR", At: time.Now()}, Release: &rl}
 	for _, b := range bodies {
-		tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindProtocol, Body: b})
-		lines = append(lines, tl)
+		if b == nil {
+			continue
+		}
+		r.Documents = append(r.Documents, exchange.Document{Kind: kind, Body: b})
+	}
+	lines, err := r.Encode()
+	if err != nil {
+		h.t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: h.sk}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines); err != nil {
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: pouchKey}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines); err != nil {
 		h.t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -117,12 +129,12 @@ func (h *hq) inForce(id string) int {
 	return vs[0].Version
 }
 
-func (h *hq) reports() []exchange.UpdateReport {
+func (h *hq) reports() []changelog.UpdateReport {
 	cs, _ := h.db.Changes(context.Background(), 0, 100)
-	var out []exchange.UpdateReport
+	var out []changelog.UpdateReport
 	for _, c := range cs {
 		if c.Entity == changelog.EntityUpdate {
-			var r exchange.UpdateReport
+			var r changelog.UpdateReport
 			json.Unmarshal(c.Body, &r)
 			out = append(out, r)
 		}
@@ -213,16 +225,7 @@ func (h *hq) replyWithReleaseKey(rel exchange.Release, docs []protocol.Document,
 		bodies = append(bodies, b)
 		rel.Targets = append(rel.Targets, exchange.TargetOf(exchange.KindProtocol, d.ID, d.Version, b))
 	}
-	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", At: time.Now()})
-	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
-	lines := [][]byte{receipt, rl}
-	for _, b := range bodies {
-		tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindProtocol, Body: b})
-		lines = append(lines, tl)
-	}
-	var buf bytes.Buffer
-	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: pouchKey}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, lines)
-	return buf.Bytes()
+	return h.seal(pouchKey, exchange.SignRelease(h.sk, rel), exchange.KindProtocol, bodies)
 }
 
 // TestFrameworkUpdateCarriesAnswers: HQ publishes framework version 2,
@@ -244,13 +247,8 @@ func TestFrameworkUpdateCarriesAnswers(t *testing.T) {
 	v2.Renamed = map[string]string{"STR-01": "STR-11"}
 	body, _ := json.Marshal(v2)
 
-	receipt, _ := json.Marshal(exchange.Receipt{Type: "receipt", Mission: "FR-PAR", At: time.Now()})
 	rel := exchange.Release{Mission: "FR-PAR", Version: 8, Expires: week, Targets: []exchange.Target{exchange.TargetOf(exchange.KindFramework, "framework", 2, body)}}
-	rl, _ := json.Marshal(exchange.SignRelease(h.sk, rel))
-	tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: exchange.KindFramework, Body: body})
-	var buf bytes.Buffer
-	pouch.Seal(&buf, pouch.Sender{Site: "HQ", Key: h.sk}, pouch.Envelope{Kind: pouch.KindReply, To: "FR-PAR", Recipients: []*age.X25519Recipient{h.mission}}, [][]byte{receipt, rl, tl})
-	h.take(buf.Bytes())
+	h.take(h.seal(h.sk, exchange.SignRelease(h.sk, rel), exchange.KindFramework, [][]byte{body}))
 
 	f := fwInForce(t, h.db)
 	if f.Version != 2 {

@@ -15,7 +15,6 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -331,8 +330,9 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	if err != nil {
 		return exchange.Receipt{}, fmt.Errorf("HQ's reply was refused: %w", err)
 	}
-	var r exchange.Receipt
-	if rp.Manifest.Kind != pouch.KindReply || len(rp.Lines) == 0 || json.Unmarshal(rp.Lines[0], &r) != nil || r.Type != "receipt" || r.Mission != p.mission {
+	reply, err := exchange.ParseReply(rp.Lines)
+	r := reply.Receipt
+	if rp.Manifest.Kind != pouch.KindReply || err != nil || r.Mission != p.mission {
 		return r, fmt.Errorf("%w: HQ's reply carries no receipt for %s", pouch.ErrMalformed, p.mission)
 	}
 	last, err := l.DB.LastSeq(ctx)
@@ -380,10 +380,10 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 			}
 		}
 	}
-	if err := l.takeGuidance(ctx, rp.Lines[1:]); err != nil {
+	if err := l.takeGuidance(ctx, reply.Guidance); err != nil {
 		return r, err
 	}
-	return r, l.takeRelease(ctx, p, rp.Lines[1:])
+	return r, l.takeRelease(ctx, p, reply)
 }
 
 // Sync sends every pending change to HQ over HTTP, in pouches of at most

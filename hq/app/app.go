@@ -136,17 +136,18 @@ func open(ctx context.Context, c Config) (*wired, error) {
 	if err != nil {
 		return nil, err
 	}
+	ing := &ingest.Service{DB: db, Limits: pouch.DefaultLimits}
 	if c.Escrow != "" {
 		r, err := age.ParseX25519Recipient(c.Escrow)
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("the escrow recipient %q is not an age public key (age1…): %v", c.Escrow, err)
 		}
-		db.Escrow = r
+		ing.Escrow = r
 	}
 	acc := account.New(db.SQL(), httpd.Roles...)
 	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax
-	return &wired{db: db, acc: acc, ingest: &ingest.Service{DB: db, Limits: pouch.DefaultLimits}}, nil
+	return &wired{db: db, acc: acc, ingest: ing}, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -265,7 +266,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := json.Unmarshal(b, &req); err != nil {
 			return fmt.Errorf("%s is not an enrollment request: %v", request, err)
 		}
-		resp, err := w.db.Enroll(ctx, req, "file "+filepath.Base(request))
+		resp, err := w.ingest.Enroll(ctx, req, "file "+filepath.Base(request))
 		if err != nil {
 			return errors.New(problem.MessageOf(err))
 		}

@@ -132,7 +132,7 @@ func (e *env) newest() *framework.Framework {
 }
 
 // report seals the mission's report on a release as change seq.
-func (m *mission) report(t testing.TB, seq int64, r exchange.UpdateReport) []byte {
+func (m *mission) report(t testing.TB, seq int64, r changelog.UpdateReport) []byte {
 	t.Helper()
 	body, _ := json.Marshal(r)
 	b, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityUpdate, Key: fmt.Sprint(r.Release), Op: changelog.OpPut, Body: body, At: r.At})

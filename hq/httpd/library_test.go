@@ -28,9 +28,9 @@ import (
 	"chancery/web/webtest"
 )
 
-// replyLines sends a pouch for the mission and returns the lines of HQ's
+// reply sends a pouch for the mission and returns HQ's
 // reply.
-func (e *env) replyLines(m *mission, raw []byte) [][]byte {
+func (e *env) reply(m *mission, raw []byte) exchange.Reply {
 	e.t.Helper()
 	resp, err := (&exchange.Client{BaseURL: e.srv.URL, Attempts: 1}).Exchange(context.Background(), raw)
 	if err != nil {
@@ -41,7 +41,11 @@ func (e *env) replyLines(m *mission, raw []byte) [][]byte {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return p.Lines
+	r, err := exchange.ParseReply(p.Lines)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
 }
 
 func TestPublishAndRelease(t *testing.T) {
@@ -52,8 +56,8 @@ func TestPublishAndRelease(t *testing.T) {
 	}
 	m := e.enroll("FR-PAR")
 	// Only the documents every agent ships with: no release to send.
-	if lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ")); len(lines) != 1 {
-		t.Fatalf("reply has %d lines before any publication; want the receipt alone", len(lines))
+	if r := e.reply(m, m.pouch(t, 0, 0, "HQ")); r.Release != nil || len(r.Documents) > 0 {
+		t.Fatalf("reply before any publication carries %+v; want the receipt alone", r)
 	}
 
 	// An analyst may not publish; a publisher may.
@@ -82,22 +86,18 @@ func TestPublishAndRelease(t *testing.T) {
 	}
 
 	// The mission's next exchange carries the release and the new document.
-	lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ"))
-	if len(lines) != 3 {
-		t.Fatalf("reply has %d lines; want receipt, release and one document", len(lines))
+	reply := e.reply(m, m.pouch(t, 0, 0, "HQ"))
+	if reply.Release == nil || len(reply.Documents) != 1 {
+		t.Fatalf("reply carries %d documents, release %v; want the release and one document", len(reply.Documents), reply.Release != nil)
 	}
-	var rl exchange.ReleaseLine
-	json.Unmarshal(lines[1], &rl)
 	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
-	rel, err := exchange.OpenRelease(ed25519.PublicKey(hqKey), rl)
+	rel, err := exchange.OpenRelease(ed25519.PublicKey(hqKey), *reply.Release)
 	if err != nil || rel.Mission != "FR-PAR" || len(rel.Targets) != 6 {
 		t.Fatalf("release: %+v, %v", rel, err)
 	}
-	var tl exchange.TargetLine
-	json.Unmarshal(lines[2], &tl)
 	found := false
 	for _, tg := range rel.Targets {
-		if tg.ID == "ai-use" && tg.Version == 2 && tg.Matches(tl.Body) {
+		if tg.ID == "ai-use" && tg.Version == 2 && reply.DocumentFor(tg) != nil {
 			found = true
 		}
 	}
@@ -109,8 +109,8 @@ func TestPublishAndRelease(t *testing.T) {
 	}
 	// Another mission, out of scope, gets nothing.
 	other := e.enroll("KE-NBO")
-	if lines := e.replyLines(other, other.pouch(t, 0, 0, "HQ")); len(lines) != 1 {
-		t.Fatalf("a mission out of scope received %d lines", len(lines))
+	if r := e.reply(other, other.pouch(t, 0, 0, "HQ")); r.Release != nil || len(r.Documents) > 0 {
+		t.Fatalf("a mission out of scope received %+v", r)
 	}
 }
 
@@ -148,15 +148,14 @@ func TestPublishFramework(t *testing.T) {
 	}
 	// The mission's next reply carries the framework, as HQ stored it:
 	// its canonical encoding.
-	lines := e.replyLines(m, m.pouch(t, 0, 0, "HQ"))
-	var tl exchange.TargetLine
-	json.Unmarshal(lines[len(lines)-1], &tl)
-	if tl.Kind != exchange.KindFramework || !bytes.Equal(tl.Body, v2.Encode()) {
-		t.Fatalf("reply's last line: kind %q", tl.Kind)
+	r := e.reply(m, m.pouch(t, 0, 0, "HQ"))
+	last := r.Documents[len(r.Documents)-1]
+	if last.Kind != exchange.KindFramework || !bytes.Equal(last.Body, v2.Encode()) {
+		t.Fatalf("reply's last document: kind %q", last.Kind)
 	}
 	// HQ's scores, recomputed under version 2 once the mission has it,
 	// count the answer to STR-01.
-	e.send(m, m.report(t, 4, exchange.UpdateReport{Release: 1, Status: "applied", Framework: 2, At: time.Now()}))
+	e.send(m, m.report(t, 4, changelog.UpdateReport{Release: 1, Status: "applied", Framework: 2, At: time.Now()}))
 	after, _ := e.db.AllScores(ctx)
 	if o := after["FR-PAR"].Summary.Overall; after["FR-PAR"].Summary.Framework != 2 || o.Answered != 3 || o.Value != before["FR-PAR"].Summary.Overall.Value {
 		t.Fatalf("scores under version 2: %+v, before %+v", after["FR-PAR"].Summary.Overall, before["FR-PAR"].Summary.Overall)

@@ -68,7 +68,7 @@ func newBenchHQ(b *testing.B, n int) *benchHQ {
 		id, _ := age.GenerateX25519Identity()
 		var pub ed25519.PublicKey
 		pub, m.sk, _ = ed25519.GenerateKey(nil)
-		if _, err := db.Enroll(ctx, exchange.EnrollRequest{Code: code, Mission: m.code, AgeRecipient: id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(pub)}, "bench"); err != nil {
+		if _, err := h.svc.Enroll(ctx, exchange.EnrollRequest{Code: code, Mission: m.code, AgeRecipient: id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(pub)}, "bench"); err != nil {
 			b.Fatal(err)
 		}
 		h.ms = append(h.ms, m)
@@ -87,7 +87,7 @@ func (h *benchHQ) pouch(b *testing.B, m *benchMission) []byte {
 	c := changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body, At: a.AnsweredAt}
 	if seq == 1 {
 		c.Entity, c.Key = changelog.EntityUpdate, "7"
-		c.Body, _ = json.Marshal(exchange.UpdateReport{Release: 7, Status: "applied", At: a.AnsweredAt})
+		c.Body, _ = json.Marshal(changelog.UpdateReport{Release: 7, Status: "applied", At: a.AnsweredAt})
 	}
 	line, _ := json.Marshal(c)
 	var buf bytes.Buffer

@@ -1,7 +1,15 @@
-// Package ingest is headquarters' side of the exchange: it opens and
-// verifies a mission's pouch, stores its changes, and answers with a reply
-// pouch that carries HQ's signed receipt. The same path serves pouches
-// that arrive over HTTP and those imported from files.
+// Package ingest is headquarters' side of the exchange protocol: it
+// enrolls missions (checking the one-time code, answering with HQ's keys,
+// the code's MAC and the mission's signed card), opens and verifies a
+// mission's pouch, hands the verified changes to the store, and answers
+// with a reply pouch that carries HQ's signed receipt, the release in
+// force and HQ's guidance. The same path serves pouches that arrive over
+// HTTP and those imported from files.
+//
+// What a change does to HQ's records is the store's: store.DB.Ingest
+// applies each mission's log in sequence order (hq/store/apply.go),
+// reading every change through changelog.Change.Record as the mission
+// wrote it.
 package ingest
 
 import (
@@ -9,7 +17,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -18,6 +26,7 @@ import (
 
 	"chancery/hq/store"
 	"chancery/shared/fault"
+	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -26,6 +35,10 @@ import (
 type Service struct {
 	DB     *store.DB
 	Limits pouch.Limits
+	// Escrow, if set, is an age recipient that missions also seal their
+	// pouches to, kept offline for key-loss recovery; missions learn it
+	// when they enroll.
+	Escrow *age.X25519Recipient
 
 	start sync.Once
 	queue chan job
@@ -96,12 +109,61 @@ func (s *Service) store(ctx context.Context, p store.Pouch) (int64, error) {
 }
 
 func (s *Service) receiver() pouch.Receiver {
-	return pouch.Receiver{Site: store.Site, Identities: []*age.X25519Identity{s.DB.Keys().Identity}, Keys: s.DB, Limits: s.Limits}
+	return pouch.Receiver{Site: store.Site, Identities: []*age.X25519Identity{s.DB.Keys().Identity}, Keys: registry{s.DB}, Limits: s.Limits}
 }
 
-// Enroll registers a mission's keys.
+// registry is pouch.Keys over the store's registry of mission keys. It
+// returns active keys and retired ones (replaced by a rotation): a pouch
+// signed with a retired key is authentic, and Take decides what it may
+// still do.
+type registry struct{ db *store.DB }
+
+func (r registry) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
+	key, state, err := r.db.MissionKey(site, keyID)
+	switch {
+	case errors.Is(err, store.ErrNoKey):
+		return nil, fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
+	case err != nil:
+		return nil, err
+	case state == store.KeyRevoked:
+		return nil, fmt.Errorf("%w: key %s of %s", pouch.ErrRevokedKey, keyID, site)
+	}
+	return key, nil
+}
+
+// keyState is the state of a key that signed a verified pouch.
+func (s *Service) keyState(site, keyID string) (string, error) {
+	_, state, err := s.DB.MissionKey(site, keyID)
+	return state, err
+}
+
+// Enroll registers a mission's keys with a one-time code and returns what
+// the mission must pin about HQ: HQ's recipients and signing key, HQ's
+// card for the mission's key, and a MAC under the code that proves the
+// answer comes from the HQ that issued it.
 func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote string) (exchange.EnrollResponse, error) {
-	return s.DB.Enroll(ctx, req, remote)
+	recip, err := age.ParseX25519Recipient(req.AgeRecipient)
+	if err != nil {
+		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's age recipient is not valid.")
+	}
+	pub, err := base64.StdEncoding.DecodeString(req.SigningKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
+	}
+	key := store.NewKey{ID: pouch.KeyID(pub), Signing: pub, Recipient: recip}
+	m, err := s.DB.EnrollMission(ctx, exchange.NormalizeCode(req.Code), req.Mission, key, remote)
+	if err != nil {
+		return exchange.EnrollResponse{}, err
+	}
+	keys := s.DB.Keys()
+	resp := exchange.EnrollResponse{Mission: m.Code, Name: m.Name, HQSite: store.Site,
+		HQRecipients: []string{keys.Identity.Recipient().String()}, HQSigningKey: s.DB.HQSigningPublic()}
+	if s.Escrow != nil {
+		resp.HQRecipients = append(resp.HQRecipients, s.Escrow.String())
+	}
+	resp.MAC = resp.Sum(req.Code)
+	resp.Card = exchange.SignCard(keys.Signing, m.Code, pub, s.DB.Now())
+	return resp, nil
 }
 
 // Exchange takes in a pouch received over HTTP.
@@ -117,7 +179,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 		return nil, err
 	}
 	m := p.Manifest
-	state, err := s.DB.KeyState(m.From, m.KeyID)
+	state, err := s.keyState(m.From, m.KeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +188,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 		return s.rekey(ctx, p, state, via)
 	case m.Kind != pouch.KindChanges:
 		return nil, fmt.Errorf("%w: HQ takes changes and rekey pouches, not %q", pouch.ErrMalformed, m.Kind)
-	case state != "active":
+	case state != store.KeyActive:
 		// A rotation retired this key: only its replacement speaks for the
 		// mission now. The mission resends whatever this pouch carried.
 		return nil, fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
@@ -135,7 +197,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	through, err := s.store(ctx, store.Pouch{Manifest: p.Manifest, Changes: changes, Size: len(raw), Via: via})
+	through, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Changes: changes, Size: len(raw), Via: via})
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +210,9 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 // again, so that a reply lost on the way does not strand the mission.
 func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) ([]byte, error) {
 	m := p.Manifest
-	var rk exchange.Rekey
-	if len(p.Lines) != 1 || json.Unmarshal(p.Lines[0], &rk) != nil || rk.Type != "rekey" {
-		return nil, fmt.Errorf("%w: a rekey pouch holds one rekey line", pouch.ErrMalformed)
+	rk, err := exchange.ParseRekey(p.Lines)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", pouch.ErrMalformed, err)
 	}
 	recip, err := age.ParseX25519Recipient(rk.AgeRecipient)
 	if err != nil {
@@ -161,24 +223,24 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 		return nil, fmt.Errorf("%w: the new signing key is not Ed25519", pouch.ErrMalformed)
 	}
 	newID := pouch.KeyID(pub)
-	if state == "retired" {
-		if st, _ := s.DB.KeyState(m.From, newID); st != "active" {
+	if state == store.KeyRetired {
+		if st, _ := s.keyState(m.From, newID); st != store.KeyActive {
 			return nil, fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
 		}
-	} else if err := s.DB.Rekey(ctx, m.From, m.KeyID, recip, pub, via); err != nil {
+	} else if err := s.DB.Rekey(ctx, m.From, m.KeyID, store.NewKey{ID: newID, Signing: pub, Recipient: recip}, via); err != nil {
 		return nil, err
 	}
 	mission, err := s.DB.Mission(ctx, m.From)
 	if err != nil {
 		return nil, err
 	}
-	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
-		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC()})
+	return s.seal(ctx, exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
+		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC()}})
 }
 
 func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
-	updates, err := s.release(ctx, m.From, !m.PeerDocuments)
-	if err != nil {
+	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()}}
+	if err := s.release(ctx, &r, !m.PeerDocuments); err != nil {
 		return nil, err
 	}
 	guidance, err := s.DB.PendingGuidance(ctx, m.From)
@@ -186,10 +248,9 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([
 		return nil, err
 	}
 	for _, g := range guidance {
-		line, _ := json.Marshal(exchange.GuidanceLine{Type: "guidance", ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
-		updates = append(updates, line)
+		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
 	}
-	return s.seal(ctx, exchange.Receipt{Type: "receipt", Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()}, updates...)
+	return s.seal(ctx, r)
 }
 
 // Release timing: a release is valid for two weeks, and HQ sends a fresh
@@ -201,31 +262,32 @@ const (
 	ReleaseRefresh = 7 * 24 * time.Hour
 )
 
-// release returns the lines that bring a mission up to date: the signed
-// release of what is in force for it, and the documents it does not hold
-// yet. Nothing, when the mission has applied the current release and its
-// copy is fresh: the usual exchange stays small.
+// release adds to the reply what brings its mission up to date: the
+// signed release of what is in force for it, and the documents it does
+// not hold yet. Nothing, when the mission has applied the current release
+// and its copy is fresh: the usual exchange stays small.
 //
 // With documents false (the mission takes them from its peers, which
 // hold them), only the signed release goes.
-func (s *Service) release(ctx context.Context, mission string, documents bool) ([][]byte, error) {
+func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool) error {
+	mission := r.Receipt.Mission
 	cat, err := s.DB.Catalog(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m := store.Mission{Code: mission}
 	if cat.RegionScoped() { // only then does the mission's region matter
 		if m, err = s.DB.Mission(ctx, mission); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	cur := cat.Current(m)
 	if len(cur) == 0 {
-		return nil, nil
+		return nil
 	}
 	st, err := s.DB.MissionUpdate(ctx, mission)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Until HQ publishes something of its own, missions hold everything in
 	// force (the documents every agent ships with): no release is needed.
@@ -236,38 +298,37 @@ func (s *Service) release(ctx context.Context, mission string, documents bool) (
 		published = published || !p.Builtin
 	}
 	if !published {
-		return nil, nil
+		return nil
 	}
 	now := s.DB.Now().UTC()
 	if st.AppliedVersion >= version && st.SentExpires != nil && st.SentExpires.Sub(now) > ReleaseRefresh {
-		return nil, nil
+		return nil
 	}
 	rel := exchange.Release{Mission: mission, Version: version, Expires: now.Add(ReleaseTTL).Truncate(time.Second)}
-	var docs [][]byte
 	for _, p := range cur {
 		rel.Targets = append(rel.Targets, exchange.TargetOf(p.Kind, p.Doc.ID, p.Doc.Version, p.Body)) // a framework's id is "framework"
 		if documents && !p.Builtin && p.Seq > st.AppliedVersion {
-			tl, _ := json.Marshal(exchange.TargetLine{Type: "target", Kind: p.Kind, Body: p.Body})
-			docs = append(docs, tl)
+			r.Documents = append(r.Documents, exchange.Document{Kind: p.Kind, Body: p.Body})
 		}
 	}
-	rl, _ := json.Marshal(exchange.SignRelease(s.DB.Keys().Signing, rel))
-	if err := s.DB.Sent(ctx, mission, version, rel.Expires); err != nil {
-		return nil, err
-	}
-	return append([][]byte{rl}, docs...), nil
+	rl := exchange.SignRelease(s.DB.Keys().Signing, rel)
+	r.Release = &rl
+	return s.DB.Sent(ctx, mission, version, rel.Expires)
 }
 
-// seal makes the reply pouch carrying a receipt and any updates, sealed
-// to the mission's active key and signed by HQ.
-func (s *Service) seal(ctx context.Context, r exchange.Receipt, updates ...[]byte) ([]byte, error) {
-	to, err := s.DB.Recipient(ctx, r.Mission)
+// seal makes the reply pouch, sealed to the mission's active key and
+// signed by HQ.
+func (s *Service) seal(ctx context.Context, r exchange.Reply) ([]byte, error) {
+	to, err := s.DB.Recipient(ctx, r.Receipt.Mission)
 	if err != nil {
 		return nil, err
 	}
-	receipt, _ := json.Marshal(r)
+	lines, err := r.Encode()
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
-		pouch.Envelope{Kind: pouch.KindReply, To: r.Mission, Recipients: []*age.X25519Recipient{to}}, append([][]byte{receipt}, updates...))
+		pouch.Envelope{Kind: pouch.KindReply, To: r.Receipt.Mission, Recipients: []*age.X25519Recipient{to}}, lines)
 	return buf.Bytes(), err
 }

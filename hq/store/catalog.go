@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"chancery/shared/framework"
-	"chancery/sync/exchange"
 )
 
 // Catalog is everything HQ has published, read from the database as one
@@ -132,7 +131,7 @@ func (c *Catalog) Current(m Mission) []Publication {
 // bodies could not be checked at any mission whose copy was re-encoded on
 // the way, so no mission holds them by hash; the version numbers stay.
 func (d *DB) canonicalFrameworks(ctx context.Context) error {
-	rows, err := d.sql.QueryContext(ctx, "SELECT seq, body FROM publications WHERE kind = ?", exchange.KindFramework)
+	rows, err := d.sql.QueryContext(ctx, "SELECT seq, body FROM publications WHERE kind = ?", KindFramework)
 	if err != nil {
 		return err
 	}

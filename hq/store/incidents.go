@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -22,11 +21,7 @@ import (
 // applyIncident keeps the latest record of a mission's incident. Records
 // are whole and stamped, so an older one arriving late changes nothing.
 // It also marks HQ guidance delivered once the mission's timeline shows it.
-func applyIncident(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
-	var in incident.Incident
-	if err := json.Unmarshal(body, &in); err != nil {
-		return err
-	}
+func applyIncident(ctx context.Context, tx *sql.Tx, mission string, in incident.Incident, body []byte) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (mission, id, title, kind, severity, status, first_seen, escalated_at, closed_at, updated_at, lessons, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (mission, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, severity = excluded.severity, status = excluded.status,
@@ -192,22 +187,6 @@ func randomID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// applyAttachment keeps an evidence file whose bytes match its hash. A
-// file that does not is not kept: the incident lists it, and HQ shows it
-// as not received, since the mission's signed pouch carried it damaged.
-func applyAttachment(ctx context.Context, tx *sql.Tx, key string, body []byte) error {
-	var a incident.AttachmentData
-	if err := json.Unmarshal(body, &a); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(a.Data)
-	if hex.EncodeToString(sum[:]) != key || a.SHA256 != key {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", key, len(a.Data), a.Data)
-	return err
 }
 
 // Attachment returns an evidence file of a mission's incident, if HQ has

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,8 +22,6 @@ import (
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/shared/sqlite"
-	"chancery/sync/exchange"
-	"chancery/sync/pouch"
 )
 
 // Mission is a registry entry.
@@ -149,7 +146,7 @@ func (d *DB) IssueCode(ctx context.Context, by account.Actor, mission string) (s
 	if _, err := tx.ExecContext(ctx, "DELETE FROM enroll_codes WHERE mission = ? AND used_at IS NULL", mission); err != nil {
 		return "", time.Time{}, err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO enroll_codes (code_hash, mission, expires_at) VALUES (?, ?, ?)", codeHash(code), mission, expires.Unix()); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO enroll_codes (code_hash, mission, expires_at) VALUES (?, ?, ?)", codeHash(raw), mission, expires.Unix()); err != nil {
 		return "", time.Time{}, err
 	}
 	if err := account.Audit(ctx, tx, by, "mission.code", mission, "expires "+expires.UTC().Format(time.RFC3339)); err != nil {
@@ -158,126 +155,113 @@ func (d *DB) IssueCode(ctx context.Context, by account.Actor, mission string) (s
 	return code, expires, tx.Commit()
 }
 
-func codeHash(code string) []byte {
-	s := sha256.Sum256([]byte("chancery enroll code\x00" + exchange.NormalizeCode(code)))
+// codeHash is how a code is kept: the SHA-256 of its normalized form
+// (upper case, without the dashes and spaces people type).
+func codeHash(normalized string) []byte {
+	s := sha256.Sum256([]byte("chancery enroll code\x00" + normalized))
 	return s[:]
 }
 
 // errBadCode is the one answer to a wrong, used or expired code.
 var errBadCode = problem.Errorf(problem.Forbidden, "This enrollment code is not valid: it is wrong, used or expired. Ask HQ for a new one.")
 
-// Enroll registers a mission's keys with a one-time code and returns what
-// the mission must pin about HQ.
-func (d *DB) Enroll(ctx context.Context, req exchange.EnrollRequest, remote string) (exchange.EnrollResponse, error) {
-	recip, err := age.ParseX25519Recipient(req.AgeRecipient)
-	if err != nil {
-		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's age recipient is not valid.")
-	}
-	pub, err := base64.StdEncoding.DecodeString(req.SigningKey)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
-	}
+// NewKey is a key pair a mission registers: the id its pouches name the
+// key by, the Ed25519 key that signs them and the age recipient HQ seals
+// its replies to.
+type NewKey struct {
+	ID        string
+	Signing   ed25519.PublicKey
+	Recipient *age.X25519Recipient
+}
+
+// EnrollMission spends a one-time code on a mission's keys: they become
+// its active keys and any it had are retired. code is normalized (upper
+// case, no dashes or spaces); claimed is the mission the request names,
+// empty for whichever the code is for. It returns the mission enrolled.
+func (d *DB) EnrollMission(ctx context.Context, code, claimed string, key NewKey, remote string) (Mission, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return exchange.EnrollResponse{}, err
+		return Mission{}, err
 	}
 	defer tx.Rollback()
 	var mission string
 	var expires int64
 	var used sql.NullInt64
-	err = tx.QueryRowContext(ctx, "SELECT mission, expires_at, used_at FROM enroll_codes WHERE code_hash = ?", codeHash(req.Code)).Scan(&mission, &expires, &used)
+	err = tx.QueryRowContext(ctx, "SELECT mission, expires_at, used_at FROM enroll_codes WHERE code_hash = ?", codeHash(code)).Scan(&mission, &expires, &used)
 	now := d.Now()
-	if errors.Is(err, sql.ErrNoRows) || used.Valid || now.Unix() > expires || (req.Mission != "" && req.Mission != mission) {
+	if errors.Is(err, sql.ErrNoRows) || used.Valid || now.Unix() > expires || (claimed != "" && claimed != mission) {
 		// The transaction holds the write lock: end it before the audit
 		// entry is written on its own.
 		tx.Rollback()
-		if err := account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + req.Mission, Remote: remote}, "enroll.fail", req.Mission, "bad code"); err != nil {
-			return exchange.EnrollResponse{}, err
+		if err := account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + claimed, Remote: remote}, "enroll.fail", claimed, "bad code"); err != nil {
+			return Mission{}, err
 		}
-		return exchange.EnrollResponse{}, errBadCode
+		return Mission{}, errBadCode
 	}
 	if err != nil {
-		return exchange.EnrollResponse{}, err
+		return Mission{}, err
 	}
 	m, err := scanMission(tx.QueryRowContext(ctx, "SELECT "+missionCols+" FROM missions WHERE code = ?", mission))
 	if err != nil {
-		return exchange.EnrollResponse{}, err
+		return Mission{}, err
 	}
 	if m.State == "revoked" {
-		return exchange.EnrollResponse{}, errBadCode
+		return Mission{}, errBadCode
 	}
 	var known int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE key_id = ?", pouch.KeyID(pub)).Scan(&known); err != nil {
-		return exchange.EnrollResponse{}, err
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE key_id = ?", key.ID).Scan(&known); err != nil {
+		return Mission{}, err
 	}
 	if known > 0 {
-		return exchange.EnrollResponse{}, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
+		return Mission{}, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
 	}
-	stamp := sqlite.Time(now)
 	steps := []struct {
 		q    string
 		args []any
 	}{
-		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeHash(req.Code)}},
+		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeHash(code)}},
 		{"UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND state = 'active'", []any{mission}},
 		{"INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
-			[]any{mission, pouch.KeyID(pub), pub, recip.String(), stamp}},
+			[]any{mission, key.ID, []byte(key.Signing), key.Recipient.String(), sqlite.Time(now)}},
 		{"UPDATE missions SET state = 'enrolled' WHERE code = ?", []any{mission}},
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-			return exchange.EnrollResponse{}, err
+			return Mission{}, err
 		}
 	}
-	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "enroll", mission, "key "+pouch.KeyID(pub)); err != nil {
-		return exchange.EnrollResponse{}, err
+	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "enroll", mission, "key "+key.ID); err != nil {
+		return Mission{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return exchange.EnrollResponse{}, err
-	}
-	resp := exchange.EnrollResponse{Mission: mission, Name: m.Name, HQSite: Site,
-		HQRecipients: []string{d.keys.Identity.Recipient().String()}, HQSigningKey: d.HQSigningPublic()}
-	if d.Escrow != nil {
-		resp.HQRecipients = append(resp.HQRecipients, d.Escrow.String())
-	}
-	resp.MAC = resp.Sum(req.Code)
-	resp.Card = exchange.SignCard(d.keys.Signing, mission, pub, d.Now())
-	return resp, nil
+	m.State = "enrolled"
+	return m, tx.Commit()
 }
 
-// SigningKey implements pouch.Keys over the registry. It returns active
-// keys and retired ones (replaced by a rotation): a pouch signed with a
-// retired key is authentic, and ingest decides what it may still do.
-func (d *DB) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
-	key, state, err := d.key(site, keyID)
-	if err != nil {
-		return nil, err
-	}
-	if state == "revoked" {
-		return nil, fmt.Errorf("%w: key %s of %s", pouch.ErrRevokedKey, keyID, site)
-	}
-	return key, nil
-}
+// Key states.
+const (
+	KeyActive  = "active"  // speaks for the mission
+	KeyRetired = "retired" // replaced by a rotation: its pouches are authentic, and ingest decides what they may still do
+	KeyRevoked = "revoked" // revoked by HQ, or its mission was
+)
 
-// KeyState returns "active", "retired" or "revoked" for a mission's key.
-func (d *DB) KeyState(site, keyID string) (string, error) {
-	_, state, err := d.key(site, keyID)
-	return state, err
-}
+// ErrNoKey is the answer for a key HQ never registered.
+var ErrNoKey = errors.New("no such key")
 
-func (d *DB) key(site, keyID string) (ed25519.PublicKey, string, error) {
+// MissionKey returns a mission's registered key by id and its state (see
+// KeyActive). A revoked mission's keys are all revoked.
+func (d *DB) MissionKey(site, keyID string) (ed25519.PublicKey, string, error) {
 	var key []byte
 	var state, mstate string
 	err := d.sql.QueryRow(`SELECT k.signing_key, k.state, m.state FROM mission_keys k JOIN missions m ON m.code = k.mission
 		WHERE k.mission = ? AND k.key_id = ?`, site, keyID).Scan(&key, &state, &mstate)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
+		return nil, "", fmt.Errorf("%w: %s has no key %s", ErrNoKey, site, keyID)
 	}
 	if err != nil {
 		return nil, "", err
 	}
 	if mstate == "revoked" {
-		state = "revoked"
+		state = KeyRevoked
 	}
 	return ed25519.PublicKey(key), state, nil
 }
@@ -285,13 +269,13 @@ func (d *DB) key(site, keyID string) (ed25519.PublicKey, string, error) {
 // Rekey replaces a mission's active key, the one with id from, by a new
 // one. Replaying it is harmless: if the new key is already active, nothing
 // changes.
-func (d *DB) Rekey(ctx context.Context, mission, from string, recipient *age.X25519Recipient, pub ed25519.PublicKey, remote string) error {
+func (d *DB) Rekey(ctx context.Context, mission, from string, key NewKey, remote string) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	newID := pouch.KeyID(pub)
+	newID := key.ID
 	var state string
 	err = tx.QueryRowContext(ctx, "SELECT state FROM mission_keys WHERE mission = ? AND key_id = ?", mission, newID).Scan(&state)
 	switch {
@@ -310,7 +294,7 @@ func (d *DB) Rekey(ctx context.Context, mission, from string, recipient *age.X25
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
-		mission, newID, []byte(pub), recipient.String(), stamp); err != nil {
+		mission, newID, []byte(key.Signing), key.Recipient.String(), stamp); err != nil {
 		return err
 	}
 	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "mission.rekey", mission, from+" → "+newID); err != nil {
@@ -407,13 +391,13 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	}
 	for _, a := range answers {
 		body, _ := json.Marshal(a)
-		if err := apply(ctx, tx, m.Code, changelog.EntityAnswer, a.ItemID, changelog.OpPut, body); err != nil {
+		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body}); err != nil {
 			return false, err
 		}
 	}
 	for _, s := range snapshots {
 		body, _ := json.Marshal(s)
-		if err := apply(ctx, tx, m.Code, changelog.EntitySnapshot, s.ID, changelog.OpPut, body); err != nil {
+		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntitySnapshot, Key: s.ID, Op: changelog.OpPut, Body: body}); err != nil {
 			return false, err
 		}
 	}

@@ -10,17 +10,25 @@ import (
 	"time"
 
 	"chancery/shared/account"
+	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/protocol"
 	"chancery/shared/sqlite"
-	"chancery/sync/exchange"
+)
+
+// Kinds of publication. They are the names a release gives its
+// documents' kinds (exchange.KindProtocol, exchange.KindFramework), so
+// a publication's kind travels as it is.
+const (
+	KindProtocol  = "protocol"
+	KindFramework = "framework"
 )
 
 // Publication is one published version of a document.
 type Publication struct {
 	Seq  int64
-	Kind string
+	Kind string // KindProtocol or KindFramework
 	Doc  protocol.Document
 	// Body is the document's JSON as published: the bytes a release's
 	// hash and length are of.
@@ -105,7 +113,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 	now := d.Now().UTC()
 	if !builtin {
 		var last int
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM publications WHERE kind = ? AND doc_id = ?", exchange.KindProtocol, doc.ID).Scan(&last); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM publications WHERE kind = ? AND doc_id = ?", KindProtocol, doc.ID).Scan(&last); err != nil {
 			return Publication{}, err
 		}
 		doc.Version = last + 1
@@ -119,7 +127,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 		return Publication{}, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		exchange.KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, sqlite.Time(now), by.Username)
+		KindProtocol, doc.ID, doc.Version, string(body), scope, builtin, sqlite.Time(now), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}
@@ -130,7 +138,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 	if err := account.Audit(ctx, tx, by, "publish", doc.ID, fmt.Sprintf("version %d to %s", doc.Version, scope)); err != nil {
 		return Publication{}, err
 	}
-	return Publication{Seq: seq, Kind: exchange.KindProtocol, Doc: doc, Body: body, Scope: scope, Builtin: builtin, PublishedAt: now, PublishedBy: by.Username}, tx.Commit()
+	return Publication{Seq: seq, Kind: KindProtocol, Doc: doc, Body: body, Scope: scope, Builtin: builtin, PublishedAt: now, PublishedBy: by.Username}, tx.Commit()
 }
 
 const pubCols = "seq, kind, body, scope, builtin, published_at, published_by"
@@ -142,7 +150,7 @@ func scanPub(r interface{ Scan(...any) error }) (Publication, error) {
 		return p, err
 	}
 	p.Body = []byte(body)
-	if p.Kind == exchange.KindFramework {
+	if p.Kind == KindFramework {
 		f, err := framework.Parse(p.Body)
 		if err != nil {
 			return p, fmt.Errorf("the published framework (publication %d) in the database is damaged: %w", p.Seq, err)
@@ -234,44 +242,25 @@ func (d *DB) Sent(ctx context.Context, mission string, version int64, expires ti
 }
 
 // applyUpdateReport records a mission's report on a release.
-func applyUpdateReport(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
-	var r exchange.UpdateReport
-	if err := json.Unmarshal(body, &r); err != nil {
-		return err
-	}
+func applyUpdateReport(ctx context.Context, tx *sql.Tx, mission string, r changelog.UpdateReport) error {
 	at := sqlite.Time(r.At)
 	if _, err := tx.ExecContext(ctx, "INSERT INTO mission_updates (mission) VALUES (?) ON CONFLICT DO NOTHING", mission); err != nil {
 		return err
 	}
 	var err error
 	switch r.Status {
-	case "applied":
+	case changelog.UpdateApplied:
 		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET applied_version = max(applied_version, ?), applied_at = ? WHERE mission = ?", r.Release, at, mission)
 		if err == nil && r.Framework > 0 {
 			// Reports apply in the mission's sequence order: the last one
 			// says which framework the mission has now.
 			_, err = tx.ExecContext(ctx, "UPDATE missions SET framework = ? WHERE code = ?", r.Framework, mission)
 		}
-	case "failed":
+	case changelog.UpdateFailed:
 		_, err = tx.ExecContext(ctx, "UPDATE mission_updates SET failed_version = ?, failed_at = ?, failed_reason = ? WHERE mission = ?", r.Release, at, r.Reason, mission)
 	default:
 		err = errors.New("unknown update status " + r.Status)
 	}
-	return err
-}
-
-func applyAck(ctx context.Context, tx *sql.Tx, mission string, body []byte) error {
-	var a struct {
-		Protocol string    `json:"protocol"`
-		Version  int       `json:"version"`
-		Username string    `json:"username"`
-		At       time.Time `json:"at"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO acks (mission, protocol, version, username, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		mission, a.Protocol, a.Version, a.Username, sqlite.Time(a.At))
 	return err
 }
 
@@ -315,7 +304,7 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	defer tx.Rollback()
 	cur := framework.Builtin()
 	var last sql.NullString
-	if err := tx.QueryRowContext(ctx, "SELECT body FROM publications WHERE kind = ? ORDER BY version DESC LIMIT 1", exchange.KindFramework).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRowContext(ctx, "SELECT body FROM publications WHERE kind = ? ORDER BY version DESC LIMIT 1", KindFramework).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Publication{}, err
 	}
 	if last.Valid {
@@ -332,7 +321,7 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	}
 	now := d.Now().UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO publications (kind, doc_id, version, body, scope, builtin, published_at, published_by) VALUES (?, 'framework', ?, ?, ?, 0, ?, ?)`,
-		exchange.KindFramework, f.Version, string(body), scope, sqlite.Time(now), by.Username)
+		KindFramework, f.Version, string(body), scope, sqlite.Time(now), by.Username)
 	if err != nil {
 		return Publication{}, err
 	}
@@ -346,7 +335,7 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 	if err := tx.Commit(); err != nil {
 		return Publication{}, err
 	}
-	return Publication{Seq: seq, Kind: exchange.KindFramework, Doc: frameworkDoc(f), Body: body, Framework: f, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
+	return Publication{Seq: seq, Kind: KindFramework, Doc: frameworkDoc(f), Body: body, Framework: f, Scope: scope, PublishedAt: now, PublishedBy: by.Username}, nil
 }
 
 // CheckSuccessor checks that next may follow cur, the version in force:

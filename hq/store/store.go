@@ -48,10 +48,6 @@ type DB struct {
 	guidanceWaiting sync.Map
 	// updates caches missions' update states (mission code → UpdateState).
 	updates sync.Map
-	// Escrow, if set, is an age recipient that every mission also seals
-	// its pouches to, held offline by the ministry so that pouches stay
-	// readable if HQ's own key is lost. Missions learn it at enrollment.
-	Escrow *age.X25519Recipient
 }
 
 // Keys are HQ's own keys.

@@ -108,16 +108,3 @@ func (t Target) Matches(body []byte) bool {
 	s := sha256.Sum256(body)
 	return len(body) == t.Length && hex.EncodeToString(s[:]) == t.SHA256
 }
-
-// UpdateReport is what a mission tells HQ about a release, in its change
-// log: applied, or failed with the reason.
-type UpdateReport struct {
-	Release int64     `json:"release"`
-	Status  string    `json:"status"` // "applied" or "failed"
-	Reason  string    `json:"reason,omitempty"`
-	At      time.Time `json:"at"`
-	// Framework is the capability framework version in force at the
-	// mission once the release is applied: HQ scores the mission against
-	// it. Absent from reports of a failure.
-	Framework int `json:"framework,omitempty"`
-}

@@ -9,17 +9,22 @@ import (
 	"time"
 
 	"chancery/shared/changelog"
+	"chancery/shared/incident"
 	"chancery/shared/readiness"
 	"chancery/shared/sqlite"
-	"chancery/sync/pouch"
 )
 
-// Pouch is a verified pouch's content, ready to be stored.
+// Pouch is a verified pouch's content, ready to be stored: its id, the
+// mission that sent it, the range of sequence numbers it carries, its
+// changes, its size on the wire and how it arrived ("http 10.0.0.5",
+// "import pouch.age", "… carried by FR-LYO").
 type Pouch struct {
-	Manifest pouch.Manifest
-	Changes  []changelog.Change
-	Size     int
-	Via      string
+	ID          string
+	Mission     string
+	First, Last int64
+	Changes     []changelog.Change
+	Size        int
+	Via         string
 }
 
 // Ingest stores the changes of verified pouches and applies, in sequence
@@ -44,21 +49,20 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	defer tx.Rollback()
 	now := d.Now().UTC()
 	for _, p := range ps {
-		m := p.Manifest
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, m.ID, m.From, m.First, m.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
+			ON CONFLICT (id) DO NOTHING`, p.ID, p.Mission, p.First, p.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
 			return nil, err
 		}
 		for _, c := range p.Changes {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (mission, seq) DO NOTHING`, m.From, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), m.ID); err != nil {
+				ON CONFLICT (mission, seq) DO NOTHING`, p.Mission, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), p.ID); err != nil {
 				return nil, err
 			}
 		}
 	}
 	through := map[string]int64{}
 	for _, p := range ps {
-		mission := p.Manifest.From
+		mission := p.Mission
 		if _, done := through[mission]; done {
 			continue
 		}
@@ -74,12 +78,12 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		// even ahead of a gap, so that an escalation is not held up by the
 		// backlog before it.
 		for _, p := range ps {
-			if p.Manifest.From != mission {
+			if p.Mission != mission {
 				continue
 			}
 			for _, c := range p.Changes {
 				if c.Seq > next && c.Entity == changelog.EntityIncident {
-					if err := apply(ctx, tx, mission, c.Entity, c.Key, c.Op, c.Body); err != nil {
+					if err := apply(ctx, tx, mission, c); err != nil {
 						return nil, err
 					}
 				}
@@ -101,13 +105,13 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	for _, p := range ps {
 		for _, c := range p.Changes {
 			if c.Entity == changelog.EntityUpdate {
-				d.updates.Delete(p.Manifest.From) // its report changed its state
+				d.updates.Delete(p.Mission) // its report changed its state
 			}
 		}
 	}
 	out := make([]int64, len(ps))
 	for i, p := range ps {
-		out[i] = through[p.Manifest.From]
+		out[i] = through[p.Mission]
 	}
 	return out, nil
 }
@@ -138,7 +142,7 @@ func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (
 	}
 	rows.Close()
 	for _, c := range pending {
-		if err := apply(ctx, tx, mission, changelog.Entity(c.entity), c.key, changelog.Op(c.op), []byte(c.body)); err != nil {
+		if err := apply(ctx, tx, mission, changelog.Change{Seq: c.seq, Entity: changelog.Entity(c.entity), Key: c.key, Op: changelog.Op(c.op), Body: []byte(c.body)}); err != nil {
 			return 0, fmt.Errorf("apply change %d of %s: %w", c.seq, mission, err)
 		}
 		through = c.seq
@@ -146,45 +150,53 @@ func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (
 	return through, nil
 }
 
-func apply(ctx context.Context, tx *sql.Tx, mission string, e changelog.Entity, key string, op changelog.Op, body []byte) error {
+// apply writes one change of a mission's log into HQ's tables. The body
+// is read by the mission's own decoder (changelog.Change.Record), so both
+// ends agree on what a change means.
+func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change) error {
+	rec, err := c.Record()
 	switch {
-	case e == changelog.EntityAnswer && op == changelog.OpPut:
-		var a readiness.Answer
-		if err := json.Unmarshal(body, &a); err != nil {
-			return err
-		}
-		if a.ItemID != key {
-			return fmt.Errorf("body is for item %q, key %q", a.ItemID, key)
-		}
+	case errors.Is(err, changelog.ErrUnknown):
+		// A change this HQ does not know yet is kept in received and
+		// applied once HQ is upgraded; it does not block the changes
+		// after it.
+		return nil
+	case errors.Is(err, changelog.ErrMismatch) && c.Entity == changelog.EntityAttachment:
+		// A file whose bytes are not its hash is not kept: the incident
+		// lists it, and HQ shows it as not received, since the mission's
+		// signed pouch carried it damaged.
+		return nil
+	case err != nil:
+		return err
+	}
+	switch r := rec.(type) {
+	case readiness.Answer:
 		_, err := tx.ExecContext(ctx, `INSERT INTO answers (mission, item_id, level, na, evidence, answered_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mission, item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
 			answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
-			mission, a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, sqlite.Time(a.AnsweredAt))
+			mission, r.ItemID, r.Level, r.NA, r.Evidence, r.AnsweredBy, sqlite.Time(r.AnsweredAt))
 		return err
-	case e == changelog.EntitySnapshot && op == changelog.OpPut:
-		var s readiness.Snapshot
-		if err := json.Unmarshal(body, &s); err != nil {
+	case readiness.Snapshot:
+		answers, err := json.Marshal(r.Answers)
+		if err != nil {
 			return err
 		}
-		if s.ID != key {
-			return fmt.Errorf("body is for snapshot %q, key %q", s.ID, key)
-		}
-		answers, _ := json.Marshal(s.Answers)
-		_, err := tx.ExecContext(ctx, `INSERT INTO snapshots (mission, id, framework_version, signed_by, signed_at, note, answers) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, mission, s.ID, s.FrameworkVersion, s.SignedBy, sqlite.Time(s.SignedAt), s.Note, string(answers))
+		_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (mission, id, framework_version, signed_by, signed_at, note, answers) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, mission, r.ID, r.FrameworkVersion, r.SignedBy, sqlite.Time(r.SignedAt), r.Note, string(answers))
 		return err
-	case e == changelog.EntityAck:
-		return applyAck(ctx, tx, mission, body)
-	case e == changelog.EntityIncident:
-		return applyIncident(ctx, tx, mission, body)
-	case e == changelog.EntityAttachment:
-		return applyAttachment(ctx, tx, key, body)
-	case e == changelog.EntityUpdate:
-		return applyUpdateReport(ctx, tx, mission, body)
+	case changelog.Ack:
+		_, err := tx.ExecContext(ctx, "INSERT INTO acks (mission, protocol, version, username, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			mission, r.Protocol, r.Version, r.Username, sqlite.Time(r.At))
+		return err
+	case incident.Incident:
+		return applyIncident(ctx, tx, mission, r, c.Body)
+	case incident.AttachmentData:
+		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", r.SHA256, len(r.Data), r.Data)
+		return err
+	case changelog.UpdateReport:
+		return applyUpdateReport(ctx, tx, mission, r)
 	}
-	// A change this HQ does not know yet is kept in received and applied
-	// once HQ is upgraded; it does not block the changes after it.
-	return nil
+	return fmt.Errorf("no table for %T", rec)
 }
 
 // Answers returns a mission's current answers as HQ holds them.
