@@ -122,26 +122,21 @@ func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 // in one transaction: two changes at once (a sync and a key rotation)
 // cannot undo each other. If change returns an error nothing is written.
 func (d *DB) UpdateLink(ctx context.Context, change func(*Link) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	l, err := readLink(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if err := change(&l); err != nil {
-		return err
-	}
-	if err := writeLink(ctx, tx, l); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return d.changeLink(ctx, func(_ *sql.Tx, l *Link) error { return change(l) })
 }
 
 // SetName records the mission's name as its staff configured it.
 func (d *DB) SetName(ctx context.Context, by account.Actor, name string) error {
+	return d.changeLink(ctx, func(tx *sql.Tx, l *Link) error {
+		if l.Name == name {
+			return nil
+		}
+		l.Name = name
+		return account.Audit(ctx, tx, by, "setting", "mission_name", name)
+	})
+}
+
+func (d *DB) changeLink(ctx context.Context, change func(*sql.Tx, *Link) error) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -151,14 +146,10 @@ func (d *DB) SetName(ctx context.Context, by account.Actor, name string) error {
 	if err != nil {
 		return err
 	}
-	if l.Name == name {
-		return nil
-	}
-	l.Name = name
-	if err := writeLink(ctx, tx, l); err != nil {
+	if err := change(tx, &l); err != nil {
 		return err
 	}
-	if err := account.Audit(ctx, tx, by, "setting", "mission_name", name); err != nil {
+	if err := writeLink(ctx, tx, l); err != nil {
 		return err
 	}
 	return tx.Commit()
