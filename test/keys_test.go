@@ -30,7 +30,7 @@ func TestEnrollByFile(t *testing.T) {
 	}
 	answer := filepath.Join(usb, "enroll-answer-TD-NDJ.json")
 	// An answer checked against the wrong code is refused.
-	if out, err := runErr("chancery-agent", "enroll", "--data", agentDir, "--code", "AAAA-AAAA-AAAA-AAAA", "--response", answer); err == nil || !strings.Contains(out, "not signed with this code") {
+	if out, err := runErr("chancery-agent", "enroll", "--data", agentDir, "--code", "AAAA-AAAA-AAAA-AAAA", "--response", answer); err == nil || !strings.Contains(out, "not authenticated by this code") {
 		t.Fatalf("wrong code: %v %s", err, out)
 	}
 	out = run(t, "chancery-agent", "enroll", "--data", agentDir, "--code", code, "--response", answer)

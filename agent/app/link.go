@@ -68,15 +68,19 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := l.EnrollResponse(ctx, hq, code, resp); err != nil {
 			return fmt.Errorf("enrollment failed: %w", err)
 		}
-		fmt.Fprintf(stdout, "Enrolled as %s (%s) by file. Send changes with 'chancery-agent pouch export'.\n", resp.Mission, resp.Name)
+		fmt.Fprintf(stdout, "Enrolled as %s (%s) by file. Send changes with 'chancery-agent pouch export'.\n%s", resp.Mission, resp.Name, fingerprintLine(resp))
 		return nil
 	}
 	resp, err := l.Enroll(ctx, hq, code, mission)
 	if err != nil {
 		return fmt.Errorf("enrollment failed: %w", err)
 	}
-	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n", resp.Mission, resp.Name, hq)
+	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n%s", resp.Mission, resp.Name, hq, fingerprintLine(resp))
 	return nil
+}
+
+func fingerprintLine(resp exchange.EnrollResponse) string {
+	return "HQ's key fingerprint: " + exchange.Fingerprint(resp.HQSigningKey) + "\nCompare it with the one HQ showed beside the code (by telephone, say); if they differ, tell HQ at once.\n"
 }
 
 // keys rotates the mission's keys.

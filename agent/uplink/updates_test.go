@@ -17,6 +17,7 @@ import (
 	"chancery/agent/uplink"
 	"chancery/shared/account"
 	"chancery/shared/changelog"
+	"chancery/shared/enroll"
 	"chancery/shared/framework"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
@@ -56,7 +57,7 @@ func newHQ(t *testing.T) *hq {
 	h.mission, _ = age.ParseX25519Recipient(req.AgeRecipient)
 	resp := exchange.EnrollResponse{Mission: "FR-PAR", Name: "Paris", HQSite: "HQ", HQRecipients: []string{h.id.Recipient().String()},
 		HQSigningKey: base64.StdEncoding.EncodeToString(h.sk.Public().(ed25519.PublicKey))}
-	resp.MAC = resp.Sum("CODE-CODE-CODE-CODE")
+	resp.MAC = resp.Sum(enroll.Key("CODE-CODE-CODE-CODE"), req)
 	if err := h.link.EnrollResponse(ctx, "", "CODE-CODE-CODE-CODE", resp); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"chancery/agent/store"
 	"chancery/shared/account"
 	"chancery/shared/changelog"
+	"chancery/shared/enroll"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
@@ -73,15 +74,18 @@ var ErrNotEnrolled = problem.Errorf(problem.Conflict, "This mission is not enrol
 
 // Status is what the sync page shows.
 type Status struct {
-	Enrolled  bool
-	Mission   string
-	HQURL     string
-	LastOK    *time.Time
-	LastTry   *time.Time
-	LastError string
-	Upload    string
-	Acked     int64
-	Pending   int64
+	Enrolled bool
+	Mission  string
+	HQURL    string
+	// HQFingerprint is the fingerprint of HQ's signing key pinned at
+	// enrollment, for staff to compare with the one HQ shows.
+	HQFingerprint string
+	LastOK        *time.Time
+	LastTry       *time.Time
+	LastError     string
+	Upload        string
+	Acked         int64
+	Pending       int64
 }
 
 // Status reports the link's state.
@@ -95,6 +99,9 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: last - k.Acked}
+	if k.HQSigning != "" {
+		s.HQFingerprint = exchange.Fingerprint(k.HQSigning)
+	}
 	if k.UploadTotal > 0 {
 		s.Upload = fmt.Sprintf("%d of %d bytes", k.UploadSent, k.UploadTotal)
 	}
@@ -131,33 +138,24 @@ func (l *Link) EnrollRequest(ctx context.Context, code, mission string) (exchang
 	if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.Keys.Enrolling = k.String(); return nil }); err != nil {
 		return exchange.EnrollRequest{}, err
 	}
-	return exchange.EnrollRequest{Code: code, Mission: mission, AgeRecipient: k.id.Recipient().String(),
-		SigningKey: base64.StdEncoding.EncodeToString(k.public())}, nil
+	return exchange.NewEnrollRequest(code, mission, k.id.Recipient().String(), base64.StdEncoding.EncodeToString(k.public())), nil
 }
 
 // EnrollResponse checks HQ's answer to an enrollment request against the
 // code, pins HQ's keys and puts the enrollment's keys in use. hqURL is
 // empty for a mission enrolled by file, which then syncs by file.
 func (l *Link) EnrollResponse(ctx context.Context, hqURL, code string, resp exchange.EnrollResponse) error {
-	if !hmac.Equal([]byte(resp.MAC), []byte(resp.Sum(code))) {
-		return errors.New("HQ's enrollment answer is not signed with this code: it did not come from the HQ that issued the code, or the code is another one")
-	}
-	if err := l.pin(ctx, hqURL, resp); err != nil {
+	if err := l.pin(ctx, hqURL, enroll.Key(code), resp); err != nil {
 		return err
 	}
 	return l.DB.Audit(ctx, account.System, "enroll", resp.Mission, cmp.Or(hqURL, "by file"))
 }
 
-func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollResponse) error {
-	for _, r := range resp.HQRecipients {
-		if _, err := age.ParseX25519Recipient(r); err != nil {
-			return fmt.Errorf("HQ sent a recipient that is not an age key: %w", err)
-		}
-	}
-	if k, err := base64.StdEncoding.DecodeString(resp.HQSigningKey); err != nil || len(k) != ed25519.PublicKeySize {
-		return errors.New("HQ sent a signing key that is not Ed25519")
-	}
-	hqKey, _ := base64.StdEncoding.DecodeString(resp.HQSigningKey)
+// ErrEnrollAnswer refuses an enrollment answer that does not carry the
+// code's MAC over it and this mission's request.
+var ErrEnrollAnswer = errors.New("HQ's enrollment answer is not authenticated by this code: it did not come from the HQ that issued the code (something on the way may have changed it), or the code is another one. Nothing was pinned; check the code and try again")
+
+func (l *Link) pin(ctx context.Context, hqURL string, codeKey []byte, resp exchange.EnrollResponse) error {
 	return l.DB.UpdateLink(ctx, func(s *store.Link) error {
 		if s.Keys.Enrolling == "" {
 			return errors.New("there is no enrollment request waiting for this answer; make the request again")
@@ -165,6 +163,20 @@ func (l *Link) pin(ctx context.Context, hqURL string, resp exchange.EnrollRespon
 		k, err := parseKeyPair(s.Keys.Enrolling)
 		if err != nil {
 			return err
+		}
+		// Nothing of the answer is read before its MAC is checked.
+		req := exchange.EnrollRequest{AgeRecipient: k.id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(k.public())}
+		if !hmac.Equal([]byte(resp.MAC), []byte(resp.Sum(codeKey, req))) {
+			return ErrEnrollAnswer
+		}
+		for _, r := range resp.HQRecipients {
+			if _, err := age.ParseX25519Recipient(r); err != nil {
+				return fmt.Errorf("HQ sent a recipient that is not an age key: %w", err)
+			}
+		}
+		hqKey, err := base64.StdEncoding.DecodeString(resp.HQSigningKey)
+		if err != nil || len(hqKey) != ed25519.PublicKeySize {
+			return errors.New("HQ sent a signing key that is not Ed25519")
 		}
 		if resp.Card != "" && !cardFor(hqKey, resp.Card, resp.Mission, k) {
 			return errors.New("HQ's card for the mission's key does not match the key enrolled; enroll again")

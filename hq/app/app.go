@@ -182,6 +182,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if first != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
 		}
+		fmt.Fprintf(stdout, "HQ's key fingerprint (missions see it when they enroll): %s\n", exchange.Fingerprint(w.db.HQSigningPublic()))
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery HQ: http://%s/\n", addr)
 	})
@@ -245,7 +246,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return errors.New(problem.MessageOf(err))
 		}
-		fmt.Fprintf(stdout, "Enrollment code for %s: %s\nIt works once, until %s.\n", m.Code, code, exp.UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "Enrollment code for %s: %s\nIt works once, until %s.\nHQ's key fingerprint, which the mission sees when it enrolls: %s\n", m.Code, code, exp.UTC().Format(time.RFC3339), exchange.Fingerprint(w.db.HQSigningPublic()))
 	case "revoke":
 		if err := w.db.Revoke(ctx, account.System, m.Code); err != nil {
 			return errors.New(problem.MessageOf(err))
@@ -256,7 +257,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return errors.New(problem.MessageOf(err))
 		}
-		fmt.Fprintf(stdout, "Revoked the keys of %s. It enrolls again, with new keys, using the code %s (valid until %s).\n", m.Code, code, exp.UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "Revoked the keys of %s. It enrolls again, with new keys, using the re-enrollment code %s (valid until %s).\nHQ's key fingerprint, which the mission sees when it enrolls: %s\n", m.Code, code, exp.UTC().Format(time.RFC3339), exchange.Fingerprint(w.db.HQSigningPublic()))
 	case "enroll":
 		b, err := os.ReadFile(request)
 		if err != nil {

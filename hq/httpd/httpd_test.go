@@ -27,6 +27,7 @@ import (
 	"chancery/hq/store"
 	"chancery/shared/account"
 	"chancery/shared/changelog"
+	"chancery/shared/enroll"
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
@@ -91,8 +92,8 @@ func (e *env) enroll(code string) *mission {
 	m.id, _ = age.GenerateX25519Identity()
 	_, m.sk, _ = ed25519.GenerateKey(nil)
 	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
-	m.hq, err = cl.Enroll(ctx, exchange.EnrollRequest{Code: c, Mission: code, AgeRecipient: m.id.Recipient().String(),
-		SigningKey: base64.StdEncoding.EncodeToString(m.sk.Public().(ed25519.PublicKey))})
+	m.hq, err = cl.Enroll(ctx, exchange.NewEnrollRequest(c, code, m.id.Recipient().String(),
+		base64.StdEncoding.EncodeToString(m.sk.Public().(ed25519.PublicKey))))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -276,38 +277,114 @@ func TestEnrollmentCodeIsOneTime(t *testing.T) {
 	code, _, _ := e.db.IssueCode(ctx, account.System, "FR-PAR")
 	id, _ := age.GenerateX25519Identity()
 	pub, _, _ := ed25519.GenerateKey(nil)
-	req := exchange.EnrollRequest{Code: strings.ToLower(code), Mission: "FR-PAR", AgeRecipient: id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(pub)}
+	request := func(code string) exchange.EnrollRequest {
+		return exchange.NewEnrollRequest(code, "FR-PAR", id.Recipient().String(), base64.StdEncoding.EncodeToString(pub))
+	}
 	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
-	if _, err := cl.Enroll(ctx, req); err != nil {
+	if _, err := cl.Enroll(ctx, request(strings.ToLower(code))); err != nil {
 		t.Fatalf("first use (typed in lower case): %v", err)
 	}
-	_, err := cl.Enroll(ctx, req)
+	_, err := cl.Enroll(ctx, request(code))
 	if err == nil || !strings.Contains(err.Error(), "not valid: it is wrong, used or expired") {
 		t.Fatalf("second use: %v", err)
 	}
 	// A code issued a week ago has expired.
 	e.db.Now = func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }
-	req.Code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
+	old, _, _ := e.db.ResetKeys(ctx, account.System, "FR-PAR")
 	e.db.Now = time.Now
-	if _, err := cl.Enroll(ctx, req); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := cl.Enroll(ctx, request(old)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired code: %v", err)
 	}
 	// A fresh code with keys already registered is refused: every
 	// enrollment brings new keys, so a revoked key never comes back.
-	req.Code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
-	if _, err := cl.Enroll(ctx, req); err == nil || !strings.Contains(err.Error(), "already registered") {
+	fresh, _, _ := e.db.ResetKeys(ctx, account.System, "FR-PAR")
+	if _, err := cl.Enroll(ctx, request(fresh)); err == nil || !strings.Contains(err.Error(), "already registered") {
 		t.Fatalf("keys reused: %v", err)
 	}
 	pub, _, _ = ed25519.GenerateKey(nil)
-	req.SigningKey = base64.StdEncoding.EncodeToString(pub)
-	if _, err := cl.Enroll(ctx, req); err != nil {
+	if _, err := cl.Enroll(ctx, request(fresh)); err != nil {
 		t.Fatalf("fresh code, new keys: %v", err)
+	}
+}
+
+// The code never travels: a request carries a MAC under it, and one made
+// with another code, or changed on the way, is refused and logged in a
+// bounded line.
+func TestEnrollmentProvesTheCode(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	e.db.AddMission(ctx, account.System, store.Mission{Code: "FR-PAR", Name: "Paris"})
+	code, _, _ := e.db.IssueCode(ctx, account.System, "FR-PAR")
+	id, _ := age.GenerateX25519Identity()
+	pub, _, _ := ed25519.GenerateKey(nil)
+	req := exchange.NewEnrollRequest(code, "FR-PAR", id.Recipient().String(), base64.StdEncoding.EncodeToString(pub))
+	body, _ := json.Marshal(req)
+	if bytes.Contains(bytes.ToUpper(body), []byte(enroll.Normalize(code))) || bytes.Contains(body, []byte(code)) {
+		t.Fatalf("the enrollment request carries the code: %s", body)
+	}
+	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
+	// Another mission's keys slipped into the request on the way.
+	other, _ := age.GenerateX25519Identity()
+	swapped := req
+	swapped.AgeRecipient = other.Recipient().String()
+	if _, err := cl.Enroll(ctx, swapped); err == nil {
+		t.Fatal("a request whose keys were changed on the way was taken")
+	}
+	// A guess, claiming a very long mission code.
+	guess := exchange.NewEnrollRequest("AAAA-BBBB-CCCC-DDDD", strings.Repeat("X", 5000), id.Recipient().String(), base64.StdEncoding.EncodeToString(pub))
+	if _, err := cl.Enroll(ctx, guess); err == nil {
+		t.Fatal("a guessed code was taken")
+	}
+	entries, _ := e.acc.AuditLog(ctx, 5)
+	if len(entries) == 0 || entries[0].Action != "enroll.fail" || len(entries[0].Target) > 2*store.MaxClaim || len(entries[0].Actor) > 2*store.MaxClaim+16 {
+		t.Fatalf("the failed enrollment's audit line: %+v", entries)
+	}
+	// The genuine request still works: the failures spent nothing.
+	resp, err := cl.Enroll(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.MAC != resp.Sum(enroll.Key(code), req) {
+		t.Fatal("HQ's answer does not carry the code's MAC over the request")
+	}
+	if exchange.Fingerprint(resp.HQSigningKey) != exchange.Fingerprint(e.db.HQSigningPublic()) {
+		t.Fatal("the answer's HQ key is not HQ's")
+	}
+}
+
+// An enrolled mission moves to new keys only by a re-enrollment code HQ
+// issued on purpose, and the audit log says who issued it.
+func TestReenrollmentIsExplicit(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	e.enroll("FR-PAR")
+	if _, _, err := e.db.IssueCode(ctx, account.Actor{Username: "admin", Remote: "127.0.0.1"}, "FR-PAR"); err == nil || !strings.Contains(err.Error(), "enrolled already") {
+		t.Fatalf("a plain code for an enrolled mission: %v", err)
+	}
+	admin := webtest.New(t, e.srv.URL, password)
+	admin.Login("admin")
+	if r := admin.Post("/missions/FR-PAR/code", nil); r.Status != http.StatusConflict || !strings.Contains(r.Body, "enrolled already") {
+		t.Fatalf("the missions page, asked for a plain code for an enrolled mission: %d", r.Status)
+	}
+	if _, _, err := e.db.ResetKeys(ctx, account.Actor{Username: "ana.admin", Remote: "127.0.0.1"}, "FR-PAR"); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := e.acc.AuditLog(ctx, 10)
+	found := false
+	for _, en := range entries {
+		if en.Action == "mission.code" && en.Actor == "ana.admin" && strings.Contains(en.Detail, "re-enrollment") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the audit log does not say who issued the re-enrollment code: %+v", entries)
 	}
 }
 
 func TestRolesAtHQ(t *testing.T) {
 	e := newEnv(t, pouch.DefaultLimits)
 	e.enroll("FR-PAR")
+	e.db.AddMission(context.Background(), account.System, store.Mission{Code: "FR-LYO", Name: "Lyon"})
 	tests := []struct {
 		user, method, path string
 		want               int
@@ -320,7 +397,7 @@ func TestRolesAtHQ(t *testing.T) {
 		{"ana", "POST", "/missions/FR-PAR/revoke", 403},
 		{"pub", "POST", "/missions/FR-PAR/code", 403},
 		{"ana", "GET", "/pouches", 403},
-		{"admin", "POST", "/missions/FR-PAR/code", 200},
+		{"admin", "POST", "/missions/FR-LYO/code", 200},
 		{"admin", "GET", "/missions/new", 200},
 	}
 	for _, tt := range tests {

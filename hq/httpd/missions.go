@@ -14,6 +14,7 @@ import (
 	"chancery/shared/framework"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
+	"chancery/sync/exchange"
 	"chancery/web"
 )
 
@@ -114,6 +115,7 @@ type missionData struct {
 	CanManage         bool
 	Code              string
 	Expires           time.Time
+	Fingerprint       string // of HQ's signing key, shown beside a code
 }
 
 type itemRow struct {
@@ -155,7 +157,7 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	f := cat.Of(m)
 	u, _ := web.CurrentUser(c)
 	report := readiness.Assess(f, answers)
-	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires}
+	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires, Fingerprint: exchange.Fingerprint(h.Store.HQSigningPublic())}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})

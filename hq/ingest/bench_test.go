@@ -68,7 +68,7 @@ func newBenchHQ(b *testing.B, n int) *benchHQ {
 		id, _ := age.GenerateX25519Identity()
 		var pub ed25519.PublicKey
 		pub, m.sk, _ = ed25519.GenerateKey(nil)
-		if _, err := h.svc.Enroll(ctx, exchange.EnrollRequest{Code: code, Mission: m.code, AgeRecipient: id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(pub)}, "bench"); err != nil {
+		if _, err := h.svc.Enroll(ctx, exchange.NewEnrollRequest(code, m.code, id.Recipient().String(), base64.StdEncoding.EncodeToString(pub)), "bench"); err != nil {
 			b.Fatal(err)
 		}
 		h.ms = append(h.ms, m)

@@ -16,7 +16,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -151,7 +154,15 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
 	}
 	key := store.NewKey{ID: pouch.KeyID(pub), Signing: pub, Recipient: recip}
-	m, err := s.DB.EnrollMission(ctx, exchange.NormalizeCode(req.Code), req.Mission, key, remote)
+	want, err := hex.DecodeString(req.MAC)
+	if err != nil || len(want) != sha256.Size {
+		want = nil // proves nothing: the code is refused, and the attempt audited
+	}
+	proves := func(codeKey []byte) bool {
+		got, _ := hex.DecodeString(req.Sum(codeKey))
+		return want != nil && hmac.Equal(got, want)
+	}
+	m, codeKey, err := s.DB.EnrollMission(ctx, req.Mission, proves, key, remote)
 	if err != nil {
 		return exchange.EnrollResponse{}, err
 	}
@@ -161,8 +172,8 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	if s.Escrow != nil {
 		resp.HQRecipients = append(resp.HQRecipients, s.Escrow.String())
 	}
-	resp.MAC = resp.Sum(req.Code)
 	resp.Card = exchange.SignCard(keys.Signing, m.Code, pub, s.DB.Now())
+	resp.MAC = resp.Sum(codeKey, req)
 	return resp, nil
 }
 

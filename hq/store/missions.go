@@ -3,10 +3,7 @@ package store
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +16,7 @@ import (
 
 	"chancery/shared/account"
 	"chancery/shared/changelog"
+	"chancery/shared/enroll"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/shared/sqlite"
@@ -123,9 +121,15 @@ func (d *DB) Mission(ctx context.Context, code string) (Mission, error) {
 // stale.
 const CodeTTL = 7 * 24 * time.Hour
 
-// IssueCode makes a one-time enrollment code for a mission, replacing any
-// unused one. The code is returned once and stored only as a hash.
+// IssueCode makes a one-time enrollment code for a mission not yet
+// enrolled, replacing any unused one. The code is returned once; HQ keeps
+// only the key derived from it (enroll.Key). An enrolled mission moves to
+// new keys only by a re-enrollment code (ResetKeys), never by this one.
 func (d *DB) IssueCode(ctx context.Context, by account.Actor, mission string) (string, time.Time, error) {
+	return d.issueCode(ctx, by, mission, "enroll")
+}
+
+func (d *DB) issueCode(ctx context.Context, by account.Actor, mission, purpose string) (string, time.Time, error) {
 	m, err := d.Mission(ctx, mission)
 	if err != nil {
 		return "", time.Time{}, err
@@ -133,37 +137,50 @@ func (d *DB) IssueCode(ctx context.Context, by account.Actor, mission string) (s
 	if m.State == "revoked" {
 		return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is revoked; register it again under a new code to enroll it.", mission)
 	}
-	b := make([]byte, 10)
-	rand.Read(b)
-	raw := base32.StdEncoding.EncodeToString(b) // 16 characters
-	code := raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16]
+	code := enroll.NewCode()
 	expires := d.Now().Add(CodeTTL)
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	defer tx.Rollback()
+	if purpose == "enroll" {
+		active, err := hasActiveKey(ctx, tx, mission)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		if active {
+			return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is enrolled already. To move it to new keys, reset its keys (chancery-hq mission rekey --code %s): that issues a re-enrollment code.", mission, mission)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM enroll_codes WHERE mission = ? AND used_at IS NULL", mission); err != nil {
 		return "", time.Time{}, err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO enroll_codes (code_hash, mission, expires_at) VALUES (?, ?, ?)", codeHash(raw), mission, expires.Unix()); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO enroll_codes (code_hash, mission, expires_at, purpose) VALUES (?, ?, ?, ?)", enroll.Key(code), mission, expires.Unix(), purpose); err != nil {
 		return "", time.Time{}, err
 	}
-	if err := account.Audit(ctx, tx, by, "mission.code", mission, "expires "+expires.UTC().Format(time.RFC3339)); err != nil {
+	what := "enrollment code"
+	if purpose == "rekey" {
+		what = "re-enrollment code"
+	}
+	if err := account.Audit(ctx, tx, by, "mission.code", mission, what+", expires "+expires.UTC().Format(time.RFC3339)); err != nil {
 		return "", time.Time{}, err
 	}
 	return code, expires, tx.Commit()
 }
 
-// codeHash is how a code is kept: the SHA-256 of its normalized form
-// (upper case, without the dashes and spaces people type).
-func codeHash(normalized string) []byte {
-	s := sha256.Sum256([]byte("chancery enroll code\x00" + normalized))
-	return s[:]
+func hasActiveKey(ctx context.Context, tx *sql.Tx, mission string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE mission = ? AND state = 'active'", mission).Scan(&n)
+	return n > 0, err
 }
 
 // errBadCode is the one answer to a wrong, used or expired code.
 var errBadCode = problem.Errorf(problem.Forbidden, "This enrollment code is not valid: it is wrong, used or expired. Ask HQ for a new one.")
+
+// MaxClaim bounds how much of a request's claimed mission code the audit
+// log keeps: a failed enrollment is logged, and its text is the caller's.
+const MaxClaim = 16
 
 // NewKey is a key pair a mission registers: the id its pouches name the
 // key by, the Ed25519 key that signs them and the age recipient HQ seals
@@ -175,51 +192,88 @@ type NewKey struct {
 }
 
 // EnrollMission spends a one-time code on a mission's keys: they become
-// its active keys and any it had are retired. code is normalized (upper
-// case, no dashes or spaces); claimed is the mission the request names,
-// empty for whichever the code is for. It returns the mission enrolled.
-func (d *DB) EnrollMission(ctx context.Context, code, claimed string, key NewKey, remote string) (Mission, error) {
+// its active keys and any it had are retired. The code is found by proves,
+// which reports whether the request was made with the code whose key
+// (enroll.Key) it is given; claimed, if not empty, is the mission the
+// request names, and only its code is tried. A mission with an active key
+// takes only a re-enrollment code. It returns the mission enrolled and the
+// key of the code spent, with which the answer is authenticated.
+func (d *DB) EnrollMission(ctx context.Context, claimed string, proves func(codeKey []byte) bool, key NewKey, remote string) (Mission, []byte, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return Mission{}, err
+		return Mission{}, nil, err
 	}
 	defer tx.Rollback()
-	var mission string
-	var expires int64
-	var used sql.NullInt64
-	err = tx.QueryRowContext(ctx, "SELECT mission, expires_at, used_at FROM enroll_codes WHERE code_hash = ?", codeHash(code)).Scan(&mission, &expires, &used)
 	now := d.Now()
-	if errors.Is(err, sql.ErrNoRows) || used.Valid || now.Unix() > expires || (claimed != "" && claimed != mission) {
+	var codeKey []byte
+	var mission, purpose string
+	err = func() error {
+		rows, err := tx.QueryContext(ctx, `SELECT code_hash, mission, purpose FROM enroll_codes
+			WHERE used_at IS NULL AND expires_at >= ? AND (? = '' OR mission = ?)`, now.Unix(), claimed, claimed)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k []byte
+			var m, p string
+			if err := rows.Scan(&k, &m, &p); err != nil {
+				return err
+			}
+			if proves(k) {
+				codeKey, mission, purpose = k, m, p
+				return nil
+			}
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return Mission{}, nil, err
+	}
+	refuse := func(why string) (Mission, []byte, error) {
 		// The transaction holds the write lock: end it before the audit
 		// entry is written on its own.
 		tx.Rollback()
-		if err := account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + claimed, Remote: remote}, "enroll.fail", claimed, "bad code"); err != nil {
-			return Mission{}, err
+		claim := claimed
+		if utf8.RuneCountInString(claim) > MaxClaim {
+			claim = string([]rune(claim)[:MaxClaim]) + "…"
 		}
-		return Mission{}, errBadCode
+		if err := account.Audit(ctx, d.sql, account.Actor{Username: "mission:" + claim, Remote: remote}, "enroll.fail", claim, why); err != nil {
+			return Mission{}, nil, err
+		}
+		return Mission{}, nil, errBadCode
 	}
-	if err != nil {
-		return Mission{}, err
+	if codeKey == nil {
+		return refuse("bad code")
 	}
 	m, err := scanMission(tx.QueryRowContext(ctx, "SELECT "+missionCols+" FROM missions WHERE code = ?", mission))
 	if err != nil {
-		return Mission{}, err
+		return Mission{}, nil, err
 	}
 	if m.State == "revoked" {
-		return Mission{}, errBadCode
+		return refuse("mission revoked")
+	}
+	if purpose != "rekey" {
+		active, err := hasActiveKey(ctx, tx, mission)
+		if err != nil {
+			return Mission{}, nil, err
+		}
+		if active {
+			return refuse("enrolled already: a plain code cannot replace its keys")
+		}
 	}
 	var known int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE key_id = ?", key.ID).Scan(&known); err != nil {
-		return Mission{}, err
+		return Mission{}, nil, err
 	}
 	if known > 0 {
-		return Mission{}, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
+		return Mission{}, nil, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
 	}
 	steps := []struct {
 		q    string
 		args []any
 	}{
-		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeHash(code)}},
+		{"UPDATE enroll_codes SET used_at = ? WHERE code_hash = ?", []any{now.Unix(), codeKey}},
 		{"UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND state = 'active'", []any{mission}},
 		{"INSERT INTO mission_keys (mission, key_id, signing_key, age_recipient, state, created_at) VALUES (?, ?, ?, ?, 'active', ?)",
 			[]any{mission, key.ID, []byte(key.Signing), key.Recipient.String(), sqlite.Time(now)}},
@@ -227,14 +281,18 @@ func (d *DB) EnrollMission(ctx context.Context, code, claimed string, key NewKey
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-			return Mission{}, err
+			return Mission{}, nil, err
 		}
 	}
-	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "enroll", mission, "key "+key.ID); err != nil {
-		return Mission{}, err
+	detail := "key " + key.ID
+	if purpose == "rekey" {
+		detail = "re-enrollment, key " + key.ID
+	}
+	if err := account.Audit(ctx, tx, account.Actor{Username: "mission:" + mission, Remote: remote}, "enroll", mission, detail); err != nil {
+		return Mission{}, nil, err
 	}
 	m.State = "enrolled"
-	return m, tx.Commit()
+	return m, codeKey, tx.Commit()
 }
 
 // Key states.
@@ -324,7 +382,7 @@ func (d *DB) ResetKeys(ctx context.Context, by account.Actor, mission string) (s
 	if err := tx.Commit(); err != nil {
 		return "", time.Time{}, err
 	}
-	return d.IssueCode(ctx, by, mission)
+	return d.issueCode(ctx, by, mission, "rekey")
 }
 
 // Recipient returns the age recipient of a mission's active key, to seal

@@ -11,9 +11,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"chancery/shared/enroll"
 )
 
 // Paths of HQ's API.
@@ -25,48 +28,90 @@ const (
 // ContentType is the media type of a pouch on the wire.
 const ContentType = "application/vnd.chancery.pouch"
 
-// EnrollRequest is what a mission sends to enroll with a one-time code.
+// Enrollment. The mission sends its new public keys with a MAC under the
+// key derived from its one-time code (enroll.Key); HQ answers with its own
+// keys and a MAC under the same key over its answer and the mission's
+// keys. The code itself never travels, so a machine in the middle can
+// neither read it nor forge either MAC: it can stop an enrollment, never
+// turn it to keys of its own. Both sides then show HQ's key fingerprint,
+// for people to compare by telephone.
+
+// EnrollRequest is what a mission sends to enroll.
 type EnrollRequest struct {
-	Code    string `json:"code"`
+	// Mission is the mission's code at HQ, if the person enrolling gave
+	// it; HQ then looks only at that mission's code.
 	Mission string `json:"mission"`
 	// AgeRecipient is the mission's X25519 recipient (age1…).
 	AgeRecipient string `json:"age_recipient"`
 	// SigningKey is the mission's Ed25519 public key, base64.
 	SigningKey string `json:"signing_key"`
+	// MAC is [EnrollRequest.Sum] under the code's key.
+	MAC string `json:"mac"`
 }
 
-// EnrollResponse tells the mission who HQ is. MAC proves that whoever
-// answered knew the enrollment code: a machine in the middle that swaps
-// HQ's keys cannot make it.
+// NewEnrollRequest makes the request that enrolls a mission's new keys
+// with a one-time code, its MAC set.
+func NewEnrollRequest(code, mission, ageRecipient, signingKey string) EnrollRequest {
+	r := EnrollRequest{Mission: mission, AgeRecipient: ageRecipient, SigningKey: signingKey}
+	r.MAC = r.Sum(enroll.Key(code))
+	return r
+}
+
+// Sum computes the request's MAC under key (enroll.Key of the code).
+func (r EnrollRequest) Sum(key []byte) string {
+	return mac(key, "chancery enroll request v2", r.Mission, r.AgeRecipient, r.SigningKey)
+}
+
+// EnrollResponse tells the mission who HQ is.
 type EnrollResponse struct {
 	Mission      string   `json:"mission"`
 	Name         string   `json:"name"`
 	HQSite       string   `json:"hq_site"`
 	HQRecipients []string `json:"hq_recipients"`
 	HQSigningKey string   `json:"hq_signing_key"`
-	MAC          string   `json:"mac"`
 	// Card is HQ's card for the mission's new signing key (see [Card]).
-	// It is signed by HQ itself, so the MAC need not cover it.
 	Card string `json:"card,omitempty"`
+	// MAC is [EnrollResponse.Sum] under the code's key.
+	MAC string `json:"mac"`
 }
 
-// Sum computes the response's MAC under code.
-func (r EnrollResponse) Sum(code string) string {
-	m := hmac.New(sha256.New, []byte(NormalizeCode(code)))
-	m.Write([]byte("chancery enroll v1\x00" + r.Mission + "\x00" + r.HQSite + "\x00" + strings.Join(r.HQRecipients, ",") + "\x00" + r.HQSigningKey))
+// Sum computes the answer's MAC under key, over the answer and the keys
+// of the request it answers: an answer made for another request (another
+// mission's, or an older one of this mission) does not verify.
+func (r EnrollResponse) Sum(key []byte, req EnrollRequest) string {
+	return mac(key, "chancery enroll answer v2", req.AgeRecipient, req.SigningKey,
+		r.Mission, r.Name, r.HQSite, strings.Join(r.HQRecipients, ","), r.HQSigningKey, r.Card)
+}
+
+// mac is HMAC-SHA-256 under key over a label and fields, each ended by a
+// NUL so that no two field lists give the same bytes.
+func mac(key []byte, label string, fields ...string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(label + "\x00"))
+	for _, f := range fields {
+		m.Write([]byte(f + "\x00"))
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// NormalizeCode removes the dashes and spaces people type in a code and
-// upper-cases it.
-func NormalizeCode(c string) string {
-	c = strings.ToUpper(c)
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == ' ' {
-			return -1
+// Fingerprint is how people compare an Ed25519 public key (base64) by
+// eye or by telephone: the first 16 bytes of its SHA-256, in eight groups
+// of four hex digits.
+func Fingerprint(signingKey string) string {
+	k, err := base64.StdEncoding.DecodeString(signingKey)
+	if err != nil {
+		return "not a key"
+	}
+	s := sha256.Sum256(k)
+	h := hex.EncodeToString(s[:16])
+	var b strings.Builder
+	for i := 0; i < len(h); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
 		}
-		return r
-	}, c)
+		b.WriteString(h[i : i+4])
+	}
+	return b.String()
 }
 
 // Receipt is HQ's signed statement of what it holds from a mission. It
