@@ -121,6 +121,7 @@ func (s *Site) Echo() *echo.Echo {
 	e.Renderer = s.Pages
 	e.HTTPErrorHandler = s.fail
 	e.Use(SecurityHeaders())
+	e.Use(crossOrigin())
 	e.Use(s.limitBodies)
 	e.GET("/static/*", s.Pages.Static)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })

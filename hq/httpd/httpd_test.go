@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -503,5 +504,94 @@ func TestUploadPage(t *testing.T) {
 	p, err := pouch.Receiver{Site: "FR-PAR", Identities: []*age.X25519Identity{m.id}, Keys: fixedKey(hqKey)}.Open(bytes.NewReader(reply))
 	if err != nil || !strings.Contains(string(p.Lines[0]), `"through":2`) {
 		t.Fatalf("reply: %v", err)
+	}
+}
+
+// An address that keeps failing to enroll is answered at once, without a
+// line in the audit log for each attempt.
+func TestEnrollmentIsRateLimited(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	e.db.AddMission(ctx, account.System, store.Mission{Code: "FR-PAR", Name: "Paris"})
+	code, _, _ := e.db.IssueCode(ctx, account.System, "FR-PAR")
+	id, _ := age.GenerateX25519Identity()
+	pub, _, _ := ed25519.GenerateKey(nil)
+	cl := &exchange.Client{BaseURL: e.srv.URL, Attempts: 1}
+	limited := 0
+	for i := range 30 {
+		_, err := cl.Enroll(ctx, exchange.NewEnrollRequest(fmt.Sprintf("GUES-SNUM-BER0-%04d", i), "FR-PAR", id.Recipient().String(), base64.StdEncoding.EncodeToString(pub)))
+		var re *exchange.RemoteError
+		if errors.As(err, &re) && re.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	entries, _ := e.acc.AuditLog(ctx, 100)
+	fails := 0
+	for _, en := range entries {
+		if en.Action == "enroll.fail" {
+			fails++
+		}
+	}
+	if limited != 20 || fails != 10 {
+		t.Fatalf("30 guesses: %d answered 429, %d audited; want 20 and 10", limited, fails)
+	}
+	// The genuine code from that address is refused too until the window
+	// passes…
+	if _, err := cl.Enroll(ctx, exchange.NewEnrollRequest(code, "FR-PAR", id.Recipient().String(), base64.StdEncoding.EncodeToString(pub))); err == nil {
+		t.Fatal("an address over its limit enrolled")
+	}
+	// …and works once it has.
+	e.db.Now = func() time.Time { return time.Now().Add(16 * time.Minute) }
+	defer func() { e.db.Now = time.Now }()
+	code, _, _ = e.db.IssueCode(ctx, account.System, "FR-PAR")
+	if _, err := cl.Enroll(ctx, exchange.NewEnrollRequest(code, "FR-PAR", id.Recipient().String(), base64.StdEncoding.EncodeToString(pub))); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// A state-changing request from another site is refused, whether the
+// browser says so (Sec-Fetch-Site), only its Origin does, or it carries
+// the CSRF token in the query string instead of the form.
+func TestCrossSiteRequestsRefused(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	issue := func(code string) webtest.Resp {
+		e.db.AddMission(ctx, account.System, store.Mission{Code: code, Name: code})
+		b.Get("/missions/" + code)
+		return b.Post("/missions/"+code+"/code", nil)
+	}
+	b.Header = http.Header{"Sec-Fetch-Site": {"cross-site"}}
+	if r := issue("FR-AAA"); r.Status != http.StatusForbidden || strings.Contains(r.Body, "enroll-code") {
+		t.Fatalf("cross-site by Sec-Fetch-Site: %d", r.Status)
+	}
+	b.Header = http.Header{"Origin": {"http://evil.example"}}
+	if r := issue("FR-BBB"); r.Status != http.StatusForbidden || strings.Contains(r.Body, "enroll-code") {
+		t.Fatalf("cross-site by Origin: %d", r.Status)
+	}
+	b.Header = nil
+	e.db.AddMission(ctx, account.System, store.Mission{Code: "FR-CCC", Name: "C"})
+	b.Get("/missions/FR-CCC")
+	if r := b.Do("POST", "/missions/FR-CCC/code?csrf="+url.QueryEscape(b.CSRF), url.Values{}); r.Status != http.StatusForbidden {
+		t.Fatalf("CSRF token in the query string: %d", r.Status)
+	}
+	b.Header = http.Header{"Origin": {e.srv.URL}, "Sec-Fetch-Site": {"same-origin"}}
+	if r := issue("FR-DDD"); r.Status != http.StatusOK || !strings.Contains(r.Body, "enroll-code") {
+		t.Fatalf("same-origin request: %d", r.Status)
+	}
+}
+
+// After login, the browser is sent only to a path on this site.
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	for _, next := range []string{"/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/%09/evil.example"} {
+		b := webtest.New(t, e.srv.URL, password)
+		b.Get("/login?next=" + url.QueryEscape(next))
+		r := b.Post("/login", url.Values{"username": {"admin"}, "password": {password}, "next": {next}})
+		loc := r.Header.Get("Location")
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\t") {
+			t.Errorf("next=%q: %d to %q", next, r.Status, loc)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"filippo.io/age"
 
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/sync/exchange"
@@ -45,7 +46,23 @@ type Service struct {
 
 	start sync.Once
 	queue chan job
+
+	// enrolling limits enrollment attempts per client address; a
+	// successful one gives its slot back.
+	enrollOnce sync.Once
+	enrolling  *account.Limiter
 }
+
+// Enrollment attempts: ten failures per address in fifteen minutes is
+// more than a person mistyping a code makes, and far too few to guess an
+// 80-bit code; beyond it HQ answers at once, without a database write.
+const (
+	enrollFailures = 10
+	enrollWindow   = 15 * time.Minute
+)
+
+// ErrEnrollLimit answers an address that has failed to enroll too often.
+var ErrEnrollLimit = problem.Errorf(problem.TooMany, "Too many failed enrollments from this address. Check the code with HQ and try again in 15 minutes.")
 
 // job is a verified pouch waiting for the writer.
 type job struct {
@@ -154,6 +171,11 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
 	}
 	key := store.NewKey{ID: pouch.KeyID(pub), Signing: pub, Recipient: recip}
+	s.enrollOnce.Do(func() { s.enrolling = account.NewLimiter(enrollFailures, enrollWindow) })
+	now := s.DB.Now()
+	if ok, _ := s.enrolling.Attempt(remote, now); !ok {
+		return exchange.EnrollResponse{}, ErrEnrollLimit
+	}
 	want, err := hex.DecodeString(req.MAC)
 	if err != nil || len(want) != sha256.Size {
 		want = nil // proves nothing: the code is refused, and the attempt audited
@@ -166,6 +188,7 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	if err != nil {
 		return exchange.EnrollResponse{}, err
 	}
+	s.enrolling.Refund(remote, now)
 	keys := s.DB.Keys()
 	resp := exchange.EnrollResponse{Mission: m.Code, Name: m.Name, HQSite: store.Site,
 		HQRecipients: []string{keys.Identity.Recipient().String()}, HQSigningKey: s.DB.HQSigningPublic()}

@@ -95,9 +95,12 @@ type Service struct {
 	MaxAge time.Duration
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// LoginWait is how long a login waits for a hashing slot before it is
+	// told to try again (see DefaultLoginWait).
+	LoginWait time.Duration
 
-	perAccount *limiter
-	perAddress *limiter
+	perAccount *Limiter
+	perAddress *Limiter
 }
 
 // Defaults. Thirty idle minutes suits a shared embassy workstation; twelve
@@ -121,8 +124,9 @@ func New(db *sql.DB, roles ...string) *Service {
 		IdleTimeout: DefaultIdleTimeout,
 		MaxAge:      DefaultMaxAge,
 		Now:         clock.Now,
-		perAccount:  newLimiter(accountFailures, failureWindow),
-		perAddress:  newLimiter(addressFailures, failureWindow),
+		LoginWait:   DefaultLoginWait,
+		perAccount:  NewLimiter(accountFailures, failureWindow),
+		perAddress:  NewLimiter(addressFailures, failureWindow),
 	}
 }
 
@@ -302,6 +306,11 @@ func userBy(ctx context.Context, q Execer, col string, v any) (User, error) {
 	return u, err
 }
 
+func tooMany(until, now time.Time) error {
+	mins := int(until.Sub(now).Minutes()) + 1
+	return problem.Errorf(problem.TooMany, "Too many failed logins. Wait %d minutes and try again, or ask an administrator to reset your password.", mins)
+}
+
 // ErrBadLogin is the one answer to a wrong username or password, so that
 // the login page does not tell which accounts exist.
 var ErrBadLogin = problem.Errorf(problem.Unauthorized, "Wrong username or password. Check both and try again.")
@@ -309,7 +318,7 @@ var ErrBadLogin = problem.Errorf(problem.Unauthorized, "Wrong username or passwo
 // dummyHash is checked when the username is unknown, so that a wrong
 // username takes as long as a wrong password.
 var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("chancery-timing-equaliser")
+	h, _ := hashPassword("chancery-timing-equaliser") // its caller holds a slot
 	return h
 })
 
@@ -321,37 +330,49 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	if len(username) > 64 || len(password) > MaxPassword {
 		return User{}, "", ErrBadLogin
 	}
-	for _, k := range []struct {
-		l   *limiter
-		key string
-	}{{s.perAccount, username}, {s.perAddress, remote}} {
-		if blocked, until := k.l.blocked(k.key, now); blocked {
-			mins := int(until.Sub(now).Minutes()) + 1
-			return User{}, "", problem.Errorf(problem.TooMany, "Too many failed logins. Wait %d minutes and try again, or ask an administrator to reset your password.", mins)
-		}
+	// The attempt is counted before the password is hashed, so guesses
+	// sent at once cannot all slip under the limit; a login that succeeds
+	// gives its slots back.
+	if ok, until := s.perAccount.Attempt(username, now); !ok {
+		return User{}, "", tooMany(until, now)
+	}
+	if ok, until := s.perAddress.Attempt(remote, now); !ok {
+		s.perAccount.Refund(username, now)
+		return User{}, "", tooMany(until, now)
+	}
+	refund := func() {
+		s.perAccount.Refund(username, now)
+		s.perAddress.Refund(remote, now)
+	}
+	release, err := hashSlot(ctx, s.LoginWait)
+	if err != nil {
+		refund() // not tried: the guess costs nothing
+		return User{}, "", err
 	}
 	var hash string
 	var u User
-	err := s.db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE username = ?", username).Scan(&hash)
+	err = s.db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE username = ?", username).Scan(&hash)
 	if err == nil {
 		u, err = userBy(ctx, s.db, "username", username)
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		CheckPassword(dummyHash(), password)
+		matches(dummyHash(), password)
 		hash = ""
 	case err != nil:
+		release()
 		return User{}, "", err
 	}
-	if hash == "" || !CheckPassword(hash, password) || u.Disabled {
-		s.perAccount.fail(username, now)
-		s.perAddress.fail(remote, now)
+	right := hash != "" && matches(hash, password)
+	release()
+	if !right || u.Disabled {
 		if err := Audit(ctx, s.db, Actor{username, remote}, "login.fail", username, ""); err != nil {
 			return User{}, "", err
 		}
 		return User{}, "", ErrBadLogin
 	}
-	s.perAccount.reset(username)
+	s.perAccount.Reset(username)
+	s.perAddress.Refund(remote, now)
 
 	token, sum := newToken()
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -3,7 +3,10 @@ package account_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,5 +93,44 @@ func TestUnknownUserAndDisabledUserGetTheSameAnswer(t *testing.T) {
 	}
 	if err := s.SetDisabled(ctx, account.Actor{Username: "boss"}, "boss", true); problem.CodeOf(err) != problem.Conflict {
 		t.Fatalf("disabling oneself: %v", err)
+	}
+}
+
+// Guesses sent at one account all at once are counted as they start: no
+// more are tried than the limit allows, however many arrive together.
+func TestConcurrentGuessesAreCountedBeforeHashing(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	s.CreateUser(ctx, account.System, "real.user", "Real", "staff", "a good long password")
+	var wg sync.WaitGroup
+	var tried, refused atomic.Int32
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Login(ctx, "real.user", "guess number "+strconv.Itoa(i), "203.0.113."+strconv.Itoa(i))
+			switch problem.CodeOf(err) {
+			case problem.Unauthorized:
+				tried.Add(1)
+			case problem.TooMany:
+				refused.Add(1)
+			default:
+				t.Errorf("guess %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if tried.Load() > 5 || tried.Load()+refused.Load() != 40 {
+		t.Fatalf("%d guesses were tried and %d refused; at most 5 may be tried", tried.Load(), refused.Load())
+	}
+	entries, _ := s.AuditLog(ctx, 100)
+	fails := 0
+	for _, e := range entries {
+		if e.Action == "login.fail" {
+			fails++
+		}
+	}
+	if fails != int(tried.Load()) {
+		t.Fatalf("%d failed logins in the audit log, %d tried", fails, tried.Load())
 	}
 }

@@ -5,64 +5,84 @@ import (
 	"time"
 )
 
-// limiter counts failed logins per key (an account name or a client
-// address) in a sliding window. It is in memory: a restart forgets it,
-// which costs an attacker a restart they cannot cause.
-type limiter struct {
+// Limiter counts attempts per key (an account name, a client address) in
+// a sliding window, and refuses a key once it has used them all. It is in
+// memory: a restart forgets it, which costs an attacker a restart they
+// cannot cause. It is safe for concurrent use.
+//
+// An attempt is counted when it starts, not when it has failed: forty
+// guesses sent at once take forty slots, so only as many are tried as the
+// limit allows. One that succeeds gives its slot back ([Limiter.Refund]).
+type Limiter struct {
 	mu     sync.Mutex
 	window time.Duration
 	max    int
-	fails  map[string][]time.Time
+	tries  map[string][]time.Time
 }
 
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{window: window, max: max, fails: map[string][]time.Time{}}
+// NewLimiter allows max attempts per key in any window.
+func NewLimiter(max int, window time.Duration) *Limiter {
+	return &Limiter{window: window, max: max, tries: map[string][]time.Time{}}
 }
 
-// blocked reports whether key has reached the limit, and until when.
-func (l *limiter) blocked(key string, now time.Time) (bool, time.Time) {
+// Attempt counts an attempt by key at now, if the key has one left. When
+// it has none it reports false and when the oldest attempt leaves the
+// window.
+func (l *Limiter) Attempt(key string, now time.Time) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.prune(key, now)
 	if len(f) >= l.max {
-		return true, f[0].Add(l.window)
+		return false, f[0].Add(l.window)
 	}
-	return false, time.Time{}
-}
-
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.prune(key, now), now)
-	if len(l.fails) > 100_000 {
-		// A flood of distinct keys: forget the oldest rather than grow
-		// without bound.
-		for k := range l.fails {
-			delete(l.fails, k)
-			if len(l.fails) < 50_000 {
+	l.tries[key] = append(f, now)
+	if len(l.tries) > 100_000 {
+		// A flood of distinct keys: forget some rather than grow without
+		// bound.
+		for k := range l.tries {
+			delete(l.tries, k)
+			if len(l.tries) < 50_000 {
 				break
 			}
 		}
 	}
+	return true, time.Time{}
 }
 
-func (l *limiter) reset(key string) {
+// Refund gives back the attempt key made at at: it succeeded.
+func (l *Limiter) Refund(key string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.fails, key)
+	f := l.tries[key]
+	for i, t := range f {
+		if t.Equal(at) {
+			l.tries[key] = append(f[:i:i], f[i+1:]...)
+			break
+		}
+	}
+	if len(l.tries[key]) == 0 {
+		delete(l.tries, key)
+	}
 }
 
-func (l *limiter) prune(key string, now time.Time) []time.Time {
-	f := l.fails[key]
+// Reset forgets every attempt of key.
+func (l *Limiter) Reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.tries, key)
+}
+
+func (l *Limiter) prune(key string, now time.Time) []time.Time {
+	f := l.tries[key]
 	i := 0
 	for i < len(f) && now.Sub(f[i]) >= l.window {
 		i++
 	}
 	f = f[i:]
 	if len(f) == 0 {
-		delete(l.fails, key)
+		delete(l.tries, key)
 		return nil
 	}
-	l.fails[key] = f
+	l.tries[key] = f
 	return f
 }

@@ -1,14 +1,19 @@
 package account
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"chancery/shared/problem"
 )
 
 // Argon2id parameters. 19 MiB and two passes is the smallest setting the
@@ -23,9 +28,43 @@ const (
 	saltLen      = 16
 )
 
+// Hashing slots. An argon2id hash holds 19 MiB while it runs, so HQ
+// computes at most hashSlots at once, one per core (and two at least):
+// two hundred logins at once cost HQ a few dozen MiB, not gigabytes. A
+// login waits at most Service.LoginWait for a slot and is otherwise told to try
+// again in a moment, without its password being tried.
+var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// DefaultLoginWait is how long a login waits for a hashing slot.
+const DefaultLoginWait = time.Second
+
+// ErrBusy answers a login that found every hashing slot taken.
+var ErrBusy = problem.Errorf(problem.TooMany, "Many people are logging in at this moment. Wait a few seconds and try again.")
+
+// hashSlot takes a hashing slot, waiting at most wait, and returns the
+// function that gives it back.
+func hashSlot(ctx context.Context, wait time.Duration) (func(), error) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+		return func() { <-hashSlots }, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // HashPassword returns the argon2id hash of password in the PHC string
-// format, with a fresh random salt.
+// format, with a fresh random salt. It waits for a hashing slot.
 func HashPassword(password string) (string, error) {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return hashPassword(password)
+}
+
+func hashPassword(password string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -38,8 +77,14 @@ func HashPassword(password string) (string, error) {
 
 // CheckPassword reports whether password matches the PHC hash. The
 // parameters are read from the hash, so hashes made with older settings
-// keep working.
+// keep working. It waits for a hashing slot.
 func CheckPassword(hash, password string) bool {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return matches(hash, password)
+}
+
+func matches(hash, password string) bool {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false

@@ -25,6 +25,8 @@ type Browser struct {
 	CSRF string
 	// Password is used by Login.
 	Password string
+	// Header is added to every request, as a browser adds its own.
+	Header http.Header
 }
 
 // New returns a browser for the interface at base.
@@ -53,6 +55,9 @@ func (b *Browser) Do(method, path string, form url.Values) Resp {
 	}
 	req, _ := http.NewRequest(method, b.Base+path, body)
 	req.Header.Set("Accept", "text/html")
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
