@@ -48,6 +48,12 @@ type env struct {
 
 func newEnv(t testing.TB, limits pouch.Limits) *env {
 	t.Helper()
+	return newEnvWith(t, limits, nil)
+}
+
+// newEnvWith is newEnv with resumable uploads, if up is not nil.
+func newEnvWith(t testing.TB, limits pouch.Limits, up *exchange.Uploads) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "hq.db"))
 	if err != nil {
@@ -61,7 +67,7 @@ func newEnv(t testing.TB, limits pouch.Limits) *env {
 		}
 	}
 	e := &env{t: t, db: db, acc: acc, ing: &ingest.Service{DB: db, Limits: limits}}
-	h, err := (&httpd.Server{Store: db, Accounts: acc, Ingest: e.ing, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+	h, err := (&httpd.Server{Store: db, Accounts: acc, Ingest: e.ing, Uploads: up, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,6 +200,26 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	return resp, nil
 }
 
+// Admit checks the signed manifest at the head of a pouch to be uploaded:
+// only an active key's pouch of changes opens an upload at HQ.
+func (s *Service) Admit(ctx context.Context, head []byte) (string, string, error) {
+	m, err := s.receiver().Peek(head)
+	if err != nil {
+		return "", "", err
+	}
+	if m.Kind != pouch.KindChanges {
+		return "", "", fmt.Errorf("%w: only a pouch of changes is uploaded, not %q", pouch.ErrMalformed, m.Kind)
+	}
+	state, err := s.keyState(m.From, m.KeyID)
+	if err != nil {
+		return "", "", err
+	}
+	if state != store.KeyActive {
+		return "", "", fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
+	}
+	return m.From, m.ID, nil
+}
+
 // Exchange takes in a pouch received over HTTP.
 func (s *Service) Exchange(ctx context.Context, raw []byte, remote string) ([]byte, error) {
 	return s.Take(ctx, raw, "http "+remote)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"chancery/shared/fault"
+	pouchpkg "chancery/sync/pouch"
 )
 
 // Client talks to HQ on behalf of a mission.
@@ -108,21 +109,31 @@ func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 	h, attempts, wait := c.defaults()
 	base := strings.TrimSuffix(c.BaseURL, "/")
 	var loc string
+	offset := 0
+	// The creation carries the pouch's signed head, which HQ checks before
+	// it keeps a byte; it answers with how much of the pouch it holds.
+	head := pouch[:min(len(pouch), pouchpkg.HeadSize)]
 	err := c.retry(ctx, attempts, wait, func() error {
-		resp, err := c.send(ctx, h, http.MethodPost, base+PathUploads, nil, map[string]string{"Upload-Length": strconv.Itoa(len(pouch))})
+		resp, err := c.send(ctx, h, http.MethodPost, base+PathUploads, head, map[string]string{"Upload-Length": strconv.Itoa(len(pouch)), "Content-Type": "application/offset+octet-stream"})
 		if err != nil {
 			return err
 		}
 		loc = resp.Header.Get("Location")
 		if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(loc, PathUploads+"/") {
-			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not create the upload", Final: resp.StatusCode == http.StatusRequestEntityTooLarge}
+			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not create the upload", Final: resp.StatusCode == http.StatusRequestEntityTooLarge || resp.StatusCode == http.StatusForbidden}
+		}
+		if n, err := strconv.Atoi(resp.Header.Get("Upload-Offset")); err == nil && n <= len(pouch) {
+			offset = n
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	offset := 0
+	c.Sent += int64(len(head))
+	if c.Progress != nil {
+		c.Progress(offset, len(pouch))
+	}
 	err = c.retry(ctx, attempts, wait, func() error {
 		if c.resumed > 0 {
 			// After a failure, HQ's word on what it holds decides where to go on.

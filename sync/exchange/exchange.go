@@ -145,6 +145,11 @@ type HQ interface {
 	Enroll(ctx context.Context, req EnrollRequest, remote string) (EnrollResponse, error)
 	// Exchange takes a pouch and returns the reply pouch.
 	Exchange(ctx context.Context, pouch []byte, remote string) ([]byte, error)
+	// Admit checks the start of a pouch to be uploaded (its first
+	// pouch.HeadSize bytes, or all of a smaller one) and returns the
+	// mission whose genuine, signed pouch it is and the pouch's id; an
+	// error if it is not one. Nothing is stored for an upload it refuses.
+	Admit(ctx context.Context, head []byte) (mission, pouchID string, err error)
 }
 
 // GuidanceLine is HQ's guidance on one of the mission's incidents, in a

@@ -16,7 +16,7 @@ import (
 // a pouch authenticates itself, and enrollment carries its one-time code.
 func Routes(e *echo.Echo, hq HQ, maxPouch int64, up *Uploads) {
 	if up != nil {
-		e.POST(PathUploads, up.create)
+		e.POST(PathUploads, up.create(hq))
 		e.HEAD(PathUploads+"/:id", up.head)
 		e.PATCH(PathUploads+"/:id", up.patch)
 		e.POST(PathUploads+"/:id/exchange", up.finish(hq))

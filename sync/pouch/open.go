@@ -47,6 +47,98 @@ type Pouch struct {
 // maxManifest caps the manifest, which is small.
 const maxManifest = 16 << 10
 
+// HeadSize is how much of a pouch file Peek needs at most: the age header
+// (a few hundred bytes a recipient) and the first encrypted chunk, which
+// holds the whole signed manifest.
+const HeadSize = 72 << 10
+
+// Peek verifies the signed manifest at the start of a pouch without the
+// rest of it: given the first HeadSize bytes of the file (or the whole
+// file, if shorter), it decrypts the first chunk and checks the manifest's
+// signature, sender key and address as Open does. The body is not checked:
+// only Open says a pouch is whole. It lets a receiver know who sends a
+// large pouch before it stores any of it.
+func (rc Receiver) Peek(head []byte) (Manifest, error) {
+	ids := make([]age.Identity, len(rc.Identities))
+	for i, id := range rc.Identities {
+		ids[i] = id
+	}
+	if !bytes.HasPrefix(head, []byte("age-encryption.org/v1\n")) {
+		return Manifest{}, fmt.Errorf("%w: it does not start as an age file", ErrNotPouch)
+	}
+	dr, err := age.Decrypt(bytes.NewReader(head), ids...)
+	if err != nil {
+		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) {
+			return Manifest{}, fmt.Errorf("%w: %v", ErrNotForUs, err)
+		}
+		return Manifest{}, fmt.Errorf("%w: header: %v", ErrTampered, err)
+	}
+	start := make([]byte, len(magic)+4)
+	if _, err := io.ReadFull(dr, start); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %v", ErrTampered, err)
+	}
+	n := binary.BigEndian.Uint32(start[len(magic):])
+	if n > maxManifest {
+		return Manifest{}, fmt.Errorf("%w: manifest length %d", ErrMalformed, n)
+	}
+	rest := make([]byte, int(n)+ed25519.SignatureSize)
+	if _, err := io.ReadFull(dr, rest); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %v", ErrTampered, err)
+	}
+	m, _, err := rc.manifest(append(start, rest...))
+	return m, err
+}
+
+// manifest reads and checks the signed manifest at the start of a pouch's
+// plaintext, and returns it with the offset of the body after it.
+func (rc Receiver) manifest(pt []byte) (Manifest, int, error) {
+	rest, ok := bytes.CutPrefix(pt, []byte(magic))
+	if !ok {
+		return Manifest{}, 0, fmt.Errorf("%w: no pouch header inside the age file", ErrNotPouch)
+	}
+	if len(rest) < 4 {
+		return Manifest{}, 0, fmt.Errorf("%w: truncated header", ErrMalformed)
+	}
+	n := binary.BigEndian.Uint32(rest)
+	rest = rest[4:]
+	if n > maxManifest || int(n)+ed25519.SignatureSize > len(rest) {
+		return Manifest{}, 0, fmt.Errorf("%w: manifest length %d", ErrMalformed, n)
+	}
+	mj, sig := rest[:n], rest[n:n+ed25519.SignatureSize]
+
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(mj))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, 0, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
+	}
+	if m.Format != Format {
+		return Manifest{}, 0, fmt.Errorf("%w: format %d, this program reads %d", ErrMalformed, m.Format, Format)
+	}
+	pub, err := rc.Keys.SigningKey(m.From, m.KeyID)
+	if err != nil {
+		return Manifest{}, 0, err
+	}
+	if !ed25519.Verify(pub, append([]byte(sigContext), mj...), sig) {
+		return Manifest{}, 0, fmt.Errorf("%w: manifest from %s key %s", ErrSignature, m.From, m.KeyID)
+	}
+	// The manifest is authentic from here on.
+	if m.To != rc.Site {
+		return Manifest{}, 0, fmt.Errorf("%w: it is for %q, this is %q", ErrMisaddressed, m.To, rc.Site)
+	}
+	opened := false
+	for _, id := range rc.Identities {
+		if slices.Contains(m.Recipients, Fingerprint(id.Recipient())) {
+			opened = true
+		}
+	}
+	if !opened {
+		return Manifest{}, 0, fmt.Errorf("%w: the sender sealed it to %s", ErrRebound, strings.Join(m.Recipients, ", "))
+	}
+	return m, len(magic) + 4 + int(n) + ed25519.SignatureSize, nil
+}
+
 // Open reads, decrypts and verifies a pouch. Nothing is returned unless
 // every check passes; the checks run on a fully decrypted copy held in
 // memory, within the receiver's limits.
@@ -87,49 +179,11 @@ func (rc Receiver) Open(r io.Reader) (*Pouch, error) {
 }
 
 func (rc Receiver) verify(pt []byte, lim Limits) (*Pouch, error) {
-	rest, ok := bytes.CutPrefix(pt, []byte(magic))
-	if !ok {
-		return nil, fmt.Errorf("%w: no pouch header inside the age file", ErrNotPouch)
-	}
-	if len(rest) < 4 {
-		return nil, fmt.Errorf("%w: truncated header", ErrMalformed)
-	}
-	n := binary.BigEndian.Uint32(rest)
-	rest = rest[4:]
-	if n > maxManifest || int(n)+ed25519.SignatureSize > len(rest) {
-		return nil, fmt.Errorf("%w: manifest length %d", ErrMalformed, n)
-	}
-	mj, sig, body := rest[:n], rest[n:n+ed25519.SignatureSize], rest[n+ed25519.SignatureSize:]
-
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(mj))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
-	}
-	if m.Format != Format {
-		return nil, fmt.Errorf("%w: format %d, this program reads %d", ErrMalformed, m.Format, Format)
-	}
-	pub, err := rc.Keys.SigningKey(m.From, m.KeyID)
+	m, n, err := rc.manifest(pt)
 	if err != nil {
 		return nil, err
 	}
-	if !ed25519.Verify(pub, append([]byte(sigContext), mj...), sig) {
-		return nil, fmt.Errorf("%w: manifest from %s key %s", ErrSignature, m.From, m.KeyID)
-	}
-	// The manifest is authentic from here on.
-	if m.To != rc.Site {
-		return nil, fmt.Errorf("%w: it is for %q, this is %q", ErrMisaddressed, m.To, rc.Site)
-	}
-	opened := false
-	for _, id := range rc.Identities {
-		if slices.Contains(m.Recipients, Fingerprint(id.Recipient())) {
-			opened = true
-		}
-	}
-	if !opened {
-		return nil, fmt.Errorf("%w: the sender sealed it to %s", ErrRebound, strings.Join(m.Recipients, ", "))
-	}
+	body := pt[n:]
 	sum := sha256.Sum256(body)
 	if hex.EncodeToString(sum[:]) != m.BodySHA256 || int64(len(body)) != m.BodySize {
 		return nil, fmt.Errorf("%w: body does not match the signed hash", ErrTampered)

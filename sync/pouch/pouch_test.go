@@ -308,3 +308,44 @@ func TestRotationKeepsOldIdentityReadable(t *testing.T) {
 		t.Fatalf("pouch sealed to the previous key, during rotation: %v", err)
 	}
 }
+
+// Peek reads who sent a large pouch from its first HeadSize bytes, with
+// the manifest's signature checked, and refuses a head that is not a
+// genuine pouch's.
+func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) {
+	f := newFixture(t)
+	// Evidence that does not compress: a pouch of several chunks.
+	noise := make([]byte, 300<<10)
+	rand.Read(noise)
+	body, _ := json.Marshal(map[string]any{"data": noise})
+	cs := []changelog.Change{{Site: "FR-PAR", Seq: 1, Entity: changelog.EntityAttachment, Key: "x", Op: changelog.OpPut, Body: body, At: time.Now()}}
+	raw := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, cs)
+	if len(raw) < 3*HeadSize {
+		t.Fatalf("the pouch is only %d bytes", len(raw))
+	}
+	m, err := f.receiver().Peek(raw[:HeadSize])
+	if err != nil || m.From != "FR-PAR" || m.First != 1 {
+		t.Fatalf("Peek: %+v, %v", m, err)
+	}
+	// A small pouch is its own head.
+	small := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, changes("FR-PAR", 1, 3))
+	if _, err := f.receiver().Peek(small); err != nil {
+		t.Fatalf("Peek of a small pouch: %v", err)
+	}
+	flipped := bytes.Clone(raw[:HeadSize])
+	flipped[len(flipped)/2] ^= 1
+	if _, err := f.receiver().Peek(flipped); err == nil {
+		t.Fatal("a changed head passed")
+	}
+	if _, err := f.receiver().Peek(raw[:HeadSize/4]); err == nil {
+		t.Fatal("a head cut short of the first chunk passed")
+	}
+	other := Receiver{Site: "HQ", Identities: []*age.X25519Identity{f.otherHQ}, Keys: f.keys}
+	if _, err := other.Peek(raw[:HeadSize]); !errors.Is(err, ErrNotForUs) {
+		t.Fatalf("a head sealed to another: %v", err)
+	}
+	delete(f.keys.keys, "FR-PAR/"+KeyID(f.mission.Key.Public().(ed25519.PublicKey)))
+	if _, err := f.receiver().Peek(raw[:HeadSize]); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a head signed by an unknown key: %v", err)
+	}
+}
