@@ -40,8 +40,15 @@ var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func login(t testing.TB, base, user, password string) *http.Client {
 	t.Helper()
+	return loginWith(t, nil, base, user, password)
+}
+
+// loginWith is login through a transport of the test's (one that trusts
+// a test CA, say); nil is the default.
+func loginWith(t testing.TB, tr http.RoundTripper, base, user, password string) *http.Client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Transport: tr}
 	page := get(t, c, base+"/login")
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {

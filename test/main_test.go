@@ -68,7 +68,7 @@ func (l *lockedBuffer) String() string {
 }
 
 var (
-	urlRE  = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	urlRE  = regexp.MustCompile(`https?://127\.0\.0\.1:\d+/`)
 	passRE = regexp.MustCompile(`password: (\S+)`)
 )
 

@@ -107,7 +107,7 @@ func (w *Auth) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var basis string
-			if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+			if ck, err := c.Cookie(cookieName(c, SessionCookie)); err == nil && ck.Value != "" {
 				u, err := w.Accounts.Session(c.Request().Context(), ck.Value)
 				switch {
 				case err == nil:
@@ -120,7 +120,7 @@ func (w *Auth) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if basis == "" {
-				ck, err := c.Cookie(loginCookie)
+				ck, err := c.Cookie(cookieName(c, loginCookie))
 				if err == nil && len(ck.Value) >= 32 {
 					basis = ck.Value
 				} else {
@@ -160,9 +160,20 @@ func randomValue() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// cookieName is a cookie's name on this connection. Over HTTPS it takes
+// the __Host- prefix, with which a browser keeps the cookie only if it is
+// Secure, for this host alone and the whole site: a page on a sibling
+// host, or one served over plain HTTP, cannot plant or override it.
+func cookieName(c echo.Context, name string) string {
+	if c.IsTLS() {
+		return "__Host-" + name
+	}
+	return name
+}
+
 func setCookie(c echo.Context, name, value string, maxAge int) {
 	c.SetCookie(&http.Cookie{
-		Name:     name,
+		Name:     cookieName(c, name),
 		Value:    value,
 		Path:     "/",
 		MaxAge:   maxAge,
@@ -182,7 +193,7 @@ func (w *Auth) LogIn(c echo.Context, username, password string) (account.User, e
 	if err != nil {
 		return account.User{}, err
 	}
-	if old, err := c.Cookie(SessionCookie); err == nil && old.Value != "" {
+	if old, err := c.Cookie(cookieName(c, SessionCookie)); err == nil && old.Value != "" {
 		if err := w.Accounts.Logout(ctx, old.Value, account.Actor{Username: u.Username, Remote: c.RealIP()}); err != nil {
 			return account.User{}, err
 		}
@@ -194,7 +205,7 @@ func (w *Auth) LogIn(c echo.Context, username, password string) (account.User, e
 
 // LogOut ends the request's session.
 func (w *Auth) LogOut(c echo.Context) error {
-	if ck, err := c.Cookie(SessionCookie); err == nil {
+	if ck, err := c.Cookie(cookieName(c, SessionCookie)); err == nil {
 		if err := w.Accounts.Logout(c.Request().Context(), ck.Value, ActorOf(c)); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -238,6 +239,12 @@ func (s *Site) fail(err error, c echo.Context) {
 // to stop (SIGINT, SIGTERM), then lets requests in progress finish. ready
 // is called with the address listened on, once it is listened on.
 func Serve(ctx context.Context, h http.Handler, addr string, ready func(net.Addr)) error {
+	return ServeTLS(ctx, h, addr, nil, ready)
+}
+
+// ServeTLS is Serve over HTTPS with cert, or over plain HTTP if cert is
+// nil. SIGHUP reloads the certificate; report hears how that went.
+func ServeTLS(ctx context.Context, h http.Handler, addr string, cert *Certificate, ready func(net.Addr), report ...func(error)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", addr, err)
@@ -246,6 +253,21 @@ func Serve(ctx context.Context, h http.Handler, addr string, ready func(net.Addr
 	// leave a large pouch time to cross a slow link.
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	if cert != nil {
+		hs.TLSConfig = cert.Config()
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				err := cert.Reload()
+				for _, r := range report {
+					r(err)
+				}
+			}
+		}()
+	}
 	ready(ln.Addr())
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -157,7 +157,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	link := newLink(c, db)
+	link, err := newLink(c, db)
+	if err != nil {
+		return err
+	}
 	peers, err := startRelay(ctx, c, db, link)
 	if err != nil {
 		return err
@@ -204,20 +207,39 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if relays != nil {
 		srv.Relay = &relay.Server{Identity: link.Identity, Carrier: uplink.Carrier{Link: link, Quota: int64(c.RelayQuotaMB) << 20}, Held: runner.Now}
 	}
+	cert, err := c.certificate()
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cert != nil {
+		scheme = "https"
+		srv.TLSFingerprint = cert.Fingerprint()
+	}
 	e, err := srv.Handler()
 	if err != nil {
 		return err
 	}
-	return web.Serve(ctx, e, c.Addr, func(addr net.Addr) {
+	reloaded := func(err error) {
+		if err != nil {
+			logger.Error("the TLS certificate was not reloaded; the one in use stays", "err", err)
+			return
+		}
+		logger.Info("TLS certificate reloaded", "sha256", cert.Fingerprint())
+	}
+	return web.ServeTLS(ctx, e, c.Addr, cert, func(addr net.Addr) {
 		if firstPassword != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
 		}
 		if relays != nil {
 			relays.listening(addr.String())
 		}
+		if cert != nil {
+			fmt.Fprintf(stdout, "HTTPS certificate fingerprint (SHA-256), for staff to check in their browser: %s\n", cert.Fingerprint())
+		}
 		// This line comes last: scripts and tests wait for it.
-		fmt.Fprintf(stdout, "Chancery agent for %s: http://%s/\n", name, addr)
-	})
+		fmt.Fprintf(stdout, "Chancery agent for %s: %s://%s/\n", name, scheme, addr)
+	}, reloaded)
 }
 
 func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {

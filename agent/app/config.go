@@ -10,6 +10,7 @@ import (
 
 	"chancery/shared/settings"
 	"chancery/sync/schedule"
+	"chancery/web"
 )
 
 // Config is the agent's configuration. Each field can be set by a flag or
@@ -34,6 +35,10 @@ type Config struct {
 	relayKey      []byte        // RelayKey, decoded by check
 	relayNets     []net.IPNet   // RelayNetworks, parsed by check
 	RelayQuotaMB  int           // CHANCERY_AGENT_RELAY_QUOTA_MB: the most pouches carried for peers may take, in MB
+	TLSSelfSigned bool          // CHANCERY_AGENT_TLS_SELF_SIGNED: serve the web interface over HTTPS with a certificate made at first start
+	TLSCert       string        // CHANCERY_AGENT_TLS_CERT: serve over HTTPS with this PEM certificate (chain)…
+	TLSKey        string        // CHANCERY_AGENT_TLS_KEY: …and this PEM private key
+	HQCA          string        // CHANCERY_AGENT_HQ_CA: the CA certificates (PEM) HQ's certificate is checked against; empty: the system's
 }
 
 func loopback(host string) bool {
@@ -67,7 +72,27 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
 	s.Duration(&c.SessionIdle, "session-idle", 30*time.Minute, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", 12*time.Hour, "time after login at which a session ends")
+	s.Bool(&c.TLSSelfSigned, "tls-self-signed", false, "serve the web interface over HTTPS with a self-signed certificate made at first start in the data folder; its fingerprint is printed at start and shown on the Sync page, for staff to check")
+	s.String(&c.TLSCert, "tls-cert", "", "serve the web interface over HTTPS with this PEM certificate (chain); with --tls-key; reloaded on SIGHUP")
+	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	s.String(&c.HQCA, "hq-ca", "", "PEM file of the CA certificates that HQ's HTTPS certificate is checked against; empty: the system's. HQ's keys pinned at enrollment are checked as well, whatever TLS says")
 	return s.Check()
+}
+
+// tls reports whether the web interface is served over HTTPS.
+func (c *Config) tls() bool { return c.TLSSelfSigned || c.TLSCert != "" }
+
+// certificate is the certificate the web interface serves HTTPS with, or
+// nil for plain HTTP.
+func (c *Config) certificate() (*web.Certificate, error) {
+	switch {
+	case c.TLSCert != "":
+		return web.LoadCertificate(c.TLSCert, c.TLSKey)
+	case c.TLSSelfSigned:
+		host, _, _ := net.SplitHostPort(c.Addr)
+		return web.SelfSigned(c.Data, []string{host})
+	}
+	return nil, nil
 }
 
 // check validates the config after parsing.
@@ -106,6 +131,12 @@ func (c *Config) check() error {
 		if loopback(webHost) && !loopback(relayHost) {
 			return fmt.Errorf("peer missions hand pouches over through the web interface, which listens on %s only: listen on the LAN too (--addr 0.0.0.0:8080), or meet peers on loopback", c.Addr)
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither)")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		return fmt.Errorf("choose --tls-self-signed or --tls-cert with --tls-key, not both")
 	}
 	if len(c.MissionName) > 100 {
 		return fmt.Errorf("the mission name is limited to 100 characters")

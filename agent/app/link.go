@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,10 +17,20 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/durable"
 	"chancery/sync/exchange"
+	"chancery/web"
 )
 
-func newLink(c Config, db *store.DB) *uplink.Link {
-	return &uplink.Link{DB: db, Client: &exchange.Client{Attempts: c.SyncAttempts}, Pause: 500 * time.Millisecond}
+func newLink(c Config, db *store.DB) (*uplink.Link, error) {
+	// HQ's certificate is checked against the CA file given, or the
+	// system's; and whatever TLS says, every reply must carry the HQ keys
+	// pinned at enrollment.
+	tlsc, err := web.ClientTLS(c.HQCA)
+	if err != nil {
+		return nil, err
+	}
+	h := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsc,
+		ForceAttemptHTTP2: true, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 30 * time.Second}}
+	return &uplink.Link{DB: db, Client: &exchange.Client{Attempts: c.SyncAttempts, HTTP: h}, Pause: 500 * time.Millisecond}, nil
 }
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,7 +53,10 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	l := newLink(c, db)
+	l, err := newLink(c, db)
+	if err != nil {
+		return err
+	}
 	switch {
 	case requestOut != "":
 		req, err := l.EnrollRequest(ctx, code, mission)
@@ -97,7 +111,10 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	l := newLink(c, db)
+	l, err := newLink(c, db)
+	if err != nil {
+		return err
+	}
 	id, err := l.Rotate(ctx)
 	if err != nil {
 		return err
@@ -127,7 +144,10 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	l := newLink(c, db)
+	l, err := newLink(c, db)
+	if err != nil {
+		return err
+	}
 	if err := l.Sync(ctx); err != nil {
 		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
 	}
@@ -181,7 +201,10 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	l := newLink(c, db)
+	l, err := newLink(c, db)
+	if err != nil {
+		return err
+	}
 	if sub == "export" {
 		if out == "" {
 			return fmt.Errorf("%w: pouch export needs --out DIR", errUsage)

@@ -32,14 +32,16 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 		return nil, err
 	}
 	return relay.Start(relay.Config{Name: cmp.Or(l.Mission, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
-		relayMeta(ctx, link, ""))
+		relayMeta(ctx, link, "", c.tls()))
 }
 
 // relayMeta is what this agent tells its peers.
-func relayMeta(ctx context.Context, link *uplink.Link, api string) relay.Meta {
+// tls says whether the agent's web interface, through which peers hand
+// over pouches, is served over HTTPS.
+func relayMeta(ctx context.Context, link *uplink.Link, api string, tls bool) relay.Meta {
 	st, _ := link.Status(ctx)
 	up, _ := link.DB.Update(ctx)
-	m := relay.Meta{Mission: st.Mission, Release: up.Version, API: api}
+	m := relay.Meta{Mission: st.Mission, Release: up.Version, API: api, TLS: tls}
 	if st.LastOK != nil {
 		m.LastHQ = *st.LastOK
 		m.HQLink = st.HQURL != "" && time.Since(*st.LastOK) < time.Hour && st.LastError == ""
@@ -87,7 +89,7 @@ func (r *relaying) watch(ctx context.Context, every time.Duration) {
 		if err != nil || newest <= own.Version {
 			continue
 		}
-		if m := relayMeta(ctx, r.link, ""); m.HQLink {
+		if m := relayMeta(ctx, r.link, "", r.c.tls()); m.HQLink {
 			continue // its own sync brings it
 		}
 		deferred, err := r.link.Deferred(ctx)
@@ -126,7 +128,7 @@ func (r *relaying) announce(ctx context.Context) {
 	r.mu.Lock()
 	api := r.api
 	r.mu.Unlock()
-	r.node.Update(relayMeta(ctx, r.link, api))
+	r.node.Update(relayMeta(ctx, r.link, api, r.c.tls()))
 }
 
 func (r *relaying) client() *relay.Client {

@@ -57,6 +57,9 @@ type Server struct {
 	// Relay is the API through which peers hand over pouches to carry
 	// and fetch HQ's replies; nil when alone.
 	Relay *relay.Server
+	// TLSFingerprint is the SHA-256 of the HTTPS certificate the
+	// interface is served with, shown for staff to check; empty over HTTP.
+	TLSFingerprint string
 }
 
 type handler struct {

@@ -14,10 +14,11 @@ func (h *handler) syncStatus(c echo.Context) error {
 	}
 	u, _ := web.CurrentUser(c)
 	p := h.page(c, "Sync", struct {
-		Status   any
-		CanSync  bool
-		Relaying bool
-	}{st, has(canAnswer, u.Role), h.Peers != nil})
+		Status         any
+		CanSync        bool
+		Relaying       bool
+		TLSFingerprint string
+	}{st, has(canAnswer, u.Role), h.Peers != nil, h.TLSFingerprint})
 	if c.QueryParam("asked") != "" {
 		p.Flash = "Sync started. Reload this page in a moment to see the result."
 	}

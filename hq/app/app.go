@@ -70,6 +70,8 @@ type Config struct {
 	Escrow        string
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
+	TLSCert       string
+	TLSKey        string
 }
 
 func (c *Config) bind(fs *flag.FlagSet) error {
@@ -80,6 +82,8 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	s.String(&c.Escrow, "escrow-recipient", "", "an age public key (age1…) that missions also seal their pouches to, kept offline for key-loss recovery; missions learn it when they enroll")
 	s.Duration(&c.SessionIdle, "session-idle", account.DefaultIdleTimeout, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", account.DefaultMaxAge, "time after login at which a session ends")
+	s.String(&c.TLSCert, "tls-cert", "", "serve over HTTPS with this PEM certificate (chain); with --tls-key; reloaded on SIGHUP")
+	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	return s.Check()
 }
 
@@ -103,6 +107,9 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	}
 	if err := settings.CheckAddr(c.Addr); err != nil {
 		return c, nil, err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, nil, fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither)")
 	}
 	return c, fs.Args(), nil
 }
@@ -178,14 +185,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return web.Serve(ctx, e, c.Addr, func(addr net.Addr) {
+	var cert *web.Certificate
+	scheme := "http"
+	if c.TLSCert != "" {
+		if cert, err = web.LoadCertificate(c.TLSCert, c.TLSKey); err != nil {
+			return err
+		}
+		scheme = "https"
+	}
+	reloaded := func(err error) {
+		if err != nil {
+			logger.Error("the TLS certificate was not reloaded; the one in use stays", "err", err)
+			return
+		}
+		logger.Info("TLS certificate reloaded", "sha256", cert.Fingerprint())
+	}
+	return web.ServeTLS(ctx, e, c.Addr, cert, func(addr net.Addr) {
 		if first != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
 		}
 		fmt.Fprintf(stdout, "HQ's key fingerprint (missions see it when they enroll): %s\n", exchange.Fingerprint(w.db.HQSigningPublic()))
 		// This line comes last: scripts and tests wait for it.
-		fmt.Fprintf(stdout, "Chancery HQ: http://%s/\n", addr)
-	})
+		fmt.Fprintf(stdout, "Chancery HQ: %s://%s/\n", scheme, addr)
+	}, reloaded)
 }
 
 func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -182,3 +182,15 @@ func TestRegistryShowsMapScores(t *testing.T) {
 		t.Fatal("no demo mission has a score; the comparison proves nothing")
 	}
 }
+
+// A fresh HQ, with no mission yet, shows its map, not an error.
+func TestMapOfAFreshHQ(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	for _, path := range []string{"/", "/gaps", "/missions", "/incidents", "/library"} {
+		if r := b.Get(path); r.Status != 200 {
+			t.Errorf("%s on a fresh HQ: %d", path, r.Status)
+		}
+	}
+}

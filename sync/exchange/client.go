@@ -3,6 +3,7 @@ package exchange
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,7 +194,10 @@ func (c *Client) retry(ctx context.Context, attempts int, wait time.Duration, f 
 			return nil
 		}
 		var re *RemoteError
-		if errors.As(err, &re) && re.Final {
+		var cert *tls.CertificateVerificationError
+		if (errors.As(err, &re) && re.Final) || errors.As(err, &cert) {
+			// Trying again cannot help: HQ refused for good, or its
+			// certificate is not one this mission can check.
 			return err
 		}
 		last = err
@@ -219,6 +223,10 @@ func (c *Client) send(ctx context.Context, h *http.Client, method, url string, b
 		req.Header.Set(HeaderCarriedBy, c.CarriedBy)
 	}
 	resp, err := h.Do(req)
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return nil, fmt.Errorf("HQ's HTTPS certificate cannot be checked, so nothing was sent (%w); give the ministry's CA certificate with --hq-ca FILE", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach HQ: %w", err)
 	}
@@ -248,6 +256,10 @@ func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, b
 		req.Header.Set(HeaderCarriedBy, c.CarriedBy)
 	}
 	resp, err := h.Do(req)
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return nil, fmt.Errorf("HQ's HTTPS certificate cannot be checked, so nothing was sent (%w); give the ministry's CA certificate with --hq-ca FILE", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach HQ: %w", err)
 	}

@@ -36,8 +36,10 @@ type Meta struct {
 	HQLink  bool      `json:"hq"`
 	LastHQ  time.Time `json:"last,omitzero"`
 	Release int64     `json:"rel,omitempty"`
-	// API is where the node's agent answers its peers, host:port.
+	// API is where the node's agent answers its peers, host:port; TLS
+	// says it answers over HTTPS.
 	API string `json:"api,omitempty"`
+	TLS bool   `json:"tls,omitempty"`
 }
 
 // Config sets up a node.
