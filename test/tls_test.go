@@ -108,7 +108,11 @@ func TestTLS(t *testing.T) {
 	tr := ca.transport()
 
 	// The browser's side at HQ.
-	t.Cleanup(func() { if t.Failed() { t.Log(hq.errs.String()) } })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(hq.errs.String())
+		}
+	})
 	c := loginWith(t, tr, hq.URL, "admin", hq.Password)
 	resp, err := c.Get(hq.URL + "/")
 	if err != nil {
