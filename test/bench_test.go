@@ -1,10 +1,17 @@
 package test
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -31,17 +38,80 @@ func BenchmarkAgentBinary(b *testing.B) {
 	b.ReportMetric(rss, "idle-RSS-MB")
 }
 
-func residentMB(b *testing.B, pid int) float64 {
+func residentMB(b *testing.B, pid int) float64 { return procMB(b, pid, "VmRSS:") }
+
+// procMB reads a memory figure of a process from /proc: VmRSS (resident
+// now) or VmHWM (the most it was ever resident).
+func procMB(b *testing.B, pid int, field string) float64 {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, l := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.Atoi(f[1])
 			return float64(kb) / 1024
 		}
 	}
-	b.Fatal("no VmRSS")
+	b.Fatal("no " + field)
 	return 0
+}
+
+// BenchmarkHQLogins200 sends 200 logins to HQ at the same moment, each
+// from its own loopback address (127.0.0.2 and up), as an office's worth
+// of people or an attacker would, and reports HQ's resident memory before
+// and at its peak, and how many logins were tried and how many were told
+// to retry because every hashing slot was taken.
+func BenchmarkHQLogins200(b *testing.B) {
+	var before, peak float64
+	var tried, busy int64
+	for b.Loop() {
+		hq := startHQ(b, b.TempDir())
+		time.Sleep(time.Second)
+		before = procMB(b, hq.cmd.Process.Pid, "VmRSS:")
+		var wg sync.WaitGroup
+		var nTried, nBusy atomic.Int64
+		start := make(chan struct{})
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+(i+1)/250), byte(2+(i+1)%250))}}
+				jar, _ := cookiejar.New(nil)
+				c := &http.Client{Jar: jar, Transport: &http.Transport{DialContext: d.DialContext}, Timeout: time.Minute}
+				resp, err := c.Get(hq.URL + "/login")
+				if err != nil {
+					return
+				}
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				m := csrfRE.FindSubmatch(page)
+				if m == nil {
+					return
+				}
+				<-start
+				resp, err = c.PostForm(hq.URL+"/login", url.Values{"csrf": {string(m[1])}, "username": {"person" + strconv.Itoa(i)}, "password": {"a guess that is wrong"}})
+				if err != nil {
+					return
+				}
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusUnauthorized, http.StatusOK:
+					nTried.Add(1)
+				case http.StatusTooManyRequests:
+					nBusy.Add(1)
+				}
+			}()
+		}
+		time.Sleep(500 * time.Millisecond)
+		close(start)
+		wg.Wait()
+		peak = procMB(b, hq.cmd.Process.Pid, "VmHWM:")
+		tried, busy = nTried.Load(), nBusy.Load()
+		hq.stop(b)
+	}
+	b.ReportMetric(before, "RSS-before-MB")
+	b.ReportMetric(peak, "peak-RSS-MB")
+	b.ReportMetric(float64(tried), "tried")
+	b.ReportMetric(float64(busy), "told-to-retry")
 }
