@@ -239,12 +239,12 @@ func (s *Site) fail(err error, c echo.Context) {
 // to stop (SIGINT, SIGTERM), then lets requests in progress finish. ready
 // is called with the address listened on, once it is listened on.
 func Serve(ctx context.Context, h http.Handler, addr string, ready func(net.Addr)) error {
-	return ServeTLS(ctx, h, addr, nil, ready)
+	return ServeTLS(ctx, h, addr, nil, nil, ready)
 }
 
 // ServeTLS is Serve over HTTPS with cert, or over plain HTTP if cert is
-// nil. SIGHUP reloads the certificate; report hears how that went.
-func ServeTLS(ctx context.Context, h http.Handler, addr string, cert *Certificate, ready func(net.Addr), report ...func(error)) error {
+// nil. SIGHUP reloads the certificate, and logger says how that went.
+func ServeTLS(ctx context.Context, h http.Handler, addr string, cert *Certificate, logger *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (%v); is another program using that port? Choose another with --addr", addr, err)
@@ -261,9 +261,10 @@ func ServeTLS(ctx context.Context, h http.Handler, addr string, cert *Certificat
 		defer signal.Stop(hup)
 		go func() {
 			for range hup {
-				err := cert.Reload()
-				for _, r := range report {
-					r(err)
+				if err := cert.Reload(); err != nil {
+					logger.Error("the TLS certificate was not reloaded; the one in use stays", "err", err)
+				} else {
+					logger.Info("TLS certificate reloaded", "sha256", cert.Fingerprint())
 				}
 			}
 		}()

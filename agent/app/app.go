@@ -220,14 +220,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reloaded := func(err error) {
-		if err != nil {
-			logger.Error("the TLS certificate was not reloaded; the one in use stays", "err", err)
-			return
-		}
-		logger.Info("TLS certificate reloaded", "sha256", cert.Fingerprint())
-	}
-	return web.ServeTLS(ctx, e, c.Addr, cert, func(addr net.Addr) {
+	return web.ServeTLS(ctx, e, c.Addr, cert, logger, func(addr net.Addr) {
 		if firstPassword != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
 		}
@@ -239,7 +232,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery agent for %s: %s://%s/\n", name, scheme, addr)
-	}, reloaded)
+	})
 }
 
 func user(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -193,21 +193,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		scheme = "https"
 	}
-	reloaded := func(err error) {
-		if err != nil {
-			logger.Error("the TLS certificate was not reloaded; the one in use stays", "err", err)
-			return
-		}
-		logger.Info("TLS certificate reloaded", "sha256", cert.Fingerprint())
-	}
-	return web.ServeTLS(ctx, e, c.Addr, cert, func(addr net.Addr) {
+	return web.ServeTLS(ctx, e, c.Addr, cert, logger, func(addr net.Addr) {
 		if first != "" {
 			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
 		}
 		fmt.Fprintf(stdout, "HQ's key fingerprint (missions see it when they enroll): %s\n", exchange.Fingerprint(w.db.HQSigningPublic()))
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery HQ: %s://%s/\n", scheme, addr)
-	}, reloaded)
+	})
 }
 
 func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error {
