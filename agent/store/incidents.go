@@ -32,7 +32,7 @@ func (d *DB) CreateIncident(ctx context.Context, by account.Actor, in incident.I
 		in.FirstSeen = now
 	}
 	in.Timeline = []incident.Entry{{At: now, By: by.Username, To: incident.Monitoring, Reason: "Recorded"}}
-	if err := in.Check(); err != nil {
+	if err := in.Check(d.Now()); err != nil {
 		return in, problem.Errorf(problem.Invalid, "The incident was not recorded: %s.", err)
 	}
 	return in, d.saveIncident(ctx, by, in, "incident.create", true)

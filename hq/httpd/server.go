@@ -5,6 +5,7 @@ package httpd
 
 import (
 	_ "embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -95,6 +96,12 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
 	site.Map(exchange.StatusOf)
+	site.Map(func(err error) (int, bool) {
+		// A pouch refused for one of its changes is the mission's to
+		// correct: 422, which the mission does not retry.
+		var r *ingest.Rejected
+		return http.StatusUnprocessableEntity, errors.As(err, &r)
+	})
 	h := &handler{Server: s, site: site}
 	w := &web.Auth{Accounts: s.Accounts}
 	e := site.Echo()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,8 +28,10 @@ func (m *mission) bigPouch(t testing.TB, seq int64, n int) []byte {
 	t.Helper()
 	data := make([]byte, n)
 	rand.Read(data)
-	body, _ := json.Marshal(incident.AttachmentData{Incident: "inc", SHA256: "x", Name: "scan.pdf", Data: data})
-	line, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAttachment, Key: "x", Op: changelog.OpPut, Body: body, At: time.Now().UTC()})
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	body, _ := json.Marshal(incident.AttachmentData{Incident: "inc", SHA256: sha, Name: "scan.pdf", Data: data})
+	line, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAttachment, Key: sha, Op: changelog.OpPut, Body: body, At: time.Now().UTC()})
 	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
 	var buf bytes.Buffer
 	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, First: seq, Last: seq}, [][]byte{line}); err != nil {
@@ -100,6 +104,7 @@ func TestSlowUploadHoldsUpNoOther(t *testing.T) {
 	r := create(t, e.srv.URL, raw)
 	loc := r.Header.Get("Location")
 	pr, pw := io.Pipe()
+	defer pw.Close()
 	req, _ := http.NewRequest("PATCH", e.srv.URL+loc, pr)
 	req.Header.Set("Upload-Offset", strconv.Itoa(pouch.HeadSize))
 	req.ContentLength = int64(len(raw) - pouch.HeadSize)

@@ -29,8 +29,10 @@ import (
 
 	"chancery/hq/store"
 	"chancery/shared/account"
+	"chancery/shared/changelog"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
+	"chancery/shared/readiness"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -100,8 +102,22 @@ func (s *Service) write() {
 			ps[i] = j.p
 		}
 		through, err := s.DB.Ingest(context.Background(), ps)
+		if err != nil && len(batch) > 1 {
+			// One pouch must not cost the others theirs: the batch is
+			// taken again one pouch at a time, so that only a pouch that
+			// cannot be applied fails, and alone.
+			for _, j := range batch {
+				t, err := s.DB.Ingest(context.Background(), []store.Pouch{j.p})
+				r := result{err: refusal(j.p, err)}
+				if err == nil {
+					r.through = t[0]
+				}
+				j.done <- r
+			}
+			continue
+		}
 		for i, j := range batch {
-			r := result{err: err}
+			r := result{err: refusal(j.p, err)}
 			if err == nil {
 				r.through = through[i]
 			}
@@ -109,6 +125,80 @@ func (s *Service) write() {
 		}
 	}
 }
+
+// refusal is the error a mission hears when its pouch could not be
+// applied: for a record that breaks the rules (one kept from before HQ
+// checked them on arrival), the mission's fault, refused for good and not
+// HQ's to retry; for anything else, HQ's own error.
+func refusal(p store.Pouch, err error) error {
+	if err == nil || !(errors.Is(err, changelog.ErrInvalid) || errors.Is(err, changelog.ErrMismatch)) {
+		return err
+	}
+	return problem.Errorf(problem.Invalid, "HQ cannot apply the changes %d to %d of this pouch (%v); nothing of it was taken. Tell HQ's administrator.", p.First, p.Last, err)
+}
+
+// check holds every change of a pouch to the rules the mission's own
+// records follow (changelog.Change.Record), and an answer to an item that
+// no framework version HQ knows has. The first change that breaks them
+// refuses the whole pouch, naming it, before anything is written. A change
+// of a kind HQ does not know yet passes: it is kept, and applied once HQ
+// is upgraded.
+func (s *Service) check(ctx context.Context, changes []changelog.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	cat, err := s.DB.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.DB.Now()
+	for _, c := range changes {
+		rec, err := c.Record(now)
+		if errors.Is(err, changelog.ErrUnknown) || (errors.Is(err, changelog.ErrMismatch) && c.Entity == changelog.EntityAttachment) {
+			// Kept for later; or an evidence file that arrived damaged,
+			// which the incident lists and HQ shows as not received.
+			continue
+		}
+		if err == nil {
+			if a, ok := rec.(readiness.Answer); ok && !knownItem(cat, a.ItemID) {
+				err = fmt.Errorf("no framework version HQ knows has the checklist item %q", a.ItemID)
+			}
+		}
+		if err != nil {
+			return &Rejected{Seq: c.Seq, Entity: c.Entity, Key: c.Key, Err: err}
+		}
+	}
+	return nil
+}
+
+func knownItem(cat *store.Catalog, id string) bool {
+	for _, f := range cat.Frameworks() {
+		if _, err := f.Item(id); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Rejected refuses a pouch for one of its changes. It is the mission's to
+// correct, so it is answered 422 and the mission does not retry it as if
+// HQ had failed.
+type Rejected struct {
+	Seq    int64
+	Entity changelog.Entity
+	Key    string
+	Err    error
+}
+
+func (r *Rejected) Error() string {
+	key := r.Key
+	if len(key) > 64 {
+		key = key[:64] + "…"
+	}
+	return fmt.Sprintf("HQ refuses change %d (%s %q) of this pouch: %v. Nothing of the pouch was taken; correct the record at the mission", r.Seq, r.Entity, key, r.Err)
+}
+
+func (r *Rejected) Unwrap() error { return r.Err }
 
 // store hands a verified pouch to the writer and waits for the commit.
 func (s *Service) store(ctx context.Context, p store.Pouch) (int64, error) {
@@ -249,6 +339,9 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	}
 	changes, err := p.Changes()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, changes); err != nil {
 		return nil, err
 	}
 	through, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Changes: changes, Size: len(raw), Via: via})

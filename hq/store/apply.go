@@ -70,7 +70,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		if err := tx.QueryRowContext(ctx, "SELECT through FROM missions WHERE code = ?", mission).Scan(&t); err != nil {
 			return nil, fmt.Errorf("ingest: mission %s: %w", mission, err)
 		}
-		next, err := applyFrom(ctx, tx, mission, t)
+		next, err := applyFrom(ctx, tx, mission, t, now)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 			}
 			for _, c := range p.Changes {
 				if c.Seq > next && c.Entity == changelog.EntityIncident {
-					if err := apply(ctx, tx, mission, c); err != nil {
+					if err := apply(ctx, tx, mission, c, now); err != nil {
 						return nil, err
 					}
 				}
@@ -118,7 +118,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 
 // applyFrom applies the received changes that follow through without a
 // gap and returns the new high-water mark.
-func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (int64, error) {
+func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64, now time.Time) (int64, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT seq, entity, key, op, body FROM received WHERE mission = ? AND seq > ? ORDER BY seq", mission, through)
 	if err != nil {
 		return 0, err
@@ -142,7 +142,7 @@ func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (
 	}
 	rows.Close()
 	for _, c := range pending {
-		if err := apply(ctx, tx, mission, changelog.Change{Seq: c.seq, Entity: changelog.Entity(c.entity), Key: c.key, Op: changelog.Op(c.op), Body: []byte(c.body)}); err != nil {
+		if err := apply(ctx, tx, mission, changelog.Change{Seq: c.seq, Entity: changelog.Entity(c.entity), Key: c.key, Op: changelog.Op(c.op), Body: []byte(c.body)}, now); err != nil {
 			return 0, fmt.Errorf("apply change %d of %s: %w", c.seq, mission, err)
 		}
 		through = c.seq
@@ -153,8 +153,8 @@ func applyFrom(ctx context.Context, tx *sql.Tx, mission string, through int64) (
 // apply writes one change of a mission's log into HQ's tables. The body
 // is read by the mission's own decoder (changelog.Change.Record), so both
 // ends agree on what a change means.
-func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change) error {
-	rec, err := c.Record()
+func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change, now time.Time) error {
+	rec, err := c.Record(now)
 	switch {
 	case errors.Is(err, changelog.ErrUnknown):
 		// A change this HQ does not know yet is kept in received and

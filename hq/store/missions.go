@@ -449,13 +449,13 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	}
 	for _, a := range answers {
 		body, _ := json.Marshal(a)
-		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body}); err != nil {
+		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body}, d.Now()); err != nil {
 			return false, err
 		}
 	}
 	for _, s := range snapshots {
 		body, _ := json.Marshal(s)
-		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntitySnapshot, Key: s.ID, Op: changelog.OpPut, Body: body}); err != nil {
+		if err := apply(ctx, tx, m.Code, changelog.Change{Entity: changelog.EntitySnapshot, Key: s.ID, Op: changelog.OpPut, Body: body}, d.Now()); err != nil {
 			return false, err
 		}
 	}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"chancery/shared/incident"
 	"chancery/shared/readiness"
+	"chancery/shared/text"
 )
 
 // Ack is the body of an [EntityAck] change: a person has read and
@@ -41,6 +43,45 @@ const (
 	UpdateFailed  = "failed"
 )
 
+// Check validates an acknowledgement.
+func (a Ack) Check(now time.Time) error {
+	switch {
+	case a.Protocol == "" || a.Version < 1:
+		return fmt.Errorf("an acknowledgement names no protocol version")
+	}
+	for _, c := range []error{
+		text.Line("the protocol id", a.Protocol, 64),
+		text.Line("the name of who acknowledged", a.Username, readiness.MaxName),
+		text.When("the acknowledgement", a.At, now),
+	} {
+		if c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// MaxReason bounds the reason a mission gives for refusing a release.
+const MaxReason = 2000
+
+// Check validates a report on a release.
+func (r UpdateReport) Check(now time.Time) error {
+	switch {
+	case r.Status != UpdateApplied && r.Status != UpdateFailed:
+		return fmt.Errorf("unknown update status %q", r.Status)
+	case r.Release < 0 || r.Framework < 0:
+		return fmt.Errorf("a release or framework version cannot be negative")
+	}
+	if err := text.Block("the reason", r.Reason, MaxReason); err != nil {
+		return err
+	}
+	return text.When("the report", r.At, now)
+}
+
+// ErrInvalid is a change whose record breaks the rules every site applies
+// (a level off the scale, an unknown status, a text too long…).
+var ErrInvalid = errors.New("the change's record is not valid")
+
 // ErrMismatch is a change whose body is not the record its key names.
 var ErrMismatch = errors.New("the change's body is not the record its key names")
 
@@ -48,13 +89,45 @@ var ErrMismatch = errors.New("the change's body is not the record its key names"
 // know: a newer mission's. A site keeps it and applies it once upgraded.
 var ErrUnknown = errors.New("a change of a kind this version does not know")
 
-// Record reads a put change's body as the record its entity names and
-// checks that it is the record the key names. It returns one of
+// Record reads a put change's body as the record its entity names, checks
+// that it is the record the key names, and validates it with the record's
+// own Check, now being the reader's clock. It returns one of
 // readiness.Answer, readiness.Snapshot, Ack, UpdateReport,
-// incident.Incident and incident.AttachmentData: both the mission (when it
-// rebuilds its records) and HQ (when it applies a mission's log) read
-// changes through it, each then writing its own tables.
-func (c Change) Record() (any, error) {
+// incident.Incident and incident.AttachmentData: the mission (when it
+// rebuilds its records) and HQ (when it takes a mission's log) read
+// changes through it, so both hold a record to the same rules; each then
+// writes its own tables.
+func (c Change) Record(now time.Time) (any, error) {
+	rec, err := c.record()
+	if err != nil {
+		return nil, err
+	}
+	var check error
+	switch r := rec.(type) {
+	case readiness.Answer:
+		check = r.Check(now)
+	case readiness.Snapshot:
+		check = r.Check(now)
+	case Ack:
+		check = r.Check(now)
+	case UpdateReport:
+		check = r.Check(now)
+	case incident.Incident:
+		check = r.Check(now)
+	case incident.AttachmentData:
+		check = r.Check()
+	}
+	if check != nil {
+		return nil, fmt.Errorf("%w: %s %q: %v", ErrInvalid, c.Entity, c.Key, check)
+	}
+	return rec, nil
+}
+
+func (c Change) record() (any, error) {
+	if !utf8.Valid(c.Body) {
+		// JSON decoding would quietly mend it; the body is kept as sent.
+		return nil, fmt.Errorf("%w: %s %q: its body is not valid UTF-8", ErrInvalid, c.Entity, c.Key)
+	}
 	if c.Op != OpPut {
 		return nil, fmt.Errorf("%w: %s of %s", ErrUnknown, c.Op, c.Entity)
 	}

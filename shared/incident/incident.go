@@ -6,11 +6,15 @@
 package incident
 
 import (
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"chancery/shared/text"
 )
 
 // Kind is what sort of narrative risk an incident is.
@@ -157,8 +161,19 @@ const (
 	MaxAttachment = 10 << 20
 )
 
-// Check validates an incident's fields.
-func (in Incident) Check() error {
+// Limits on an incident's record beyond what people type.
+const (
+	MaxID          = 64
+	MaxName        = 64
+	MaxTimeline    = 2000
+	MaxAttachments = 100
+	MaxFileName    = 200
+)
+
+// Check validates an incident as any site receives it: at the mission
+// when a person records it, at HQ when the mission's change arrives. now
+// is the reader's clock, against which the incident's times are checked.
+func (in Incident) Check(now time.Time) error {
 	switch {
 	case strings.TrimSpace(in.Title) == "" || utf8.RuneCountInString(in.Title) > MaxTitle:
 		return fmt.Errorf("a title is 1 to %d characters", MaxTitle)
@@ -172,25 +187,88 @@ func (in Incident) Check() error {
 		return fmt.Errorf("a text is limited to %d characters", MaxText)
 	case in.Reach < 0:
 		return fmt.Errorf("reach cannot be negative")
-	case !utf8.ValidString(in.Title + in.Summary + in.Lessons):
-		return fmt.Errorf("the text is not valid")
+	case len(in.Timeline) > MaxTimeline:
+		return fmt.Errorf("a timeline of %d entries is more than %d", len(in.Timeline), MaxTimeline)
+	case len(in.Attachments) > MaxAttachments:
+		return fmt.Errorf("%d evidence files are more than %d", len(in.Attachments), MaxAttachments)
+	}
+	for _, c := range []error{
+		text.Line("the incident id", in.ID, MaxID),
+		text.Line("the title", in.Title, MaxTitle),
+		text.Block("the summary", in.Summary, MaxText),
+		text.Block("the lessons", in.Lessons, MaxText),
+		text.Line("the name of who recorded it", in.CreatedBy, MaxName),
+	} {
+		if c != nil {
+			return c
+		}
 	}
 	for _, list := range [][]string{in.Platforms, in.Languages, in.Links} {
 		if len(list) > MaxList {
 			return fmt.Errorf("at most %d platforms, languages or links", MaxList)
 		}
 		for _, s := range list {
-			if utf8.RuneCountInString(s) > MaxItem {
-				return fmt.Errorf("%q is longer than %d characters", s[:40], MaxItem)
+			if err := text.Line("a platform, language or link", s, MaxItem); err != nil {
+				return err
 			}
 		}
 	}
 	for _, l := range in.Links {
-		if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
-			return fmt.Errorf("link %q must start with https:// or http://", l)
+		u, err := url.Parse(l)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("link %q must start with https:// or http:// and name a site", l)
+		}
+	}
+	for _, t := range []struct {
+		what string
+		at   *time.Time
+	}{{"first seen", &in.FirstSeen}, {"recorded", &in.CreatedAt}, {"updated", &in.UpdatedAt}, {"escalated", in.EscalatedAt}, {"closed", in.ClosedAt}} {
+		if t.at != nil && !t.at.IsZero() {
+			if err := text.When("the incident's time "+t.what, *t.at, now); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range in.Timeline {
+		if !slices.Contains(Statuses, e.To) || (e.From != "" && !slices.Contains(Statuses, e.From)) {
+			return fmt.Errorf("a timeline entry moves to an unknown status %q", e.To)
+		}
+		for _, c := range []error{text.Line("a timeline entry's author", e.By, MaxName), text.Block("a timeline entry's reason", e.Reason, MaxText), text.Line("a guidance id", e.GuidanceID, MaxID)} {
+			if c != nil {
+				return c
+			}
+		}
+	}
+	for _, a := range in.Attachments {
+		if err := checkFile(a.Name, a.SHA256, a.Size); err != nil {
+			return err
+		}
+		if err := text.Line("an evidence file's type", a.Type, MaxItem); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func checkFile(name, sha string, size int64) error {
+	if err := text.Line("an evidence file's name", name, MaxFileName); err != nil {
+		return err
+	}
+	if b, err := hex.DecodeString(sha); err != nil || len(b) != 32 {
+		return fmt.Errorf("evidence file %q has no SHA-256", name)
+	}
+	if size < 0 || size > MaxAttachment {
+		return fmt.Errorf("evidence file %q is %d bytes; the limit is %d", name, size, MaxAttachment)
+	}
+	return nil
+}
+
+// Check validates an evidence file as it travels.
+func (a AttachmentData) Check() error {
+	if err := text.Line("the incident id", a.Incident, MaxID); err != nil {
+		return err
+	}
+	return checkFile(a.Name, a.SHA256, int64(len(a.Data)))
 }
 
 func knownKind(k Kind) bool {

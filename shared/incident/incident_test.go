@@ -60,7 +60,7 @@ func TestMove(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	good := incident.Incident{Title: "x", Kind: "viral-rumour", Severity: 2, Status: incident.Monitoring, Links: []string{"https://example.org/post"}}
-	if err := good.Check(); err != nil {
+	if err := good.Check(time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for name, edit := range map[string]func(*incident.Incident){
@@ -74,7 +74,7 @@ func TestCheck(t *testing.T) {
 	} {
 		in := good
 		edit(&in)
-		if err := in.Check(); err == nil {
+		if err := in.Check(time.Now()); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}

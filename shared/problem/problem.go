@@ -7,6 +7,8 @@ package problem
 import (
 	"errors"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code classifies an error.
@@ -61,4 +63,14 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists."
+}
+
+// Sentence makes a lower-case message a sentence's start: "level 5 is…"
+// becomes "Level 5 is…".
+func Sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -1,0 +1,59 @@
+// Package text checks the strings people type, wherever they come from:
+// a form at the mission, or a mission's pouch at HQ. Both run the same
+// checks, so a record HQ accepts is one the mission could have made.
+package text
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Line checks a one-line field: valid UTF-8, no control characters (a NUL,
+// a newline, an escape), at most max characters. what names the field in
+// the error.
+func Line(what, s string, max int) error {
+	return check(what, s, max, false)
+}
+
+// Block checks a multi-line field: as Line, but newlines and tabs are
+// allowed.
+func Block(what, s string, max int) error {
+	return check(what, s, max, true)
+}
+
+func check(what, s string, max int, multiline bool) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid text (it is not UTF-8)", what)
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Errorf("%s is %d characters; the limit is %d", what, n, max)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
+	}); i >= 0 {
+		return fmt.Errorf("%s holds a control character (%U) at byte %d", what, []rune(s[i:])[0], i)
+	}
+	return nil
+}
+
+// Earliest and MaxAhead bound the times a record may carry: none is from
+// before Chancery's era, and none from further ahead of the reader's clock
+// than a mission's clock may be wrong by.
+var Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxAhead is how far ahead of the reader's clock a record's time may be.
+const MaxAhead = 7 * 24 * time.Hour
+
+// When checks a time a record carries against now (the reader's clock).
+func When(what string, t, now time.Time) error {
+	switch {
+	case t.Before(Earliest):
+		return fmt.Errorf("%s is dated %s, before %d", what, t.UTC().Format("2 January 2006"), Earliest.Year())
+	case t.After(now.Add(MaxAhead)):
+		return fmt.Errorf("%s is dated %s, more than a week ahead of this clock (%s); check the mission's clock", what, t.UTC().Format("2 January 2006 15:04 UTC"), now.UTC().Format("2 January 2006 15:04 UTC"))
+	}
+	return nil
+}
