@@ -3,6 +3,8 @@ package httpd_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,33 +19,15 @@ import (
 	"chancery/shared/incident"
 	"chancery/shared/readiness"
 	"chancery/sync/pouch"
+	"chancery/web/webtest"
 )
 
-// seal seals a pouch of the given changes from the mission; each body is
-// put in its line byte for byte, so a test can send what no agent would.
+// seal seals a pouch of the given changes from the mission, signed now;
+// each body is put in its line byte for byte, so a test can send what no
+// agent would.
 func (m *mission) seal(t testing.TB, first int64, changes ...changelog.Change) []byte {
 	t.Helper()
-	var lines [][]byte
-	for i, c := range changes {
-		at := c.At
-		if at.IsZero() {
-			at = time.Now().UTC()
-		}
-		line := fmt.Appendf(nil, `{"site":%q,"seq":%d,"entity":%q,"key":%q,"op":"put","body":`, m.code, first+int64(i), c.Entity, c.Key)
-		line = append(line, c.Body...)
-		line = fmt.Appendf(line, `,"at":%q}`, at.Format(time.RFC3339Nano))
-		lines = append(lines, line)
-	}
-	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
-	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}}
-	if len(changes) > 0 {
-		env.First, env.Last = first, first+int64(len(changes))-1
-	}
-	var buf bytes.Buffer
-	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, env, lines); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return m.sealAt(t, time.Now().UTC(), first, changes...)
 }
 
 func change(e changelog.Entity, key string, body any) changelog.Change {
@@ -182,5 +166,110 @@ func TestHQValidatesWhatMissionsSend(t *testing.T) {
 	scores, _ := e.db.AllScores(context.Background())
 	if o := scores["FR-PAR"].Summary.Overall.Value; o < 0 || o > 100 {
 		t.Fatalf("overall score %d", o)
+	}
+}
+
+// sealAt seals a pouch of changes from the mission, signed as created at.
+func (m *mission) sealAt(t testing.TB, at time.Time, first int64, changes ...changelog.Change) []byte {
+	t.Helper()
+	var lines [][]byte
+	for i, c := range changes {
+		line := fmt.Appendf(nil, `{"site":%q,"seq":%d,"entity":%q,"key":%q,"op":"put","body":`, m.code, first+int64(i), c.Entity, c.Key)
+		line = append(line, c.Body...)
+		line = fmt.Appendf(line, `,"at":%q}`, at.Format(time.RFC3339Nano))
+		lines = append(lines, line)
+	}
+	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
+	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, Created: at}
+	if len(changes) > 0 {
+		env.First, env.Last = first, first+int64(len(changes))-1
+	}
+	var buf bytes.Buffer
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, env, lines); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// "Last seen" moves only when HQ learns something new from the mission:
+// old pouches sent again, by anyone, leave it where it was, and the
+// mission goes stale on schedule; a pouch dated ahead of HQ's clock is
+// refused.
+func TestReplaysDoNotFakeLiveness(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	m := e.enroll("FR-PAR")
+	t0 := time.Now().UTC().Truncate(time.Second)
+	oldEmpty := m.sealAt(t, t0.Add(-time.Hour), 0)
+	first := m.sealAt(t, t0, 1, change(changelog.EntityAnswer, "STR-01", answerOf("STR-01", 2)))
+	if s, _, body := e.send(m, first); s != 200 {
+		t.Fatalf("first pouch: %d %s", s, body)
+	}
+	seen := func() time.Time {
+		mi, err := e.db.Mission(ctx, "FR-PAR")
+		if err != nil || mi.LastSeen == nil {
+			t.Fatalf("mission: %+v %v", mi, err)
+		}
+		return *mi.LastSeen
+	}
+	was := seen()
+	// Three days on, the same pouch again, and an older empty one.
+	e.db.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
+	defer func() { e.db.Now = time.Now }()
+	for _, raw := range [][]byte{first, oldEmpty, first} {
+		if s, _, body := e.send(m, raw); s != 200 {
+			t.Fatalf("a replay: %d %s", s, body)
+		}
+	}
+	if got := seen(); !got.Equal(was) {
+		t.Fatalf("a replay moved last seen from %s to %s", was, got)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	if page := b.Get("/missions"); !strings.Contains(page.Body, `<tr id="m-FR-PAR" class="stale">`) {
+		t.Fatal("three days without news, the mission is not shown stale")
+	}
+	// A pouch signed in 2099 is refused, and moves nothing.
+	if s, _, body := e.send(m, m.sealAt(t, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), 0)); s != http.StatusUnprocessableEntity || !strings.Contains(body, "ahead") {
+		t.Fatalf("a pouch from 2099: %d %s", s, body)
+	}
+	// A new request for news, signed now, is new evidence.
+	if s, _, _ := e.send(m, m.sealAt(t, time.Now().Add(72*time.Hour), 0)); s != 200 {
+		t.Fatal("a fresh request for news was refused")
+	}
+	if got := seen(); !got.After(was) {
+		t.Fatal("a fresh request for news did not move last seen")
+	}
+}
+
+// An evidence file is served only for the mission whose signed change
+// brought it: another mission naming the same hash in its incident does
+// not get the file.
+func TestEvidenceBoundToItsMission(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	owner, thief := e.enroll("FR-PAR"), e.enroll("KE-NBO")
+	data := []byte("%PDF-1.4 the owner's confidential scan")
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	att := incident.Attachment{Name: "scan.pdf", SHA256: sha, Size: int64(len(data)), Type: "application/pdf", At: time.Now().UTC(), By: "amira"}
+	in := func(id string) incident.Incident {
+		return incident.Incident{ID: id, Title: "A fake video", Kind: "synthetic-media", Severity: 3, Status: incident.Monitoring,
+			FirstSeen: time.Now().UTC(), CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), CreatedBy: "amira", Attachments: []incident.Attachment{att}}
+	}
+	if s, _, body := e.send(owner, owner.seal(t, 1, change(changelog.EntityIncident, "inc-1", in("inc-1")),
+		change(changelog.EntityAttachment, sha, incident.AttachmentData{Incident: "inc-1", SHA256: sha, Name: "scan.pdf", Data: data}))); s != 200 {
+		t.Fatalf("owner: %d %s", s, body)
+	}
+	// The thief's incident lists the same file, without sending it.
+	if s, _, body := e.send(thief, thief.seal(t, 1, change(changelog.EntityIncident, "inc-9", in("inc-9")))); s != 200 {
+		t.Fatalf("thief: %d %s", s, body)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	if r := b.Get("/incidents/FR-PAR/inc-1/attachments/" + sha); r.Status != 200 || !strings.Contains(r.Body, "confidential") {
+		t.Fatalf("the owner's file: %d", r.Status)
+	}
+	if r := b.Get("/incidents/KE-NBO/inc-9/attachments/" + sha); r.Status == 200 || strings.Contains(r.Body, "confidential") {
+		t.Fatalf("the thief's incident served the owner's file: %d", r.Status)
 	}
 }

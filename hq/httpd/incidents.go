@@ -62,7 +62,7 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 	for _, a := range r.Attachments {
 		shas = append(shas, a.SHA256)
 	}
-	held, err := h.Store.HasAttachments(ctx, shas)
+	held, err := h.Store.HasAttachments(ctx, r.Mission, shas)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ import (
 	"chancery/shared/fault"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
+	"chancery/shared/text"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -195,6 +196,9 @@ func (r *Rejected) Error() string {
 	if len(key) > 64 {
 		key = key[:64] + "…"
 	}
+	if r.Entity == "pouch" {
+		return fmt.Sprintf("HQ refuses this pouch: %v. Nothing of it was taken", r.Err)
+	}
 	return fmt.Sprintf("HQ refuses change %d (%s %q) of this pouch: %v. Nothing of the pouch was taken; correct the record at the mission", r.Seq, r.Entity, key, r.Err)
 }
 
@@ -341,10 +345,15 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
+	// A pouch dated far ahead of HQ's clock would make its mission look
+	// alive until then; one from before Chancery's era is no pouch of it.
+	if err := text.When("the pouch", m.Created, s.DB.Now()); err != nil {
+		return nil, &Rejected{Seq: m.First, Entity: "pouch", Key: m.ID, Err: err}
+	}
 	if err := s.check(ctx, changes); err != nil {
 		return nil, err
 	}
-	through, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Changes: changes, Size: len(raw), Via: via})
+	through, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ type Pouch struct {
 	ID          string
 	Mission     string
 	First, Last int64
+	// Created is when the mission signed the pouch (its manifest says).
+	Created time.Time
 	Changes     []changelog.Change
 	Size        int
 	Via         string
@@ -48,16 +50,36 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	}
 	defer tx.Rollback()
 	now := d.Now().UTC()
+	// news holds, for each mission that told HQ something new, the newest
+	// creation time of such a pouch: only those move its "last seen".
+	news := map[string]time.Time{}
 	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, p.ID, p.Mission, p.First, p.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
 			return nil, err
 		}
+		fresh := false
 		for _, c := range p.Changes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (mission, seq) DO NOTHING`, p.Mission, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), p.ID); err != nil {
+			res, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (mission, seq) DO NOTHING`, p.Mission, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), p.ID)
+			if err != nil {
 				return nil, err
 			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				fresh = true
+			}
+		}
+		if !fresh && len(p.Changes) == 0 {
+			// An empty pouch is a mission asking for news: new evidence of
+			// life only if it was signed after every pouch before it.
+			var last sqlite.NullTime
+			if err := tx.QueryRowContext(ctx, "SELECT last_created FROM missions WHERE code = ?", p.Mission).Scan(&last); err != nil {
+				return nil, fmt.Errorf("ingest: mission %s: %w", p.Mission, err)
+			}
+			fresh = p.Created.After(time.Time(last)) && p.Created.After(news[p.Mission])
+		}
+		if prev, seen := news[p.Mission]; fresh && (!seen || p.Created.After(prev)) {
+			news[p.Mission] = p.Created
 		}
 	}
 	through := map[string]int64{}
@@ -94,8 +116,15 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 				return nil, err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ?, last_seen = ? WHERE code = ?", next, sqlite.Time(now), mission); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ? WHERE code = ?", next, mission); err != nil {
 			return nil, err
+		}
+		if created, ok := news[mission]; ok {
+			if _, err := tx.ExecContext(ctx, `UPDATE missions SET last_seen = ?,
+				last_created = CASE WHEN last_created IS NULL OR last_created < ? THEN ? ELSE last_created END WHERE code = ?`,
+				sqlite.Time(now), sqlite.Time(created), sqlite.Time(created), mission); err != nil {
+				return nil, err
+			}
 		}
 		through[mission] = next
 	}
@@ -191,7 +220,7 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change, 
 	case incident.Incident:
 		return applyIncident(ctx, tx, mission, r, c.Body)
 	case incident.AttachmentData:
-		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", r.SHA256, len(r.Data), r.Data)
+		_, err := tx.ExecContext(ctx, "INSERT INTO mission_attachments (mission, sha256, size, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", mission, r.SHA256, len(r.Data), r.Data)
 		return err
 	case changelog.UpdateReport:
 		return applyUpdateReport(ctx, tx, mission, r)

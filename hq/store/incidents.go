@@ -201,7 +201,9 @@ func (d *DB) Attachment(ctx context.Context, mission, id, sha string) (incident.
 			continue
 		}
 		var data []byte
-		err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data)
+		// Only a file this mission's own signed change brought: another
+		// mission's file of the same hash is not this incident's evidence.
+		err := d.sql.QueryRowContext(ctx, "SELECT data FROM mission_attachments WHERE mission = ? AND sha256 = ?", mission, sha).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			return a, nil, false, nil
 		}
@@ -210,12 +212,13 @@ func (d *DB) Attachment(ctx context.Context, mission, id, sha string) (incident.
 	return incident.Attachment{}, nil, false, problem.Errorf(problem.NotFound, "Incident %s of %s has no such evidence file.", id, mission)
 }
 
-// HasAttachments reports which of the given evidence files HQ holds.
-func (d *DB) HasAttachments(ctx context.Context, shas []string) (map[string]bool, error) {
+// HasAttachments reports which of the given evidence files HQ holds from
+// the mission.
+func (d *DB) HasAttachments(ctx context.Context, mission string, shas []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, s := range shas {
 		var n int
-		if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM attachments WHERE sha256 = ?", s).Scan(&n); err != nil {
+		if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM mission_attachments WHERE mission = ? AND sha256 = ?", mission, s).Scan(&n); err != nil {
 			return nil, err
 		}
 		out[s] = n > 0
