@@ -24,9 +24,9 @@ type Pouch struct {
 	First, Last int64
 	// Created is when the mission signed the pouch (its manifest says).
 	Created time.Time
-	Changes     []changelog.Change
-	Size        int
-	Via         string
+	Changes []changelog.Change
+	Size    int
+	Via     string
 }
 
 // Ingest stores the changes of verified pouches and applies, in sequence
