@@ -22,7 +22,8 @@ var eventMeaning = map[string]string{
 	uplink.EventCarried:      "its pouch handed to HQ by us",
 	uplink.EventReturned:     "took HQ's replies from us",
 	uplink.EventFull:         "its pouch refused: our relay store is full",
-	uplink.EventExpired:      "HQ's answer for it forgotten, never taken",
+	uplink.EventExpired:      "forgotten: HQ's answer never taken, or HQ never answered",
+	uplink.EventSetAside:     "its pouch set aside: HQ kept failing it",
 	uplink.EventDocument:     "gave us a document of HQ's update",
 	uplink.EventServed:       "took a document of HQ's update from us",
 }

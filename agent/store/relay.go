@@ -31,27 +31,30 @@ type RelayAnswer struct {
 // to HQ, and HQ's answers not yet taken.
 const relayBytes = "coalesce(sum(coalesce(length(raw), 0) + coalesce(length(reply), 0)), 0)"
 
-// RelayUse reports the bytes the relay store holds, and how many pouches
-// of mission HQ has not answered yet.
-func (d *DB) RelayUse(ctx context.Context, mission string) (used int64, holding int, err error) {
+// RelayUse reports the bytes the relay store holds in all and for
+// mission, and how many pouches of mission HQ has not answered yet.
+func (d *DB) RelayUse(ctx context.Context, mission string) (used, mine int64, holding int, err error) {
 	err = d.sql.QueryRowContext(ctx, `SELECT `+relayBytes+`,
-		coalesce(sum(mission = ? AND answered_at IS NULL), 0) FROM relay_pouches`, mission).Scan(&used, &holding)
-	return used, holding, err
+		coalesce(sum(CASE WHEN mission = ? THEN coalesce(length(raw), 0) + coalesce(length(reply), 0) END), 0),
+		coalesce(sum(mission = ? AND answered_at IS NULL), 0) FROM relay_pouches`, mission, mission).Scan(&used, &mine, &holding)
+	return used, mine, holding, err
 }
 
 // RelayHold keeps a pouch to carry to HQ, unless that would take the
-// store over quota bytes. A pouch already held is not stored twice.
-func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quota int64) (added bool, err error) {
+// store over quota bytes, or mission's pouches over perPeer bytes: one
+// peer cannot fill the store for the others. A pouch already held is not
+// stored twice.
+func (d *DB) RelayHold(ctx context.Context, mission, sum string, raw []byte, quota, perPeer int64) (added bool, err error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	var used int64
-	if err := tx.QueryRowContext(ctx, "SELECT "+relayBytes+" FROM relay_pouches").Scan(&used); err != nil {
+	var used, mine int64
+	if err := tx.QueryRowContext(ctx, "SELECT "+relayBytes+", coalesce(sum(CASE WHEN mission = ? THEN coalesce(length(raw), 0) + coalesce(length(reply), 0) END), 0) FROM relay_pouches", mission).Scan(&used, &mine); err != nil {
 		return false, err
 	}
-	if used+int64(len(raw)) > quota {
+	if used+int64(len(raw)) > quota || mine+int64(len(raw)) > perPeer {
 		return false, ErrRelayFull
 	}
 	res, err := tx.ExecContext(ctx, "INSERT INTO relay_pouches (sum, mission, raw, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -137,6 +140,22 @@ func (d *DB) RelayTaken(ctx context.Context, mission string, sums []string) (int
 func (d *DB) RelayExpire(ctx context.Context, before time.Time) ([]Carried, error) {
 	return d.carried(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NOT NULL AND answered_at < ? RETURNING sum, mission, raw",
 		sqlite.Time(before))
+}
+
+// RelayExpireUnanswered drops the pouches held since before that HQ never
+// answered: their missions send their changes again, and a pouch held for
+// good would take its peer's share of the store for good.
+func (d *DB) RelayExpireUnanswered(ctx context.Context, before time.Time) ([]Carried, error) {
+	return d.carried(ctx, "DELETE FROM relay_pouches WHERE answered_at IS NULL AND received_at < ? RETURNING sum, mission, raw",
+		sqlite.Time(before))
+}
+
+// RelayFailed records that HQ failed a carried pouch (an error of its own,
+// not a refusal) and returns how many times it has.
+func (d *DB) RelayFailed(ctx context.Context, sum, why string) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, "UPDATE relay_pouches SET attempts = attempts + 1, last_error = ? WHERE sum = ? RETURNING attempts", why, sum).Scan(&n)
+	return n, err
 }
 
 // RelayEvent is one line of what travelled through whom.

@@ -34,7 +34,8 @@ const (
 	EventCarried      = "carried"       // this mission handed a peer's pouch to HQ
 	EventReturned     = "returned"      // a peer fetched HQ's replies from here
 	EventFull         = "full"          // a peer's pouch was refused: the store is full
-	EventExpired      = "expired"       // HQ's answer for a peer, never taken, was forgotten
+	EventExpired      = "expired"       // HQ's answer for a peer, never taken, was forgotten; or a pouch HQ never answered
+	EventSetAside     = "set aside"     // a peer's pouch HQ kept failing, answered with the error
 	EventDocument     = "document"      // a peer gave this mission a document of HQ's update
 	EventServed       = "served"        // this mission gave a peer a document of HQ's update
 )
@@ -44,7 +45,22 @@ const (
 // HQ's receipt ever cleared them.
 const AnswerKept = 30 * 24 * time.Hour
 
-// DefaultRelayQuota bounds the bytes held for peers.
+// UnansweredKept is how long a peer's pouch waits here for HQ to answer
+// it. Its mission keeps every change until HQ's receipt covers it, so a
+// pouch dropped costs nothing but a resend; one kept for good would keep
+// its peer's share of the store.
+const UnansweredKept = 14 * 24 * time.Hour
+
+// MaxCarryFailures is how many times HQ may fail a carried pouch (an
+// error of HQ's, such as a 500) before it is set aside, answered with
+// the error, so that it holds up none of the pouches after it.
+const MaxCarryFailures = 3
+
+// PeerShare is the part of the relay store one peer may fill.
+const PeerShare = 4
+
+// DefaultRelayQuota bounds the bytes held for peers; one peer may use a
+// PeerShare-th of it.
 const DefaultRelayQuota = 256 << 20
 
 // Identity is the mission's identity towards its peers: its signing key
@@ -231,6 +247,8 @@ var _ relay.Carrier = Carrier{}
 
 func (c Carrier) quota() int64 { return cmp.Or(c.Quota, DefaultRelayQuota) }
 
+func (c Carrier) peerQuota() int64 { return c.quota() / PeerShare }
+
 // Offer implements relay.Carrier.
 func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay.Offer, error) {
 	k, err := c.Link.DB.Link(ctx)
@@ -240,7 +258,7 @@ func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay
 	if k.HQURL == "" {
 		return relay.Offer{Reason: "this mission has no link to HQ either"}, nil
 	}
-	used, holding, err := c.Link.DB.RelayUse(ctx, from)
+	used, mine, holding, err := c.Link.DB.RelayUse(ctx, from)
 	if err != nil {
 		return relay.Offer{}, err
 	}
@@ -248,12 +266,16 @@ func (c Carrier) Offer(ctx context.Context, from, sum string, size int64) (relay
 		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventFull, Pouch: sum, Bytes: size, Detail: fmt.Sprintf("%d of %d bytes in use", used, c.quota())})
 		return relay.Offer{Holding: holding, Reason: fmt.Sprintf("the relay store here is full (%d of %d bytes)", used, c.quota())}, nil
 	}
+	if mine+size > c.peerQuota() {
+		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventFull, Pouch: sum, Bytes: size, Detail: fmt.Sprintf("its share: %d of %d bytes in use", mine, c.peerQuota())})
+		return relay.Offer{Holding: holding, Reason: fmt.Sprintf("your share of the relay store here is full (%d of %d bytes); try another peer", mine, c.peerQuota())}, nil
+	}
 	return relay.Offer{Accept: true, Holding: holding}, nil
 }
 
 // Hold implements relay.Carrier.
 func (c Carrier) Hold(ctx context.Context, from, sum string, raw []byte) error {
-	added, err := c.Link.DB.RelayHold(ctx, from, sum, raw, c.quota())
+	added, err := c.Link.DB.RelayHold(ctx, from, sum, raw, c.quota(), c.peerQuota())
 	if errors.Is(err, store.ErrRelayFull) {
 		c.Link.log(ctx, store.RelayEvent{Peer: from, Event: EventFull, Pouch: sum, Bytes: int64(len(raw))})
 		return relay.ErrFull
@@ -318,6 +340,13 @@ func (l *Link) Carry(ctx context.Context) error {
 	for _, g := range gone {
 		l.log(ctx, store.RelayEvent{Peer: g.Mission, Event: EventExpired, Pouch: g.Sum, Detail: "not taken in 30 days"})
 	}
+	unanswered, err := l.DB.RelayExpireUnanswered(ctx, l.DB.Now().Add(-UnansweredKept))
+	if err != nil {
+		return err
+	}
+	for _, g := range unanswered {
+		l.log(ctx, store.RelayEvent{Peer: g.Mission, Event: EventExpired, Pouch: g.Sum, Detail: "HQ did not answer it in 14 days; the mission sends its changes again"})
+	}
 	held, err := l.DB.RelayToCarry(ctx)
 	if err != nil || len(held) == 0 {
 		return err
@@ -337,6 +366,20 @@ func (l *Link) Carry(ctx context.Context) error {
 				return err
 			}
 			l.log(ctx, store.RelayEvent{Peer: h.Mission, Event: EventHQRefused, Pouch: h.Sum, Bytes: int64(len(h.Raw)), Detail: re.Message})
+		case errors.As(err, &re):
+			// HQ's own failure: tried again at the next carry, and set
+			// aside after a few, never holding up the pouches after it.
+			n, ferr := l.DB.RelayFailed(ctx, h.Sum, re.Message)
+			if ferr != nil {
+				return ferr
+			}
+			if n >= MaxCarryFailures {
+				why := fmt.Sprintf("set aside after HQ failed it %d times: %s", n, re.Message)
+				if err := l.DB.RelayAnswered(ctx, h.Sum, nil, why); err != nil {
+					return err
+				}
+				l.log(ctx, store.RelayEvent{Peer: h.Mission, Event: EventSetAside, Pouch: h.Sum, Bytes: int64(len(h.Raw)), Detail: why})
+			}
 		case err != nil:
 			return fmt.Errorf("carrying %s's pouch: %w", h.Mission, err)
 		default:

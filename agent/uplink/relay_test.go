@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +20,13 @@ import (
 )
 
 // TestCarrierQuota: a mission carries its peers' pouches within its
-// quota; beyond it, it says so to the peer and logs it, and drops
-// nothing it has taken. Space comes back once the peer takes HQ's reply.
+// quota, and each peer within its share of it; beyond, it says so to the
+// peer and logs it, and drops nothing it has taken, and the other peers
+// are still served. Space comes back once the peer takes HQ's reply.
 func TestCarrierQuota(t *testing.T) {
 	ctx := context.Background()
 	h := newHQ(t)
-	c := uplink.Carrier{Link: h.link, Quota: 1000}
+	c := uplink.Carrier{Link: h.link, Quota: 1000 * uplink.PeerShare}
 
 	// Enrolled by file, the mission has no link to HQ to offer.
 	if off, err := c.Offer(ctx, "FR-LYO", strings.Repeat("a", 64), 10); err != nil || off.Accept || !strings.Contains(off.Reason, "no link to HQ") {
@@ -57,6 +62,10 @@ func TestCarrierQuota(t *testing.T) {
 	}
 	if strings.Join(kinds, " ") != "full full taken" {
 		t.Fatalf("relay log: %q", kinds)
+	}
+	// FR-LYO at its share does not keep FR-MRS out.
+	if off, err := c.Offer(ctx, "FR-MRS", relay.Sum(second), 600); err != nil || !off.Accept {
+		t.Fatalf("another peer's offer while FR-LYO is at its share: %+v %v", off, err)
 	}
 
 	// HQ answers; the peer takes the reply; the space is free again.
@@ -161,5 +170,78 @@ func TestDocumentsFromPeers(t *testing.T) {
 	}
 	if hinted(6) {
 		t.Fatal("pouches still ask HQ to leave out documents that peers holding the release lacked")
+	}
+}
+
+// failingHQ stands for an HQ that fails one pouch with a 500 and answers
+// the others: a fault at the network's far end, not a model of HQ.
+func failingHQ(t *testing.T, bad []byte) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Equal(body, bad) {
+			http.Error(w, `{"error":"database is locked"}`, http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte("reply to " + relay.Sum(body)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A pouch HQ keeps failing is set aside after a few tries, with its
+// reason in the relay log, and never holds up the pouches carried after
+// it; a pouch HQ never answers is dropped after UnansweredKept.
+func TestCarrierSetsAsideAFailingPouch(t *testing.T) {
+	ctx := context.Background()
+	h := newHQ(t)
+	bad, good := bytes.Repeat([]byte{7}, 300), bytes.Repeat([]byte{8}, 300)
+	srv := failingHQ(t, bad)
+	if err := h.db.UpdateLink(ctx, func(l *store.Link) error { l.HQURL = srv.URL; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	h.link.Client = &exchange.Client{Attempts: 1}
+	c := uplink.Carrier{Link: h.link}
+	for _, p := range [][]byte{bad, good} { // the failing one first, oldest
+		if err := c.Hold(ctx, "FR-LYO", relay.Sum(p), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range uplink.MaxCarryFailures {
+		if err := h.link.Carry(ctx); err != nil {
+			t.Fatalf("carry %d: %v", i+1, err)
+		}
+		if i == 0 {
+			rs, _ := c.Replies(ctx, "FR-LYO")
+			if len(rs) != 1 || rs[0].Pouch != relay.Sum(good) {
+				t.Fatalf("after the first carry, the pouch behind the failing one: %+v", rs)
+			}
+		}
+	}
+	rs, _ := c.Replies(ctx, "FR-LYO")
+	if len(rs) != 2 {
+		t.Fatalf("replies after %d carries: %+v", uplink.MaxCarryFailures, rs)
+	}
+	for _, r := range rs {
+		if r.Pouch == relay.Sum(bad) && !strings.Contains(r.Error, "set aside") {
+			t.Fatalf("the failing pouch's answer: %+v", r)
+		}
+	}
+	events, _ := h.db.RelayEvents(ctx, 20)
+	if !slices.ContainsFunc(events, func(e store.RelayEvent) bool {
+		return e.Event == uplink.EventSetAside && strings.Contains(e.Detail, "database is locked")
+	}) {
+		t.Fatalf("no set-aside event with HQ's reason: %+v", events)
+	}
+	// A pouch HQ never answers is forgotten after UnansweredKept.
+	old := bytes.Repeat([]byte{9}, 100)
+	if err := c.Hold(ctx, "FR-MRS", relay.Sum(old), old); err != nil {
+		t.Fatal(err)
+	}
+	h.db.Now = func() time.Time { return time.Now().Add(uplink.UnansweredKept + time.Hour) }
+	defer func() { h.db.Now = time.Now }()
+	srv.Close() // HQ unreachable: nothing would ever answer it
+	h.link.Carry(ctx)
+	if held, _ := h.db.RelayToCarry(ctx); len(held) != 0 {
+		t.Fatalf("%d unanswered pouches still held after %s", len(held), uplink.UnansweredKept)
 	}
 }

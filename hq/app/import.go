@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"chancery/shared/durable"
+	"chancery/sync/pouch"
 )
 
 // importPouches takes in pouches carried by hand, with a progress line,
@@ -37,7 +38,7 @@ func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer)
 	failed := 0
 	for i, f := range files {
 		fmt.Fprintf(stdout, "[%d/%d] %s %s ", i+1, len(files), bar(i, len(files)), filepath.Base(f))
-		raw, err := os.ReadFile(f)
+		raw, err := readPouch(f, w.ingest.Limits.MaxPouch)
 		if err == nil {
 			var reply []byte
 			if reply, err = w.ingest.Take(ctx, raw, "import "+filepath.Base(f)); err == nil {
@@ -67,4 +68,24 @@ func bar(done, total int) string {
 	const width = 20
 	n := done * width / total
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// readPouch reads a pouch file of at most max bytes; a larger one is
+// refused before it is read, and one that grows while read stops at max.
+func readPouch(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() || st.Size() > max {
+		return nil, fmt.Errorf("%w: %s is %d bytes, not a pouch file of at most %d", pouch.ErrTooLarge, name, st.Size(), max)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(raw)) > max {
+		err = fmt.Errorf("%w: over %d bytes", pouch.ErrTooLarge, max)
+	}
+	return raw, err
 }
