@@ -230,7 +230,7 @@ func TestReplaysDoNotFakeLiveness(t *testing.T) {
 		t.Fatal("three days without news, the mission is not shown stale")
 	}
 	// A pouch signed in 2099 is refused, and moves nothing.
-	if s, _, body := e.send(m, m.sealAt(t, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), 0)); s != http.StatusUnprocessableEntity || !strings.Contains(body, "ahead") {
+	if s, _, body := e.send(m, m.sealAt(t, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), 0)); s != http.StatusUnprocessableEntity || !strings.Contains(body, "ahead of this clock") {
 		t.Fatalf("a pouch from 2099: %d %s", s, body)
 	}
 	// A new request for news, signed now, is new evidence.
@@ -271,5 +271,31 @@ func TestEvidenceBoundToItsMission(t *testing.T) {
 	}
 	if r := b.Get("/incidents/KE-NBO/inc-9/attachments/" + sha); r.Status == 200 || strings.Contains(r.Body, "confidential") {
 		t.Fatalf("the thief's incident served the owner's file: %d", r.Status)
+	}
+}
+
+// A mission whose clock runs days ahead is still heard, but a request for
+// news it dates past HQ's allowed skew does not count as news, nor stop a
+// later one from counting.
+func TestClockAheadIsHeardButNotBelieved(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	m := e.enroll("FR-PAR")
+	if s, _, _ := e.send(m, m.sealAt(t, time.Now().Add(30*24*time.Hour), 1, change(changelog.EntityAnswer, "STR-01", answerOf("STR-01", 2)))); s != 200 {
+		t.Fatal("a mission a month ahead was refused")
+	}
+	mi, _ := e.db.Mission(ctx, "FR-PAR")
+	was := *mi.LastSeen
+	if s, _, _ := e.send(m, m.sealAt(t, time.Now().Add(30*24*time.Hour), 0)); s != 200 {
+		t.Fatal("an empty request a month ahead was refused")
+	}
+	if mi, _ := e.db.Mission(ctx, "FR-PAR"); !mi.LastSeen.Equal(was) {
+		t.Fatal("an empty request dated a month ahead counted as news")
+	}
+	if s, _, _ := e.send(m, m.sealAt(t, time.Now().Add(time.Minute), 0)); s != 200 {
+		t.Fatal("a request dated now was refused")
+	}
+	if mi, _ := e.db.Mission(ctx, "FR-PAR"); !mi.LastSeen.After(was) {
+		t.Fatal("after a pouch dated a month ahead, a request dated now no longer counts as news")
 	}
 }

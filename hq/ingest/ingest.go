@@ -345,8 +345,7 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	// A pouch dated far ahead of HQ's clock would make its mission look
-	// alive until then; one from before Chancery's era is no pouch of it.
+	// A pouch dated beyond any clock's error is no pouch of a mission's.
 	if err := text.When("the pouch", m.Created, s.DB.Now()); err != nil {
 		return nil, &Rejected{Seq: m.First, Entity: "pouch", Key: m.ID, Err: err}
 	}

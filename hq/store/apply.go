@@ -14,6 +14,10 @@ import (
 	"chancery/shared/sqlite"
 )
 
+// MaxSkew is how far ahead of HQ's clock a mission's clock may run for an
+// empty request to count as news of it.
+const MaxSkew = 7 * 24 * time.Hour
+
 // Pouch is a verified pouch's content, ready to be stored: its id, the
 // mission that sent it, the range of sequence numbers it carries, its
 // changes, its size on the wire and how it arrived ("http 10.0.0.5",
@@ -76,10 +80,19 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 			if err := tx.QueryRowContext(ctx, "SELECT last_created FROM missions WHERE code = ?", p.Mission).Scan(&last); err != nil {
 				return nil, fmt.Errorf("ingest: mission %s: %w", p.Mission, err)
 			}
-			fresh = p.Created.After(time.Time(last)) && p.Created.After(news[p.Mission])
+			// …and within the skew a mission's clock may have: a pouch
+			// dated years ahead would otherwise make every later request
+			// look old.
+			fresh = p.Created.After(time.Time(last)) && p.Created.After(news[p.Mission]) && !p.Created.After(now.Add(MaxSkew))
 		}
-		if prev, seen := news[p.Mission]; fresh && (!seen || p.Created.After(prev)) {
-			news[p.Mission] = p.Created
+		// The newest believable creation time: one past the skew is not
+		// kept, so that it cannot make later requests look old.
+		created := p.Created
+		if created.After(now.Add(MaxSkew)) {
+			created = time.Time{}
+		}
+		if prev, seen := news[p.Mission]; fresh && (!seen || created.After(prev)) {
+			news[p.Mission] = created
 		}
 	}
 	through := map[string]int64{}
@@ -121,8 +134,8 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		}
 		if created, ok := news[mission]; ok {
 			if _, err := tx.ExecContext(ctx, `UPDATE missions SET last_seen = ?,
-				last_created = CASE WHEN last_created IS NULL OR last_created < ? THEN ? ELSE last_created END WHERE code = ?`,
-				sqlite.Time(now), sqlite.Time(created), sqlite.Time(created), mission); err != nil {
+				last_created = CASE WHEN ? IS NOT NULL AND (last_created IS NULL OR last_created < ?) THEN ? ELSE last_created END WHERE code = ?`,
+				sqlite.Time(now), sqlite.NullTime(created), sqlite.NullTime(created), sqlite.NullTime(created), mission); err != nil {
 				return nil, err
 			}
 		}

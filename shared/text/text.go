@@ -41,11 +41,13 @@ func check(what, s string, max int, multiline bool) error {
 
 // Earliest and MaxAhead bound the times a record may carry: none is from
 // before Chancery's era, and none from further ahead of the reader's clock
-// than a mission's clock may be wrong by.
+// than a year. The window is wide on purpose: a mission whose clock is
+// wrong by weeks must still be heard (what is newer is decided by
+// sequence numbers, not clocks); only times no clock gives are refused.
 var Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // MaxAhead is how far ahead of the reader's clock a record's time may be.
-const MaxAhead = 7 * 24 * time.Hour
+const MaxAhead = 366 * 24 * time.Hour
 
 // When checks a time a record carries against now (the reader's clock).
 func When(what string, t, now time.Time) error {
@@ -53,7 +55,7 @@ func When(what string, t, now time.Time) error {
 	case t.Before(Earliest):
 		return fmt.Errorf("%s is dated %s, before %d", what, t.UTC().Format("2 January 2006"), Earliest.Year())
 	case t.After(now.Add(MaxAhead)):
-		return fmt.Errorf("%s is dated %s, more than a week ahead of this clock (%s); check the mission's clock", what, t.UTC().Format("2 January 2006 15:04 UTC"), now.UTC().Format("2 January 2006 15:04 UTC"))
+		return fmt.Errorf("%s is dated %s, more than a year ahead of this clock (%s); check the mission's clock", what, t.UTC().Format("2 January 2006 15:04 UTC"), now.UTC().Format("2 January 2006 15:04 UTC"))
 	}
 	return nil
 }
