@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"chancery/shared/account"
@@ -219,6 +220,12 @@ func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name strin
 		return in, problem.Errorf(problem.Invalid, "An evidence file is 1 byte to %d MB; keep larger files elsewhere and link to them.", incident.MaxAttachment>>20)
 	}
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune { // a tab or newline in a name is no one's intent
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
 	if name == "." || name == "/" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > 200 {
 		name = "evidence"
 	}

@@ -235,8 +235,9 @@ func appendChange(ctx context.Context, tx *sql.Tx, e changelog.Entity, key strin
 	return nil
 }
 
-// MaxNote is the longest sign-off note accepted, in characters.
-const MaxNote = 1000
+// MaxNote is the longest sign-off note accepted, in characters: the
+// limit HQ holds a snapshot to.
+const MaxNote = readiness.MaxNote
 
 // SignOff freezes the current assessment as a snapshot.
 func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readiness.Snapshot, error) {
