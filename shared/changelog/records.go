@@ -49,14 +49,10 @@ func (a Ack) Check(now time.Time) error {
 	case a.Protocol == "" || a.Version < 1:
 		return fmt.Errorf("an acknowledgement names no protocol version")
 	}
-	for _, c := range []error{
-		text.Line("the protocol id", a.Protocol, 64),
+	if err := text.First(text.Line("the protocol id", a.Protocol, 64),
 		text.Line("the name of who acknowledged", a.Username, readiness.MaxName),
-		text.When("the acknowledgement", a.At, now),
-	} {
-		if c != nil {
-			return c
-		}
+		text.When("the acknowledgement", a.At, now)); err != nil {
+		return err
 	}
 	return nil
 }

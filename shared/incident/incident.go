@@ -192,16 +192,12 @@ func (in Incident) Check(now time.Time) error {
 	case len(in.Attachments) > MaxAttachments:
 		return fmt.Errorf("%d evidence files are more than %d", len(in.Attachments), MaxAttachments)
 	}
-	for _, c := range []error{
-		text.Line("the incident id", in.ID, MaxID),
+	if err := text.First(text.Line("the incident id", in.ID, MaxID),
 		text.Line("the title", in.Title, MaxTitle),
 		text.Block("the summary", in.Summary, MaxText),
 		text.Block("the lessons", in.Lessons, MaxText),
-		text.Line("the name of who recorded it", in.CreatedBy, MaxName),
-	} {
-		if c != nil {
-			return c
-		}
+		text.Line("the name of who recorded it", in.CreatedBy, MaxName)); err != nil {
+		return err
 	}
 	for _, list := range [][]string{in.Platforms, in.Languages, in.Links} {
 		if len(list) > MaxList {
@@ -233,10 +229,8 @@ func (in Incident) Check(now time.Time) error {
 		if !slices.Contains(Statuses, e.To) || (e.From != "" && !slices.Contains(Statuses, e.From)) {
 			return fmt.Errorf("a timeline entry moves to an unknown status %q", e.To)
 		}
-		for _, c := range []error{text.Line("a timeline entry's author", e.By, MaxName), text.Block("a timeline entry's reason", e.Reason, MaxText), text.Line("a guidance id", e.GuidanceID, MaxID)} {
-			if c != nil {
-				return c
-			}
+		if err := text.First(text.Line("a timeline entry's author", e.By, MaxName), text.Block("a timeline entry's reason", e.Reason, MaxText), text.Line("a guidance id", e.GuidanceID, MaxID)); err != nil {
+			return err
 		}
 	}
 	for _, a := range in.Attachments {

@@ -54,15 +54,11 @@ func (s Snapshot) Check(now time.Time) error {
 	case len(s.Answers) > MaxAnswers:
 		return fmt.Errorf("snapshot %s has %d answers; the most is %d", s.ID, len(s.Answers), MaxAnswers)
 	}
-	for _, c := range []error{
-		text.Line("the snapshot id", s.ID, MaxItemID),
+	if err := text.First(text.Line("the snapshot id", s.ID, MaxItemID),
 		text.Line("the name of who signed off", s.SignedBy, MaxName),
 		text.Block("the sign-off note", s.Note, MaxNote),
-		text.When("the sign-off", s.SignedAt, now),
-	} {
-		if c != nil {
-			return c
-		}
+		text.When("the sign-off", s.SignedAt, now)); err != nil {
+		return err
 	}
 	for _, a := range s.Answers {
 		if err := a.Check(now); err != nil {

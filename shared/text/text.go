@@ -59,3 +59,14 @@ func When(what string, t, now time.Time) error {
 	}
 	return nil
 }
+
+// First returns the first error that is not nil: for running a record's
+// checks in order and reporting the first it fails.
+func First(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
