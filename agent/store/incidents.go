@@ -36,12 +36,12 @@ func (d *DB) CreateIncident(ctx context.Context, by account.Actor, in incident.I
 	if err := in.Check(d.Now()); err != nil {
 		return in, problem.Errorf(problem.Invalid, "The incident was not recorded: %s.", err)
 	}
-	return in, d.saveIncident(ctx, by, in, "incident.create", true)
+	return in, d.createIncident(ctx, by, in)
 }
 
-// saveIncident writes an incident, its change and its audit entry in one
-// transaction.
-func (d *DB) saveIncident(ctx context.Context, by account.Actor, in incident.Incident, action string, create bool, extra ...func(*sql.Tx) error) error {
+// createIncident writes a new incident, its change and its audit entry in
+// one transaction.
+func (d *DB) createIncident(ctx context.Context, by account.Actor, in incident.Incident) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -51,32 +51,69 @@ func (d *DB) saveIncident(ctx context.Context, by account.Actor, in incident.Inc
 		return err
 	}
 	defer tx.Rollback()
-	for _, f := range extra {
-		if err := f(tx); err != nil {
-			return err
-		}
-	}
-	if create {
-		_, err = tx.ExecContext(ctx, "INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)", in.ID, in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body))
-	} else {
-		_, err = tx.ExecContext(ctx, "UPDATE incidents SET status = ?, severity = ?, updated_at = ?, body = ? WHERE id = ?", in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body), in.ID)
-	}
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO incidents (id, status, severity, updated_at, body) VALUES (?, ?, ?, ?, ?)", in.ID, in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body)); err != nil {
 		return err
 	}
 	if err := appendChange(ctx, tx, changelog.EntityIncident, in.ID, json.RawMessage(body), in.UpdatedAt); err != nil {
 		return err
 	}
-	if err := account.Audit(ctx, tx, by, action, in.ID, string(in.Status)); err != nil {
+	if err := account.Audit(ctx, tx, by, "incident.create", in.ID, string(in.Status)); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
+// errUnchanged tells updateIncident that the change found nothing to do.
+var errUnchanged = errors.New("unchanged")
+
+// updateIncident reads an incident, changes it with change and writes it
+// back with its change-log entry and audit line, all in one write
+// transaction: two people acting on one incident at once each see the
+// other's work, and neither is lost. change may write more in tx (the
+// rows that go with it) and returns errUnchanged when there is nothing to
+// do.
+func (d *DB) updateIncident(ctx context.Context, by account.Actor, id, action string, change func(tx *sql.Tx, in *incident.Incident) error) (incident.Incident, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	defer tx.Rollback()
+	in, err := readIncident(ctx, tx, id)
+	if err != nil {
+		return in, err
+	}
+	if err := change(tx, &in); errors.Is(err, errUnchanged) {
+		return in, nil
+	} else if err != nil {
+		return in, err
+	}
+	if err := in.Check(d.Now()); err != nil {
+		return in, problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return in, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET status = ?, severity = ?, updated_at = ?, body = ? WHERE id = ?", in.Status, in.Severity, sqlite.Time(in.UpdatedAt), string(body), in.ID); err != nil {
+		return in, err
+	}
+	if err := appendChange(ctx, tx, changelog.EntityIncident, in.ID, json.RawMessage(body), in.UpdatedAt); err != nil {
+		return in, err
+	}
+	if err := account.Audit(ctx, tx, by, action, in.ID, string(in.Status)); err != nil {
+		return in, err
+	}
+	return in, tx.Commit()
+}
+
 // Incident returns one incident.
 func (d *DB) Incident(ctx context.Context, id string) (incident.Incident, error) {
+	return readIncident(ctx, d.sql, id)
+}
+
+func readIncident(ctx context.Context, q queryer, id string) (incident.Incident, error) {
 	var body string
-	err := d.sql.QueryRowContext(ctx, "SELECT body FROM incidents WHERE id = ?", id).Scan(&body)
+	err := q.QueryRowContext(ctx, "SELECT body FROM incidents WHERE id = ?", id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return incident.Incident{}, problem.Errorf(problem.NotFound, "There is no incident %q.", id)
 	}
@@ -110,26 +147,21 @@ func (d *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, err
 
 // MoveIncident records a decision on the pathway.
 func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to incident.Status, reason, lessons string) (incident.Incident, error) {
-	in, err := d.Incident(ctx, id)
-	if err != nil {
-		return in, err
-	}
 	if utf8.RuneCountInString(reason) > incident.MaxText || utf8.RuneCountInString(lessons) > incident.MaxText {
-		return in, problem.Errorf(problem.Invalid, "A text is limited to %d characters.", incident.MaxText)
+		return incident.Incident{}, problem.Errorf(problem.Invalid, "A text is limited to %d characters.", incident.MaxText)
 	}
-	if err := in.Move(to, by.Username, reason, lessons, d.Now().UTC().Truncate(time.Second)); err != nil {
-		return in, problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
-	}
-	var queue []func(*sql.Tx) error
-	if to == incident.Escalated {
+	return d.updateIncident(ctx, by, id, "incident."+string(to), func(tx *sql.Tx, in *incident.Incident) error {
+		if err := in.Move(to, by.Username, reason, lessons, d.Now().UTC().Truncate(time.Second)); err != nil {
+			return problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
+		}
+		if to != incident.Escalated {
+			return nil
+		}
 		// The escalation goes to HQ ahead of everything waiting.
-		queue = append(queue, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (incident, state, at) VALUES (?, ?, NULL)
-				ON CONFLICT (incident) DO UPDATE SET state = excluded.state, at = NULL`, in.ID, DeliveryQueued)
-			return err
-		})
-	}
-	return in, d.saveIncident(ctx, by, in, "incident."+string(to), false, queue...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (incident, state, at) VALUES (?, ?, NULL)
+			ON CONFLICT (incident) DO UPDATE SET state = excluded.state, at = NULL`, in.ID, DeliveryQueued)
+		return err
+	})
 }
 
 // Delivery of an escalated incident to HQ.
@@ -212,12 +244,8 @@ func (d *DB) Urgent(ctx context.Context) ([]changelog.Change, error) {
 // stored under its hash; its type is sniffed for information and never
 // used to serve it.
 func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name string, data []byte) (incident.Incident, error) {
-	in, err := d.Incident(ctx, id)
-	if err != nil {
-		return in, err
-	}
 	if len(data) == 0 || len(data) > incident.MaxAttachment {
-		return in, problem.Errorf(problem.Invalid, "An evidence file is 1 byte to %d MB; keep larger files elsewhere and link to them.", incident.MaxAttachment>>20)
+		return incident.Incident{}, problem.Errorf(problem.Invalid, "An evidence file is 1 byte to %d MB; keep larger files elsewhere and link to them.", incident.MaxAttachment>>20)
 	}
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
 	name = strings.Map(func(r rune) rune { // a tab or newline in a name is no one's intent
@@ -232,16 +260,15 @@ func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name strin
 	sum := sha256.Sum256(data)
 	a := incident.Attachment{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: http.DetectContentType(data),
 		At: d.Now().UTC().Truncate(time.Second), By: by.Username}
-	in.Attachments = append(in.Attachments, a)
-	in.UpdatedAt = a.At
-	err = d.saveIncident(ctx, by, in, "incident.attach", false, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, a.Size, data)
-		return err
-	}, func(tx *sql.Tx) error {
-		// The file itself travels after the incident's record.
+	return d.updateIncident(ctx, by, id, "incident.attach", func(tx *sql.Tx, in *incident.Incident) error {
+		in.Attachments = append(in.Attachments, a)
+		in.UpdatedAt = a.At
+		if _, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.SHA256, a.Size, data); err != nil {
+			return err
+		}
+		// The file travels as a change of its own.
 		return appendChange(ctx, tx, changelog.EntityAttachment, a.SHA256, incident.AttachmentData{Incident: id, SHA256: a.SHA256, Name: a.Name, Data: data}, a.At)
 	})
-	return in, err
 }
 
 // Attachment returns an evidence file of an incident, checking its hash.
@@ -269,16 +296,15 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 // AddGuidance adds HQ's guidance to an incident's timeline, unless it is
 // there already. The incident's change then tells HQ it arrived.
 func (d *DB) AddGuidance(ctx context.Context, id, guidanceID, by, text string, at time.Time) error {
-	in, err := d.Incident(ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, e := range in.Timeline {
-		if e.GuidanceID == guidanceID {
-			return nil
+	_, err := d.updateIncident(ctx, account.Actor{Username: "HQ", Remote: "guidance"}, id, "incident.guidance", func(_ *sql.Tx, in *incident.Incident) error {
+		for _, e := range in.Timeline {
+			if e.GuidanceID == guidanceID {
+				return errUnchanged
+			}
 		}
-	}
-	in.Timeline = append(in.Timeline, incident.Entry{At: at.UTC(), By: "HQ (" + by + ")", To: in.Status, Reason: text, HQ: true, GuidanceID: guidanceID})
-	in.UpdatedAt = d.Now().UTC().Truncate(time.Second)
-	return d.saveIncident(ctx, account.Actor{Username: "HQ", Remote: "guidance"}, in, "incident.guidance", false)
+		in.Timeline = append(in.Timeline, incident.Entry{At: at.UTC(), By: "HQ (" + by + ")", To: in.Status, Reason: text, HQ: true, GuidanceID: guidanceID})
+		in.UpdatedAt = d.Now().UTC().Truncate(time.Second)
+		return nil
+	})
+	return err
 }
