@@ -55,6 +55,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"int":    func(l readiness.Level) int { return int(l) },
 		"list":   func(xs ...int) []int { return xs },
 		"dur":    duration,
+		"skew":   skew,
 	}
 	for k, v := range funcs {
 		all[k] = v
@@ -181,6 +182,15 @@ func duration(d time.Duration) string {
 		return fmt.Sprintf("%.1f h", d.Hours())
 	}
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// skew says how far one clock is from another: "2.5 h ahead of",
+// "12 min behind".
+func skew(d time.Duration) string {
+	if d < 0 {
+		return duration(-d) + " behind"
+	}
+	return duration(d) + " ahead of"
 }
 
 // StaticFile returns an embedded static file, for programs that build

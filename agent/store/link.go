@@ -28,8 +28,12 @@ type Link struct {
 
 	Keys Keys
 
-	Acked     int64     // the highest sequence HQ's receipts cover
-	ReceiptAt time.Time // when HQ signed the newest reply taken
+	Acked       int64     // the highest sequence HQ's receipts cover
+	ReceiptAt   time.Time // when HQ signed the newest reply taken, by HQ's clock
+	ReplySerial int64     // HQ's reply counter on the newest reply taken
+	// ClockSkew is how far this machine's clock was ahead of HQ's (behind,
+	// if negative) at the last direct exchange.
+	ClockSkew time.Duration
 
 	LastOK, LastTry time.Time
 	LastError       string
@@ -59,7 +63,7 @@ func (l Link) Enrolled() bool { return l.HQSigning != "" && l.Keys.Current != ""
 
 const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 	key_current, key_next, key_previous, key_enrolling, acked, receipt_at, last_ok, last_try, last_error,
-	upload_sent, upload_total`
+	upload_sent, upload_total, reply_serial, clock_skew_ms`
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
@@ -70,10 +74,11 @@ func readLink(ctx context.Context, q queryer) (Link, error) {
 	var l Link
 	var recips string
 	var receipt, ok, try sqlite.NullTime
+	var skew int64
 	err := q.QueryRowContext(ctx, "SELECT "+linkCols+", coalesce(peer_documents, -1), deferred, deferred_had FROM link WHERE id = 1").Scan(
 		&l.Mission, &l.Name, &l.HQURL, &recips, &l.HQSigning, &l.Card,
 		&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.Acked, &receipt, &ok, &try, &l.LastError,
-		&l.UploadSent, &l.UploadTotal, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
+		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Link{PeerDocuments: -1}, nil
 	}
@@ -84,6 +89,7 @@ func readLink(ctx context.Context, q queryer) (Link, error) {
 		return l, fmt.Errorf("read the link to HQ: HQ's recipients: %w", err)
 	}
 	l.ReceiptAt, l.LastOK, l.LastTry = time.Time(receipt), time.Time(ok), time.Time(try)
+	l.ClockSkew = time.Duration(skew) * time.Millisecond
 	return l, nil
 }
 
@@ -100,18 +106,18 @@ func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 		peerDocs = l.PeerDocuments
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
 			hq_recipients = excluded.hq_recipients, hq_signing = excluded.hq_signing, card = excluded.card,
 			key_current = excluded.key_current, key_next = excluded.key_next, key_previous = excluded.key_previous,
 			key_enrolling = excluded.key_enrolling, acked = excluded.acked, receipt_at = excluded.receipt_at,
 			last_ok = excluded.last_ok, last_try = excluded.last_try, last_error = excluded.last_error,
-			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total,
+			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms,
 			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
 		l.Keys.Current, l.Keys.Next, l.Keys.Previous, l.Keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
-		l.UploadSent, l.UploadTotal, peerDocs, l.Deferred, l.DeferredHad)
+		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
 		return fmt.Errorf("write the link to HQ: %w", err)
 	}

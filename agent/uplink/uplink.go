@@ -66,6 +66,11 @@ type Link struct {
 	}
 }
 
+// MaxClockSkew is how far this machine's clock may be from HQ's before
+// the Sync page says so. Nothing depends on the clocks agreeing; people
+// reading dates do.
+const MaxClockSkew = 3 * time.Minute
+
 // ErrReplay refuses a reply from HQ older than one already taken.
 var ErrReplay = errors.New("HQ's reply is a replay")
 
@@ -80,12 +85,15 @@ type Status struct {
 	// HQFingerprint is the fingerprint of HQ's signing key pinned at
 	// enrollment, for staff to compare with the one HQ shows.
 	HQFingerprint string
-	LastOK        *time.Time
-	LastTry       *time.Time
-	LastError     string
-	Upload        string
-	Acked         int64
-	Pending       int64
+	// ClockSkew is how far this machine's clock is ahead of HQ's, when it
+	// is more than MaxClockSkew either way; 0 otherwise.
+	ClockSkew time.Duration
+	LastOK    *time.Time
+	LastTry   *time.Time
+	LastError string
+	Upload    string
+	Acked     int64
+	Pending   int64
 }
 
 // Status reports the link's state.
@@ -101,6 +109,9 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: last - k.Acked}
 	if k.HQSigning != "" {
 		s.HQFingerprint = exchange.Fingerprint(k.HQSigning)
+	}
+	if k.ClockSkew > MaxClockSkew || k.ClockSkew < -MaxClockSkew {
+		s.ClockSkew = k.ClockSkew
 	}
 	if k.UploadTotal > 0 {
 		s.Upload = fmt.Sprintf("%d of %d bytes", k.UploadSent, k.UploadTotal)
@@ -333,6 +344,15 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 
 // TakeReply opens HQ's reply pouch and records its receipt.
 func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, error) {
+	return l.takeReply(ctx, raw, "")
+}
+
+// takeReply is TakeReply; sent, if not empty, is the pouch this reply
+// answers in the same HTTP exchange. Such a reply is HQ's answer now,
+// whatever its counter says (an HQ restored from a backup counts from
+// where the backup stood); a reply brought by a peer or a file must not be
+// older than one already taken.
+func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange.Receipt, error) {
 	p, err := l.peer(ctx)
 	if err != nil {
 		return exchange.Receipt{}, err
@@ -358,12 +378,25 @@ func (l *Link) TakeReply(ctx context.Context, raw []byte) (exchange.Receipt, err
 	err = l.DB.UpdateLink(ctx, func(s *store.Link) error {
 		// A reply older than one already taken is a replay (a relay, or a
 		// file, bringing back an old answer): taking it would move the
-		// mission's view of HQ backwards.
-		if r.At.Before(s.ReceiptAt) {
+		// mission's view of HQ backwards. Older is by HQ's reply counter,
+		// not by a clock; an HQ that keeps no counter is judged by its.
+		live := sent != "" && r.Pouch == sent
+		switch {
+		case live:
+		case r.Serial > 0 && r.Serial < s.ReplySerial:
+			return fmt.Errorf("%w: it is HQ's reply number %d, and number %d was already taken", ErrReplay, r.Serial, s.ReplySerial)
+		case r.Serial == 0 && r.At.Before(s.ReceiptAt):
 			return fmt.Errorf("%w: HQ signed it on %s, and a later reply (%s) was already taken", ErrReplay,
 				r.At.Format(time.RFC3339), s.ReceiptAt.Format(time.RFC3339))
 		}
 		s.Acked, s.ReceiptAt = through, r.At
+		if live {
+			// HQ signed it a moment ago: the difference is the clocks'.
+			s.ClockSkew = l.DB.Now().Sub(r.At).Round(time.Second)
+		}
+		if r.Serial > 0 {
+			s.ReplySerial = r.Serial
+		}
 		if p.next != nil && r.Rekeyed == p.next.keyID() && s.Keys.Next == p.next.String() {
 			// HQ holds the new keys: they are the mission's from now on.
 			// The old identity stays to read replies sealed before the
@@ -481,7 +514,7 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 		}
 		l.Sent.Pouches++
 		l.Sent.Bytes += int64(len(raw))
-		r, err := l.TakeReply(ctx, reply)
+		r, err := l.takeReply(ctx, reply, m.ID)
 		if err != nil {
 			return err
 		}
@@ -549,7 +582,7 @@ func (l *Link) sendUrgent(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r, err := l.TakeReply(ctx, reply)
+		r, err := l.takeReply(ctx, reply, m.ID)
 		if err != nil {
 			return err
 		}

@@ -75,6 +75,7 @@ type job struct {
 
 type result struct {
 	through int64
+	serial  int64
 	err     error
 }
 
@@ -102,14 +103,14 @@ func (s *Service) write() {
 		for i, j := range batch {
 			ps[i] = j.p
 		}
-		through, err := s.DB.Ingest(context.Background(), ps)
+		through, serial, err := s.DB.Ingest(context.Background(), ps)
 		if err != nil && len(batch) > 1 {
 			// One pouch must not cost the others theirs: the batch is
 			// taken again one pouch at a time, so that only a pouch that
 			// cannot be applied fails, and alone.
 			for _, j := range batch {
-				t, err := s.DB.Ingest(context.Background(), []store.Pouch{j.p})
-				r := result{err: refusal(j.p, err)}
+				t, serial, err := s.DB.Ingest(context.Background(), []store.Pouch{j.p})
+				r := result{err: refusal(j.p, err), serial: serial}
 				if err == nil {
 					r.through = t[0]
 				}
@@ -118,7 +119,7 @@ func (s *Service) write() {
 			continue
 		}
 		for i, j := range batch {
-			r := result{err: refusal(j.p, err)}
+			r := result{err: refusal(j.p, err), serial: serial}
 			if err == nil {
 				r.through = through[i]
 			}
@@ -205,7 +206,7 @@ func (r *Rejected) Error() string {
 func (r *Rejected) Unwrap() error { return r.Err }
 
 // store hands a verified pouch to the writer and waits for the commit.
-func (s *Service) store(ctx context.Context, p store.Pouch) (int64, error) {
+func (s *Service) store(ctx context.Context, p store.Pouch) (through, serial int64, err error) {
 	s.start.Do(func() {
 		s.queue = make(chan job, maxBatch)
 		go s.write()
@@ -214,12 +215,12 @@ func (s *Service) store(ctx context.Context, p store.Pouch) (int64, error) {
 	select {
 	case s.queue <- j:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, 0, ctx.Err()
 	}
 	// Once queued, the pouch is committed or refused whatever the caller
 	// does; wait for the outcome so that the reply tells the truth.
 	r := <-j.done
-	return r.through, r.err
+	return r.through, r.serial, r.err
 }
 
 func (s *Service) receiver() pouch.Receiver {
@@ -352,12 +353,12 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err := s.check(ctx, changes); err != nil {
 		return nil, err
 	}
-	through, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via})
+	through, serial, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via})
 	if err != nil {
 		return nil, err
 	}
 	fault.Point("hq-after-commit")
-	return s.reply(ctx, p.Manifest, through)
+	return s.reply(ctx, p.Manifest, through, serial)
 }
 
 // rekey takes a mission's new keys, signed with its active key. A replay
@@ -389,12 +390,16 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 	if err != nil {
 		return nil, err
 	}
+	serial, err := s.DB.Serial(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.seal(ctx, exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
-		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC()}})
+		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC(), Serial: serial}})
 }
 
-func (s *Service) reply(ctx context.Context, m pouch.Manifest, through int64) ([]byte, error) {
-	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC()}}
+func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial int64) ([]byte, error) {
+	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC(), Serial: serial}}
 	if err := s.release(ctx, &r, !m.PeerDocuments); err != nil {
 		return nil, err
 	}

@@ -39,18 +39,19 @@ type Pouch struct {
 // either wholly taken in or not at all; and since changes are keyed by
 // (mission, sequence), taking in the same pouch again, or pouches in any
 // order, ends in the same state. It returns, for each pouch, the sequence
-// number up to which its mission's changes are now all applied.
+// number up to which its mission's changes are now all applied, and HQ's
+// reply counter after the batch (see Serial).
 //
 // Several pouches go in one transaction so that HQ pays for one disk sync
 // per batch rather than per pouch when many missions sync at once.
-func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
+func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, int64, error) {
 	cat, err := d.Catalog(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer tx.Rollback()
 	now := d.Now().UTC()
@@ -60,14 +61,14 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, p.ID, p.Mission, p.First, p.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		fresh := false
 		for _, c := range p.Changes {
 			res, err := tx.ExecContext(ctx, `INSERT INTO received (mission, seq, entity, key, op, body, at, pouch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (mission, seq) DO NOTHING`, p.Mission, c.Seq, string(c.Entity), c.Key, string(c.Op), string(c.Body), sqlite.Time(c.At), p.ID)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				fresh = true
@@ -78,7 +79,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 			// life only if it was signed after every pouch before it.
 			var last sqlite.NullTime
 			if err := tx.QueryRowContext(ctx, "SELECT last_created FROM missions WHERE code = ?", p.Mission).Scan(&last); err != nil {
-				return nil, fmt.Errorf("ingest: mission %s: %w", p.Mission, err)
+				return nil, 0, fmt.Errorf("ingest: mission %s: %w", p.Mission, err)
 			}
 			// …and within the skew a mission's clock may have: a pouch
 			// dated years ahead would otherwise make every later request
@@ -103,11 +104,11 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 		}
 		var t int64
 		if err := tx.QueryRowContext(ctx, "SELECT through FROM missions WHERE code = ?", mission).Scan(&t); err != nil {
-			return nil, fmt.Errorf("ingest: mission %s: %w", mission, err)
+			return nil, 0, fmt.Errorf("ingest: mission %s: %w", mission, err)
 		}
 		next, err := applyFrom(ctx, tx, mission, t, now)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		// An incident's record is whole and stamped: HQ takes it at once,
 		// even ahead of a gap, so that an escalation is not held up by the
@@ -119,30 +120,34 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 			for _, c := range p.Changes {
 				if c.Seq > next && c.Entity == changelog.EntityIncident {
 					if err := apply(ctx, tx, mission, c, now); err != nil {
-						return nil, err
+						return nil, 0, err
 					}
 				}
 			}
 		}
 		if next != t {
 			if err := d.refreshScores(ctx, tx, cat, mission); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE missions SET through = ? WHERE code = ?", next, mission); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if created, ok := news[mission]; ok {
 			if _, err := tx.ExecContext(ctx, `UPDATE missions SET last_seen = ?,
 				last_created = CASE WHEN ? IS NOT NULL AND (last_created IS NULL OR last_created < ?) THEN ? ELSE last_created END WHERE code = ?`,
 				sqlite.Time(now), sqlite.NullTime(created), sqlite.NullTime(created), sqlite.NullTime(created), mission); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		through[mission] = next
 	}
+	var serial int64
+	if err := tx.QueryRowContext(ctx, "UPDATE hq_serial SET n = n + 1 WHERE id = 1 RETURNING n").Scan(&serial); err != nil {
+		return nil, 0, err
+	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, p := range ps {
 		for _, c := range p.Changes {
@@ -155,7 +160,7 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, error) {
 	for i, p := range ps {
 		out[i] = through[p.Mission]
 	}
-	return out, nil
+	return out, serial, nil
 }
 
 // applyFrom applies the received changes that follow through without a
@@ -231,7 +236,7 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change, 
 			mission, r.Protocol, r.Version, r.Username, sqlite.Time(r.At))
 		return err
 	case incident.Incident:
-		return applyIncident(ctx, tx, mission, r, c.Body)
+		return applyIncident(ctx, tx, mission, c.Seq, r, c.Body)
 	case incident.AttachmentData:
 		_, err := tx.ExecContext(ctx, "INSERT INTO mission_attachments (mission, sha256, size, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", mission, r.SHA256, len(r.Data), r.Data)
 		return err
@@ -292,11 +297,19 @@ type Arrival struct {
 	At  time.Time
 }
 
+// Serial returns HQ's reply counter: it grows with every batch of pouches
+// taken in, never with the clock.
+func (d *DB) Serial(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.sql.QueryRowContext(ctx, "SELECT n FROM hq_serial WHERE id = 1").Scan(&n)
+	return n, err
+}
+
 // LastArrival returns how the mission's last pouch came in; the zero
 // Arrival if none has.
 func (d *DB) LastArrival(ctx context.Context, mission string) (Arrival, error) {
 	var a Arrival
-	err := d.sql.QueryRowContext(ctx, "SELECT via, received_at FROM pouches WHERE mission = ? ORDER BY received_at DESC LIMIT 1", mission).Scan(&a.Via, (*sqlite.Time)(&a.At))
+	err := d.sql.QueryRowContext(ctx, "SELECT via, received_at FROM pouches WHERE mission = ? ORDER BY rowid DESC LIMIT 1", mission).Scan(&a.Via, (*sqlite.Time)(&a.At))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Arrival{}, nil
 	}

@@ -21,15 +21,17 @@ import (
 // applyIncident keeps the latest record of a mission's incident. Records
 // are whole and stamped, so an older one arriving late changes nothing.
 // It also marks HQ guidance delivered once the mission's timeline shows it.
-func applyIncident(ctx context.Context, tx *sql.Tx, mission string, in incident.Incident, body []byte) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (mission, id, title, kind, severity, status, first_seen, escalated_at, closed_at, updated_at, lessons, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+func applyIncident(ctx context.Context, tx *sql.Tx, mission string, seq int64, in incident.Incident, body []byte) error {
+	// The record of the later change wins, whatever the mission's clock
+	// said when it made them.
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (mission, id, title, kind, severity, status, first_seen, escalated_at, closed_at, updated_at, lessons, body, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (mission, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, severity = excluded.severity, status = excluded.status,
 			first_seen = excluded.first_seen, escalated_at = excluded.escalated_at, closed_at = excluded.closed_at, updated_at = excluded.updated_at,
-			lessons = excluded.lessons, body = excluded.body
-		WHERE excluded.updated_at >= incidents.updated_at`,
+			lessons = excluded.lessons, body = excluded.body, seq = excluded.seq
+		WHERE excluded.seq >= incidents.seq`,
 		mission, in.ID, in.Title, string(in.Kind), int(in.Severity), string(in.Status), sqlite.Time(in.FirstSeen),
-		sqlite.NullOf(in.EscalatedAt), sqlite.NullOf(in.ClosedAt), sqlite.Time(in.UpdatedAt), in.Lessons, string(body))
+		sqlite.NullOf(in.EscalatedAt), sqlite.NullOf(in.ClosedAt), sqlite.Time(in.UpdatedAt), in.Lessons, string(body), seq)
 	if err != nil {
 		return err
 	}

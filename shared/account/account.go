@@ -101,6 +101,10 @@ type Service struct {
 
 	perAccount *Limiter
 	perAddress *Limiter
+
+	// firstSeen holds, for each session this process has seen, when it
+	// first saw it by the monotonic clock (token hash → time.Time).
+	firstSeen sync.Map
 }
 
 // Defaults. Thirty idle minutes suits a shared embassy workstation; twelve
@@ -428,7 +432,12 @@ func (s *Service) Session(ctx context.Context, token string) (User, error) {
 		return User{}, err
 	}
 	now := s.Now()
-	if now.Sub(time.Unix(seen, 0)) > s.IdleTimeout || now.Sub(time.Unix(created, 0)) > s.MaxAge {
+	// A session stamped in the future is one the clock has since been
+	// set back from: its age cannot be told by the wall clock, so it ends.
+	// While the program runs, the age is also measured on the monotonic
+	// clock, which no setting of the wall clock moves.
+	ahead := time.Unix(created, 0).After(now.Add(time.Minute)) || time.Unix(seen, 0).After(now.Add(time.Minute))
+	if ahead || now.Sub(time.Unix(seen, 0)) > s.IdleTimeout || now.Sub(time.Unix(created, 0)) > s.MaxAge || s.monotonicAge(sum) > s.MaxAge {
 		if _, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", sum); err != nil {
 			return User{}, err
 		}
@@ -449,6 +458,13 @@ func (s *Service) Session(ctx context.Context, token string) (User, error) {
 		}
 	}
 	return u, nil
+}
+
+// monotonicAge is how long ago, by the monotonic clock, this process
+// first saw the session.
+func (s *Service) monotonicAge(sum []byte) time.Duration {
+	v, _ := s.firstSeen.LoadOrStore(string(sum), time.Now())
+	return time.Since(v.(time.Time))
 }
 
 // Logout ends the session of token.

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -132,5 +133,24 @@ func TestConcurrentGuessesAreCountedBeforeHashing(t *testing.T) {
 	}
 	if fails != int(tried.Load()) {
 		t.Fatalf("%d failed logins in the audit log, %d tried", fails, tried.Load())
+	}
+}
+
+// A session ends at its maximum age even when the clock is set back: one
+// stamped in the future ends at once.
+func TestSessionEndsWhenTheClockIsSetBack(t *testing.T) {
+	ctx := context.Background()
+	s, now := newService(t)
+	s.CreateUser(ctx, account.System, "real.user", "Real", "staff", "a good long password")
+	_, token, err := s.Login(ctx, "real.user", "a good long password", "203.0.113.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, token); err != nil {
+		t.Fatalf("a fresh session: %v", err)
+	}
+	*now = now.Add(-6 * time.Hour) // the clock ran six hours ahead, and is corrected
+	if _, err := s.Session(ctx, token); !errors.Is(err, account.ErrNoSession) {
+		t.Fatalf("a session stamped six hours ahead of the corrected clock: %v", err)
 	}
 }

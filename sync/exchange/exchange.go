@@ -125,6 +125,10 @@ type Receipt struct {
 	// change of the mission.
 	Through int64     `json:"through"`
 	At      time.Time `json:"at"`
+	// Serial is HQ's reply counter, which only grows: a mission takes a
+	// reply whose Serial is below one it has taken for a replay, whatever
+	// the clocks say. 0 from an HQ that keeps none.
+	Serial int64 `json:"serial,omitempty"`
 	// Rekeyed is the key id of the mission's new signing key, in the
 	// answer to a rekey pouch: HQ holds the new keys and seals to them.
 	Rekeyed string `json:"rekeyed,omitempty"`
