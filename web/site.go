@@ -19,6 +19,7 @@ import (
 
 	"chancery/shared/account"
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 )
 
 // Site is the frame that every page of one program is drawn in: its
@@ -175,6 +176,9 @@ func StatusOf(err error) (int, string) {
 		}
 		return he.Code, problem.MessageOf(err)
 	}
+	if sqlite.IsFull(err) {
+		err = sqlite.ErrFull
+	}
 	status := map[problem.Code]int{
 		problem.Invalid:      http.StatusBadRequest,
 		problem.NotFound:     http.StatusNotFound,
@@ -182,6 +186,7 @@ func StatusOf(err error) (int, string) {
 		problem.Unauthorized: http.StatusUnauthorized,
 		problem.Forbidden:    http.StatusForbidden,
 		problem.TooMany:      http.StatusTooManyRequests,
+		problem.Unavailable:  http.StatusInsufficientStorage,
 	}[problem.CodeOf(err)]
 	if status == 0 {
 		status = http.StatusInternalServerError

@@ -8,15 +8,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/account"
 	"chancery/shared/protocol"
+	"chancery/shared/readiness"
+	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 	"chancery/sync/relay"
+	"chancery/web"
 )
 
 // TestCarrierQuota: a mission carries its peers' pouches within its
@@ -244,4 +249,53 @@ func TestCarrierSetsAsideAFailingPouch(t *testing.T) {
 	if held, _ := h.db.RelayToCarry(ctx); len(held) != 0 {
 		t.Fatalf("%d unanswered pouches still held after %s", len(held), uplink.UnansweredKept)
 	}
+}
+
+// A full disk is said in words staff can act on, and nothing is lost:
+// once there is room, saving goes on.
+func TestDiskFullIsSaid(t *testing.T) {
+	ctx := context.Background()
+	h := newHQ(t)
+	db := h.db.SQL()
+	db.SetMaxOpenConns(1) // one connection, so the limit below holds for every statement
+	var pages int
+	if err := db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	// SQLite's own "database or disk is full", as a full disk gives it.
+	if _, err := db.ExecContext(ctx, "PRAGMA max_page_count = "+strconv.Itoa(pages)); err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for i := range 200 {
+		_, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-01", Level: readiness.Level(i % 5), Evidence: strings.Repeat(strconv.Itoa(i), 1300)})
+		if sqlite.IsFull(err) {
+			full = true
+			break
+		}
+		if err != nil {
+			t.Fatalf("save %d: %v", i, err)
+		}
+	}
+	if !full {
+		t.Fatal("the database never filled up")
+	}
+	// Small writes fill what room the pages had left.
+	for range 5000 {
+		if err := h.db.Audit(ctx, account.System, "filler", "x", "y"); sqlite.IsFull(err) {
+			break
+		}
+	}
+	// The person saving is told, in words, not with a bare 500.
+	_, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-02", Level: 1, Evidence: strings.Repeat("x", 3000)})
+	if status, msg := web.StatusOf(err); status != http.StatusInsufficientStorage || !strings.Contains(msg, "disk is full") || !strings.Contains(msg, "Free some space") {
+		t.Fatalf("a save on a full disk answers %d %q (%v)", status, msg, err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-01", Level: 2, Evidence: "short"}); err != nil {
+		t.Fatalf("a save once there is room: %v", err)
+	}
+
 }

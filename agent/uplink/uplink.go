@@ -28,6 +28,7 @@ import (
 	"chancery/shared/enroll"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
+	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 )
@@ -116,6 +117,7 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	if k.UploadTotal > 0 {
 		s.Upload = fmt.Sprintf("%d of %d bytes", k.UploadSent, k.UploadTotal)
 	}
+
 	if !k.LastOK.IsZero() {
 		s.LastOK = &k.LastOK
 	}
@@ -435,6 +437,11 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 // MaxChanges, and takes HQ's receipts. It stops at the first error; what
 // was not receipted is sent by the next sync.
 func (l *Link) Sync(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil && sqlite.IsFull(err) {
+			err = fmt.Errorf("%s (%w)", problem.MessageOf(sqlite.ErrFull), err)
+		}
+	}()
 	if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.LastTry = l.DB.Now(); return nil }); err != nil {
 		return err
 	}
@@ -443,6 +450,9 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			s.LastError = ""
 			if err != nil {
 				s.LastError = err.Error()
+				if sqlite.IsFull(err) {
+					s.LastError = problem.MessageOf(sqlite.ErrFull)
+				}
 			} else {
 				s.LastOK = l.DB.Now()
 			}

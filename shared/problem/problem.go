@@ -22,6 +22,7 @@ const (
 	Unauthorized Code = "unauthorized" // not logged in, or bad credentials
 	Forbidden    Code = "forbidden"    // logged in, but the role does not allow it
 	TooMany      Code = "too_many"     // rate limited; try later
+	Unavailable  Code = "unavailable"  // a resource this machine lacks (disk space); try again once it is there
 	Internal     Code = "internal"     // our fault
 )
 

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
+
+	"chancery/shared/problem"
 )
 
 // DSN returns the data source name for the database file at path.
@@ -216,3 +218,16 @@ func Backup(ctx context.Context, db *sql.DB, path string) error {
 	}
 	return nil
 }
+
+// ErrFull is what a write that found the disk full is answered with: a
+// problem people can act on, not a bare 500. The transaction it ended
+// changed nothing; once there is room, everything goes on.
+var ErrFull = problem.Errorf(problem.Unavailable, "This computer's disk is full, so nothing was saved. Free some space on it (or ask whoever looks after it to), then try again: what was saved before is safe.")
+
+// IsFull reports whether err is SQLite's "database or disk is full".
+func IsFull(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == sqliteFull
+}
+
+const sqliteFull = 13 // SQLITE_FULL
