@@ -305,6 +305,23 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 	if p.next != nil {
 		return l.sealRekey(p)
 	}
+	if !viaPeers {
+		// A large pouch already on its way goes again, byte for byte, so
+		// that its upload resumes where HQ got to; once HQ holds its
+		// first change it is of no more use.
+		o, ok, err := l.DB.PendingOutgoing(ctx)
+		if err != nil {
+			return nil, pouch.Manifest{}, err
+		}
+		if ok && o.First == k.Acked+1 {
+			return o.Raw, pouch.Manifest{ID: o.ID, Kind: pouch.KindChanges, From: p.mission, To: "HQ", First: o.First, Last: o.Last, Records: o.Records}, nil
+		}
+		if ok {
+			if err := l.DB.DropOutgoing(ctx); err != nil {
+				return nil, pouch.Manifest{}, err
+			}
+		}
+	}
 	cs, err := l.DB.Changes(ctx, k.Acked, MaxChanges)
 	if err != nil {
 		return nil, pouch.Manifest{}, err
@@ -341,7 +358,17 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 	}
 	var buf bytes.Buffer
 	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk}, env, lines)
-	return buf.Bytes(), m, err
+	if err != nil {
+		return nil, m, err
+	}
+	if !viaPeers && buf.Len() > exchange.SmallPouch && len(cs) > 0 {
+		// Large enough to go by resumable upload: kept, so that a cut
+		// link or a restart costs only the bytes in flight.
+		if err := l.DB.KeepOutgoing(ctx, store.Outgoing{ID: m.ID, First: m.First, Last: m.Last, Records: m.Records, Raw: buf.Bytes()}); err != nil {
+			return nil, m, err
+		}
+	}
+	return buf.Bytes(), m, nil
 }
 
 // TakeReply opens HQ's reply pouch and records its receipt.
@@ -517,6 +544,20 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 				s.UploadSent, s.UploadTotal = int64(sent), int64(total)
 				return nil
 			})
+		}
+		o, kept, oerr := l.DB.PendingOutgoing(ctx)
+		if oerr != nil {
+			return oerr
+		}
+		kept = kept && o.ID == m.ID
+		if kept {
+			c.Location = o.Location // resume the upload begun before
+			c.Created = func(loc string) {
+				// Kept at once: the next attempt resumes from it, even
+				// after this process dies. Failing to keep it costs only
+				// the pouch's head sent again.
+				_ = l.DB.SetOutgoingLocation(ctx, o.Sum, loc)
+			}
 		}
 		reply, err := c.Exchange(ctx, raw)
 		if err != nil {

@@ -36,16 +36,30 @@ type Client struct {
 	// Progress, if set, is told how much of a resumable upload HQ holds.
 	Progress func(sent, total int)
 
+	// Location is HQ's address of the pouch's upload: set it to resume an
+	// upload a previous call began (after a cut, a restart). Created, if
+	// set, is told the address as soon as HQ makes an upload, to keep
+	// with the pouch: a process killed a moment later resumes from it.
+	Location string
+	Created  func(location string)
+
 	// Sent counts the pouch bytes sent by resumable uploads, resent ones
 	// included: what a slow link paid.
-	Sent    int64
-	resumed int
+	Sent int64
 }
 
 // UploadChunk is the most bytes one PATCH of a resumable upload carries:
 // small enough that progress shows on a slow link, large enough that the
 // requests cost little.
 const UploadChunk = 256 << 10
+
+// MinUploadChunk and ChunkTime size the chunks to the link: a chunk takes
+// about ChunkTime at the rate the last one went, and is never smaller
+// than MinUploadChunk (about 13 s at 9.6 kbit/s).
+const (
+	MinUploadChunk = 16 << 10
+	ChunkTime      = 10 * time.Second
+)
 
 // Defaults: five attempts from one second doubling to 16 s cover a link
 // that drops for half a minute; a longer outage is the scheduler's next
@@ -109,12 +123,29 @@ func (c *Client) Exchange(ctx context.Context, pouch []byte) ([]byte, error) {
 func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 	h, attempts, wait := c.defaults()
 	base := strings.TrimSuffix(c.BaseURL, "/")
-	var loc string
+	loc := c.Location
 	offset := 0
+	if loc != "" {
+		// An upload begun before: ask how far HQ got, and go on from there
+		// without sending its head again.
+		resp, err := c.send(ctx, h, http.MethodHead, base+loc, nil, nil)
+		n, nerr := 0, error(nil)
+		if err == nil {
+			n, nerr = strconv.Atoi(resp.Header.Get("Upload-Offset"))
+		}
+		if err == nil && resp.StatusCode == http.StatusOK && nerr == nil && n <= len(pouch) {
+			offset = n
+		} else {
+			loc = ""
+		}
+	}
 	// The creation carries the pouch's signed head, which HQ checks before
 	// it keeps a byte; it answers with how much of the pouch it holds.
 	head := pouch[:min(len(pouch), pouchpkg.HeadSize)]
 	err := c.retry(ctx, attempts, wait, func() error {
+		if loc != "" {
+			return nil // resumed
+		}
 		resp, err := c.send(ctx, h, http.MethodPost, base+PathUploads, head, map[string]string{"Upload-Length": strconv.Itoa(len(pouch)), "Content-Type": "application/offset+octet-stream"})
 		if err != nil {
 			return err
@@ -131,49 +162,85 @@ func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Sent += int64(len(head))
+	if c.Location != loc {
+		c.Sent += int64(len(head))
+		if c.Created != nil {
+			c.Created(loc)
+		}
+	}
+	c.Location = loc
 	if c.Progress != nil {
 		c.Progress(offset, len(pouch))
 	}
-	err = c.retry(ctx, attempts, wait, func() error {
-		if c.resumed > 0 {
-			// After a failure, HQ's word on what it holds decides where to go on.
-			resp, err := c.send(ctx, h, http.MethodHead, base+loc, nil, nil)
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return &RemoteError{Status: resp.StatusCode, Message: "the upload is gone at HQ; the next sync starts it again", Final: resp.StatusCode == http.StatusNotFound}
-			}
-			if n, err := strconv.Atoi(resp.Header.Get("Upload-Offset")); err == nil && n <= len(pouch) {
-				offset = n
-			}
+	// The attempts are counted afresh whenever one made progress: a link
+	// that drops every few hundred KiB still gets a large pouch through.
+	// Each chunk is sized to the rate the link has shown, so that even a
+	// 9.6 kbit/s link sends one well inside the request timeout.
+	chunk := UploadChunk / 4
+	failures := 0
+	for {
+		before := offset
+		err = c.patch(ctx, h, base+loc, pouch, &offset, &chunk)
+		if err == nil {
+			break
 		}
-		c.resumed++
-		for offset < len(pouch) {
-			end := min(offset+UploadChunk, len(pouch))
-			c.Sent += int64(end - offset)
-			resp, err := c.send(ctx, h, http.MethodPatch, base+loc, pouch[offset:end], map[string]string{
-				"Upload-Offset": strconv.Itoa(offset), "Content-Type": "application/offset+octet-stream"})
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusNoContent {
-				return &RemoteError{Status: resp.StatusCode, Message: "HQ did not take the bytes"}
-			}
-			offset = end
-			if c.Progress != nil {
-				c.Progress(offset, len(pouch))
-			}
-			fault.Point("agent-mid-upload")
+		var re *RemoteError
+		if errors.As(err, &re) && re.Final {
+			return nil, err
 		}
-		return nil
-	})
-	c.resumed = 0
-	if err != nil {
-		return nil, err
+		if offset > before {
+			failures = 0
+		}
+		if failures++; failures >= attempts {
+			return nil, err
+		}
+		select {
+		case <-time.After(wait<<(failures-1) + rand.N(wait)):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// After a failure, HQ's word on what it holds decides where to go on.
+		resp, herr := c.send(ctx, h, http.MethodHead, base+loc, nil, nil)
+		if herr != nil {
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, &RemoteError{Status: resp.StatusCode, Message: "the upload is gone at HQ; the next sync starts it again", Final: resp.StatusCode == http.StatusNotFound}
+		}
+		if n, err := strconv.Atoi(resp.Header.Get("Upload-Offset")); err == nil && n <= len(pouch) {
+			offset = n
+		}
 	}
 	return c.post(ctx, loc+"/exchange", ContentType, nil)
+}
+
+// patch sends the pouch from *offset in chunks, adapting *chunk to the
+// rate the link shows, until the end or the first failure.
+func (c *Client) patch(ctx context.Context, h *http.Client, url string, pouch []byte, offset, chunk *int) error {
+	for *offset < len(pouch) {
+		end := min(*offset+*chunk, len(pouch))
+		c.Sent += int64(end - *offset)
+		start := time.Now()
+		resp, err := c.send(ctx, h, http.MethodPatch, url, pouch[*offset:end], map[string]string{
+			"Upload-Offset": strconv.Itoa(*offset), "Content-Type": "application/offset+octet-stream"})
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusNoContent {
+			return &RemoteError{Status: resp.StatusCode, Message: "HQ did not take the bytes"}
+		}
+		// Aim at chunks of about ChunkTime at the rate just seen.
+		if took := time.Since(start); took > 0 {
+			rate := float64(end-*offset) / took.Seconds()
+			*chunk = max(MinUploadChunk, min(UploadChunk, int(rate*ChunkTime.Seconds())))
+		}
+		*offset = end
+		if c.Progress != nil {
+			c.Progress(*offset, len(pouch))
+		}
+		fault.Point("agent-mid-upload")
+	}
+	return nil
 }
 
 // retry runs f up to attempts times with exponential backoff and jitter,
