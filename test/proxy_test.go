@@ -1,11 +1,11 @@
 package test
 
 import (
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // proxy stands between a mission and HQ on loopback, like a bad link: it
@@ -23,7 +23,35 @@ type proxy struct {
 	cutAfter atomic.Int64
 	cuts     atomic.Int32
 	down     atomic.Bool
-	wg       sync.WaitGroup
+	// rate, if above zero, is the link's speed in bytes a second, each
+	// way, shared by all its connections, as a slow line is.
+	rate atomic.Int64
+	up   bucket
+	dn   bucket
+	wg   sync.WaitGroup
+}
+
+// bucket paces bytes to the proxy's rate: each send waits until the link
+// would have carried the bytes before it.
+type bucket struct {
+	mu   sync.Mutex
+	next time.Time
+}
+
+// wait holds n bytes until the link, at rate bytes a second, has room.
+func (b *bucket) wait(n int, rate int64) {
+	if rate <= 0 {
+		return
+	}
+	b.mu.Lock()
+	now := time.Now()
+	if b.next.Before(now) {
+		b.next = now
+	}
+	b.next = b.next.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+	until := b.next
+	b.mu.Unlock()
+	time.Sleep(time.Until(until))
 }
 
 func newProxy(t testing.TB, target string) *proxy {
@@ -71,8 +99,23 @@ func (p *proxy) pipe(c net.Conn) {
 	done := make(chan struct{}, 2)
 	p.conns.Add(1)
 	go func() {
-		n, _ := io.Copy(c, u)
-		p.downstream.Add(n)
+		buf := make([]byte, 4<<10)
+		for {
+			n, err := u.Read(buf)
+			if n > 0 {
+				p.dn.wait(n, p.rate.Load())
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					break
+				}
+				p.downstream.Add(int64(n))
+			}
+			if err != nil {
+				break
+			}
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		}
 		done <- struct{}{}
 	}()
 	go func() {
@@ -100,8 +143,17 @@ func (p *proxy) pipe(c net.Conn) {
 					break
 				}
 				carried += int64(n)
-				p.upstream.Add(int64(n))
-				if _, werr := u.Write(buf[:n]); werr != nil {
+				for b := buf[:n]; len(b) > 0; {
+					k := min(len(b), 4<<10) // paced in small steps, as a line carries them
+					p.up.wait(k, p.rate.Load())
+					if _, werr := u.Write(b[:k]); werr != nil {
+						n = -1
+						break
+					}
+					p.upstream.Add(int64(k))
+					b = b[k:]
+				}
+				if n < 0 {
 					break
 				}
 			}

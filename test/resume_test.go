@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"chancery/shared/fault"
 )
@@ -19,7 +20,7 @@ import (
 // largeBacklog enrolls FR-PAR through a proxy and gives it 300 answers
 // with 3,000 characters of evidence each that does not compress: one
 // pouch of well over a megabyte.
-func largeBacklog(t *testing.T) (hq *agent, px *proxy, agentDir string) {
+func largeBacklog(t *testing.T) (hq *agent, px *proxy, agentDir, password string) {
 	t.Helper()
 	hqDir := t.TempDir()
 	agentDir = t.TempDir()
@@ -41,7 +42,7 @@ func largeBacklog(t *testing.T) (hq *agent, px *proxy, agentDir string) {
 		r.Body.Close()
 	}
 	a.stop(t)
-	return hq, px, agentDir
+	return hq, px, agentDir, a.Password
 }
 
 // TestUploadResumesAcrossRestarts: the agent is killed in the middle of a
@@ -49,7 +50,7 @@ func largeBacklog(t *testing.T) (hq *agent, px *proxy, agentDir string) {
 // HQ's offset with the same pouch: less than 5% of the pouch is sent
 // twice, HTTP included.
 func TestUploadResumesAcrossRestarts(t *testing.T) {
-	hq, px, agentDir := largeBacklog(t)
+	hq, px, agentDir, _ := largeBacklog(t)
 	px.upstream.Store(0)
 	for range 2 {
 		cmd := exec.Command(filepath.Join(bin, "chancery-agent"), "sync", "--data", agentDir)
@@ -141,5 +142,28 @@ func TestUploadResumesAfterCut(t *testing.T) {
 	hc := login(t, hq.URL, "admin", hq.Password)
 	if page := get(t, hc, hq.URL+"/missions/FR-PAR"); !strings.Contains(page, fmt.Sprintf("all applied up to number %d", 300)) {
 		t.Fatal("HQ does not hold the 300 changes")
+	}
+}
+
+// TestEscalationDoesNotWaitForABacklog: on a 64 kbit/s line, the agent is
+// busy uploading a backlog of well over a megabyte (more than two minutes
+// of line) when a colleague escalates an incident: the escalation reaches
+// HQ in seconds, in an exchange of its own, beside the upload.
+func TestEscalationDoesNotWaitForABacklog(t *testing.T) {
+	hq, px, agentDir, password := largeBacklog(t)
+	px.rate.Store(8 << 10) // 64 kbit/s each way
+	a := startAgent(t, agentDir, "--sync-schedule", "@every 1h")
+	c := login(t, a.URL, "admin", password)
+	form(t, c, a.URL+"/sync", a.URL+"/sync", url.Values{}) // the backlog starts up the line
+	waitFor(t, 30*time.Second, func() bool { return px.upstream.Load() > 32<<10 })
+	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Deepfake of the ambassador"}, "kind": {"synthetic-media"}, "severity": {"4"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
+	start := time.Now()
+	form(t, c, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Synthetic media of an official"}})
+	hc := login(t, hq.URL, "admin", hq.Password)
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(get(t, hc, hq.URL+"/incidents"), id) })
+	t.Logf("the escalation reached HQ %s after it was made, with %d KiB of the backlog up the line", time.Since(start).Round(100*time.Millisecond), px.upstream.Load()>>10)
+	if held := regexp.MustCompile(`all applied up to number (\d+)`).FindStringSubmatch(get(t, hc, hq.URL+"/missions/FR-PAR")); held != nil && held[1] == "302" {
+		t.Fatal("the backlog had arrived before the escalation: the test did not test anything")
 	}
 }

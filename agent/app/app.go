@@ -203,7 +203,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go relays.watch(ctx, every)
 	}
 
-	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers}
+	// An escalation does not wait for a sync busy with a backlog: it goes
+	// in an exchange of its own at once, and if HQ cannot be reached, the
+	// sync that follows hands it to the peers.
+	urgent := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-urgent:
+				if err := link.SendUrgent(ctx); err != nil {
+					logger.Warn("an escalation could not go to HQ at once; the sync hands it to peer missions", "err", err)
+				}
+				runner.Now()
+			}
+		}
+	}()
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers,
+		Urgent: func() {
+			select {
+			case urgent <- struct{}{}:
+			default:
+			}
+		}}
 	if relays != nil {
 		srv.Relay = &relay.Server{Identity: link.Identity, Carrier: uplink.Carrier{Link: link, Quota: int64(c.RelayQuotaMB) << 20}, Held: runner.Now}
 	}

@@ -193,8 +193,13 @@ func (h *handler) moveIncident(c echo.Context) error {
 	}
 	target := "/incidents/" + url.PathEscape(in.ID)
 	if to == incident.Escalated {
-		// Escalation does not wait for the schedule: HQ must know now.
-		h.SyncNow()
+		// Escalation does not wait for the schedule, nor for a sync busy
+		// with a backlog: HQ must know now.
+		if h.Urgent != nil {
+			h.Urgent()
+		} else {
+			h.SyncNow()
+		}
 		target += "?escalated=1"
 	}
 	return c.Redirect(http.StatusSeeOther, target)

@@ -52,6 +52,9 @@ type Server struct {
 	// Link is the mission's link to HQ; SyncNow asks for a sync at once.
 	Link    *uplink.Link
 	SyncNow func()
+	// Urgent, if set, sends escalations at once, beside any sync running;
+	// without it an escalation asks for a sync.
+	Urgent func()
 	// Peers are the missions on a shared network; nil when alone.
 	Peers *relay.Node
 	// Relay is the API through which peers hand over pouches to carry

@@ -497,7 +497,9 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0
-	if err := l.sendUrgent(ctx); err != nil {
+	n, b, err := l.sendUrgent(ctx)
+	l.Sent.Pouches, l.Sent.Bytes = l.Sent.Pouches+n, l.Sent.Bytes+b
+	if err != nil {
 		return err
 	}
 	// A sync sends what was pending when it started, and then at most
@@ -596,55 +598,68 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}
 }
 
+// SendUrgent sends each escalated incident not yet received by HQ, each
+// in an exchange of its own, at once: it does not wait for a sync that is
+// busy with a backlog. It is safe to run beside Sync (HQ takes a change
+// twice as once).
+func (l *Link) SendUrgent(ctx context.Context) error {
+	st, err := l.Status(ctx)
+	if err != nil || !st.Enrolled || st.HQURL == "" {
+		return err
+	}
+	_, _, err = l.sendUrgent(ctx)
+	return err
+}
+
 // sendUrgent sends each escalated incident not yet received by HQ in a
 // pouch of its own, ahead of any backlog. HQ takes an incident's latest
 // record at once, even before the changes ahead of it have arrived; they
 // follow in the usual pouches.
-func (l *Link) sendUrgent(ctx context.Context) error {
+func (l *Link) sendUrgent(ctx context.Context) (pouches int, size int64, err error) {
 	urgent, err := l.DB.Urgent(ctx)
 	if err != nil || len(urgent) == 0 {
-		return err
+		return 0, 0, err
 	}
 	p, err := l.peer(ctx)
 	if err != nil {
-		return err
+		return pouches, size, err
 	}
 	st, err := l.Status(ctx)
 	if err != nil {
-		return err
+		return pouches, size, err
 	}
 	for _, c := range urgent {
 		lines, err := pouch.ChangeLines([]changelog.Change{c})
 		if err != nil {
-			return err
+			return pouches, size, err
 		}
 		var buf bytes.Buffer
 		m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
 			pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, First: c.Seq, Last: c.Seq}, lines)
 		if err != nil {
-			return err
+			return pouches, size, err
 		}
 		if err := l.DB.SetDelivery(ctx, c.Key, store.DeliverySent); err != nil {
-			return err
+			return pouches, size, err
 		}
 		cl := *l.Client
 		cl.BaseURL = st.HQURL
 		reply, err := cl.Exchange(ctx, buf.Bytes())
 		if err != nil {
-			return err
+			return pouches, size, err
 		}
 		r, err := l.takeReply(ctx, reply, m.ID)
 		if err != nil {
-			return err
+			return pouches, size, err
 		}
-		l.Sent.Pouches++
-		l.Sent.Bytes += int64(buf.Len())
+		pouches++
+		size += int64(buf.Len())
 		if r.Pouch == m.ID {
 			if err := l.DB.SetDelivery(ctx, c.Key, store.DeliveryReceived); err != nil {
-				return err
+				return pouches, size, err
 			}
 		}
 		fault.Point("agent-after-urgent")
 	}
-	return nil
+	return pouches, size, nil
 }
