@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X chancery/agent/app.Version=$(VERSION)
 LDFLAGS_HQ := -s -w -X chancery/hq/app.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build run test vet bench cross chromium clean
+.PHONY: all build run test vet bench soak cross chromium clean
 
 all: build
 
@@ -39,6 +39,12 @@ chromium:
 	fi
 
 # bench runs the benchmarks whose figures are in BENCHMARKS.md.
+# soak runs the bad-line scenarios of TestLinks with ten times the
+# backlog: 9.6 kbit/s, 600 ms round trips, resets, a black hole. It takes
+# the better part of an hour.
+soak:
+	CHANCERY_SOAK=1 $(GO) test -count=1 -timeout 90m -run 'TestLinks|TestHQDownForAWeek' -v chancery/test
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x chancery/agent/httpd chancery/agent/store
 	$(GO) test -run '^$$' -bench IngestSmall -benchtime 3000x chancery/hq/ingest

@@ -1,7 +1,9 @@
 package test
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,10 +25,18 @@ type proxy struct {
 	cutAfter atomic.Int64
 	cuts     atomic.Int32
 	down     atomic.Bool
+	// blackhole, when set, takes in what is sent and answers nothing, as
+	// a link that silently drops everything does.
+	blackhole atomic.Bool
 	// rate, if above zero, is the link's speed in bytes a second, each
 	// way, shared by all its connections, as a slow line is.
 	rate atomic.Int64
-	up   bucket
+	// latency, if above zero, delays every byte by that long each way.
+	latency atomic.Int64
+	// resetEvery, if above zero, cuts every connection each time it has
+	// carried that many more bytes towards HQ.
+	resetEvery atomic.Int64
+	up         bucket
 	dn   bucket
 	wg   sync.WaitGroup
 }
@@ -81,6 +91,21 @@ func (p *proxy) serve() {
 			c.Close()
 			continue
 		}
+		if p.blackhole.Load() {
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer c.Close()
+				buf := make([]byte, 16<<10)
+				for p.blackhole.Load() {
+					c.SetReadDeadline(time.Now().Add(time.Second))
+					if _, err := c.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+						return
+					}
+				}
+			}()
+			continue
+		}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -89,12 +114,14 @@ func (p *proxy) serve() {
 	}
 }
 
-func (p *proxy) pipe(c net.Conn) {
-	defer c.Close()
-	u, err := net.Dial("tcp", p.target.Load().(string))
+func (p *proxy) pipe(client net.Conn) {
+	upstream, err := net.Dial("tcp", p.target.Load().(string))
 	if err != nil {
+		client.Close()
 		return
 	}
+	c, u := p.delayed(client), p.delayed(upstream)
+	defer c.Close()
 	defer u.Close()
 	done := make(chan struct{}, 2)
 	p.conns.Add(1)
@@ -113,8 +140,8 @@ func (p *proxy) pipe(c net.Conn) {
 				break
 			}
 		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.CloseWrite()
+		if hc, ok := c.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite()
 		}
 		done <- struct{}{}
 	}()
@@ -132,11 +159,16 @@ func (p *proxy) pipe(c net.Conn) {
 			}
 			if n > 0 {
 				limit := p.cutAfter.Load()
+				if every := p.resetEvery.Load(); every > 0 {
+					limit = (carried/every + 1) * every
+				}
 				if limit > 0 && carried+int64(n) > limit {
 					n = int(limit - carried)
 					u.Write(buf[:n])
 					p.upstream.Add(int64(n))
-					p.cutAfter.Store(0)
+					if p.resetEvery.Load() == 0 {
+						p.cutAfter.Store(0)
+					}
 					p.cuts.Add(1)
 					c.Close()
 					u.Close()
@@ -161,10 +193,87 @@ func (p *proxy) pipe(c net.Conn) {
 				break
 			}
 		}
-		if tc, ok := u.(*net.TCPConn); ok {
-			tc.CloseWrite()
+		if hc, ok := u.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite()
 		}
 		done <- struct{}{}
 	}()
 	<-done
+}
+
+// delayedConn is a connection whose writes arrive the proxy's latency
+// later, in order, without holding up the writer: a long line, not a slow
+// one.
+type delayedConn struct {
+	net.Conn
+	latency time.Duration
+	q       chan delayedWrite
+	done    chan struct{}
+	mu      sync.Mutex
+	closed  bool
+}
+
+type delayedWrite struct {
+	at    time.Time
+	b     []byte
+	close bool // a half-close, passed on in order
+}
+
+func (p *proxy) delayed(c net.Conn) net.Conn {
+	d := time.Duration(p.latency.Load())
+	if d <= 0 {
+		return c
+	}
+	dc := &delayedConn{Conn: c, latency: d, q: make(chan delayedWrite, 4096), done: make(chan struct{})}
+	go func() {
+		defer close(dc.done)
+		broken := false
+		for w := range dc.q {
+			if broken {
+				continue
+			}
+			time.Sleep(time.Until(w.at))
+			if w.close {
+				if tc, ok := dc.Conn.(*net.TCPConn); ok {
+					tc.CloseWrite()
+				}
+				continue
+			}
+			if _, err := dc.Conn.Write(w.b); err != nil {
+				broken = true
+			}
+		}
+	}()
+	return dc
+}
+
+func (dc *delayedConn) Write(b []byte) (int, error) {
+	return len(b), dc.send(delayedWrite{at: time.Now().Add(dc.latency), b: append([]byte(nil), b...)})
+}
+
+// CloseWrite half-closes once what was written before has arrived.
+func (dc *delayedConn) CloseWrite() error {
+	return dc.send(delayedWrite{at: time.Now().Add(dc.latency), close: true})
+}
+
+func (dc *delayedConn) send(w delayedWrite) error {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if dc.closed {
+		return net.ErrClosed
+	}
+	dc.q <- w
+	return nil
+}
+
+// Close lets what was written arrive, then closes.
+func (dc *delayedConn) Close() error {
+	dc.mu.Lock()
+	if !dc.closed {
+		dc.closed = true
+		close(dc.q)
+	}
+	dc.mu.Unlock()
+	<-dc.done
+	return dc.Conn.Close()
 }
