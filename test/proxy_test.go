@@ -37,8 +37,8 @@ type proxy struct {
 	// carried that many more bytes towards HQ.
 	resetEvery atomic.Int64
 	up         bucket
-	dn   bucket
-	wg   sync.WaitGroup
+	dn         bucket
+	wg         sync.WaitGroup
 }
 
 // bucket paces bytes to the proxy's rate: each send waits until the link
