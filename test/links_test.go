@@ -30,6 +30,7 @@ var links = []link{
 	{name: "600 ms round trip", answers: 300, size: 3000, fault: func(s *site) { s.px.latency.Store(int64(300 * time.Millisecond)) }},
 	{name: "64 kbit/s", answers: 40, size: 2000, fault: func(s *site) { s.px.rate.Store(8000) }},
 	{name: "9.6 kbit/s", answers: 20, size: 1000, fault: func(s *site) { s.px.rate.Store(1200) }},
+	{name: "9.6 kbit/s, 100 KB by resumable upload", answers: 40, size: 2500, fault: func(s *site) { s.px.rate.Store(1200) }},
 	{name: "reset every 100 KB", answers: 300, size: 3000, fault: func(s *site) { s.px.resetEvery.Store(100 << 10) }},
 	{name: "black hole for 20 s", answers: 30, size: 1000, fault: func(s *site) { s.px.blackhole.Store(true) },
 		clear: 20 * time.Second},
@@ -58,6 +59,9 @@ func converge(tb testing.TB, l link) (time.Duration, float64) {
 	var pouchBytes int64
 	for {
 		out, err := s.sync()
+		if os.Getenv("CHANCERY_LINK_DEBUG") != "" {
+			tb.Logf("%s after %s: %v\n%s", l.name, time.Since(start).Round(time.Second), err, out)
+		}
 		for _, m := range sentRE.FindAllStringSubmatch(out, -1) {
 			b, _ := strconv.ParseInt(m[2], 10, 64)
 			pouchBytes += b

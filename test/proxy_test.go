@@ -146,7 +146,10 @@ func (p *proxy) pipe(client net.Conn) {
 		done <- struct{}{}
 	}()
 	go func() {
-		buf := make([]byte, 16<<10)
+		// Small reads, so that a connection the sender has given up on
+		// holds no more than a few KB of the line, as a dropped TCP
+		// connection does.
+		buf := make([]byte, 4<<10)
 		var carried int64
 		for {
 			n, err := c.Read(buf)

@@ -30,13 +30,13 @@ func newLink(c Config, db *store.DB) (*uplink.Link, error) {
 		return nil, err
 	}
 	// A link that is cut is noticed in seconds, not minutes: connecting
-	// and the TLS handshake get 10 s, HQ's answer 60 s once the request is
-	// sent; the whole request 2 minutes, which a chunk sized to the link's
-	// rate stays well inside.
+	// and the TLS handshake get 10 s; each request a budget by its size at
+	// the slowest line's rate (exchange.RequestBase, MinRate), which a
+	// chunk sized to the line's rate stays well inside.
 	dial := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	h := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsc,
+	h := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsc,
 		DialContext: dial.DialContext, ForceAttemptHTTP2: true, IdleConnTimeout: 90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 60 * time.Second}}
+		TLSHandshakeTimeout: 10 * time.Second}}
 	return &uplink.Link{DB: db, Client: &exchange.Client{Attempts: c.SyncAttempts, HTTP: h}, Pause: 500 * time.Millisecond}, nil
 }
 

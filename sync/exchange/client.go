@@ -274,7 +274,22 @@ func (c *Client) retry(ctx context.Context, attempts int, wait time.Duration, f 
 
 // send makes one request and returns the response with its body read and
 // closed.
+// Request budget. A request may take RequestBase, plus the time its body
+// takes at MinRate: on the slowest line a mission has (9.6 kbit/s), a
+// 72 KiB upload head gets a minute and a half, a small exchange twenty
+// seconds. Within that a silent line is given up on, and tried again.
+const (
+	RequestBase = 20 * time.Second
+	MinRate     = 1200 // bytes a second
+)
+
+func budget(size int) time.Duration {
+	return RequestBase + time.Duration(size)*time.Second/MinRate
+}
+
 func (c *Client) send(ctx context.Context, h *http.Client, method, url string, body []byte, header map[string]string) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, budget(len(body)))
+	defer cancel()
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -314,6 +329,9 @@ func (c *Client) post(ctx context.Context, path, ctype string, body []byte) ([]b
 }
 
 func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, body []byte) ([]byte, error) {
+	// The answer may be a reply pouch of some size: it gets its budget too.
+	ctx, cancel := context.WithTimeout(ctx, budget(len(body))+budget(64<<10))
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
