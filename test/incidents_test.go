@@ -3,12 +3,16 @@ package test
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -183,5 +187,65 @@ func TestPeersSeeEachOther(t *testing.T) {
 	// A wrong key is refused at start, with what to do.
 	if out, err := runErr("chancery-agent", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--relay-bind", "127.0.0.1:0", "--relay-key", "short"); err == nil || !strings.Contains(out, "base64 of 32 random bytes") {
 		t.Fatalf("bad relay key: %v %s", err, out)
+	}
+}
+
+// TestColleaguesAddEvidenceAtOnce: three people add evidence to one
+// incident at the same moment, fifteen files in all; every file the agent
+// acknowledged is in the incident at the mission and, after a sync, at HQ.
+func TestColleaguesAddEvidenceAtOnce(t *testing.T) {
+	s := newSite(t)
+	a := startAgent(t, s.agentDir)
+	os.WriteFile(filepath.Join(s.agentDir, "test-password"), []byte(a.Password), 0o600)
+	c := login(t, a.URL, "admin", a.Password)
+	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"A fake press release"}, "kind": {"false-image"}, "severity": {"2"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var acked []string
+	for person := range 3 {
+		pc := login(t, a.URL, "admin", a.Password)
+		ptoken := csrfRE.FindStringSubmatch(get(t, pc, a.URL+"/incidents/"+id))[1]
+		for f := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := fmt.Sprintf("screenshot-%d-%d.png", person, f)
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				mw.WriteField("csrf", ptoken)
+				fw, _ := mw.CreateFormFile("file", name)
+				fmt.Fprintf(fw, "evidence %s", name)
+				mw.Close()
+				resp, err := pc.Post(a.URL+"/incidents/"+id+"/attachments", mw.FormDataContentType(), &body)
+				if err != nil {
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 200 && resp.Request.URL.Path == "/incidents/"+id {
+					mu.Lock()
+					acked = append(acked, name)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if len(acked) != 15 {
+		t.Fatalf("%d of 15 files acknowledged", len(acked))
+	}
+	page := get(t, c, a.URL+"/incidents/"+id)
+	a.stop(t)
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	hq := get(t, login(t, s.hq.URL, "admin", s.hqPassword()), s.hq.URL+"/incidents/FR-PAR/"+id)
+	for _, name := range acked {
+		if !strings.Contains(page, name) {
+			t.Errorf("%s was acknowledged but is not in the incident at the mission", name)
+		}
+		if !strings.Contains(hq, name) {
+			t.Errorf("%s was acknowledged but is not in the incident at HQ", name)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package uplink_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -258,6 +260,16 @@ func TestDiskFullIsSaid(t *testing.T) {
 	h := newHQ(t)
 	db := h.db.SQL()
 	db.SetMaxOpenConns(1) // one connection, so the limit below holds for every statement
+	// A backlog larger than one request: the sync keeps its pouch on disk.
+	items := []string{"STR-01", "STR-02", "STR-03", "GOV-01", "GOV-02", "MIS-01", "MIS-02", "NAR-01", "NAR-02", "AI-01", "AI-02", "SOV-01", "SOV-03"}
+	for i := range 40 {
+		item := items[i%len(items)]
+		noise := make([]byte, 2900)
+		rand.Read(noise)
+		if _, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: item, Level: readiness.Level(i % 5), Evidence: base64.StdEncoding.EncodeToString(noise)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var pages int
 	if err := db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
 		t.Fatal(err)
@@ -290,6 +302,17 @@ func TestDiskFullIsSaid(t *testing.T) {
 	_, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-02", Level: 1, Evidence: strings.Repeat("x", 3000)})
 	if status, msg := web.StatusOf(err); status != http.StatusInsufficientStorage || !strings.Contains(msg, "disk is full") || !strings.Contains(msg, "Free some space") {
 		t.Fatalf("a save on a full disk answers %d %q (%v)", status, msg, err)
+	}
+	// A sync that cannot keep its large pouch for lack of room says why,
+	// on the Sync page.
+	if err := h.db.UpdateLink(ctx, func(l *store.Link) error { l.HQURL = "http://127.0.0.1:9"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.link.Sync(ctx); err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("a sync on a full disk: %v", err)
+	}
+	if st, _ := h.link.Status(ctx); !strings.Contains(st.LastError, "disk is full") {
+		t.Fatalf("the Sync page on a full disk says %q", st.LastError)
 	}
 	if _, err := db.ExecContext(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
 		t.Fatal(err)

@@ -497,7 +497,7 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0
-	n, b, err := l.sendUrgent(ctx)
+	n, b, err := l.sendUrgent(ctx, 0)
 	l.Sent.Pouches, l.Sent.Bytes = l.Sent.Pouches+n, l.Sent.Bytes+b
 	if err != nil {
 		return err
@@ -607,7 +607,10 @@ func (l *Link) SendUrgent(ctx context.Context) error {
 	if err != nil || !st.Enrolled || st.HQURL == "" {
 		return err
 	}
-	_, _, err = l.sendUrgent(ctx)
+	// One try: if HQ does not answer within the request's budget, the
+	// peers are asked at once rather than after the retries a backlog
+	// gets.
+	_, _, err = l.sendUrgent(ctx, 1)
 	return err
 }
 
@@ -615,7 +618,7 @@ func (l *Link) SendUrgent(ctx context.Context) error {
 // pouch of its own, ahead of any backlog. HQ takes an incident's latest
 // record at once, even before the changes ahead of it have arrived; they
 // follow in the usual pouches.
-func (l *Link) sendUrgent(ctx context.Context) (pouches int, size int64, err error) {
+func (l *Link) sendUrgent(ctx context.Context, attempts int) (pouches int, size int64, err error) {
 	urgent, err := l.DB.Urgent(ctx)
 	if err != nil || len(urgent) == 0 {
 		return 0, 0, err
@@ -644,6 +647,9 @@ func (l *Link) sendUrgent(ctx context.Context) (pouches int, size int64, err err
 		}
 		cl := *l.Client
 		cl.BaseURL = st.HQURL
+		if attempts > 0 {
+			cl.Attempts = attempts
+		}
 		reply, err := cl.Exchange(ctx, buf.Bytes())
 		if err != nil {
 			return pouches, size, err
