@@ -93,28 +93,7 @@ func pouchSize(t *testing.T, agentDir, out string) int64 {
 // way goes on from where HQ got to. Less than 10% of the pouch is sent
 // twice.
 func TestUploadResumesAfterCut(t *testing.T) {
-	hqDir, agentDir := t.TempDir(), t.TempDir()
-	hq := startHQ(t, hqDir)
-	px := newProxy(t, strings.TrimPrefix(hq.URL, "http://"))
-	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
-	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "FR-PAR"))
-	run(t, "chancery-agent", "enroll", "--data", agentDir, "--hq", px.URL(), "--code", code, "--mission", "FR-PAR")
-
-	// 300 answers with 3,000 characters of evidence that does not compress.
-	a := startAgent(t, agentDir)
-	c := login(t, a.URL, "admin", a.Password)
-	m := csrfRE.FindStringSubmatch(get(t, c, a.URL+"/areas/strategy"))
-	for i := range 300 {
-		noise := make([]byte, 2250)
-		rand.Read(noise)
-		r, err := c.PostForm(a.URL+"/answers/STR-0"+strconv.Itoa(i%8+1), url.Values{"csrf": {m[1]}, "level": {strconv.Itoa(i % 5)}, "evidence": {base64.StdEncoding.EncodeToString(noise)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Body.Close()
-	}
-	a.stop(t)
-
+	hq, px, agentDir, _ := largeBacklog(t)
 	px.upstream.Store(0)
 	px.cutAfter.Store(300 << 10) // the connection drops after 300 KiB
 	out := run(t, "chancery-agent", "sync", "--data", agentDir)
@@ -124,14 +103,7 @@ func TestUploadResumesAfterCut(t *testing.T) {
 	if px.cuts.Load() != 1 {
 		t.Fatalf("the connection was cut %d times, want 1", px.cuts.Load())
 	}
-	sent := regexp.MustCompile(`Sent 1 pouch\(es\), (\d+) bytes`).FindStringSubmatch(out)
-	if sent == nil {
-		t.Fatalf("sync output: %s", out)
-	}
-	size, _ := strconv.ParseInt(sent[1], 10, 64)
-	if size < 600<<10 {
-		t.Fatalf("the pouch is only %d bytes; the test needs one much larger than the cut", size)
-	}
+	size := pouchSize(t, agentDir, out)
 	// Everything that went upstream, HTTP headers and the resent bytes
 	// included, against the pouch itself.
 	over := float64(px.upstream.Load()-size) / float64(size)
