@@ -136,6 +136,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := removeBackupLeftovers(c.Data); err != nil {
+		return fmt.Errorf("remove what a killed backup left in %s: %w", c.Data, err)
+	}
 	db, acc, err := openStore(ctx, c)
 	if err != nil {
 		return err

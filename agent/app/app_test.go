@@ -99,6 +99,19 @@ func TestBackupIsEncrypted(t *testing.T) {
 	if bytes.Contains(raw, []byte("canary.user")) || !bytes.HasPrefix(raw, []byte("age-encryption.org/v1")) {
 		t.Fatal("the backup is not an age file, or shows its content")
 	}
+	// No plain copy is left in the data folder; one a killed backup left
+	// is removed when the agent starts.
+	if left, _ := filepath.Glob(filepath.Join(dir, ".backup-*")); len(left) != 0 {
+		t.Fatalf("the backup left %v", left)
+	}
+	os.MkdirAll(filepath.Join(dir, ".backup-killed"), 0o700)
+	os.WriteFile(filepath.Join(dir, ".backup-killed", "agent.db"), []byte("plain copy"), 0o600)
+	if err := app.RemoveBackupLeftovers(dir); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".backup-*")); len(left) != 0 {
+		t.Fatalf("a killed backup's plain copy survived: %v", left)
+	}
 	if code, _, stderr := run(t, nil, "backup", "--data", dir, "--out", out, "--recipient", id.Recipient().String()); code == 0 || !strings.Contains(stderr, "already exists") {
 		t.Fatalf("overwrite: %d %s", code, stderr)
 	}

@@ -56,9 +56,15 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer db.Close()
 
-	plain := filepath.Join(c.Data, fmt.Sprintf(".backup-%d.db", os.Getpid()))
-	os.Remove(plain)
-	defer os.Remove(plain)
+	// The plain copy lives only in a private folder removed on the way
+	// out; one left by a backup that was killed is removed at the next
+	// start (see removeBackupLeftovers).
+	tmp, err := os.MkdirTemp(c.Data, backupTemp+"*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	plain := filepath.Join(tmp, "agent.db")
 	if err := sqlite.Backup(ctx, db.SQL(), plain); err != nil {
 		return err
 	}
@@ -70,6 +76,24 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s).\n", out, len(rs))
+	return nil
+}
+
+// backupTemp starts the name of a backup's private folder.
+const backupTemp = ".backup-"
+
+// removeBackupLeftovers removes what a backup that was killed left in the
+// data folder: a plain copy of the database must not outlive its backup.
+func removeBackupLeftovers(data string) error {
+	left, err := filepath.Glob(filepath.Join(data, backupTemp+"*"))
+	if err != nil {
+		return err
+	}
+	for _, l := range left {
+		if err := os.RemoveAll(l); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

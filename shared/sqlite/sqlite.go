@@ -65,6 +65,14 @@ func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
+	// The files hold the program's records and keys: its own to read,
+	// however they were created or copied in.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: make %s private: %w", f, err)
+		}
+	}
 	if err := Migrate(ctx, db, sources...); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)

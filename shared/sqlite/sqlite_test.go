@@ -182,3 +182,30 @@ func TestTimeRoundTripsAndSortsAsText(t *testing.T) {
 		t.Error("'yesterday' scanned as a time")
 	}
 }
+
+// A database file is its program's alone, however it was created: one
+// copied in readable by all is made private when opened.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	os.Chmod(path, 0o644)
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v", filepath.Base(f), st.Mode().Perm())
+		}
+	}
+}
