@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	hqstore "chancery/hq/store"
 	"chancery/shared/account"
 	"chancery/shared/protocol"
+	"chancery/shared/sqlite"
 )
 
 // TestEnrollByFile: a mission with no link at all enrolls, sends its
@@ -160,5 +162,35 @@ func TestEscrowOpensPouches(t *testing.T) {
 	// HQ still takes the pouch: it is one of the recipients.
 	if out := run(t, "chancery-hq", "pouch", "import", "--data", hqDir, files[0]); !strings.Contains(out, "1 taken in") {
 		t.Fatal(out)
+	}
+}
+
+// TestAuditVerify: "audit verify" at the mission and at HQ says the log
+// is intact, and names the entry someone removed, even with the
+// append-only triggers dropped.
+func TestAuditVerify(t *testing.T) {
+	agentDir, hqDir := t.TempDir(), t.TempDir()
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "lena", "--role", "staff")
+	run(t, "chancery-agent", "user", "add", "--data", agentDir, "--username", "omar", "--role", "staff")
+	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
+	run(t, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "FR-PAR")
+	for _, c := range []struct{ bin, db string }{{"chancery-agent", filepath.Join(agentDir, "agent.db")}, {"chancery-hq", filepath.Join(hqDir, "hq.db")}} {
+		if out := run(t, c.bin, "audit", "verify", "--data", filepath.Dir(c.db)); !strings.Contains(out, "intact") {
+			t.Fatalf("%s audit verify on an untouched log: %s", c.bin, out)
+		}
+		db, err := sql.Open("sqlite", sqlite.DSN(c.db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"DROP TRIGGER audit_append_only_delete", "DELETE FROM audit WHERE id = (SELECT min(id) FROM audit)"} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		out, err := runErr(c.bin, "audit", "verify", "--data", filepath.Dir(c.db))
+		if err == nil || !strings.Contains(out, "tampered") {
+			t.Fatalf("%s audit verify after an entry was removed: %v\n%s", c.bin, err, out)
+		}
 	}
 }

@@ -50,6 +50,7 @@ Usage:
   chancery-agent pouch export --out DIR     write the pending pouch to a file
   chancery-agent pouch import FILE          take HQ's reply from a file
   chancery-agent demo [--seed WORD]         fill an empty mission with demo data
+  chancery-agent audit verify               check that no audit entry was changed, removed or moved
   chancery-agent version
 
 Run a command with -h for its flags.
@@ -65,7 +66,25 @@ var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[st
 	"pouch":  pouchCmd,
 	"keys":   keys,
 	"demo":   demo,
+	"audit":  auditCmd,
 }}
+
+// auditCmd checks the audit log's hash chain.
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return fmt.Errorf("%w: chancery-agent audit verify", errUsage)
+	}
+	c, err := parse("audit verify", args[1:], stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return account.VerifyAuditCommand(ctx, db.SQL(), stdout)
+}
 
 // Main runs the agent with args (without the program name) and returns
 // the exit status.

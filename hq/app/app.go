@@ -53,6 +53,7 @@ Usage:
                                                 add demo missions, marked as demo data
   chancery-hq framework publish --file FRAMEWORK.json [--scope all]
                                                 publish a new capability framework version
+  chancery-hq audit verify                      check that no audit entry was changed, removed or moved
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
@@ -123,6 +124,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"demo":      demoCmd,
 	"framework": frameworkCmd,
 	"token":     token,
+	"audit":     auditCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -346,6 +348,23 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "Added %d demo missions (%d were there already). They are marked as demo data everywhere.\n", added, n-added)
 	return nil
+}
+
+// auditCmd checks the audit log's hash chain.
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return cli.Usagef("chancery-hq audit verify")
+	}
+	c, _, err := parse("audit verify", args[1:], stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, filepath.Join(c.Data, "hq.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return account.VerifyAuditCommand(ctx, db.SQL(), stdout)
 }
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -74,15 +75,87 @@ type Entry struct {
 }
 
 // Audit appends an entry to the audit log through q, which should be the
-// transaction that makes the change being recorded.
+// transaction that makes the change being recorded. The entry is chained
+// to the one before by hash (see VerifyAudit).
 func Audit(ctx context.Context, q Execer, a Actor, action, target, detail string) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?)`,
-		sqlite.Time(clock.Now()), a.Username, action, target, detail, a.Remote)
+	if db, ok := q.(*sql.DB); ok {
+		// The chain needs the last entry read and the new one written in
+		// one transaction.
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		defer tx.Rollback()
+		if err := Audit(ctx, tx, a, action, target, detail); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	var prev string
+	if err := q.QueryRowContext(ctx, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1").Scan(&prev); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit: %w", err)
+	}
+	at, _ := sqlite.Time(clock.Now()).Value()
+	e := chained{at: at.(string), actor: a.Username, action: action, target: target, detail: detail, remote: a.Remote, prev: prev}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail, remote, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.at, e.actor, e.action, e.target, e.detail, e.remote, e.prev, e.sum())
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
+
+// chained is an audit entry as its hash covers it.
+type chained struct {
+	at, actor, action, target, detail, remote, prev string
+}
+
+func (e chained) sum() string {
+	h := sha256.New()
+	for _, f := range []string{"chancery audit v1", e.prev, e.at, e.actor, e.action, e.target, e.detail, e.remote} {
+		fmt.Fprintf(h, "%d:%s\x00", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// VerifyAudit walks the audit log in order and checks the hash chain. It
+// returns how many entries it checked and, for the first entry that was
+// edited, removed from before it or moved, an error naming it. Entries
+// older than the chain are passed over.
+func VerifyAudit(ctx context.Context, db *sql.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id, at, actor, action, target, detail, remote, prev, hash FROM audit ORDER BY id")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n, last, started := 0, "", false
+	for rows.Next() {
+		var id int64
+		var e chained
+		var hash string
+		if err := rows.Scan(&id, &e.at, &e.actor, &e.action, &e.target, &e.detail, &e.remote, &e.prev, &hash); err != nil {
+			return n, err
+		}
+		if hash == "" && !started {
+			continue // from before the chain
+		}
+		started = true
+		switch {
+		case hash == "":
+			return n, fmt.Errorf("%w: entry %d has no hash, after chained entries", ErrAuditBroken, id)
+		case e.prev != last:
+			return n, fmt.Errorf("%w: entry %d does not follow the entry before it: one was removed or moved", ErrAuditBroken, id)
+		case e.sum() != hash:
+			return n, fmt.Errorf("%w: entry %d was changed after it was written", ErrAuditBroken, id)
+		}
+		last = hash
+		n++
+	}
+	return n, rows.Err()
+}
+
+// ErrAuditBroken is an audit log whose chain does not hold.
+var ErrAuditBroken = errors.New("the audit log has been tampered with")
 
 // Service manages accounts and sessions in a database.
 type Service struct {

@@ -154,3 +154,40 @@ func TestSessionEndsWhenTheClockIsSetBack(t *testing.T) {
 		t.Fatalf("a session stamped six hours ahead of the corrected clock: %v", err)
 	}
 }
+
+// The audit log's chain finds an entry edited, deleted or moved, even by
+// someone who dropped the append-only triggers first.
+func TestAuditChainFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	for name, tamper := range map[string]string{
+		"edited":  "UPDATE audit SET detail = 'role admin' WHERE id = 2",
+		"deleted": "DELETE FROM audit WHERE id = 2",
+		"moved":   "UPDATE audit SET id = 99 WHERE id = 2",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.db")
+			db, err := sqlite.Open(ctx, path, account.Migrations)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			s := account.New(db, "admin", "staff")
+			for _, u := range []string{"ana", "bob", "cleo"} {
+				if _, err := s.CreateUser(ctx, account.System, u, u, "staff", "a good long password"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := account.VerifyAudit(ctx, db); err != nil || n != 3 {
+				t.Fatalf("an untouched log: %d entries, %v", n, err)
+			}
+			for _, q := range []string{"DROP TRIGGER audit_append_only_update", "DROP TRIGGER audit_append_only_delete", tamper} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := account.VerifyAudit(ctx, db); !errors.Is(err, account.ErrAuditBroken) {
+				t.Fatalf("a log whose second entry was %s: %v", name, err)
+			}
+		})
+	}
+}

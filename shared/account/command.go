@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -42,5 +43,16 @@ func printDone(out io.Writer, username, password string, generated bool) error {
 	if generated {
 		fmt.Fprintf(out, "  password: %s\n", password)
 	}
+	return nil
+}
+
+// VerifyAuditCommand is the command-line "audit verify": it checks the
+// audit log's chain and says what it found.
+func VerifyAuditCommand(ctx context.Context, db *sql.DB, out io.Writer) error {
+	n, err := VerifyAudit(ctx, db)
+	if err != nil {
+		return fmt.Errorf("%v. The entries before it are intact (%d checked); restore the database from a backup taken before the change, and find out who had access to the machine", err, n)
+	}
+	fmt.Fprintf(out, "The audit log's %d chained entries are intact: none was changed, removed from the middle or moved.\n", n)
 	return nil
 }
