@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	hqstore "chancery/hq/store"
 	"chancery/shared/account"
 	"chancery/shared/protocol"
@@ -192,5 +194,45 @@ func TestAuditVerify(t *testing.T) {
 		if err == nil || !strings.Contains(out, "tampered") {
 			t.Fatalf("%s audit verify after an entry was removed: %v\n%s", c.bin, err, out)
 		}
+	}
+}
+
+// TestRestoreWithoutLoss: a mission backs up, works and syncs, is restored
+// from the backup, works again and syncs: HQ holds the change made after
+// the restore, though its number was one HQ already held.
+func TestRestoreWithoutLoss(t *testing.T) {
+	s := newSite(t)
+	s.work(2, 40)
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("first sync: %v\n%s", err, out)
+	}
+	id, _ := age.GenerateX25519Identity()
+	keyFile := filepath.Join(t.TempDir(), "backup-key.txt")
+	os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600)
+	backupFile := filepath.Join(t.TempDir(), "agent.age")
+	run(t, "chancery-agent", "backup", "--data", s.agentDir, "--out", backupFile, "--recipient", id.Recipient().String())
+	s.work(2, 40)
+	if out, err := s.sync(); err != nil || !strings.Contains(out, "up to 4; 0 pending") {
+		t.Fatalf("sync after the backup: %v\n%s", err, out)
+	}
+	out := run(t, "chancery-agent", "restore", "--data", s.agentDir, "--from", backupFile, "--identity", keyFile)
+	if !strings.Contains(out, "Restored") {
+		t.Fatal(out)
+	}
+	s.work(1, 40) // numbered 3 at the mission: HQ holds a change 3 already
+	out, err := s.sync()
+	if err != nil || !strings.Contains(out, "up to 5; 0 pending") {
+		t.Fatalf("sync after the restore: %v\n%s", err, out)
+	}
+	if held, through, _ := s.atHQ(); held != 5 || through != 5 {
+		t.Fatalf("HQ holds %d changes, applied up to %d; want the change made after the restore as the fifth", held, through)
+	}
+	// A second restore of a damaged file replaces nothing.
+	os.WriteFile(backupFile, []byte("not a backup"), 0o600)
+	if out, err := runErr("chancery-agent", "restore", "--data", s.agentDir, "--from", backupFile, "--identity", keyFile); err == nil {
+		t.Fatalf("a damaged backup was restored:\n%s", out)
+	}
+	if out, err := s.sync(); err != nil || !strings.Contains(out, "up to 5; 0 pending") {
+		t.Fatalf("after a refused restore: %v\n%s", err, out)
 	}
 }

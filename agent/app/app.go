@@ -40,6 +40,8 @@ Usage:
   chancery-agent user passwd [flags]        set an account's password
   chancery-agent backup --out FILE --recipient AGE_RECIPIENT
                                             write an encrypted backup
+  chancery-agent restore --from FILE --identity KEYFILE
+                                            put a backup in place (stop the agent first)
   chancery-agent enroll --hq URL --code CODE [--mission CODE]
                                             enroll with HQ
   chancery-agent enroll --code CODE --mission CODE --request-out DIR
@@ -58,15 +60,16 @@ Run a command with -h for its flags.
 
 // Program is the agent's command line.
 var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[string]cli.Command{
-	"serve":  serve,
-	"user":   user,
-	"backup": backup,
-	"enroll": enroll,
-	"sync":   syncOnce,
-	"pouch":  pouchCmd,
-	"keys":   keys,
-	"demo":   demo,
-	"audit":  auditCmd,
+	"serve":   serve,
+	"user":    user,
+	"backup":  backup,
+	"restore": restore,
+	"enroll":  enroll,
+	"sync":    syncOnce,
+	"pouch":   pouchCmd,
+	"keys":    keys,
+	"demo":    demo,
+	"audit":   auditCmd,
 }}
 
 // auditCmd checks the audit log's hash chain.

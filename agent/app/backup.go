@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -111,4 +112,90 @@ func encryptFile(w io.Writer, path string, rs []age.Recipient) error {
 		return err
 	}
 	return enc.Close()
+}
+
+// restore replaces the mission's database with one from an encrypted
+// backup. The database in place, if any, is kept beside it, never
+// deleted. The restored database is checked whole before it is put in
+// place, and marked restored: before it sends anything, the agent asks
+// HQ how far the mission's log really went, so that changes made after
+// the restore are not taken by HQ for ones it already holds.
+func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var from, identity string
+	c, err := parse("restore", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "the encrypted backup to restore")
+		fs.StringVar(&identity, "identity", "", "the age identity file (AGE-SECRET-KEY-1…) that opens the backup")
+	})
+	if err != nil {
+		return err
+	}
+	if from == "" || identity == "" {
+		return fmt.Errorf("%w: restore needs --from BACKUP and --identity KEYFILE; stop the agent first", errUsage)
+	}
+	kf, err := os.Open(identity)
+	if err != nil {
+		return err
+	}
+	ids, err := age.ParseIdentities(kf)
+	kf.Close()
+	if err != nil {
+		return fmt.Errorf("%s holds no age identity: %v", identity, err)
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := age.Decrypt(in, ids...)
+	if err != nil {
+		return fmt.Errorf("the backup %s cannot be opened with that identity: %v", from, err)
+	}
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(c.Data, backupTemp+"*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	plain := filepath.Join(tmp, "agent.db")
+	if err := durable.Create(plain, func(w io.Writer) error { _, err := io.Copy(w, r); return err }); err != nil {
+		return fmt.Errorf("the backup %s is damaged: %v", from, err)
+	}
+	// The whole database, checked before it replaces anything.
+	check, err := sqlite.Open(ctx, plain)
+	if err != nil {
+		return fmt.Errorf("the backup %s does not hold a sound database: %v", from, err)
+	}
+	var ok string
+	err = check.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&ok)
+	check.Close()
+	if err != nil || ok != "ok" {
+		return fmt.Errorf("the backup %s does not pass SQLite's integrity check (%s %v); nothing was replaced", from, ok, err)
+	}
+	live := c.dbPath()
+	if _, err := os.Stat(live); err == nil {
+		kept := fmt.Sprintf("%s.replaced-%s", live, time.Now().UTC().Format("20060102T150405Z"))
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Rename(live+suffix, kept+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "The database in place is kept as %s.\n", kept)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(plain+suffix, live+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	db, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Restored(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Restored %s. Before it sends anything, the next sync asks HQ how far this mission's log went, and numbers the changes made from now on after it.\n", from)
+	return nil
 }

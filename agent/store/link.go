@@ -34,6 +34,13 @@ type Link struct {
 	// ClockSkew is how far this machine's clock was ahead of HQ's (behind,
 	// if negative) at the last direct exchange.
 	ClockSkew time.Duration
+	// RestoredSeq is the last change of the backup the database was
+	// restored from, until HQ's receipt has reconciled the log; -1 when
+	// there is nothing to reconcile.
+	RestoredSeq int64
+	// SeqFloor is, after a reconciled restore, the last change HQ holds:
+	// the next change is numbered after it.
+	SeqFloor int64
 
 	LastOK, LastTry time.Time
 	LastError       string
@@ -63,7 +70,7 @@ func (l Link) Enrolled() bool { return l.HQSigning != "" && l.Keys.Current != ""
 
 const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 	key_current, key_next, key_previous, key_enrolling, acked, receipt_at, last_ok, last_try, last_error,
-	upload_sent, upload_total, reply_serial, clock_skew_ms`
+	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor`
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
@@ -78,9 +85,9 @@ func readLink(ctx context.Context, q queryer) (Link, error) {
 	err := q.QueryRowContext(ctx, "SELECT "+linkCols+", coalesce(peer_documents, -1), deferred, deferred_had FROM link WHERE id = 1").Scan(
 		&l.Mission, &l.Name, &l.HQURL, &recips, &l.HQSigning, &l.Card,
 		&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.Acked, &receipt, &ok, &try, &l.LastError,
-		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
+		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Link{PeerDocuments: -1}, nil
+		return Link{PeerDocuments: -1, RestoredSeq: -1}, nil
 	}
 	if err != nil {
 		return l, fmt.Errorf("read the link to HQ: %w", err)
@@ -106,18 +113,18 @@ func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 		peerDocs = l.PeerDocuments
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
 			hq_recipients = excluded.hq_recipients, hq_signing = excluded.hq_signing, card = excluded.card,
 			key_current = excluded.key_current, key_next = excluded.key_next, key_previous = excluded.key_previous,
 			key_enrolling = excluded.key_enrolling, acked = excluded.acked, receipt_at = excluded.receipt_at,
 			last_ok = excluded.last_ok, last_try = excluded.last_try, last_error = excluded.last_error,
-			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms,
+			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms, restored_seq = excluded.restored_seq, seq_floor = excluded.seq_floor,
 			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
 		l.Keys.Current, l.Keys.Next, l.Keys.Previous, l.Keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
-		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), peerDocs, l.Deferred, l.DeferredHad)
+		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
 		return fmt.Errorf("write the link to HQ: %w", err)
 	}
@@ -159,4 +166,63 @@ func (d *DB) changeLink(ctx context.Context, change func(*sql.Tx, *Link) error) 
 		return err
 	}
 	return tx.Commit()
+}
+
+// Restored marks the database as restored from a backup: before it sends
+// anything, the mission asks HQ how far its log really went (see
+// Reconcile).
+func (d *DB) Restored(ctx context.Context) error {
+	last, err := d.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	return d.UpdateLink(ctx, func(l *Link) error {
+		l.RestoredSeq = last
+		return nil
+	})
+}
+
+// Reconcile takes HQ's word on how far the mission's log went before the
+// restore. The changes made since the restore were numbered after the
+// backup's last, numbers HQ may hold already for changes the restore lost:
+// they are appended again, unchanged, after what HQ holds (the change log
+// is append-only), so that HQ takes them as new; HQ's receipt then covers
+// everything up to through. It returns how many changes went again.
+func (d *DB) Reconcile(ctx context.Context, through int64) (int, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	l, err := readLink(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if l.RestoredSeq < 0 {
+		return 0, nil
+	}
+	restored := l.RestoredSeq
+	l.Acked, l.RestoredSeq = max(l.Acked, through), -1
+	l.SeqFloor = max(l.SeqFloor, through)
+	if err := writeLink(ctx, tx, l); err != nil {
+		return 0, err
+	}
+	if through <= restored {
+		return 0, tx.Commit() // HQ holds no more than the backup did
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&last); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO changes (seq, entity, key, op, body, at)
+		SELECT ? + row_number() OVER (ORDER BY seq), entity, key, op, body, at FROM changes WHERE seq > ? AND seq <= ? ORDER BY seq`,
+		max(through, last), restored, last)
+	if err != nil {
+		return 0, fmt.Errorf("append again the changes made since the restore: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM outgoing"); err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
 }

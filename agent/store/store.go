@@ -218,7 +218,8 @@ func putAnswer(ctx context.Context, tx *sql.Tx, a readiness.Answer) error {
 	return err
 }
 
-// appendChange adds a change to the log under the next sequence number.
+// appendChange adds a change to the log under the next sequence number:
+// after the last change, or after the floor a reconciled restore set.
 // The write transaction is IMMEDIATE (see package sqlite), so no other
 // writer can take the same number.
 func appendChange(ctx context.Context, tx *sql.Tx, e changelog.Entity, key string, body any, at time.Time) error {
@@ -227,7 +228,7 @@ func appendChange(ctx context.Context, tx *sql.Tx, e changelog.Entity, key strin
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO changes (seq, entity, key, op, body, at)
-		VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM changes), ?, ?, ?, ?, ?)`,
+		VALUES ((SELECT max(coalesce(max(seq), 0), coalesce((SELECT seq_floor FROM link WHERE id = 1), 0)) + 1 FROM changes), ?, ?, ?, ?, ?)`,
 		string(e), key, string(changelog.OpPut), string(b), sqlite.Time(at))
 	if err != nil {
 		return fmt.Errorf("append change: %w", err)
@@ -389,7 +390,7 @@ func (d *DB) Changes(ctx context.Context, after int64, limit int) ([]changelog.C
 // LastSeq returns the highest sequence number in the change log.
 func (d *DB) LastSeq(ctx context.Context) (int64, error) {
 	var n int64
-	err := d.sql.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&n)
+	err := d.sql.QueryRowContext(ctx, "SELECT max(coalesce((SELECT max(seq) FROM changes), 0), coalesce((SELECT seq_floor FROM link WHERE id = 1), 0))").Scan(&n)
 	return n, err
 }
 

@@ -107,7 +107,7 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: last - k.Acked}
+	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: max(0, last-k.Acked)}
 	if k.HQSigning != "" {
 		s.HQFingerprint = exchange.Fingerprint(k.HQSigning)
 	}
@@ -323,6 +323,11 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 		}
 	}
 	cs, err := l.DB.Changes(ctx, k.Acked, MaxChanges)
+	if k.RestoredSeq >= 0 {
+		// Restored from a backup: nothing goes before HQ has said how far
+		// the log really went (see store.Reconcile).
+		cs = nil
+	}
 	if err != nil {
 		return nil, pouch.Manifest{}, err
 	}
@@ -395,6 +400,15 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 	r := reply.Receipt
 	if rp.Manifest.Kind != pouch.KindReply || err != nil || r.Mission != p.mission {
 		return r, fmt.Errorf("%w: HQ's reply carries no receipt for %s", pouch.ErrMalformed, p.mission)
+	}
+	if k, err := l.DB.Link(ctx); err != nil {
+		return r, err
+	} else if k.RestoredSeq >= 0 && sent != "" && r.Pouch == sent {
+		// The first answer since a restore: the changes made since are
+		// numbered after what HQ holds.
+		if _, err := l.DB.Reconcile(ctx, r.Through); err != nil {
+			return r, err
+		}
 	}
 	last, err := l.DB.LastSeq(ctx)
 	if err != nil {
@@ -497,7 +511,13 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0
-	n, b, err := l.sendUrgent(ctx, 0)
+	var n int
+	var b int64
+	if k, kerr := l.DB.Link(ctx); kerr != nil {
+		return kerr
+	} else if k.RestoredSeq < 0 { // after a restore, the log is reconciled first
+		n, b, err = l.sendUrgent(ctx, 0)
+	}
 	l.Sent.Pouches, l.Sent.Bytes = l.Sent.Pouches+n, l.Sent.Bytes+b
 	if err != nil {
 		return err
@@ -606,6 +626,9 @@ func (l *Link) SendUrgent(ctx context.Context) error {
 	st, err := l.Status(ctx)
 	if err != nil || !st.Enrolled || st.HQURL == "" {
 		return err
+	}
+	if k, err := l.DB.Link(ctx); err != nil || k.RestoredSeq >= 0 {
+		return err // restored: the next sync reconciles the log first
 	}
 	// One try: if HQ does not answer within the request's budget, the
 	// peers are asked at once rather than after the retries a backlog
