@@ -1,8 +1,10 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -234,5 +236,50 @@ func TestRestoreWithoutLoss(t *testing.T) {
 	}
 	if out, err := s.sync(); err != nil || !strings.Contains(out, "up to 5; 0 pending") {
 		t.Fatalf("after a refused restore: %v\n%s", err, out)
+	}
+}
+
+// TestEscrowDrill: HQ is given an escrow key after a mission enrolled. The
+// key is kept with HQ (it holds without the flag after a restart), the
+// mission learns it from its next receipt, a mission enrolled by file
+// gets it in HQ's answer, and a pouch the mission writes afterwards opens
+// with the escrow key alone.
+func TestEscrowDrill(t *testing.T) {
+	s := newSite(t)
+	s.work(1, 40)
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	escrow, _ := age.GenerateX25519Identity()
+	s.restartHQ("CHANCERY_HQ_ESCROW_RECIPIENT=" + escrow.Recipient().String())
+	s.restartHQ() // kept with HQ: no flag needed any more
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("sync after the escrow key was set: %v\n%s", err, out)
+	}
+	s.work(1, 40)
+	usb := t.TempDir()
+	run(t, "chancery-agent", "pouch", "export", "--data", s.agentDir, "--out", usb)
+	files, _ := filepath.Glob(filepath.Join(usb, "FR-PAR-*.pouch"))
+	if len(files) != 1 {
+		t.Fatalf("exported: %v", files)
+	}
+	raw, _ := os.ReadFile(files[0])
+	r, err := age.Decrypt(bytes.NewReader(raw), escrow)
+	if err != nil {
+		t.Fatalf("the mission's pouch does not open with the escrow key: %v", err)
+	}
+	plain, _ := io.ReadAll(r)
+	if !bytes.HasPrefix(plain, []byte("CHANCERY-POUCH/1")) {
+		t.Fatal("the escrow key opened something that is not a pouch")
+	}
+	// A mission enrolled by file learns the escrow key from HQ's answer.
+	run(t, "chancery-hq", "mission", "add", "--data", s.hqDir, "--code", "TD-NDJ", "--name", "N'Djamena")
+	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", s.hqDir, "--code", "TD-NDJ"))
+	other := t.TempDir()
+	run(t, "chancery-agent", "enroll", "--data", other, "--code", code, "--mission", "TD-NDJ", "--request-out", usb)
+	run(t, "chancery-hq", "mission", "enroll", "--data", s.hqDir, "--request", filepath.Join(usb, "enroll-request-TD-NDJ.json"), "--out", usb)
+	answer, _ := os.ReadFile(filepath.Join(usb, "enroll-answer-TD-NDJ.json"))
+	if !bytes.Contains(answer, []byte(escrow.Recipient().String())) {
+		t.Fatalf("the answer to an enrollment by file lacks the escrow key:\n%s", answer)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -433,6 +434,16 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 				r.At.Format(time.RFC3339), s.ReceiptAt.Format(time.RFC3339))
 		}
 		s.Acked, s.ReceiptAt = through, r.At
+		if len(r.Recipients) > 0 {
+			// HQ's signed word on whom pouches are sealed to from now on
+			// (an escrow key added after enrollment).
+			for _, rc := range r.Recipients {
+				if _, err := age.ParseX25519Recipient(rc); err != nil {
+					return fmt.Errorf("HQ's receipt names a recipient that is not an age key: %w", err)
+				}
+			}
+			s.HQRecipients = slices.Clone(r.Recipients)
+		}
 		if live {
 			// HQ signed it a moment ago: the difference is the clocks'.
 			s.ClockSkew = l.DB.Now().Sub(r.At).Round(time.Second)

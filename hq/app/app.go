@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
-
 	"chancery/hq/demo"
 	"chancery/hq/httpd"
 	"chancery/hq/ingest"
@@ -147,12 +145,18 @@ func open(ctx context.Context, c Config) (*wired, error) {
 	}
 	ing := &ingest.Service{DB: db, Limits: pouch.DefaultLimits}
 	if c.Escrow != "" {
-		r, err := age.ParseX25519Recipient(c.Escrow)
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("the escrow recipient %q is not an age public key (age1…): %v", c.Escrow, err)
+		// Kept with HQ: every enrollment path uses it from now on, and
+		// missions enrolled before learn it from their next receipt.
+		var rs []string
+		for _, r := range strings.Split(c.Escrow, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				rs = append(rs, r)
+			}
 		}
-		ing.Escrow = r
+		if err := db.SetEscrow(ctx, account.System, rs); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("the escrow recipient: %s", problem.MessageOf(err))
+		}
 	}
 	acc := account.New(db.SQL(), httpd.Roles...)
 	acc.IdleTimeout, acc.MaxAge = c.SessionIdle, c.SessionMax

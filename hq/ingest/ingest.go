@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,10 +43,6 @@ import (
 type Service struct {
 	DB     *store.DB
 	Limits pouch.Limits
-	// Escrow, if set, is an age recipient that missions also seal their
-	// pouches to, kept offline for key-loss recovery; missions learn it
-	// when they enroll.
-	Escrow *age.X25519Recipient
 
 	start sync.Once
 	queue chan job
@@ -287,9 +284,11 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	keys := s.DB.Keys()
 	resp := exchange.EnrollResponse{Mission: m.Code, Name: m.Name, HQSite: store.Site,
 		HQRecipients: []string{keys.Identity.Recipient().String()}, HQSigningKey: s.DB.HQSigningPublic()}
-	if s.Escrow != nil {
-		resp.HQRecipients = append(resp.HQRecipients, s.Escrow.String())
+	escrow, err := s.DB.Escrow(ctx)
+	if err != nil {
+		return exchange.EnrollResponse{}, err
 	}
+	resp.HQRecipients = append(resp.HQRecipients, escrow...)
 	resp.Card = exchange.SignCard(keys.Signing, m.Code, pub, s.DB.Now())
 	resp.MAC = resp.Sum(codeKey, req)
 	return resp, nil
@@ -400,6 +399,9 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 
 func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial int64) ([]byte, error) {
 	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC(), Serial: serial}}
+	if err := s.recipients(ctx, m, &r.Receipt); err != nil {
+		return nil, err
+	}
 	if err := s.release(ctx, &r, !m.PeerDocuments); err != nil {
 		return nil, err
 	}
@@ -411,6 +413,29 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
 	}
 	return s.seal(ctx, r)
+}
+
+// recipients puts in the receipt the recipients the mission must seal to,
+// when its pouch shows it does not seal to all of them (an escrow key
+// added after it enrolled): the mission takes them from HQ's signed
+// receipt. The usual exchange does not carry them.
+func (s *Service) recipients(ctx context.Context, m pouch.Manifest, r *exchange.Receipt) error {
+	escrow, err := s.DB.Escrow(ctx)
+	if err != nil || len(escrow) == 0 {
+		return err
+	}
+	all := append([]string{s.DB.Keys().Identity.Recipient().String()}, escrow...)
+	for _, a := range all {
+		rc, err := age.ParseX25519Recipient(a)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(m.Recipients, pouch.Fingerprint(rc)) {
+			r.Recipients = all
+			return nil
+		}
+	}
+	return nil
 }
 
 // Release timing: a release is valid for two weeks, and HQ sends a fresh

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"chancery/shared/account"
 	"chancery/shared/clock"
+	"chancery/shared/problem"
 	"chancery/shared/sqlite"
 )
 
@@ -129,4 +131,49 @@ func (d *DB) Keys() Keys { return d.keys }
 // HQSigningPublic is HQ's signing public key, base64, as missions pin it.
 func (d *DB) HQSigningPublic() string {
 	return base64.StdEncoding.EncodeToString(d.keys.Signing.Public().(ed25519.PublicKey))
+}
+
+// Escrow returns the escrow recipients kept with HQ: age public keys held
+// off line by the ministry, that every mission also seals its pouches to,
+// so that they can be read if HQ's own key is lost.
+func (d *DB) Escrow(ctx context.Context) ([]string, error) {
+	var v string
+	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'hq_escrow'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) || v == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(v, ","), nil
+}
+
+// SetEscrow keeps the escrow recipients with HQ, audited. Missions learn
+// them when they enroll and, already enrolled, from HQ's next receipt.
+func (d *DB) SetEscrow(ctx context.Context, by account.Actor, recipients []string) error {
+	for _, r := range recipients {
+		if _, err := age.ParseX25519Recipient(r); err != nil {
+			return problem.Errorf(problem.Invalid, "The escrow recipient %q is not an age public key (age1…).", r)
+		}
+	}
+	v := strings.Join(recipients, ",")
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var cur string
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'hq_escrow'").Scan(&cur); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if cur == v {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('hq_escrow', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", v); err != nil {
+		return err
+	}
+	if err := account.Audit(ctx, tx, by, "hq.escrow", "escrow", v); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

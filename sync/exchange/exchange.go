@@ -129,6 +129,10 @@ type Receipt struct {
 	// reply whose Serial is below one it has taken for a replay, whatever
 	// the clocks say. 0 from an HQ that keeps none.
 	Serial int64 `json:"serial,omitempty"`
+	// Recipients, when set, are the age recipients the mission must seal
+	// its pouches to from now on: HQ's and the escrow keys. HQ sends them
+	// when a pouch shows the mission lacks one.
+	Recipients []string `json:"recipients,omitempty"`
 	// Rekeyed is the key id of the mission's new signing key, in the
 	// answer to a rekey pouch: HQ holds the new keys and seals to them.
 	Rekeyed string `json:"rekeyed,omitempty"`
