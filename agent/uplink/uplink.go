@@ -434,6 +434,9 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 				r.At.Format(time.RFC3339), s.ReceiptAt.Format(time.RFC3339))
 		}
 		s.Acked, s.ReceiptAt = through, r.At
+		if r.Card != "" && r.Rekeyed == "" && cardFor(p.hq.key, r.Card, p.mission, p.current) {
+			s.Card = r.Card // renewed: the peers take it for another CardTTL
+		}
 		if len(r.Recipients) > 0 {
 			// HQ's signed word on whom pouches are sealed to from now on
 			// (an escrow key added after enrollment).

@@ -3,7 +3,9 @@ package httpd_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/incident"
 	"chancery/shared/readiness"
+	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
 )
@@ -298,4 +301,30 @@ func TestClockAheadIsHeardButNotBelieved(t *testing.T) {
 	if mi, _ := e.db.Mission(ctx, "FR-PAR"); !mi.LastSeen.After(was) {
 		t.Fatal("after a pouch dated a month ahead, a request dated now no longer counts as news")
 	}
+}
+
+// HQ renews a mission's card in an ordinary receipt once it is half its
+// lifetime old, and not on every exchange.
+func TestCardRenewedInReceipts(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	if _, r, _ := e.send(m, m.seal(t, 0)); r.Card != "" {
+		t.Fatal("a fresh card was renewed")
+	}
+	later := time.Now().Add(exchange.CardTTL/2 + 24*time.Hour)
+	e.db.Now = func() time.Time { return later }
+	defer func() { e.db.Now = time.Now }()
+	_, r, _ := e.send(m, m.sealAt(t, time.Now(), 0))
+	c, key, err := exchange.OpenCard(ed25519.PublicKey(mustDecode(m.hq.HQSigningKey)), r.Card)
+	if err != nil || c.Mission != "FR-PAR" || !key.Equal(m.sk.Public()) || c.Issued.Before(later.Add(-time.Minute)) {
+		t.Fatalf("the renewed card: %+v %v", c, err)
+	}
+	if _, r, _ := e.send(m, m.sealAt(t, time.Now().Add(time.Second), 0)); r.Card != "" {
+		t.Fatal("the card was renewed again at the next exchange")
+	}
+}
+
+func mustDecode(s string) []byte {
+	b, _ := base64.StdEncoding.DecodeString(s)
+	return b
 }

@@ -402,6 +402,14 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 	if err := s.recipients(ctx, m, &r.Receipt); err != nil {
 		return nil, err
 	}
+	// A card half its lifetime old is renewed in the ordinary reply.
+	if due, err := s.DB.CardDue(ctx, m.From, m.KeyID, exchange.CardTTL/2); err != nil {
+		return nil, err
+	} else if due {
+		if key, _, err := s.DB.MissionKey(m.From, m.KeyID); err == nil {
+			r.Receipt.Card = exchange.SignCard(s.DB.Keys().Signing, m.From, key, s.DB.Now())
+		}
+	}
 	if err := s.release(ctx, &r, !m.PeerDocuments); err != nil {
 		return nil, err
 	}

@@ -464,3 +464,20 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	}
 	return true, tx.Commit()
 }
+
+// CardDue reports whether the card of a mission's key is old enough to
+// renew (older than after), and if so records it as renewed now: the
+// caller puts a fresh card in the reply. The usual answer is a read.
+func (d *DB) CardDue(ctx context.Context, mission, keyID string, after time.Duration) (bool, error) {
+	now := d.Now()
+	var issued sqlite.Time
+	err := d.sql.QueryRowContext(ctx, "SELECT coalesce(card_issued, created_at) FROM mission_keys WHERE mission = ? AND key_id = ? AND state = 'active'", mission, keyID).Scan(&issued)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil || now.Sub(time.Time(issued)) < after {
+		return false, err
+	}
+	_, err = d.sql.ExecContext(ctx, "UPDATE mission_keys SET card_issued = ? WHERE mission = ? AND key_id = ?", sqlite.Time(now), mission, keyID)
+	return err == nil, err
+}

@@ -24,6 +24,18 @@ type Card struct {
 
 const cardContext = "chancery card v1\x00"
 
+// CardTTL is how long a card is good for: HQ renews a mission's card in
+// an ordinary receipt once it is half as old, so a mission that syncs at
+// all always holds a good one, while a card of a revoked mission or of a
+// rotated-out key stops opening peers' doors within CardTTL.
+const CardTTL = 90 * 24 * time.Hour
+
+// ErrCardExpired refuses a card older than CardTTL.
+var ErrCardExpired = errors.New("the peer's card has expired; it renews when the peer next syncs with HQ")
+
+// Expired reports whether the card is past CardTTL at now.
+func (c Card) Expired(now time.Time) bool { return now.After(c.Issued.Add(CardTTL)) }
+
 // ErrCard is the refusal of a card HQ did not sign.
 var ErrCard = errors.New("the peer's card is not signed by HQ")
 

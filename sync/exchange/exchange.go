@@ -136,7 +136,8 @@ type Receipt struct {
 	// Rekeyed is the key id of the mission's new signing key, in the
 	// answer to a rekey pouch: HQ holds the new keys and seals to them.
 	Rekeyed string `json:"rekeyed,omitempty"`
-	// Card is HQ's card for the new key, with Rekeyed.
+	// Card is HQ's card for the new key, with Rekeyed; or, without it,
+	// a renewed card for the key in use (see CardTTL).
 	Card string `json:"card,omitempty"`
 }
 

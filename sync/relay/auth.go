@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"chancery/shared/clock"
 	"chancery/sync/exchange"
 )
 
@@ -83,6 +84,9 @@ func checkCard(hq ed25519.PublicKey, card string) (exchange.Card, ed25519.Public
 	c, key, err := exchange.OpenCard(hq, card)
 	if err != nil {
 		return c, nil, fmt.Errorf("%w: %v", ErrNotPeer, err)
+	}
+	if c.Expired(clock.Now()) {
+		return c, nil, fmt.Errorf("%w: %v (issued %s)", ErrNotPeer, exchange.ErrCardExpired, c.Issued.Format("2 January 2006"))
 	}
 	return c, key, nil
 }
