@@ -132,7 +132,7 @@ func parseArgs(name string, args []string, stderr io.Writer, extra func(*flag.Fl
 func (c Config) dbPath() string { return filepath.Join(c.Data, "agent.db") }
 
 func openStore(ctx context.Context, c Config) (*store.DB, *account.Service, error) {
-	db, err := store.Open(ctx, c.dbPath())
+	db, err := store.OpenWithKeyFile(ctx, c.dbPath(), cmp.Or(c.KeyFile, store.KeyFile(c.dbPath())))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,6 +39,7 @@ type Config struct {
 	TLSCert       string        // CHANCERY_AGENT_TLS_CERT: serve over HTTPS with this PEM certificate (chain)…
 	TLSKey        string        // CHANCERY_AGENT_TLS_KEY: …and this PEM private key
 	HQCA          string        // CHANCERY_AGENT_HQ_CA: the CA certificates (PEM) HQ's certificate is checked against; empty: the system's
+	KeyFile       string        // CHANCERY_AGENT_KEY_FILE: the file that opens the private keys sealed in the database; empty: keys.key beside it
 }
 
 func loopback(host string) bool {
@@ -75,6 +76,7 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.Bool(&c.TLSSelfSigned, "tls-self-signed", false, "serve the web interface over HTTPS with a self-signed certificate made at first start in the data folder; its fingerprint is printed at start and shown on the Sync page, for staff to check")
 	s.String(&c.TLSCert, "tls-cert", "", "serve the web interface over HTTPS with this PEM certificate (chain); with --tls-key; reloaded on SIGHUP")
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	s.String(&c.KeyFile, "key-file", "", "the file that opens the mission's private keys, which the database keeps sealed (another disk, or a systemd credential: $CREDENTIALS_DIRECTORY/…); empty: keys.key in the data folder, made at first start")
 	s.String(&c.HQCA, "hq-ca", "", "PEM file of the CA certificates that HQ's HTTPS certificate is checked against; empty: the system's. HQ's keys pinned at enrollment are checked as well, whatever TLS says")
 	return s.Check()
 }

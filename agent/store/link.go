@@ -74,10 +74,10 @@ const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
-	return readLink(ctx, d.sql)
+	return d.readLink(ctx, d.sql)
 }
 
-func readLink(ctx context.Context, q queryer) (Link, error) {
+func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 	var l Link
 	var recips string
 	var receipt, ok, try sqlite.NullTime
@@ -96,11 +96,18 @@ func readLink(ctx context.Context, q queryer) (Link, error) {
 		return l, fmt.Errorf("read the link to HQ: HQ's recipients: %w", err)
 	}
 	l.ReceiptAt, l.LastOK, l.LastTry = time.Time(receipt), time.Time(ok), time.Time(try)
+	// The key pairs are kept sealed under the key file (see package
+	// secret): the database alone opens none of them.
+	for _, k := range []*string{&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling} {
+		if *k, err = d.box.Open(*k); err != nil {
+			return l, err
+		}
+	}
 	l.ClockSkew = time.Duration(skew) * time.Millisecond
 	return l, nil
 }
 
-func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
+func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 	recips, err := json.Marshal(l.HQRecipients)
 	if err != nil {
 		return err
@@ -112,6 +119,7 @@ func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 	if l.PeerDocuments >= 0 {
 		peerDocs = l.PeerDocuments
 	}
+	keys := Keys{Current: d.box.Seal(l.Keys.Current), Next: d.box.Seal(l.Keys.Next), Previous: d.box.Seal(l.Keys.Previous), Enrolling: d.box.Seal(l.Keys.Enrolling)}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
 		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
@@ -122,7 +130,7 @@ func writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms, restored_seq = excluded.restored_seq, seq_floor = excluded.seq_floor,
 			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
-		l.Keys.Current, l.Keys.Next, l.Keys.Previous, l.Keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
+		keys.Current, keys.Next, keys.Previous, keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
 		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
@@ -155,14 +163,14 @@ func (d *DB) changeLink(ctx context.Context, change func(*sql.Tx, *Link) error) 
 		return err
 	}
 	defer tx.Rollback()
-	l, err := readLink(ctx, tx)
+	l, err := d.readLink(ctx, tx)
 	if err != nil {
 		return err
 	}
 	if err := change(tx, &l); err != nil {
 		return err
 	}
-	if err := writeLink(ctx, tx, l); err != nil {
+	if err := d.writeLink(ctx, tx, l); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -194,7 +202,7 @@ func (d *DB) Reconcile(ctx context.Context, through int64) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
-	l, err := readLink(ctx, tx)
+	l, err := d.readLink(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
@@ -204,7 +212,7 @@ func (d *DB) Reconcile(ctx context.Context, through int64) (int, error) {
 	restored := l.RestoredSeq
 	l.Acked, l.RestoredSeq = max(l.Acked, through), -1
 	l.SeqFloor = max(l.SeqFloor, through)
-	if err := writeLink(ctx, tx, l); err != nil {
+	if err := d.writeLink(ctx, tx, l); err != nil {
 		return 0, err
 	}
 	if through <= restored {

@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -113,4 +115,42 @@ func linkEqual(a, b store.Link) bool {
 	a.HQRecipients, b.HQRecipients = nil, nil
 	a.ReceiptAt, b.ReceiptAt, a.LastOK, b.LastOK = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return reflect.DeepEqual(a, b)
+}
+
+// The mission's private keys are kept sealed under the key file beside
+// the database: the database alone, copied or backed up, opens none.
+func TestKeysSealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.db")
+	d, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "AGE-SECRET-KEY-1QQQQQQ c2VlZHNlZWRzZWVkc2VlZA=="
+	if err := d.UpdateLink(ctx, func(l *store.Link) error { l.Keys.Current = secret; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var raw string
+	d.SQL().QueryRowContext(ctx, "SELECT key_current FROM link").Scan(&raw)
+	if strings.Contains(raw, "AGE-SECRET-KEY") || !strings.HasPrefix(raw, "sealed1:") {
+		t.Fatalf("the key is kept as %q", raw)
+	}
+	if l, err := d.Link(ctx); err != nil || l.Keys.Current != secret {
+		t.Fatalf("the key read back: %q %v", l.Keys.Current, err)
+	}
+	if err := sqlite.Backup(ctx, d.SQL(), filepath.Join(t.TempDir(), "copy.db")); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if st, err := os.Stat(store.KeyFile(path)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v %v", st, err)
+	}
+	// The database without its key file opens nothing.
+	elsewhere := filepath.Join(t.TempDir(), "agent.db")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(elsewhere, b, 0o600)
+	if _, err := store.Open(ctx, elsewhere); err == nil || !strings.Contains(err.Error(), "key file") {
+		t.Fatalf("the database opened without its key file: %v", err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
+	"chancery/shared/secret"
 	"chancery/shared/sqlite"
 )
 
@@ -49,16 +51,44 @@ type DB struct {
 	fw atomic.Pointer[inForce]
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// box seals the private keys kept in the link record.
+	box *secret.Box
 }
 
 // Open opens or creates the database at path and brings its schema up to
-// date.
+// date. The mission's private keys are sealed under the key file beside
+// it (KeyFile), made at first use.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWithKeyFile(ctx, path, KeyFile(path))
+}
+
+// KeyFile is where the key file of the database at path is by default.
+func KeyFile(path string) string { return filepath.Join(filepath.Dir(path), "keys.key") }
+
+// OpenWithKeyFile is Open with the key file elsewhere (another disk, a
+// systemd credential). It is made if it does not exist only while the
+// database holds no sealed key yet.
+func OpenWithKeyFile(ctx context.Context, path, keyFile string) (*DB, error) {
 	db, err := sqlite.Open(ctx, path, account.Migrations, Migrations)
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, path: path, Now: clock.Now}
+	var sealed int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM link WHERE key_current LIKE 'sealed1:%'").Scan(&sealed); err != nil {
+		db.Close()
+		return nil, err
+	}
+	box, err := secret.Load(keyFile, sealed == 0)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	d := &DB{sql: db, path: path, Now: clock.Now, box: box}
+	// Keys kept in the clear by an older version are sealed now.
+	if err := d.UpdateLink(ctx, func(*Link) error { return nil }); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if _, err := d.Framework(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,7 @@ type Config struct {
 	SessionMax    time.Duration
 	TLSCert       string
 	TLSKey        string
+	KeyFile       string
 }
 
 func (c *Config) bind(fs *flag.FlagSet) error {
@@ -81,6 +83,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	s.String(&c.Escrow, "escrow-recipient", "", "an age public key (age1…) that missions also seal their pouches to, kept offline for key-loss recovery; missions learn it when they enroll")
 	s.Duration(&c.SessionIdle, "session-idle", account.DefaultIdleTimeout, "idle time after which a session ends")
 	s.Duration(&c.SessionMax, "session-max", account.DefaultMaxAge, "time after login at which a session ends")
+	s.String(&c.KeyFile, "key-file", "", "the file that opens HQ's private keys, which the database keeps sealed (another disk, or a systemd credential: $CREDENTIALS_DIRECTORY/…); empty: keys.key in the data folder, made at first start")
 	s.String(&c.TLSCert, "tls-cert", "", "serve over HTTPS with this PEM certificate (chain); with --tls-key; reloaded on SIGHUP")
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	return s.Check()
@@ -139,7 +142,8 @@ type wired struct {
 }
 
 func open(ctx context.Context, c Config) (*wired, error) {
-	db, err := store.Open(ctx, filepath.Join(c.Data, "hq.db"))
+	path := filepath.Join(c.Data, "hq.db")
+	db, err := store.OpenWithKeyFile(ctx, path, cmp.Or(c.KeyFile, store.KeyFile(path)))
 	if err != nil {
 		return nil, err
 	}
@@ -363,12 +367,12 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, filepath.Join(c.Data, "hq.db"))
+	w, err := open(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return account.VerifyAuditCommand(ctx, db.SQL(), stdout)
+	defer w.db.Close()
+	return account.VerifyAuditCommand(ctx, w.db.SQL(), stdout)
 }
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {

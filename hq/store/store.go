@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/clock"
 	"chancery/shared/problem"
+	"chancery/shared/secret"
 	"chancery/shared/sqlite"
 )
 
@@ -61,8 +63,29 @@ type Keys struct {
 // Open opens or creates the database at path; the first open makes HQ's
 // keys.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWithKeyFile(ctx, path, KeyFile(path))
+}
+
+// KeyFile is where the key file of the database at path is by default:
+// HQ's private keys are kept sealed under it (see package secret).
+func KeyFile(path string) string { return filepath.Join(filepath.Dir(path), "keys.key") }
+
+// OpenWithKeyFile is Open with the key file elsewhere (another disk, a
+// systemd credential). It is made if it does not exist only while the
+// database holds no sealed key yet.
+func OpenWithKeyFile(ctx context.Context, path, keyFile string) (*DB, error) {
 	db, err := sqlite.Open(ctx, path, account.Migrations, Migrations)
 	if err != nil {
+		return nil, err
+	}
+	var sealed int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE key = 'hq_identity' AND value LIKE 'sealed1:%'").Scan(&sealed); err != nil {
+		db.Close()
+		return nil, err
+	}
+	box, err := secret.Load(keyFile, sealed == 0)
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	d := &DB{sql: db, Now: clock.Now}
@@ -74,14 +97,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if d.keys, err = d.loadKeys(ctx); err != nil {
+	if d.keys, err = d.loadKeys(ctx, box); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *DB) loadKeys(ctx context.Context) (Keys, error) {
+func (d *DB) loadKeys(ctx context.Context, box *secret.Box) (Keys, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return Keys{}, err
@@ -101,10 +124,25 @@ func (d *DB) loadKeys(ctx context.Context) (Keys, error) {
 		s := make([]byte, ed25519.SeedSize)
 		rand.Read(s)
 		idStr, seed = id.String(), base64.StdEncoding.EncodeToString(s)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('hq_identity', ?), ('hq_signing_seed', ?)", idStr, seed); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('hq_identity', ?), ('hq_signing_seed', ?)", box.Seal(idStr), box.Seal(seed)); err != nil {
 			return Keys{}, err
 		}
 		if err := tx.Commit(); err != nil {
+			return Keys{}, err
+		}
+	} else if !strings.HasPrefix(idStr, "sealed1:") {
+		// Kept in the clear by an older version: sealed now.
+		if _, err := tx.ExecContext(ctx, "UPDATE meta SET value = CASE key WHEN 'hq_identity' THEN ? ELSE ? END WHERE key IN ('hq_identity', 'hq_signing_seed')", box.Seal(idStr), box.Seal(seed)); err != nil {
+			return Keys{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return Keys{}, err
+		}
+	} else {
+		if idStr, err = box.Open(idStr); err != nil {
+			return Keys{}, err
+		}
+		if seed, err = box.Open(seed); err != nil {
 			return Keys{}, err
 		}
 	}
