@@ -19,6 +19,7 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/protocol"
 	"chancery/shared/sqlite"
+	"chancery/sync/exchange"
 )
 
 // TestEnrollByFile: a mission with no link at all enrolls, sends its
@@ -281,5 +282,49 @@ func TestEscrowDrill(t *testing.T) {
 	answer, _ := os.ReadFile(filepath.Join(usb, "enroll-answer-TD-NDJ.json"))
 	if !bytes.Contains(answer, []byte(escrow.Recipient().String())) {
 		t.Fatalf("the answer to an enrollment by file lacks the escrow key:\n%s", answer)
+	}
+}
+
+// TestHQBackupHoldsNoUsableKey: HQ's backup opens with the backup key,
+// and is a sound database; but HQ's private keys in it open only with
+// HQ's key file, which goes with it only when asked for.
+func TestHQBackupHoldsNoUsableKey(t *testing.T) {
+	hqDir := t.TempDir()
+	hq := startHQ(t, hqDir)
+	run(t, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
+	bk, _ := age.GenerateX25519Identity()
+	out := filepath.Join(t.TempDir(), "hq.age")
+	if o := run(t, "chancery-hq", "backup", "--data", hqDir, "--out", out, "--recipient", bk.Recipient().String()); !strings.Contains(o, "holds no usable private key") {
+		t.Fatal(o)
+	}
+	open := func(file string) []byte {
+		t.Helper()
+		raw, _ := os.ReadFile(file)
+		r, err := age.Decrypt(bytes.NewReader(raw), bk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		return b
+	}
+	restored := filepath.Join(t.TempDir(), "hq.db")
+	os.WriteFile(restored, open(out), 0o600)
+	if _, err := hqstore.Open(context.Background(), restored); err == nil || !strings.Contains(err.Error(), "key file") {
+		t.Fatalf("HQ's backup opened without the key file: %v", err)
+	}
+	out2 := filepath.Join(t.TempDir(), "hq-with-keys.age")
+	run(t, "chancery-hq", "backup", "--data", hqDir, "--out", out2, "--recipient", bk.Recipient().String(), "--with-keys")
+	os.WriteFile(restored, open(out2), 0o600)
+	os.WriteFile(hqstore.KeyFile(restored), open(out2+".keys"), 0o600)
+	db, err := hqstore.Open(context.Background(), restored)
+	if err != nil {
+		t.Fatalf("HQ's backup with its key file: %v", err)
+	}
+	defer db.Close()
+	if m, err := db.Mission(context.Background(), "FR-PAR"); err != nil || m.Name != "Paris" {
+		t.Fatalf("the restored registry: %+v %v", m, err)
+	}
+	if !strings.Contains(hq.out.String(), exchange.Fingerprint(db.HQSigningPublic())) {
+		t.Fatal("the restored HQ's signing key is not HQ's")
 	}
 }

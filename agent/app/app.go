@@ -62,7 +62,7 @@ Run a command with -h for its flags.
 var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[string]cli.Command{
 	"serve":   serve,
 	"user":    user,
-	"backup":  backup,
+	"backup":  backupCmd,
 	"restore": restore,
 	"enroll":  enroll,
 	"sync":    syncOnce,

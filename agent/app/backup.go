@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/backup"
 	"chancery/shared/durable"
 	"chancery/shared/sqlite"
 )
@@ -27,7 +29,7 @@ func (r *recipientList) Set(v string) error { *r = append(*r, v); return nil }
 // folder reveals nothing. Restore with the age tool:
 //
 //	age -d -i key.txt backup.age > agent.db
-func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var out string
 	var recips recipientList
 	c, err := parse("backup", args, stderr, func(fs *flag.FlagSet) {
@@ -40,79 +42,30 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if out == "" || len(recips) == 0 {
 		return fmt.Errorf("%w: backup needs --out FILE and at least one --recipient age1…", errUsage)
 	}
-	var rs []age.Recipient
-	for _, s := range recips {
-		r, err := age.ParseX25519Recipient(s)
-		if err != nil {
-			return fmt.Errorf("recipient %q is not an age public key (it starts with age1): %v", s, err)
-		}
-		rs = append(rs, r)
+	rs, err := backup.Recipients(recips)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(out); err == nil {
-		return fmt.Errorf("%s already exists; choose a new file name so that no backup is overwritten", out)
+		return fmt.Errorf("%s: %w", out, backup.ErrExists)
 	}
 	db, _, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	// The plain copy lives only in a private folder removed on the way
-	// out; one left by a backup that was killed is removed at the next
-	// start (see removeBackupLeftovers).
-	tmp, err := os.MkdirTemp(c.Data, backupTemp+"*")
-	if err != nil {
+	if err := backup.Write(ctx, db.SQL(), c.Data, out, rs); err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	plain := filepath.Join(tmp, "agent.db")
-	if err := sqlite.Backup(ctx, db.SQL(), plain); err != nil {
-		return err
-	}
-	err = durable.Create(out, func(w io.Writer) error { return encryptFile(w, plain, rs) })
-	if errors.Is(err, durable.ErrExists) {
-		return fmt.Errorf("%s already exists; choose a new file name so that no backup is overwritten", out)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s).\n", out, len(rs))
+	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s). It holds no usable private key: the mission's keys in it open only with its key file, which is not in the backup (keep a copy of %s apart).\n", out, len(rs), cmp.Or(c.KeyFile, "keys.key"))
 	return nil
 }
 
 // backupTemp starts the name of a backup's private folder.
-const backupTemp = ".backup-"
+const backupTemp = backup.TempPrefix
 
-// removeBackupLeftovers removes what a backup that was killed left in the
-// data folder: a plain copy of the database must not outlive its backup.
-func removeBackupLeftovers(data string) error {
-	left, err := filepath.Glob(filepath.Join(data, backupTemp+"*"))
-	if err != nil {
-		return err
-	}
-	for _, l := range left {
-		if err := os.RemoveAll(l); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func encryptFile(w io.Writer, path string, rs []age.Recipient) error {
-	in, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	enc, err := age.Encrypt(w, rs...)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(enc, in); err != nil {
-		return err
-	}
-	return enc.Close()
-}
+// removeBackupLeftovers removes what a backup that was killed left.
+var removeBackupLeftovers = backup.RemoveLeftovers
 
 // restore replaces the mission's database with one from an encrypted
 // backup. The database in place, if any, is kept beside it, never

@@ -25,6 +25,7 @@ import (
 	"chancery/hq/ingest"
 	"chancery/hq/store"
 	"chancery/shared/account"
+	"chancery/shared/backup"
 	"chancery/shared/cli"
 	"chancery/shared/durable"
 	"chancery/shared/problem"
@@ -53,6 +54,8 @@ Usage:
   chancery-hq framework publish --file FRAMEWORK.json [--scope all]
                                                 publish a new capability framework version
   chancery-hq audit verify                      check that no audit entry was changed, removed or moved
+  chancery-hq backup --out FILE --recipient AGE_RECIPIENT [--with-keys]
+                                                write an encrypted backup (HQ may run)
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
@@ -126,6 +129,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"framework": frameworkCmd,
 	"token":     token,
 	"audit":     auditCmd,
+	"backup":    backupCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -174,6 +178,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, rest[0])
+	}
+	if err := backup.RemoveLeftovers(c.Data); err != nil {
+		return fmt.Errorf("remove what a killed backup left in %s: %w", c.Data, err)
 	}
 	w, err := open(ctx, c)
 	if err != nil {
@@ -355,6 +362,48 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "Added %d demo missions (%d were there already). They are marked as demo data everywhere.\n", added, n-added)
+	return nil
+}
+
+// backupCmd writes an encrypted backup of HQ's database. It holds no
+// usable private key: HQ's keys in it are sealed under the key file,
+// which goes in a file of its own only when asked for (--with-keys).
+func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var out string
+	var recips []string
+	var withKeys bool
+	c, _, err := parse("backup", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "file to write the encrypted backup to")
+		fs.Func("recipient", "age public key (age1…) that can open the backup; repeat for several", func(v string) error { recips = append(recips, v); return nil })
+		fs.BoolVar(&withKeys, "with-keys", false, "also write HQ's key file, encrypted to the same recipients, to FILE.keys: without it the backup's private keys open with the key file on the HQ server only")
+	})
+	if err != nil {
+		return err
+	}
+	if out == "" || len(recips) == 0 {
+		return cli.Usagef("backup needs --out FILE and at least one --recipient age1…")
+	}
+	rs, err := backup.Recipients(recips)
+	if err != nil {
+		return err
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	if err := backup.Write(ctx, w.db.SQL(), c.Data, out, rs); err != nil {
+		return err
+	}
+	keyFile := cmp.Or(c.KeyFile, store.KeyFile(filepath.Join(c.Data, "hq.db")))
+	if withKeys {
+		if err := backup.EncryptFile(out+".keys", keyFile, rs); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Backup written to %s, and HQ's key file to %s.keys, both readable only with the key of %d recipient(s). Together they hold HQ's private keys: keep them as you would the keys.\n", out, out, len(rs))
+		return nil
+	}
+	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s). It holds no usable private key: HQ's keys in it open only with the key file %s, which is not in the backup (--with-keys writes it too).\n", out, len(rs), keyFile)
 	return nil
 }
 
