@@ -327,4 +327,17 @@ func TestHQBackupHoldsNoUsableKey(t *testing.T) {
 	if !strings.Contains(hq.out.String(), exchange.Fingerprint(db.HQSigningPublic())) {
 		t.Fatal("the restored HQ's signing key is not HQ's")
 	}
+	// chancery-hq restore, on a machine that lost both the database and
+	// the key file, with the identity that opens the backups.
+	hq.stop(t)
+	keyFile := filepath.Join(t.TempDir(), "backup-key.txt")
+	os.WriteFile(keyFile, []byte(bk.String()+"\n"), 0o600)
+	fresh := t.TempDir()
+	o := run(t, "chancery-hq", "restore", "--data", fresh, "--from", out2, "--keys", out2+".keys", "--identity", keyFile)
+	if !strings.Contains(o, "Restored") || !strings.Contains(o, exchange.Fingerprint(db.HQSigningPublic())) {
+		t.Fatalf("chancery-hq restore: %s", o)
+	}
+	if o := run(t, "chancery-hq", "audit", "verify", "--data", fresh); !strings.Contains(o, "intact") {
+		t.Fatalf("the restored HQ's audit log: %s", o)
+	}
 }

@@ -3,20 +3,13 @@ package app
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
-
-	"filippo.io/age"
 
 	"chancery/shared/backup"
-	"chancery/shared/durable"
-	"chancery/shared/sqlite"
 )
 
 type recipientList []string
@@ -61,9 +54,6 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// backupTemp starts the name of a backup's private folder.
-const backupTemp = backup.TempPrefix
-
 // removeBackupLeftovers removes what a backup that was killed left.
 var removeBackupLeftovers = backup.RemoveLeftovers
 
@@ -85,61 +75,12 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if from == "" || identity == "" {
 		return fmt.Errorf("%w: restore needs --from BACKUP and --identity KEYFILE; stop the agent first", errUsage)
 	}
-	kf, err := os.Open(identity)
+	kept, err := backup.Restore(ctx, from, identity, c.Data, c.dbPath())
 	if err != nil {
 		return err
 	}
-	ids, err := age.ParseIdentities(kf)
-	kf.Close()
-	if err != nil {
-		return fmt.Errorf("%s holds no age identity: %v", identity, err)
-	}
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	r, err := age.Decrypt(in, ids...)
-	if err != nil {
-		return fmt.Errorf("the backup %s cannot be opened with that identity: %v", from, err)
-	}
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(c.Data, backupTemp+"*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	plain := filepath.Join(tmp, "agent.db")
-	if err := durable.Create(plain, func(w io.Writer) error { _, err := io.Copy(w, r); return err }); err != nil {
-		return fmt.Errorf("the backup %s is damaged: %v", from, err)
-	}
-	// The whole database, checked before it replaces anything.
-	check, err := sqlite.Open(ctx, plain)
-	if err != nil {
-		return fmt.Errorf("the backup %s does not hold a sound database: %v", from, err)
-	}
-	var ok string
-	err = check.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&ok)
-	check.Close()
-	if err != nil || ok != "ok" {
-		return fmt.Errorf("the backup %s does not pass SQLite's integrity check (%s %v); nothing was replaced", from, ok, err)
-	}
-	live := c.dbPath()
-	if _, err := os.Stat(live); err == nil {
-		kept := fmt.Sprintf("%s.replaced-%s", live, time.Now().UTC().Format("20060102T150405Z"))
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Rename(live+suffix, kept+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
+	if kept != "" {
 		fmt.Fprintf(stdout, "The database in place is kept as %s.\n", kept)
-	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Rename(plain+suffix, live+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
 	}
 	db, _, err := openStore(ctx, c)
 	if err != nil {

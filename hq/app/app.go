@@ -56,6 +56,8 @@ Usage:
   chancery-hq audit verify                      check that no audit entry was changed, removed or moved
   chancery-hq backup --out FILE --recipient AGE_RECIPIENT [--with-keys]
                                                 write an encrypted backup (HQ may run)
+  chancery-hq restore --from FILE --identity KEYFILE [--keys FILE.keys]
+                                                put a backup in place (stop HQ first)
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
@@ -130,6 +132,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"token":     token,
 	"audit":     auditCmd,
 	"backup":    backupCmd,
+	"restore":   restoreCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -404,6 +407,48 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s). It holds no usable private key: HQ's keys in it open only with the key file %s, which is not in the backup (--with-keys writes it too).\n", out, len(rs), keyFile)
+	return nil
+}
+
+// restoreCmd puts an encrypted backup of HQ's database in place, checked
+// whole first, keeping the database it replaces; with --keys, HQ's key
+// file from a backup written --with-keys as well.
+func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var from, identity, keys string
+	c, _, err := parse("restore", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "the encrypted backup to restore")
+		fs.StringVar(&identity, "identity", "", "the age identity file (AGE-SECRET-KEY-1…) that opens the backup")
+		fs.StringVar(&keys, "keys", "", "the key file's backup (FILE.keys), if HQ's key file is lost too")
+	})
+	if err != nil {
+		return err
+	}
+	if from == "" || identity == "" {
+		return cli.Usagef("restore needs --from BACKUP and --identity KEYFILE; stop HQ first")
+	}
+	live := filepath.Join(c.Data, "hq.db")
+	if keys != "" {
+		kept, err := backup.RestoreFile(keys, identity, cmp.Or(c.KeyFile, store.KeyFile(live)))
+		if err != nil {
+			return err
+		}
+		if kept != "" {
+			fmt.Fprintf(stdout, "The key file in place is kept as %s.\n", kept)
+		}
+	}
+	kept, err := backup.Restore(ctx, from, identity, c.Data, live)
+	if err != nil {
+		return err
+	}
+	if kept != "" {
+		fmt.Fprintf(stdout, "The database in place is kept as %s.\n", kept)
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	fmt.Fprintf(stdout, "Restored %s. HQ's key fingerprint: %s. Missions whose changes came after the backup send them again: they keep every change until HQ's receipt covers it.\n", from, exchange.Fingerprint(w.db.HQSigningPublic()))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"filippo.io/age"
 
@@ -94,4 +95,107 @@ func Recipients(keys []string) ([]age.Recipient, error) {
 		rs = append(rs, r)
 	}
 	return rs, nil
+}
+
+// Restore puts the backup from, opened with the age identities in the
+// file identity, in place of the database live (in the data folder dir).
+// The backup is checked whole with SQLite's integrity check before
+// anything is replaced; the database in place, if any, is kept beside it,
+// never deleted, and its name returned.
+func Restore(ctx context.Context, from, identity, dir, live string) (string, error) {
+	ids, err := identities(identity)
+	if err != nil {
+		return "", err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	r, err := age.Decrypt(in, ids...)
+	if err != nil {
+		return "", fmt.Errorf("the backup %s cannot be opened with that identity: %v", from, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(dir, TempPrefix+"*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	plain := filepath.Join(tmp, filepath.Base(live))
+	if err := durable.Create(plain, func(w io.Writer) error { _, err := io.Copy(w, r); return err }); err != nil {
+		return "", fmt.Errorf("the backup %s is damaged: %v", from, err)
+	}
+	// The whole database, checked before it replaces anything.
+	check, err := sqlite.Open(ctx, plain)
+	if err != nil {
+		return "", fmt.Errorf("the backup %s does not hold a sound database: %v", from, err)
+	}
+	var ok string
+	err = check.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&ok)
+	check.Close()
+	if err != nil || ok != "ok" {
+		return "", fmt.Errorf("the backup %s does not pass SQLite's integrity check (%s %v); nothing was replaced", from, ok, err)
+	}
+	var kept string
+	if _, err := os.Stat(live); err == nil {
+		kept = fmt.Sprintf("%s.replaced-%s", live, time.Now().UTC().Format("20060102T150405Z"))
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Rename(live+suffix, kept+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", err
+			}
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(plain+suffix, live+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	return kept, nil
+}
+
+// RestoreFile puts the encrypted file from, opened with the identities in
+// the file identity, at out (mode 0600), keeping a file in place beside
+// it and returning its name.
+func RestoreFile(from, identity, out string) (string, error) {
+	ids, err := identities(identity)
+	if err != nil {
+		return "", err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	r, err := age.Decrypt(in, ids...)
+	if err != nil {
+		return "", fmt.Errorf("%s cannot be opened with that identity: %v", from, err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", fmt.Errorf("%s is damaged: %v", from, err)
+	}
+	var kept string
+	if _, err := os.Stat(out); err == nil {
+		kept = fmt.Sprintf("%s.replaced-%s", out, time.Now().UTC().Format("20060102T150405Z"))
+		if err := os.Rename(out, kept); err != nil {
+			return "", err
+		}
+	}
+	return kept, os.WriteFile(out, b, 0o600)
+}
+
+func identities(file string) ([]age.Identity, error) {
+	kf, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer kf.Close()
+	ids, err := age.ParseIdentities(kf)
+	if err != nil {
+		return nil, fmt.Errorf("%s holds no age identity: %v", file, err)
+	}
+	return ids, nil
 }
