@@ -25,6 +25,15 @@ type Link struct {
 	HQRecipients []string // HQ's age recipients, age1…
 	HQSigning    string   // HQ's Ed25519 public key, base64
 	Card         string   // HQ's card for the signing key in use
+	// Root is HQ's root of trust as followed (see chancery/shared/root):
+	// the newest statement taken, empty when none yet. With one, HQSigning
+	// is an online key it certifies.
+	Root string
+	// Revoked are the mission key ids whose cards HQ has withdrawn.
+	Revoked []string
+	// AuditAt is the audit entry up to which HQ holds this mission's
+	// chain, as its latest receipt says.
+	AuditAt int64
 
 	Keys Keys
 
@@ -70,7 +79,7 @@ func (l Link) Enrolled() bool { return l.HQSigning != "" && l.Keys.Current != ""
 
 const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 	key_current, key_next, key_previous, key_enrolling, acked, receipt_at, last_ok, last_try, last_error,
-	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor`
+	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor, hq_root, audit_at, revoked`
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
@@ -79,13 +88,13 @@ func (d *DB) Link(ctx context.Context) (Link, error) {
 
 func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 	var l Link
-	var recips string
+	var recips, revoked string
 	var receipt, ok, try sqlite.NullTime
 	var skew int64
 	err := q.QueryRowContext(ctx, "SELECT "+linkCols+", coalesce(peer_documents, -1), deferred, deferred_had FROM link WHERE id = 1").Scan(
 		&l.Mission, &l.Name, &l.HQURL, &recips, &l.HQSigning, &l.Card,
 		&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.Acked, &receipt, &ok, &try, &l.LastError,
-		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
+		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.Root, &l.AuditAt, &revoked, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Link{PeerDocuments: -1, RestoredSeq: -1}, nil
 	}
@@ -94,6 +103,12 @@ func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 	}
 	if err := json.Unmarshal([]byte(recips), &l.HQRecipients); err != nil {
 		return l, fmt.Errorf("read the link to HQ: HQ's recipients: %w", err)
+	}
+	if err := json.Unmarshal([]byte(revoked), &l.Revoked); err != nil {
+		return l, fmt.Errorf("read the link to HQ: revoked keys: %w", err)
+	}
+	if len(l.Revoked) == 0 {
+		l.Revoked = nil
 	}
 	l.ReceiptAt, l.LastOK, l.LastTry = time.Time(receipt), time.Time(ok), time.Time(try)
 	// The key pairs are kept sealed under the key file (see package
@@ -115,24 +130,32 @@ func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 	if l.HQRecipients == nil {
 		recips = []byte("[]")
 	}
+	revoked, err := json.Marshal(l.Revoked)
+	if err != nil {
+		return err
+	}
+	if l.Revoked == nil {
+		revoked = []byte("[]")
+	}
 	var peerDocs any
 	if l.PeerDocuments >= 0 {
 		peerDocs = l.PeerDocuments
 	}
 	keys := Keys{Current: d.box.Seal(l.Keys.Current), Next: d.box.Seal(l.Keys.Next), Previous: d.box.Seal(l.Keys.Previous), Enrolling: d.box.Seal(l.Keys.Enrolling)}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
 			hq_recipients = excluded.hq_recipients, hq_signing = excluded.hq_signing, card = excluded.card,
 			key_current = excluded.key_current, key_next = excluded.key_next, key_previous = excluded.key_previous,
 			key_enrolling = excluded.key_enrolling, acked = excluded.acked, receipt_at = excluded.receipt_at,
 			last_ok = excluded.last_ok, last_try = excluded.last_try, last_error = excluded.last_error,
 			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms, restored_seq = excluded.restored_seq, seq_floor = excluded.seq_floor,
+			hq_root = excluded.hq_root, audit_at = excluded.audit_at, revoked = excluded.revoked,
 			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
 		keys.Current, keys.Next, keys.Previous, keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
-		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, peerDocs, l.Deferred, l.DeferredHad)
+		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, l.Root, l.AuditAt, string(revoked), peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
 		return fmt.Errorf("write the link to HQ: %w", err)
 	}

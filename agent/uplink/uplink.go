@@ -15,6 +15,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,6 +30,7 @@ import (
 	"chancery/shared/enroll"
 	"chancery/shared/fault"
 	"chancery/shared/problem"
+	"chancery/shared/root"
 	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
@@ -87,6 +89,9 @@ type Status struct {
 	// HQFingerprint is the fingerprint of HQ's signing key pinned at
 	// enrollment, for staff to compare with the one HQ shows.
 	HQFingerprint string
+	// RootVersion is the version of HQ's root of trust followed; 0 for
+	// none (the key pinned at enrollment is trusted).
+	RootVersion int64
 	// ClockSkew is how far this machine's clock is ahead of HQ's, when it
 	// is more than MaxClockSkew either way; 0 otherwise.
 	ClockSkew time.Duration
@@ -111,6 +116,9 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: max(0, last-k.Acked)}
 	if k.HQSigning != "" {
 		s.HQFingerprint = exchange.Fingerprint(k.HQSigning)
+	}
+	if t, err := root.Load([]byte(k.Root)); err == nil {
+		s.RootVersion = t.Statement.Version
 	}
 	if k.ClockSkew > MaxClockSkew || k.ClockSkew < -MaxClockSkew {
 		s.ClockSkew = k.ClockSkew
@@ -195,6 +203,18 @@ func (l *Link) pin(ctx context.Context, hqURL string, codeKey []byte, resp excha
 		if resp.Card != "" && !cardFor(hqKey, resp.Card, resp.Mission, k) {
 			return errors.New("HQ's card for the mission's key does not match the key enrolled; enroll again")
 		}
+		if resp.Root != "" {
+			// HQ's root of trust, authenticated by the code like the rest
+			// of the answer: from now on only keys it certifies are HQ's.
+			t, err := root.Load([]byte(resp.Root))
+			if err != nil {
+				return fmt.Errorf("HQ's root of trust in its answer: %w", err)
+			}
+			if !t.Certifies(resp.HQSigningKey) {
+				return errors.New("HQ's root of trust does not certify the key HQ signs with; tell HQ, and do not use this enrollment")
+			}
+		}
+		s.Root = resp.Root
 		s.Mission, s.Name = resp.Mission, resp.Name
 		s.HQURL, s.HQRecipients, s.HQSigning, s.Card = hqURL, resp.HQRecipients, resp.HQSigningKey, resp.Card
 		s.Keys = store.Keys{Current: s.Keys.Enrolling, Previous: s.Keys.Current}
@@ -203,13 +223,47 @@ func (l *Link) pin(ctx context.Context, hqURL string, codeKey []byte, resp excha
 	})
 }
 
-type pinnedHQ struct{ key ed25519.PublicKey }
+// pinnedHQ is HQ as the mission trusts it: the key HQ signs with, pinned
+// at enrollment or certified by the root of trust followed since, and
+// that root.
+type pinnedHQ struct {
+	key  ed25519.PublicKey
+	root root.Trusted
+}
 
 func (p pinnedHQ) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
-	if site != "HQ" || keyID != pouch.KeyID(p.key) {
-		return nil, fmt.Errorf("%w: %s/%s is not the HQ key pinned at enrollment", pouch.ErrUnknownKey, site, keyID)
+	if site == "HQ" && keyID == pouch.KeyID(p.key) {
+		return p.key, nil
 	}
-	return p.key, nil
+	for _, k := range p.root.Statement.Online.Signing {
+		if b, err := base64.StdEncoding.DecodeString(k); err == nil && len(b) == ed25519.PublicKeySize && site == "HQ" && keyID == pouch.KeyID(b) {
+			return ed25519.PublicKey(b), nil
+		}
+	}
+	what := "the HQ key pinned at enrollment"
+	if !p.root.Zero() {
+		what = fmt.Sprintf("certified by HQ's root of trust (version %d)", p.root.Statement.Version)
+	}
+	return nil, fmt.Errorf("%w: %s/%s is not %s", pouch.ErrUnknownKey, site, keyID, what)
+}
+
+// follow is HQ as trusted once the root statements a reply carries are
+// followed (see root.Trusted.Follow): the root's first online key
+// becomes the one HQ signs with.
+func (p pinnedHQ) follow(roots []json.RawMessage) (pinnedHQ, error) {
+	chain := make([][]byte, len(roots))
+	for i, r := range roots {
+		chain[i] = r
+	}
+	t, err := p.root.Follow(chain, base64.StdEncoding.EncodeToString(p.key))
+	if err != nil {
+		return p, err
+	}
+	if t.Statement.Version == p.root.Statement.Version {
+		return p, nil
+	}
+	k, _ := base64.StdEncoding.DecodeString(t.Statement.Online.Signing[0])
+	return pinnedHQ{key: ed25519.PublicKey(k), root: t}, nil
 }
 
 type peer struct {
@@ -260,7 +314,10 @@ func peerOf(k store.Link) (peer, error) {
 	if err != nil || len(hq) != ed25519.PublicKeySize {
 		return p, errors.New("HQ's signing key pinned in the database is damaged; enroll again")
 	}
-	p.hq = pinnedHQ{ed25519.PublicKey(hq)}
+	p.hq = pinnedHQ{key: ed25519.PublicKey(hq)}
+	if p.hq.root, err = root.Load([]byte(k.Root)); err != nil {
+		return p, fmt.Errorf("HQ's root of trust kept in the database is damaged: %w", err)
+	}
 	for _, s := range k.HQRecipients {
 		r, err := age.ParseX25519Recipient(s)
 		if err != nil {
@@ -358,7 +415,17 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 			return nil, pouch.Manifest{}, err
 		}
 	}
-	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, PeerDocuments: hint}
+	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, PeerDocuments: hint, Root: p.hq.root.Statement.Version}
+	// Where the audit chain stands, recomputed from its entries: HQ sees
+	// a history rewritten since it last heard.
+	var mark pouch.AuditMark
+	if mark.Entries, mark.Head, mark.AtHash, err = account.AuditMark(ctx, l.DB.SQL(), k.AuditAt); err != nil {
+		return nil, pouch.Manifest{}, err
+	}
+	if mark.AtHash != "" {
+		mark.At = k.AuditAt
+	}
+	env.Audit = &mark
 	if len(cs) > 0 {
 		env.First, env.Last = cs[0].Seq, cs[len(cs)-1].Seq
 	}
@@ -392,11 +459,21 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 	if err != nil {
 		return exchange.Receipt{}, err
 	}
-	rc := pouch.Receiver{Site: p.mission, Identities: p.readers, Keys: p.hq}
+	// A reply may bring root statements the mission has not followed:
+	// HQ's new online keys are learnt from them, and checked against the
+	// root, before the signature made with them is.
+	followed := p.hq
+	rc := pouch.Receiver{Site: p.mission, Identities: p.readers, Keys: p.hq, Follow: func(roots []json.RawMessage) (pouch.Keys, error) {
+		var err error
+		followed, err = p.hq.follow(roots)
+		return followed, err
+	}}
 	rp, err := rc.Open(bytes.NewReader(raw))
 	if err != nil {
 		return exchange.Receipt{}, fmt.Errorf("HQ's reply was refused: %w", err)
 	}
+	rootMoved := followed.root.Statement.Version != p.hq.root.Statement.Version
+	p.hq = followed
 	reply, err := exchange.ParseReply(rp.Lines)
 	r := reply.Receipt
 	if rp.Manifest.Kind != pouch.KindReply || err != nil || r.Mission != p.mission {
@@ -434,6 +511,16 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 				r.At.Format(time.RFC3339), s.ReceiptAt.Format(time.RFC3339))
 		}
 		s.Acked, s.ReceiptAt = through, r.At
+		if rootMoved {
+			if cur, err := root.Load([]byte(s.Root)); err != nil || cur.Statement.Version >= followed.root.Statement.Version {
+				return fmt.Errorf("HQ's root of trust moved while this reply was read; it is taken again at the next exchange")
+			}
+			s.Root = string(followed.root.Signed.Encode())
+			s.HQSigning = base64.StdEncoding.EncodeToString(followed.key)
+			s.Card = "" // signed with HQ's old key; the renewed one is in this receipt
+		}
+		s.Revoked = slices.Clone(r.Revoked)
+		s.AuditAt = r.AuditAt
 		if r.Card != "" && r.Rekeyed == "" && cardFor(p.hq.key, r.Card, p.mission, p.current) {
 			s.Card = r.Card // renewed: the peers take it for another CardTTL
 		}

@@ -14,10 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"chancery/hq/demo"
@@ -58,6 +60,8 @@ Usage:
                                                 write an encrypted backup (HQ may run)
   chancery-hq restore --from FILE --identity KEYFILE [--keys FILE.keys]
                                                 put a backup in place (stop HQ first)
+  chancery-hq root keygen|sign|online|install|show
+                                                HQ's root of trust and key rotation
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
@@ -133,6 +137,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"audit":     auditCmd,
 	"backup":    backupCmd,
 	"restore":   restoreCmd,
+	"root":      rootCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
@@ -205,6 +210,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A key rotation installed by "chancery-hq root install" takes effect
+	// on SIGHUP (systemctl reload), as a new TLS certificate does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := w.db.ReloadKeys(ctx); err != nil {
+				logger.Error("HQ's keys were not reloaded; the ones in use stay", "err", err)
+			} else {
+				logger.Info("HQ's keys reloaded", "fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
+			}
+		}
+	}()
 	var cert *web.Certificate
 	scheme := "http"
 	if c.TLSCert != "" {

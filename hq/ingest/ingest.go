@@ -221,7 +221,7 @@ func (s *Service) store(ctx context.Context, p store.Pouch) (through, serial int
 }
 
 func (s *Service) receiver() pouch.Receiver {
-	return pouch.Receiver{Site: store.Site, Identities: []*age.X25519Identity{s.DB.Keys().Identity}, Keys: registry{s.DB}, Limits: s.Limits}
+	return pouch.Receiver{Site: store.Site, Identities: s.DB.Keys().Readers(), Keys: registry{s.DB}, Limits: s.Limits}
 }
 
 // registry is pouch.Keys over the store's registry of mission keys. It
@@ -290,6 +290,11 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	}
 	resp.HQRecipients = append(resp.HQRecipients, escrow...)
 	resp.Card = exchange.SignCard(keys.Signing, m.Code, pub, s.DB.Now())
+	if r, err := s.DB.Root(ctx); err != nil {
+		return exchange.EnrollResponse{}, err
+	} else if !r.Zero() {
+		resp.Root = string(r.Signed.Encode())
+	}
 	resp.MAC = resp.Sum(codeKey, req)
 	return resp, nil
 }
@@ -393,7 +398,7 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.seal(ctx, exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
+	return s.seal(ctx, m, exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: mission.Through, Rekeyed: newID,
 		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC(), Serial: serial}})
 }
 
@@ -401,6 +406,13 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC(), Serial: serial}}
 	if err := s.recipients(ctx, m, &r.Receipt); err != nil {
 		return nil, err
+	}
+	if m.Audit != nil {
+		at, err := s.DB.NoteAudit(ctx, m.From, m.Created, store.AuditMark{Entries: m.Audit.Entries, Head: m.Audit.Head, At: m.Audit.At, AtHash: m.Audit.AtHash})
+		if err != nil {
+			return nil, err
+		}
+		r.Receipt.AuditAt = at
 	}
 	// A card half its lifetime old is renewed in the ordinary reply.
 	if due, err := s.DB.CardDue(ctx, m.From, m.KeyID, exchange.CardTTL/2); err != nil {
@@ -420,7 +432,7 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 	for _, g := range guidance {
 		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
 	}
-	return s.seal(ctx, r)
+	return s.seal(ctx, m, r)
 }
 
 // recipients puts in the receipt the recipients the mission must seal to,
@@ -429,7 +441,7 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 // receipt. The usual exchange does not carry them.
 func (s *Service) recipients(ctx context.Context, m pouch.Manifest, r *exchange.Receipt) error {
 	escrow, err := s.DB.Escrow(ctx)
-	if err != nil || len(escrow) == 0 {
+	if err != nil {
 		return err
 	}
 	all := append([]string{s.DB.Keys().Identity.Recipient().String()}, escrow...)
@@ -509,12 +521,28 @@ func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool
 	return s.DB.Sent(ctx, mission, version, rel.Expires)
 }
 
-// seal makes the reply pouch, sealed to the mission's active key and
-// signed by HQ.
-func (s *Service) seal(ctx context.Context, r exchange.Reply) ([]byte, error) {
+// seal makes the reply to the pouch m, sealed to the mission's active key
+// and signed by HQ. It carries the root statements the mission has not
+// followed yet, and the keys HQ has withdrawn.
+func (s *Service) seal(ctx context.Context, m pouch.Manifest, r exchange.Reply) ([]byte, error) {
 	to, err := s.DB.Recipient(ctx, r.Receipt.Mission)
 	if err != nil {
 		return nil, err
+	}
+	roots, err := s.DB.RootsAfter(ctx, m.Root)
+	if err != nil {
+		return nil, err
+	}
+	if r.Receipt.Revoked, err = s.DB.WithdrawnKeys(ctx, exchange.CardTTL); err != nil {
+		return nil, err
+	}
+	if len(roots) > 0 && r.Receipt.Card == "" && r.Receipt.Rekeyed == "" {
+		// Until the mission says it follows HQ's newest root, each reply
+		// renews its card with HQ's key in use: a card signed by a key a
+		// rotation replaced is refused by peers that follow the root.
+		if key, _, err := s.DB.MissionKey(m.From, m.KeyID); err == nil {
+			r.Receipt.Card = exchange.SignCard(s.DB.Keys().Signing, m.From, key, s.DB.Now())
+		}
 	}
 	lines, err := r.Encode()
 	if err != nil {
@@ -522,6 +550,6 @@ func (s *Service) seal(ctx context.Context, r exchange.Reply) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
-		pouch.Envelope{Kind: pouch.KindReply, To: r.Receipt.Mission, Recipients: []*age.X25519Recipient{to}}, lines)
+		pouch.Envelope{Kind: pouch.KindReply, To: r.Receipt.Mission, Recipients: []*age.X25519Recipient{to}, Roots: roots}, lines)
 	return buf.Bytes(), err
 }

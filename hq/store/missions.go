@@ -481,3 +481,98 @@ func (d *DB) CardDue(ctx context.Context, mission, keyID string, after time.Dura
 	_, err = d.sql.ExecContext(ctx, "UPDATE mission_keys SET card_issued = ? WHERE mission = ? AND key_id = ?", sqlite.Time(now), mission, keyID)
 	return err == nil, err
 }
+
+// WithdrawnKeys are the ids of missions' signing keys that are no longer
+// active (revoked, or retired by a rotation) while a card issued for them
+// may still be within ttl: missions refuse those cards from their peers.
+func (d *DB) WithdrawnKeys(ctx context.Context, ttl time.Duration) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT key_id FROM mission_keys WHERE state != 'active' AND coalesce(card_issued, created_at) > ? ORDER BY key_id",
+		sqlite.Time(d.Now().Add(-ttl)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// AuditMark is a mission's audit chain as its pouch reports it (see
+// pouch.AuditMark).
+type AuditMark struct {
+	Entries int64
+	Head    string
+	At      int64
+	AtHash  string
+}
+
+// AuditState is what HQ knows of a mission's audit chain.
+type AuditState struct {
+	Entries int64
+	// Problem says how the chain differs from what HQ saw before; empty
+	// while it only ever grew. Once found it stays.
+	Problem string
+}
+
+// NoteAudit checks a mission's audit mark against what HQ last heard and
+// keeps it. The chain may only grow: fewer entries than before, or a
+// different hash at the entry HQ held, means the mission's history was
+// rewritten; HQ keeps the finding, shows it on the mission's page and
+// audits it. A mark from a pouch made before the last one heard (a
+// replay, a late peer) is passed over. It returns how many entries HQ
+// holds now.
+func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m AuditMark) (int64, error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var entries int64
+	var head, problem string
+	var last sqlite.NullTime
+	if err := tx.QueryRowContext(ctx, "SELECT audit_entries, audit_head, audit_created, audit_problem FROM missions WHERE code = ?", mission).Scan(&entries, &head, &last, &problem); err != nil {
+		return 0, err
+	}
+	if !time.Time(last).IsZero() && !created.After(time.Time(last)) {
+		return entries, nil
+	}
+	found := ""
+	switch {
+	case entries > 0 && m.Entries < entries:
+		found = fmt.Sprintf("The mission's audit log now holds %d entries, fewer than the %d HQ saw on %s: entries were removed, or the mission was restored from an older backup.",
+			m.Entries, entries, time.Time(last).UTC().Format("2 January 2006 15:04 MST"))
+	case entries > 0 && m.At == entries && m.AtHash != head:
+		found = fmt.Sprintf("The mission's audit history up to entry %d is not the one HQ saw on %s: an entry was changed, removed or moved.",
+			entries, time.Time(last).UTC().Format("2 January 2006 15:04 MST"))
+	}
+	if found != "" && problem == "" {
+		problem = found
+		if err := account.Audit(ctx, tx, account.System, "mission-audit-rewritten", mission, found); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE missions SET audit_entries = ?, audit_head = ?, audit_created = ?, audit_problem = ? WHERE code = ?",
+		m.Entries, m.Head, sqlite.Time(created), problem, mission); err != nil {
+		return 0, err
+	}
+	return m.Entries, tx.Commit()
+}
+
+// AuditOf is what HQ knows of a mission's audit chain.
+func (d *DB) AuditOf(ctx context.Context, mission string) (AuditState, error) {
+	var s AuditState
+	err := d.sql.QueryRowContext(ctx, "SELECT audit_entries, audit_problem FROM missions WHERE code = ?", mission).Scan(&s.Entries, &s.Problem)
+	return s, err
+}
+
+// AuditAt is how many entries of a mission's audit chain HQ holds.
+func (d *DB) AuditAt(ctx context.Context, mission string) (int64, error) {
+	s, err := d.AuditOf(ctx, mission)
+	return s.Entries, err
+}

@@ -40,8 +40,11 @@ const Site = "HQ"
 
 // DB is an open HQ database.
 type DB struct {
-	sql  *sql.DB
-	keys Keys
+	sql *sql.DB
+	// keys are HQ's keys in use; box seals them in the database (see
+	// package secret). ReloadKeys reads them again after a rotation.
+	keys atomic.Pointer[Keys]
+	box  *secret.Box
 	Now  func() time.Time
 	// cat is the catalog last read (see Catalog); catMu lets one request
 	// at a time read it again.
@@ -54,10 +57,18 @@ type DB struct {
 	updates sync.Map
 }
 
-// Keys are HQ's own keys.
+// Keys are HQ's own keys: its online keys in use and the age identities
+// it used before a rotation, which still open pouches missions sealed
+// before they followed it.
 type Keys struct {
 	Identity *age.X25519Identity
 	Signing  ed25519.PrivateKey
+	Previous []*age.X25519Identity
+}
+
+// Readers are the identities that open pouches sent to HQ.
+func (k Keys) Readers() []*age.X25519Identity {
+	return append([]*age.X25519Identity{k.Identity}, k.Previous...)
 }
 
 // Open opens or creates the database at path; the first open makes HQ's
@@ -88,7 +99,7 @@ func OpenWithKeyFile(ctx context.Context, path, keyFile string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &DB{sql: db, Now: clock.Now}
+	d := &DB{sql: db, Now: clock.Now, box: box}
 	if err := d.canonicalFrameworks(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -97,10 +108,16 @@ func OpenWithKeyFile(ctx context.Context, path, keyFile string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if d.keys, err = d.loadKeys(ctx, box); err != nil {
+	k, err := d.loadKeys(ctx, box)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	if k.Previous, err = d.previousIdentities(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	d.keys.Store(&k)
 	return d, nil
 }
 
@@ -164,11 +181,11 @@ func (d *DB) Close() error { return d.sql.Close() }
 func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Keys returns HQ's keys.
-func (d *DB) Keys() Keys { return d.keys }
+func (d *DB) Keys() Keys { return *d.keys.Load() }
 
 // HQSigningPublic is HQ's signing public key, base64, as missions pin it.
 func (d *DB) HQSigningPublic() string {
-	return base64.StdEncoding.EncodeToString(d.keys.Signing.Public().(ed25519.PublicKey))
+	return base64.StdEncoding.EncodeToString(d.Keys().Signing.Public().(ed25519.PublicKey))
 }
 
 // Escrow returns the escrow recipients kept with HQ: age public keys held

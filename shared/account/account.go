@@ -123,35 +123,68 @@ func (e chained) sum() string {
 // edited, removed from before it or moved, an error naming it. Entries
 // older than the chain are passed over.
 func VerifyAudit(ctx context.Context, db *sql.DB) (int, error) {
+	n, last := 0, ""
+	err := walkAudit(ctx, db, func(id int64, e chained, hash string) error {
+		switch {
+		case hash == "":
+			return fmt.Errorf("%w: entry %d has no hash, after chained entries", ErrAuditBroken, id)
+		case e.prev != last:
+			return fmt.Errorf("%w: entry %d does not follow the entry before it: one was removed or moved", ErrAuditBroken, id)
+		case e.sum() != hash:
+			return fmt.Errorf("%w: entry %d was changed after it was written", ErrAuditBroken, id)
+		}
+		last = hash
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// AuditMark recomputes the audit chain from the entries themselves, never
+// from the hashes stored beside them, and returns how many chained
+// entries there are, the chain's hash at the last one and at entry at
+// (counting from 1; empty if there is no such entry). An entry edited,
+// removed or moved changes the hash at every entry from it on, whatever
+// was done to the stored hashes: what a mission sends HQ (see
+// pouch.AuditMark).
+func AuditMark(ctx context.Context, db *sql.DB, at int64) (entries int64, head, atHash string, err error) {
+	err = walkAudit(ctx, db, func(_ int64, e chained, _ string) error {
+		e.prev = head
+		head = e.sum()
+		entries++
+		if entries == at {
+			atHash = head
+		}
+		return nil
+	})
+	return entries, head, atHash, err
+}
+
+// walkAudit calls f for each entry of the chain, in order, from the first
+// entry written with a hash.
+func walkAudit(ctx context.Context, db *sql.DB, f func(id int64, e chained, hash string) error) error {
 	rows, err := db.QueryContext(ctx, "SELECT id, at, actor, action, target, detail, remote, prev, hash FROM audit ORDER BY id")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer rows.Close()
-	n, last, started := 0, "", false
+	started := false
 	for rows.Next() {
 		var id int64
 		var e chained
 		var hash string
 		if err := rows.Scan(&id, &e.at, &e.actor, &e.action, &e.target, &e.detail, &e.remote, &e.prev, &hash); err != nil {
-			return n, err
+			return err
 		}
 		if hash == "" && !started {
 			continue // from before the chain
 		}
 		started = true
-		switch {
-		case hash == "":
-			return n, fmt.Errorf("%w: entry %d has no hash, after chained entries", ErrAuditBroken, id)
-		case e.prev != last:
-			return n, fmt.Errorf("%w: entry %d does not follow the entry before it: one was removed or moved", ErrAuditBroken, id)
-		case e.sum() != hash:
-			return n, fmt.Errorf("%w: entry %d was changed after it was written", ErrAuditBroken, id)
+		if err := f(id, e, hash); err != nil {
+			return err
 		}
-		last = hash
-		n++
 	}
-	return n, rows.Err()
+	return rows.Err()
 }
 
 // ErrAuditBroken is an audit log whose chain does not hold.

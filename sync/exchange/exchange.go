@@ -71,6 +71,9 @@ type EnrollResponse struct {
 	HQSigningKey string   `json:"hq_signing_key"`
 	// Card is HQ's card for the mission's new signing key (see [Card]).
 	Card string `json:"card,omitempty"`
+	// Root is HQ's newest root statement (see chancery/shared/root), which
+	// certifies HQSigningKey; empty while HQ has none.
+	Root string `json:"root,omitempty"`
 	// MAC is [EnrollResponse.Sum] under the code's key.
 	MAC string `json:"mac"`
 }
@@ -80,7 +83,7 @@ type EnrollResponse struct {
 // mission's, or an older one of this mission) does not verify.
 func (r EnrollResponse) Sum(key []byte, req EnrollRequest) string {
 	return mac(key, "chancery enroll answer v2", req.AgeRecipient, req.SigningKey,
-		r.Mission, r.Name, r.HQSite, strings.Join(r.HQRecipients, ","), r.HQSigningKey, r.Card)
+		r.Mission, r.Name, r.HQSite, strings.Join(r.HQRecipients, ","), r.HQSigningKey, r.Card, r.Root)
 }
 
 // mac is HMAC-SHA-256 under key over a label and fields, each ended by a
@@ -139,6 +142,14 @@ type Receipt struct {
 	// Card is HQ's card for the new key, with Rekeyed; or, without it,
 	// a renewed card for the key in use (see CardTTL).
 	Card string `json:"card,omitempty"`
+	// Revoked are the ids of missions' signing keys that HQ revoked or
+	// that a rotation retired, while cards for them may still be good:
+	// peers refuse those cards. The whole list, each time.
+	Revoked []string `json:"revoked"`
+	// AuditAt is how many entries of the mission's audit chain HQ holds:
+	// the mission's next pouch gives the chain's hash at that entry (see
+	// pouch.AuditMark).
+	AuditAt int64 `json:"audit_at,omitempty"`
 }
 
 // Rekey is the one line of a rekey pouch.

@@ -35,6 +35,10 @@ type Receiver struct {
 	Identities []*age.X25519Identity
 	Keys       Keys
 	Limits     Limits
+	// Follow, when set, is given the root statements a manifest carries
+	// (see [Manifest]) and returns the keys to check that manifest with;
+	// it must not keep what it followed before the pouch is open.
+	Follow func(roots []json.RawMessage) (Keys, error)
 }
 
 // Pouch is an opened, verified pouch.
@@ -116,7 +120,14 @@ func (rc Receiver) manifest(pt []byte) (Manifest, int, error) {
 	if m.Format != Format {
 		return Manifest{}, 0, fmt.Errorf("%w: format %d, this program reads %d", ErrMalformed, m.Format, Format)
 	}
-	pub, err := rc.Keys.SigningKey(m.From, m.KeyID)
+	keys := rc.Keys
+	if len(m.Roots) > 0 && rc.Follow != nil {
+		var err error
+		if keys, err = rc.Follow(m.Roots); err != nil {
+			return Manifest{}, 0, fmt.Errorf("%w: HQ's root of trust: %v", ErrSignature, err)
+		}
+	}
+	pub, err := keys.SigningKey(m.From, m.KeyID)
 	if err != nil {
 		return Manifest{}, 0, err
 	}

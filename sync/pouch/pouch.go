@@ -26,6 +26,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -87,6 +88,28 @@ type Manifest struct {
 	// by their hashes, which the signed release gives. Set only by the
 	// mission, under its signature, so no carrier can set it.
 	PeerDocuments bool `json:"peer_documents,omitempty"`
+	// Root, in a mission's pouch, is the version of HQ's root of trust the
+	// mission follows (see package chancery/shared/root); 0 for none.
+	Root int64 `json:"root,omitempty"`
+	// Roots, in HQ's reply, are the root statements after the version the
+	// mission follows: with them the mission learns HQ's new online keys
+	// before it checks the signature made with them.
+	Roots []json.RawMessage `json:"roots,omitempty"`
+	// Audit, in a mission's pouch, is where the mission's audit chain
+	// stands, under the mission's signature.
+	Audit *AuditMark `json:"audit,omitempty"`
+}
+
+// AuditMark is a mission's audit chain as its pouch reports it: how many
+// entries it holds and the hash of the last, and the hash at entry At,
+// where HQ's last receipt said HQ's copy of the mark stood. The hashes
+// are recomputed from the entries themselves, so an entry edited,
+// removed or moved since HQ last heard changes the hash at At.
+type AuditMark struct {
+	Entries int64  `json:"entries"`
+	Head    string `json:"head"`
+	At      int64  `json:"at,omitempty"`
+	AtHash  string `json:"at_hash,omitempty"`
 }
 
 // Limits cap what [Open] accepts.

@@ -42,8 +42,11 @@ type Envelope struct {
 	First, Last int64
 	// Created defaults to now.
 	Created time.Time
-	// PeerDocuments: see [Manifest].
+	// PeerDocuments, Root, Roots: see [Manifest].
 	PeerDocuments bool
+	Root          int64
+	Roots         []json.RawMessage
+	Audit         *AuditMark
 }
 
 // Seal writes a pouch with the given body lines (each one JSON value, no
@@ -88,7 +91,7 @@ func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, err
 		From: from.Site, KeyID: KeyID(from.Key.Public().(ed25519.PublicKey)), To: env.To,
 		First: env.First, Last: env.Last, Created: created.UTC().Truncate(time.Second),
 		Records: len(lines), BodySHA256: hex.EncodeToString(sum[:]), BodySize: int64(body.Len()), RawSize: int64(raw.Len()),
-		PeerDocuments: env.PeerDocuments,
+		PeerDocuments: env.PeerDocuments, Root: env.Root, Roots: env.Roots, Audit: env.Audit,
 	}
 	recips := make([]age.Recipient, len(env.Recipients))
 	for i, r := range env.Recipients {

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"chancery/shared/clock"
 	"chancery/sync/exchange"
+	"chancery/sync/pouch"
 )
 
 // Identity is how an agent proves to its peers which mission it is: its
@@ -23,6 +25,9 @@ type Identity struct {
 	Card    string
 	Key     ed25519.PrivateKey
 	HQ      ed25519.PublicKey
+	// Revoked are the key ids HQ has withdrawn (exchange.Receipt.Revoked):
+	// a card for one of them is refused before it expires.
+	Revoked []string
 }
 
 // IdentityFunc returns the agent's identity now: keys change when they
@@ -79,11 +84,15 @@ func signRequest(r *http.Request, id Identity, to string, body []byte) {
 	r.Header.Set(HeaderSig, base64.StdEncoding.EncodeToString(sig))
 }
 
-// checkCard opens a card with HQ's key.
-func checkCard(hq ed25519.PublicKey, card string) (exchange.Card, ed25519.PublicKey, error) {
-	c, key, err := exchange.OpenCard(hq, card)
+// checkCard opens a card with HQ's key, and refuses one whose key HQ
+// has withdrawn.
+func checkCard(self Identity, card string) (exchange.Card, ed25519.PublicKey, error) {
+	c, key, err := exchange.OpenCard(self.HQ, card)
 	if err != nil {
 		return c, nil, fmt.Errorf("%w: %v", ErrNotPeer, err)
+	}
+	if slices.Contains(self.Revoked, pouch.KeyID(key)) {
+		return c, nil, fmt.Errorf("%w: HQ has withdrawn %s's key %s", ErrNotPeer, c.Mission, pouch.KeyID(key))
 	}
 	if c.Expired(clock.Now()) {
 		return c, nil, fmt.Errorf("%w: %v (issued %s)", ErrNotPeer, exchange.ErrCardExpired, c.Issued.Format("2 January 2006"))
@@ -95,7 +104,7 @@ func checkCard(hq ed25519.PublicKey, card string) (exchange.Card, ed25519.Public
 // read: a card from our HQ, meant for this mission, sent about now. It
 // returns the sender's card and key.
 func checkHeaders(r *http.Request, self Identity) (exchange.Card, ed25519.PublicKey, error) {
-	card, key, err := checkCard(self.HQ, r.Header.Get(HeaderCard))
+	card, key, err := checkCard(self, r.Header.Get(HeaderCard))
 	if err != nil {
 		return card, nil, err
 	}
@@ -129,7 +138,7 @@ func signAnswer(h http.Header, id Identity, reqSig []byte, status int, body []by
 // verifyAnswer checks that an answer comes from the mission the request
 // was meant for, and answers that very request.
 func verifyAnswer(resp *http.Response, self Identity, peer string, reqSig, body []byte) error {
-	card, key, err := checkCard(self.HQ, resp.Header.Get(HeaderCard))
+	card, key, err := checkCard(self, resp.Header.Get(HeaderCard))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,229 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"chancery/shared/account"
+	"chancery/shared/cli"
+	"chancery/shared/durable"
+	"chancery/shared/problem"
+	"chancery/shared/root"
+	"chancery/sync/exchange"
+)
+
+const rootUsage = `chancery-hq root: HQ's root of trust (see docs/keys.md).
+
+Off line, on the machine that holds the root keys (no HQ database):
+  chancery-hq root keygen --out FILE          make a root key
+  chancery-hq root sign --out FILE --key KEYFILE [--key KEYFILE]...
+        [--online FILE] [--previous FILE] [--root-key KEYFILE|PUBLIC]... [--threshold N]
+                                              write the next root statement, or add
+                                              signatures to FILE if it exists
+
+On HQ:
+  chancery-hq root online --out FILE [--new]  write HQ's online keys for signing
+                                              (--new: make the next ones)
+  chancery-hq root install FILE               take a signed statement; with new keys,
+                                              they are in use once HQ reloads (SIGHUP)
+  chancery-hq root show                       the versions installed
+`
+
+func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: %s", errUsage, rootUsage)
+	}
+	switch args[0] {
+	case "keygen":
+		fs := flag.NewFlagSet("chancery-hq root keygen", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		out := fs.String("out", "", "where to write the new root key (kept off the HQ server)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return cli.ErrUsage
+		}
+		if *out == "" {
+			return fmt.Errorf("%w: root keygen needs --out FILE", errUsage)
+		}
+		pub, err := root.NewKey(*out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wrote the root key %s (id %s).\nIts public key: %s\nKeep the file off the HQ server, and a copy in a second safe place.\n", *out, root.KeyID(pub), base64.StdEncoding.EncodeToString(pub))
+		return nil
+	case "sign":
+		return rootSign(args[1:], stdout, stderr)
+	case "online", "install", "show":
+	default:
+		return fmt.Errorf("%w: %s", errUsage, rootUsage)
+	}
+	var out string
+	var fresh bool
+	c, rest, err := parse("root "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		if args[0] == "online" {
+			fs.StringVar(&out, "out", "", "where to write HQ's online public keys")
+			fs.BoolVar(&fresh, "new", false, "make HQ's next online keys, for a rotation")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	w, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer w.db.Close()
+	switch args[0] {
+	case "online":
+		if out == "" || len(rest) > 0 {
+			return fmt.Errorf("%w: root online --out FILE [--new]", errUsage)
+		}
+		on := w.db.Online()
+		if fresh {
+			if on, err = w.db.NewOnlineKeys(ctx, account.System); err != nil {
+				return err
+			}
+		}
+		b, _ := json.MarshalIndent(on, "", "  ")
+		if err := durable.WriteFile(out, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }); err != nil {
+			return err
+		}
+		what := "HQ's online keys in use"
+		if fresh {
+			what = "HQ's next online keys (they wait until a statement certifies them)"
+		}
+		fmt.Fprintf(stdout, "Wrote %s to %s. Fingerprint %s.\nCarry it to the root keys and sign with: chancery-hq root sign --online %s …\n", what, out, exchange.Fingerprint(on.Signing[0]), out)
+	case "install":
+		if len(rest) != 1 {
+			return fmt.Errorf("%w: root install FILE", errUsage)
+		}
+		b, err := os.ReadFile(rest[0])
+		if err != nil {
+			return err
+		}
+		rotated, err := w.db.InstallRoot(ctx, account.System, b)
+		if err != nil {
+			return errors.New(problem.MessageOf(err))
+		}
+		_, st, _ := root.Parse(b)
+		fmt.Fprintf(stdout, "Installed root version %d. Missions follow it at their next exchange.\n", st.Version)
+		if rotated {
+			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). Tell a running HQ to take them: systemctl reload chancery-hq (or send it SIGHUP).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
+		}
+	case "show":
+		all, err := w.db.Roots(ctx)
+		if err != nil {
+			return err
+		}
+		if len(all) == 0 {
+			fmt.Fprintln(stdout, "No root installed: missions trust the HQ key they pinned at enrollment.")
+		}
+		for _, b := range all {
+			_, st, err := root.Parse(b)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "version %d, issued %s: online key %s; %d of %d root keys sign the next\n", st.Version, st.Issued.Format(time.DateOnly),
+				exchange.Fingerprint(st.Online.Signing[0]), st.Root.Threshold, len(st.Root.Keys))
+		}
+	}
+	return nil
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+// rootSign writes the next root statement, or adds signatures to one.
+func rootSign(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chancery-hq root sign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var keys, rootKeys multi
+	out := fs.String("out", "", "the statement to write, or to add signatures to if it exists")
+	onlineFile := fs.String("online", "", "HQ's online keys, as \"root online\" wrote them")
+	prevFile := fs.String("previous", "", "the version before (none: this is version 1)")
+	threshold := fs.Int("threshold", 0, "how many root keys must sign the next version (default: as before, or all the --root-key)")
+	fs.Var(&keys, "key", "a root key file to sign with (repeat)")
+	fs.Var(&rootKeys, "root-key", "a root key (file, or public key in base64) that signs the next version (repeat; default: as before, or the --key)")
+	if err := fs.Parse(args); err != nil {
+		return cli.ErrUsage
+	}
+	if *out == "" || len(keys) == 0 {
+		return fmt.Errorf("%w: root sign needs --out FILE and at least one --key", errUsage)
+	}
+	var prev root.Trusted
+	if *prevFile != "" {
+		b, err := os.ReadFile(*prevFile)
+		if err != nil {
+			return err
+		}
+		if prev, err = root.Load(b); err != nil {
+			return fmt.Errorf("%s: %w", *prevFile, err)
+		}
+	}
+	var s root.Signed
+	if b, err := os.ReadFile(*out); err == nil {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("%s is not a root statement: %v", *out, err)
+		}
+	} else {
+		if *onlineFile == "" {
+			return fmt.Errorf("%w: a new statement needs --online FILE (written on HQ by \"chancery-hq root online\")", errUsage)
+		}
+		b, err := os.ReadFile(*onlineFile)
+		if err != nil {
+			return err
+		}
+		var on root.Online
+		if err := json.Unmarshal(b, &on); err != nil {
+			return fmt.Errorf("%s is not HQ's online keys: %v", *onlineFile, err)
+		}
+		role := prev.Statement.Root
+		if len(rootKeys) > 0 || prev.Zero() {
+			if len(rootKeys) == 0 {
+				rootKeys = keys
+			}
+			role = root.Role{Threshold: len(rootKeys)}
+			for _, k := range rootKeys {
+				if priv, err := root.ReadKey(k); err == nil {
+					role.Keys = append(role.Keys, root.PublicOf(priv))
+				} else if _, statErr := os.Stat(k); statErr == nil {
+					return err
+				} else {
+					role.Keys = append(role.Keys, k)
+				}
+			}
+		}
+		if *threshold > 0 {
+			role.Threshold = *threshold
+		}
+		if s, err = root.New(prev, role, on, time.Now()); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		priv, err := root.ReadKey(k)
+		if err != nil {
+			return err
+		}
+		s.Sign(priv)
+	}
+	if err := durable.WriteFile(*out, func(w io.Writer) error { _, err := w.Write(append(s.Encode(), '\n')); return err }); err != nil {
+		return err
+	}
+	_, st, _ := root.Parse(s.Encode())
+	if err := s.Complete(prev); err != nil {
+		fmt.Fprintf(stdout, "Wrote %s, version %d, not yet complete: %v.\nHave the other holders add theirs: chancery-hq root sign --out %s --previous … --key THEIR.key\n", *out, st.Version, err, *out)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Wrote %s: root version %d, complete. Install it on HQ with: chancery-hq root install %s\n", *out, st.Version, *out)
+	return nil
+}
