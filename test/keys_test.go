@@ -283,6 +283,21 @@ func TestEscrowDrill(t *testing.T) {
 	if !bytes.Contains(answer, []byte(escrow.Recipient().String())) {
 		t.Fatalf("the answer to an enrollment by file lacks the escrow key:\n%s", answer)
 	}
+
+	// HQ is lost, with its backup keys: its backup opens with the escrow
+	// key alone, and the HQ brought back from it reads the mission's
+	// pouch.
+	bk := filepath.Join(t.TempDir(), "hq.age")
+	if out := run(t, "chancery-hq", "backup", "--data", s.hqDir, "--out", bk, "--with-keys"); !strings.Contains(out, "escrow key(s) kept with HQ among them") {
+		t.Fatal(out)
+	}
+	escrowFile := filepath.Join(t.TempDir(), "escrow.key")
+	os.WriteFile(escrowFile, []byte(escrow.String()+"\n"), 0o600)
+	fresh := t.TempDir()
+	run(t, "chancery-hq", "restore", "--data", fresh, "--from", bk, "--keys", bk+".keys", "--identity", escrowFile)
+	if out := run(t, "chancery-hq", "pouch", "import", "--data", fresh, "--replies", usb, files[0]); !strings.Contains(out, "FR-PAR") {
+		t.Fatalf("the HQ restored by escrow does not take the mission's pouch: %s", out)
+	}
 }
 
 // TestHQBackupHoldsNoUsableKey: HQ's backup opens with the backup key,
@@ -339,5 +354,55 @@ func TestHQBackupHoldsNoUsableKey(t *testing.T) {
 	}
 	if o := run(t, "chancery-hq", "audit", "verify", "--data", fresh); !strings.Contains(o, "intact") {
 		t.Fatalf("the restored HQ's audit log: %s", o)
+	}
+}
+
+// TestRewrittenHistorySeenAtHQ: someone at the mission removes the last
+// audit entries from its database (the chain that is left still
+// verifies there, as the start of a chain does) and more work follows,
+// so that the log is as long as before. The mission's next pouch gives
+// HQ the chain's hash, recomputed from the entries, at the entry HQ held:
+// it differs, and HQ's page for the mission says the history was
+// rewritten.
+func TestRewrittenHistorySeenAtHQ(t *testing.T) {
+	s := newSite(t)
+	s.work(1, 40)
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("first sync: %v\n%s", err, out)
+	}
+	c := login(t, s.hq.URL, "admin", s.hqPassword())
+	page := get(t, c, s.hq.URL+"/missions/FR-PAR")
+	if !strings.Contains(page, `id="audit-entries"`) || strings.Contains(page, `id="audit-problem"`) {
+		t.Fatalf("HQ's page before any tampering:\n%s", page)
+	}
+	// The second sync takes HQ's receipt, which says how far HQ holds the
+	// chain; only now is there an entry to compare.
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("second sync: %v\n%s", err, out)
+	}
+	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(s.agentDir, "agent.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER audit_append_only_delete", "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id DESC LIMIT 2)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if out := run(t, "chancery-agent", "audit", "verify", "--data", s.agentDir); !strings.Contains(out, "intact") {
+		t.Fatalf("the mission's own check: %s", out)
+	}
+	s.work(1, 40)
+	s.work(1, 40)
+	if out, err := s.sync(); err != nil {
+		t.Fatalf("sync after the tampering: %v\n%s", err, out)
+	}
+	page = get(t, c, s.hq.URL+"/missions/FR-PAR")
+	if !strings.Contains(page, `id="audit-problem"`) || !strings.Contains(page, "is not the one HQ saw") {
+		t.Fatalf("HQ's page does not say the history was rewritten:\n%s", page)
+	}
+	if out := run(t, "chancery-hq", "audit", "verify", "--data", s.hqDir); !strings.Contains(out, "intact") {
+		t.Fatalf("HQ's own log: %s", out)
 	}
 }

@@ -396,24 +396,34 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var withKeys bool
 	c, _, err := parse("backup", args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "out", "", "file to write the encrypted backup to")
-		fs.Func("recipient", "age public key (age1…) that can open the backup; repeat for several", func(v string) error { recips = append(recips, v); return nil })
+		fs.Func("recipient", "age public key (age1…) that can open the backup, beside the escrow keys kept with HQ; repeat for several", func(v string) error { recips = append(recips, v); return nil })
 		fs.BoolVar(&withKeys, "with-keys", false, "also write HQ's key file, encrypted to the same recipients, to FILE.keys: without it the backup's private keys open with the key file on the HQ server only")
 	})
 	if err != nil {
 		return err
 	}
-	if out == "" || len(recips) == 0 {
-		return cli.Usagef("backup needs --out FILE and at least one --recipient age1…")
-	}
-	rs, err := backup.Recipients(recips)
-	if err != nil {
-		return err
+	if out == "" {
+		return cli.Usagef("backup needs --out FILE (and --recipient age1…, unless HQ keeps an escrow key)")
 	}
 	w, err := open(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer w.db.Close()
+	// The escrow keys kept with HQ can always open HQ's backups: if HQ is
+	// lost with its backup keys, the ministry's escrow key still brings it
+	// back (docs/keys.md, "HQ is lost").
+	escrow, err := w.db.Escrow(ctx)
+	if err != nil {
+		return err
+	}
+	if len(recips)+len(escrow) == 0 {
+		return cli.Usagef("backup needs at least one --recipient age1…: HQ keeps no escrow key")
+	}
+	rs, err := backup.Recipients(append(recips, escrow...))
+	if err != nil {
+		return err
+	}
 	if err := backup.Write(ctx, w.db.SQL(), c.Data, out, rs); err != nil {
 		return err
 	}
@@ -422,16 +432,23 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := backup.EncryptFile(out+".keys", keyFile, rs); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Backup written to %s, and HQ's key file to %s.keys, both readable only with the key of %d recipient(s). Together they hold HQ's private keys: keep them as you would the keys.\n", out, out, len(rs))
+		fmt.Fprintf(stdout, "Backup written to %s, and HQ's key file to %s.keys, both readable only with the key of %d recipient(s)%s. Together they hold HQ's private keys: keep them as you would the keys.\n", out, out, len(rs), escrowNote(escrow))
 		return nil
 	}
-	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s). It holds no usable private key: HQ's keys in it open only with the key file %s, which is not in the backup (--with-keys writes it too).\n", out, len(rs), keyFile)
+	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s)%s. It holds no usable private key: HQ's keys in it open only with the key file %s, which is not in the backup (--with-keys writes it too).\n", out, len(rs), escrowNote(escrow), keyFile)
 	return nil
 }
 
 // restoreCmd puts an encrypted backup of HQ's database in place, checked
 // whole first, keeping the database it replaces; with --keys, HQ's key
 // file from a backup written --with-keys as well.
+func escrowNote(escrow []string) string {
+	if len(escrow) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", the %d escrow key(s) kept with HQ among them", len(escrow))
+}
+
 func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var from, identity, keys string
 	c, _, err := parse("restore", args, stderr, func(fs *flag.FlagSet) {

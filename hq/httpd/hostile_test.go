@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"filippo.io/age"
 
+	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/incident"
 	"chancery/shared/readiness"
@@ -327,4 +329,30 @@ func TestCardRenewedInReceipts(t *testing.T) {
 func mustDecode(s string) []byte {
 	b, _ := base64.StdEncoding.DecodeString(s)
 	return b
+}
+
+// TestWithdrawnKeysInReceipts: once HQ revokes a mission, or its keys, the
+// receipts every other mission gets list the withdrawn key, so that their
+// peers refuse its card before it expires; a key whose cards have all
+// expired leaves the list.
+func TestWithdrawnKeysInReceipts(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ctx := context.Background()
+	par, lyo := e.enroll("FR-PAR"), e.enroll("FR-LYO")
+	if _, r, _ := e.send(par, par.seal(t, 0)); len(r.Revoked) != 0 {
+		t.Fatalf("withdrawn before anything was: %v", r.Revoked)
+	}
+	if err := e.db.Revoke(ctx, account.System, "FR-LYO"); err != nil {
+		t.Fatal(err)
+	}
+	_, r, _ := e.send(par, par.sealAt(t, time.Now().Add(time.Second), 0))
+	if !slices.Equal(r.Revoked, []string{pouch.KeyID(lyo.sk.Public().(ed25519.PublicKey))}) {
+		t.Fatalf("after FR-LYO was revoked, the receipt lists %v", r.Revoked)
+	}
+	later := time.Now().Add(exchange.CardTTL + 24*time.Hour)
+	e.db.Now = func() time.Time { return later }
+	defer func() { e.db.Now = time.Now }()
+	if _, r, _ := e.send(par, par.sealAt(t, time.Now().Add(2*time.Second), 0)); len(r.Revoked) != 0 {
+		t.Fatalf("a key whose cards have expired is still listed: %v", r.Revoked)
+	}
 }

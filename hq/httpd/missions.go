@@ -116,6 +116,8 @@ type missionData struct {
 	Code              string
 	Expires           time.Time
 	Fingerprint       string // of HQ's signing key, shown beside a code
+	// Audit is the mission's audit chain as its pouches report it.
+	Audit store.AuditState
 }
 
 type itemRow struct {
@@ -154,10 +156,14 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	if err != nil {
 		return err
 	}
+	audit, err := h.Store.AuditOf(ctx, m.Code)
+	if err != nil {
+		return err
+	}
 	f := cat.Of(m)
 	u, _ := web.CurrentUser(c)
 	report := readiness.Assess(f, answers)
-	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires, Fingerprint: exchange.Fingerprint(h.Store.HQSigningPublic())}
+	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires, Fingerprint: exchange.Fingerprint(h.Store.HQSigningPublic()), Audit: audit}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
