@@ -68,8 +68,12 @@ func (k *cluster) hostile(code string) *hostile {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	key, _ := base64.StdEncoding.DecodeString(relayKey)
-	h.node, err = relay.Start(relay.Config{Name: code, Bind: "127.0.0.1:0", Seeds: []string{k.seed}, Key: key, Fast: true},
-		relay.Meta{Mission: code, HQLink: true, LastHQ: time.Now(), API: strings.TrimPrefix(srv.URL, "http://")})
+	id, err := h.link.Identity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.node, err = relay.Start(relay.Config{Bind: "127.0.0.1:0", Seeds: []string{k.seed}, Key: key, Fast: true},
+		relay.Meta{HQLink: true, LastHQ: time.Now(), API: strings.TrimPrefix(srv.URL, "http://")}, id)
 	if err != nil {
 		t.Fatal(err)
 	}

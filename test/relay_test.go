@@ -412,8 +412,9 @@ func files(t *testing.T, dir string) []string {
 }
 
 // TestRelayAfterEnrollment: an agent already running on the shared
-// network is enrolled with HQ; without a restart, its peers know it by
-// its mission code and carry its changes.
+// network is enrolled with HQ; until then its peers see a node that shows
+// no badge, apart from the missions; without a restart, they then know
+// it by its mission code and carry its changes.
 func TestRelayAfterEnrollment(t *testing.T) {
 	k := newCluster(t)
 	lyo := k.up("FR-LYO")[0]
@@ -421,7 +422,10 @@ func TestRelayAfterEnrollment(t *testing.T) {
 	nce.bind = "127.0.0.1:" + strconv.Itoa(freePort(t, 1))
 	k.start(nce)
 	k.peers[nce.code] = nce
-	waitFor(t, 20*time.Second, func() bool { return strings.Contains(lyo.page(t, "/peers"), `data-mission="unenrolled-`) }, k.debug)
+	waitFor(t, 20*time.Second, func() bool {
+		p := lyo.page(t, "/peers")
+		return strings.Contains(p, `<table id="other-nodes">`) && strings.Contains(p, "it shows no badge") && !strings.Contains(p, `data-mission="FR-NCE"`)
+	}, k.debug)
 
 	run(t, "chancery-hq", "mission", "add", "--data", k.hqDir, "--code", "FR-NCE", "--name", "Consulate in Nice")
 	code := codeRE.FindString(run(t, "chancery-hq", "mission", "code", "--data", k.hqDir, "--code", "FR-NCE"))
@@ -466,5 +470,38 @@ func TestRelayDrainsBacklog(t *testing.T) {
 	}
 	if got := par.events(t, "handed", "FR-LYO", "changes "); got != 2 {
 		t.Fatalf("FR-PAR handed %d pouches of changes to FR-LYO; want 2", got)
+	}
+}
+
+// TestRevokedMissionDropsOffPeers: HQ revokes FR-NCE. As soon as FR-LYO
+// next hears from HQ, FR-NCE is no longer listed among its peer missions,
+// though FR-NCE still holds a card that has not expired and the peer key
+// it had: HQ's receipt withdrew its key and handed out a new peer key.
+// FR-NCE can hand FR-LYO nothing.
+func TestRevokedMissionDropsOffPeers(t *testing.T) {
+	k := newCluster(t)
+	ps := k.up("FR-LYO", "FR-NCE")
+	lyo, nce := ps[0], ps[1]
+	k.linked(lyo, "FR-NCE")
+	k.linked(nce, "FR-LYO")
+
+	run(t, "chancery-hq", "mission", "revoke", "--data", k.hqDir, "--code", "FR-NCE")
+	lyo.syncNow(t)
+	waitFor(t, 20*time.Second, func() bool {
+		p := lyo.page(t, "/peers")
+		return !strings.Contains(p, `data-mission="FR-NCE"`) && strings.Contains(p, `<table id="other-nodes">`)
+	}, k.debug)
+
+	// Cut off from HQ, FR-NCE tries to send its changes through FR-LYO:
+	// there is no peer mission to hand them to.
+	nce.px.down.Store(true)
+	nce.answer(t, "MIS-02", "3", "after the revocation")
+	nce.syncNow(t)
+	time.Sleep(2 * time.Second)
+	if n := lyo.events(t, "taken", "FR-NCE"); n != 0 {
+		t.Fatalf("FR-LYO took %d pouches from the revoked FR-NCE", n)
+	}
+	if held, _ := k.held("FR-NCE"); held != 0 {
+		t.Fatalf("HQ holds %d changes of the revoked FR-NCE", held)
 	}
 }

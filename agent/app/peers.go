@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -27,12 +26,21 @@ func startRelay(ctx context.Context, c Config, db *store.DB, link *uplink.Link) 
 			seeds = append(seeds, s)
 		}
 	}
-	l, err := db.Link(ctx)
+	// The node's name in the cluster is random: which mission it is, only
+	// its badge tells, to peers enrolled with the same HQ.
+	return relay.Start(relay.Config{Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
+		relayMeta(ctx, link, "", c.tls()), relayIdentity(ctx, link))
+}
+
+// relayIdentity is the identity the agent shows its peers: none before it
+// is enrolled and holds a card and a peer key from HQ, and then it is
+// present on the network but says nothing.
+func relayIdentity(ctx context.Context, link *uplink.Link) relay.Identity {
+	id, err := link.Identity(ctx)
 	if err != nil {
-		return nil, err
+		return relay.Identity{}
 	}
-	return relay.Start(relay.Config{Name: cmp.Or(l.Mission, "unenrolled-"+c.Addr), Bind: c.RelayBind, Seeds: seeds, Key: c.relayKey, Networks: c.relayNets, Fast: c.RelayFast},
-		relayMeta(ctx, link, "", c.tls()))
+	return id
 }
 
 // relayMeta is what this agent tells its peers.
@@ -128,7 +136,7 @@ func (r *relaying) announce(ctx context.Context) {
 	r.mu.Lock()
 	api := r.api
 	r.mu.Unlock()
-	r.node.Update(relayMeta(ctx, r.link, api, r.c.tls()))
+	r.node.Update(relayMeta(ctx, r.link, api, r.c.tls()), relayIdentity(ctx, r.link))
 }
 
 func (r *relaying) client() *relay.Client {

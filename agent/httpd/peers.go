@@ -31,10 +31,18 @@ var eventMeaning = map[string]string{
 // peers shows the missions this agent meets on a shared network, and
 // what has travelled through whom.
 func (h *handler) peers(c echo.Context) error {
-	var list []relay.Known
+	var list, others []relay.Known
 	var events []store.RelayEvent
 	if h.Peers != nil {
-		list = h.Peers.Known()
+		// A node whose badge does not show a mission of our HQ's is never
+		// listed as one: it is shown apart, by its address alone.
+		for _, k := range h.Peers.Known() {
+			if k.Unknown != "" {
+				others = append(others, k)
+			} else {
+				list = append(list, k)
+			}
+		}
 		var err error
 		if events, err = h.Store.RelayEvents(c.Request().Context(), 200); err != nil {
 			return err
@@ -43,7 +51,8 @@ func (h *handler) peers(c echo.Context) error {
 	return c.Render(http.StatusOK, "peers", h.page(c, "Peers", struct {
 		On      bool
 		Peers   []relay.Known
+		Others  []relay.Known
 		Events  []store.RelayEvent
 		Meaning map[string]string
-	}{h.Peers != nil, list, events, eventMeaning}))
+	}{h.Peers != nil, list, others, events, eventMeaning}))
 }

@@ -78,7 +78,13 @@ func (l *Link) Identity(ctx context.Context) (relay.Identity, error) {
 	if card == "" {
 		return relay.Identity{}, errors.New("HQ has issued no card for this mission's key (it was enrolled by an older HQ); rotate the keys or enroll again")
 	}
-	return relay.Identity{Mission: p.mission, Card: card, Key: p.current.sk, HQ: p.hq.key, Revoked: k.Revoked}, nil
+	id := relay.Identity{Mission: p.mission, Card: card, Key: p.current.sk, HQ: p.hq.key, Revoked: k.Revoked}
+	for _, s := range []string{k.PeerKey, k.PeerKeyPrev} {
+		if pk, err := relay.ParsePeerKey(s); err == nil {
+			id.PeerKeys = append(id.PeerKeys, pk)
+		}
+	}
+	return id, nil
 }
 
 func (l *Link) log(ctx context.Context, e store.RelayEvent) {

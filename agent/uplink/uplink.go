@@ -34,6 +34,7 @@ import (
 	"chancery/shared/sqlite"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
+	"chancery/sync/relay"
 )
 
 // MaxChanges is the most changes one pouch carries, and MaxBytes about
@@ -215,6 +216,12 @@ func (l *Link) pin(ctx context.Context, hqURL string, codeKey []byte, resp excha
 			}
 		}
 		s.Root = resp.Root
+		if resp.PeerKey != "" {
+			if _, err := relay.ParsePeerKey(resp.PeerKey); err != nil {
+				return fmt.Errorf("HQ's answer carries a peer key that is not one: %w", err)
+			}
+			s.PeerKey, s.PeerKeyPrev = resp.PeerKey, ""
+		}
 		s.Mission, s.Name = resp.Mission, resp.Name
 		s.HQURL, s.HQRecipients, s.HQSigning, s.Card = hqURL, resp.HQRecipients, resp.HQSigningKey, resp.Card
 		s.Keys = store.Keys{Current: s.Keys.Enrolling, Previous: s.Keys.Current}
@@ -521,6 +528,12 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 		}
 		s.Revoked = slices.Clone(r.Revoked)
 		s.AuditAt = r.AuditAt
+		if r.PeerKey != "" && r.PeerKey != s.PeerKey {
+			if _, err := relay.ParsePeerKey(r.PeerKey); err != nil {
+				return fmt.Errorf("HQ's receipt carries a peer key that is not one: %w", err)
+			}
+			s.PeerKeyPrev, s.PeerKey = s.PeerKey, r.PeerKey
+		}
 		if r.Card != "" && r.Rekeyed == "" && cardFor(p.hq.key, r.Card, p.mission, p.current) {
 			s.Card = r.Card // renewed: the peers take it for another CardTTL
 		}

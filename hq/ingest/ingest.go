@@ -295,6 +295,9 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	} else if !r.Zero() {
 		resp.Root = string(r.Signed.Encode())
 	}
+	if resp.PeerKey, err = s.DB.PeerKey(ctx); err != nil {
+		return exchange.EnrollResponse{}, err
+	}
 	resp.MAC = resp.Sum(codeKey, req)
 	return resp, nil
 }
@@ -534,6 +537,9 @@ func (s *Service) seal(ctx context.Context, m pouch.Manifest, r exchange.Reply) 
 		return nil, err
 	}
 	if r.Receipt.Revoked, err = s.DB.WithdrawnKeys(ctx, exchange.CardTTL); err != nil {
+		return nil, err
+	}
+	if r.Receipt.PeerKey, err = s.DB.PeerKey(ctx); err != nil {
 		return nil, err
 	}
 	if len(roots) > 0 && r.Receipt.Card == "" && r.Receipt.Rekeyed == "" {

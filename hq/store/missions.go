@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -379,6 +382,9 @@ func (d *DB) ResetKeys(ctx context.Context, by account.Actor, mission string) (s
 	if err := account.Audit(ctx, tx, by, "mission.keys.revoke", mission, "re-enrollment required"); err != nil {
 		return "", time.Time{}, err
 	}
+	if err := d.rotatePeerKey(ctx, tx); err != nil {
+		return "", time.Time{}, err
+	}
 	if err := tx.Commit(); err != nil {
 		return "", time.Time{}, err
 	}
@@ -417,6 +423,9 @@ func (d *DB) Revoke(ctx context.Context, by account.Actor, mission string) error
 		return err
 	}
 	if err := account.Audit(ctx, tx, by, "mission.revoke", mission, ""); err != nil {
+		return err
+	}
+	if err := d.rotatePeerKey(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -525,7 +534,8 @@ type AuditState struct {
 // different hash at the entry HQ held, means the mission's history was
 // rewritten; HQ keeps the finding, shows it on the mission's page and
 // audits it. A mark from a pouch made before the last one heard (a
-// replay, a late peer) is passed over. It returns how many entries HQ
+// replay, a late peer) is passed over, and so is one of the same second
+// with fewer entries. It returns how many entries HQ
 // holds now.
 func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m AuditMark) (int64, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
@@ -539,7 +549,11 @@ func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m
 	if err := tx.QueryRowContext(ctx, "SELECT audit_entries, audit_head, audit_created, audit_problem FROM missions WHERE code = ?", mission).Scan(&entries, &head, &last, &problem); err != nil {
 		return 0, err
 	}
-	if !time.Time(last).IsZero() && !created.After(time.Time(last)) {
+	// Pouch dates are whole seconds: within the second of the last mark
+	// heard, a mark with fewer entries may be an older pouch of that
+	// second, and is not taken for entries removed.
+	same := created.Equal(time.Time(last))
+	if !time.Time(last).IsZero() && created.Before(time.Time(last)) || same && m.Entries < entries {
 		return entries, nil
 	}
 	found := ""
@@ -575,4 +589,57 @@ func (d *DB) AuditOf(ctx context.Context, mission string) (AuditState, error) {
 func (d *DB) AuditAt(ctx context.Context, mission string) (int64, error) {
 	s, err := d.AuditOf(ctx, mission)
 	return s.Entries, err
+}
+
+// The peer key is the key missions seal what they tell each other on
+// their shared network with (see chancery/sync/relay): HQ hands it to
+// every mission in its receipts, so that a node that has the network's
+// gossip key but no place at HQ reads nothing of its peers. It is made
+// anew whenever a mission, or a mission's keys, are revoked: the revoked
+// holder reads nothing said after its peers next hear from HQ.
+
+// PeerKey is the peer key in force, as "epoch.key" (the key in base64);
+// made at the first call.
+func (d *DB) PeerKey(ctx context.Context) (string, error) {
+	var v string
+	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'peer_key'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		tx, err := d.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return "", err
+		}
+		defer tx.Rollback()
+		if err := d.rotatePeerKey(ctx, tx); err != nil {
+			return "", err
+		}
+		if err := tx.Commit(); err != nil {
+			return "", err
+		}
+		return d.PeerKey(ctx)
+	}
+	if err != nil {
+		return "", err
+	}
+	return d.box.Open(v)
+}
+
+func (d *DB) rotatePeerKey(ctx context.Context, tx *sql.Tx) error {
+	var v sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'peer_key'").Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	epoch := 0
+	if v.Valid {
+		old, err := d.box.Open(v.String)
+		if err != nil {
+			return err
+		}
+		e, _, _ := strings.Cut(old, ".")
+		epoch, _ = strconv.Atoi(e)
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	next := fmt.Sprintf("%d.%s", epoch+1, base64.StdEncoding.EncodeToString(k))
+	_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('peer_key', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", d.box.Seal(next))
+	return err
 }

@@ -74,6 +74,9 @@ type EnrollResponse struct {
 	// Root is HQ's newest root statement (see chancery/shared/root), which
 	// certifies HQSigningKey; empty while HQ has none.
 	Root string `json:"root,omitempty"`
+	// PeerKey is the key missions seal what they tell each other with
+	// (see Receipt.PeerKey).
+	PeerKey string `json:"peer_key,omitempty"`
 	// MAC is [EnrollResponse.Sum] under the code's key.
 	MAC string `json:"mac"`
 }
@@ -83,7 +86,7 @@ type EnrollResponse struct {
 // mission's, or an older one of this mission) does not verify.
 func (r EnrollResponse) Sum(key []byte, req EnrollRequest) string {
 	return mac(key, "chancery enroll answer v2", req.AgeRecipient, req.SigningKey,
-		r.Mission, r.Name, r.HQSite, strings.Join(r.HQRecipients, ","), r.HQSigningKey, r.Card, r.Root)
+		r.Mission, r.Name, r.HQSite, strings.Join(r.HQRecipients, ","), r.HQSigningKey, r.Card, r.Root, r.PeerKey)
 }
 
 // mac is HMAC-SHA-256 under key over a label and fields, each ended by a
@@ -150,6 +153,9 @@ type Receipt struct {
 	// the mission's next pouch gives the chain's hash at that entry (see
 	// pouch.AuditMark).
 	AuditAt int64 `json:"audit_at,omitempty"`
+	// PeerKey is the key the missions seal what they tell each other
+	// with, "epoch.key" (see chancery/sync/relay).
+	PeerKey string `json:"peer_key,omitempty"`
 }
 
 // Rekey is the one line of a rekey pouch.

@@ -28,6 +28,9 @@ type Identity struct {
 	// Revoked are the key ids HQ has withdrawn (exchange.Receipt.Revoked):
 	// a card for one of them is refused before it expires.
 	Revoked []string
+	// PeerKeys seal this node's badge (the first) and open its peers'
+	// (see badge.go): the peer keys from HQ's receipts, newest first.
+	PeerKeys []PeerKey
 }
 
 // IdentityFunc returns the agent's identity now: keys change when they

@@ -2,7 +2,9 @@
 // a memberlist cluster, its gossip encrypted with a key the missions
 // share and refused without it, limited to the networks allowed. Each
 // node says which mission it is, whether it can reach HQ and when it last
-// did, which HQ release it holds, and where its agent answers.
+// did, which HQ release it holds, and where its agent answers, in a badge
+// that only missions enrolled with the same HQ can read, and that only
+// the mission itself can make (see badge.go).
 //
 // memberlist carries membership only. Pouches never travel in gossip:
 // agents hand them to each other over their HTTP API, authenticated with
@@ -12,7 +14,8 @@ package relay
 
 import (
 	"cmp"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
@@ -44,7 +47,8 @@ type Meta struct {
 
 // Config sets up a node.
 type Config struct {
-	// Name is the node's mission code.
+	// Name is the node's name in the cluster; empty, a random one. It is
+	// not the mission's code, which only the badge tells.
 	Name string
 	// Bind is the address to gossip on, host:port; port 0 picks one.
 	Bind string
@@ -61,19 +65,26 @@ type Config struct {
 
 // Peer is another node as seen from here.
 type Peer struct {
-	// Name is the peer's mission code, as its metadata says; its node
-	// name until it says one (an agent enrolled after it started).
+	// Name is the peer's mission code, as its badge shows; empty for a
+	// node that shows none.
 	Name string
 	Addr string
 	Meta Meta
+	// Node is its name in the cluster.
+	Node string
+	// Unknown says why the node is not listed as a mission: it shows no
+	// badge this mission can open and check. Empty for a mission.
+	Unknown string
 }
 
 // Node is this agent's membership in the cluster.
 type Node struct {
-	ml *memberlist.Memberlist
+	ml   *memberlist.Memberlist
+	name string
 
 	mu   sync.Mutex
 	meta Meta
+	id   Identity
 	seen map[string]*Known
 }
 
@@ -88,10 +99,18 @@ type Known struct {
 	Heard time.Time
 }
 
-func peerOf(m *memberlist.Node) Peer {
-	p := Peer{Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))}
-	json.Unmarshal(m.Meta, &p.Meta)
-	p.Name = cmp.Or(p.Meta.Mission, m.Name)
+// peerOf reads a member's badge; the caller holds n.mu.
+func (n *Node) peerOf(m *memberlist.Node) Peer {
+	p := Peer{Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port))), Node: m.Name}
+	meta, err := openBadge(n.id, m.Name, m.Meta)
+	switch {
+	case len(m.Meta) == 0:
+		p.Unknown = "it shows no badge (an agent not enrolled yet, or a node that holds only the gossip key)"
+	case err != nil:
+		p.Unknown = err.Error()
+	default:
+		p.Meta, p.Name = meta, meta.Mission
+	}
 	return p
 }
 
@@ -101,9 +120,9 @@ type events struct{ n *Node }
 
 func (e events) note(m *memberlist.Node, state string) {
 	now := time.Now()
-	p := peerOf(m)
 	e.n.mu.Lock()
 	defer e.n.mu.Unlock()
+	p := e.n.peerOf(m)
 	k := e.n.seen[m.Name]
 	if k == nil {
 		k = &Known{}
@@ -135,7 +154,7 @@ type delegate struct{ n *Node }
 func (d delegate) NodeMeta(limit int) []byte {
 	d.n.mu.Lock()
 	defer d.n.mu.Unlock()
-	b, _ := json.Marshal(d.n.meta)
+	b := sealBadge(d.n.id, d.n.name, d.n.meta)
 	if len(b) > limit {
 		return nil
 	}
@@ -146,8 +165,8 @@ func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// Start joins (or starts) the cluster.
-func Start(c Config, m Meta) (*Node, error) {
+// Start joins (or starts) the cluster, showing id's badge with m.
+func Start(c Config, m Meta, id Identity) (*Node, error) {
 	switch len(c.Key) {
 	case 16, 24, 32:
 	default:
@@ -161,7 +180,12 @@ func Start(c Config, m Meta) (*Node, error) {
 		!slices.ContainsFunc(c.Networks, func(n net.IPNet) bool { return n.Contains(ip) }) {
 		return nil, fmt.Errorf("relay: the gossip address %s is outside the networks peers may be in; add its network to the relay networks", host)
 	}
-	n := &Node{meta: m, seen: map[string]*Known{}}
+	if c.Name == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		c.Name = "node-" + hex.EncodeToString(b)
+	}
+	n := &Node{meta: m, id: id, name: c.Name, seen: map[string]*Known{}}
 	conf := memberlist.DefaultLANConfig()
 	if c.Fast {
 		conf = memberlist.DefaultLocalConfig()
@@ -214,33 +238,43 @@ func (n *Node) Addr() string {
 	return net.JoinHostPort(l.Addr.String(), strconv.Itoa(int(l.Port)))
 }
 
-// Update changes what this node tells its peers.
-func (n *Node) Update(m Meta) error {
+// Update changes what this node tells its peers, and the identity it
+// shows and reads their badges with.
+func (n *Node) Update(m Meta, id Identity) error {
 	n.mu.Lock()
-	n.meta = m
+	n.meta, n.id = m, id
 	n.mu.Unlock()
 	return n.ml.UpdateNode(time.Second)
 }
 
-// Peers lists the live peers, not this node.
+// Peers lists the live peers whose badges show missions of our HQ's, not
+// this node: the only ones pouches go to or come from.
 func (n *Node) Peers() []Peer {
 	var out []Peer
 	self := n.ml.LocalNode().Name
-	for _, m := range n.ml.Members() {
+	members := n.ml.Members()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range members {
 		if m.Name == self {
 			continue
 		}
-		out = append(out, peerOf(m))
+		if p := n.peerOf(m); p.Unknown == "" {
+			out = append(out, p)
+		}
 	}
 	return out
 }
 
 // Known lists every peer met since this node started, by name, with
 // the live ones marked heard now.
+//
+// Nodes that show no badge of a mission of ours are listed too, with
+// Unknown saying so, and never under a mission's name.
 func (n *Node) Known() []Known {
-	live := map[string]bool{} // by node name
+	live := map[string]*memberlist.Node{} // by node name
 	for _, m := range n.ml.Members() {
-		live[m.Name] = true
+		live[m.Name] = m
 	}
 	self := n.ml.LocalNode().Name
 	now := time.Now()
@@ -251,12 +285,30 @@ func (n *Node) Known() []Known {
 		if name == self {
 			continue
 		}
-		if live[name] && k.State == "alive" {
+		if m := live[name]; m != nil && k.State == "alive" {
 			k.Heard = now
+			k.Peer = n.peerOf(m) // read again: the peer keys may have changed
 		}
 		out = append(out, *k)
 	}
-	slices.SortFunc(out, func(a, b Known) int { return strings.Compare(a.Name, b.Name) })
+	// Node names are new at each start: a mission whose agent restarted
+	// is listed once, as its newest node.
+	newest := map[string]int{}
+	for i, k := range out {
+		if k.Unknown == "" {
+			if j, ok := newest[k.Name]; !ok || k.Heard.After(out[j].Heard) {
+				newest[k.Name] = i
+			}
+		}
+	}
+	keep := map[string]string{} // mission → its newest node
+	for name, i := range newest {
+		keep[name] = out[i].Node
+	}
+	out = slices.DeleteFunc(out, func(k Known) bool { return k.Unknown == "" && keep[k.Name] != k.Node })
+	slices.SortFunc(out, func(a, b Known) int {
+		return cmp.Or(strings.Compare(a.Unknown, b.Unknown), strings.Compare(a.Name, b.Name), strings.Compare(a.Node, b.Node))
+	})
 	return out
 }
 

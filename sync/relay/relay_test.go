@@ -2,16 +2,42 @@ package relay_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"chancery/sync/pouch"
 	"chancery/sync/relay"
 )
 
 var key = bytes.Repeat([]byte{7}, 32)
+
+// The HQ of the tests' missions, the peer key it hands out, and each
+// mission's identity, made once.
+var (
+	_, testHQ, _ = ed25519.GenerateKey(rand.Reader)
+	peerKey      = relay.PeerKey{Epoch: 1, Key: bytes.Repeat([]byte{9}, 32)}
+	idsMu        sync.Mutex
+	ids          = map[string]relay.Identity{}
+)
+
+// ident is a mission's identity towards its peers, with its badge's keys.
+func ident(t testing.TB, mission string) relay.Identity {
+	idsMu.Lock()
+	defer idsMu.Unlock()
+	id, ok := ids[mission]
+	if !ok {
+		id = identity(t, testHQ, mission)
+		id.PeerKeys = []relay.PeerKey{peerKey}
+		ids[mission] = id
+	}
+	return id
+}
 
 func start(t *testing.T, name string, k []byte, seeds ...string) (*relay.Node, error) {
 	return startAt(t, "127.0.0.1:0", name, k, seeds...)
@@ -21,7 +47,7 @@ func startAt(t *testing.T, bind, name string, k []byte, seeds ...string) (*relay
 	t.Helper()
 	n, err := relay.Start(relay.Config{Name: name, Bind: bind, Seeds: seeds, Key: k, Fast: true,
 		Networks: []net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}},
-		relay.Meta{Mission: name, HQLink: name == "FR-PAR", API: "127.0.0.1:1"})
+		relay.Meta{HQLink: name == "FR-PAR", API: "127.0.0.1:1"}, ident(t, name))
 	if err == nil {
 		t.Cleanup(func() { n.Stop() })
 	}
@@ -69,7 +95,7 @@ func TestMembership(t *testing.T) {
 			t.Fatalf("meta of FR-PAR as seen by FR-MRS: %+v", p.Meta)
 		}
 	}
-	b.Update(relay.Meta{Mission: "FR-LYO", HQLink: true, Release: 12})
+	b.Update(relay.Meta{HQLink: true, Release: 12}, ident(t, "FR-LYO"))
 	eventually(t, "an update of meta spreads", func() bool {
 		for _, p := range a.Peers() {
 			if p.Name == "FR-LYO" && p.Meta.HQLink && p.Meta.Release == 12 {
@@ -102,7 +128,7 @@ func TestMembership(t *testing.T) {
 }
 
 func TestBadKey(t *testing.T) {
-	if _, err := relay.Start(relay.Config{Name: "X", Bind: "127.0.0.1:0", Key: []byte("short")}, relay.Meta{}); err == nil || !strings.Contains(err.Error(), "16, 24 or 32 bytes") {
+	if _, err := relay.Start(relay.Config{Name: "X", Bind: "127.0.0.1:0", Key: []byte("short")}, relay.Meta{}, relay.Identity{}); err == nil || !strings.Contains(err.Error(), "16, 24 or 32 bytes") {
 		t.Fatalf("short key: %v", err)
 	}
 }
@@ -111,7 +137,7 @@ func TestBadKey(t *testing.T) {
 // dropped, whatever key it holds.
 func TestNetworksAllowed(t *testing.T) {
 	only := []net.IPNet{{IP: net.IPv4(127, 0, 0, 1), Mask: net.CIDRMask(32, 32)}}
-	lan, err := relay.Start(relay.Config{Name: "FR-PAR", Bind: "127.0.0.1:0", Key: key, Fast: true, Networks: only}, relay.Meta{Mission: "FR-PAR"})
+	lan, err := relay.Start(relay.Config{Name: "FR-PAR", Bind: "127.0.0.1:0", Key: key, Fast: true, Networks: only}, relay.Meta{}, ident(t, "FR-PAR"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +149,7 @@ func TestNetworksAllowed(t *testing.T) {
 	}
 	// A node told to gossip outside its own allowed networks is stopped
 	// with what to do.
-	if _, err := relay.Start(relay.Config{Name: "FR-MRS", Bind: "127.0.0.2:0", Key: key, Networks: only}, relay.Meta{}); err == nil || !strings.Contains(err.Error(), "outside the networks") {
+	if _, err := relay.Start(relay.Config{Name: "FR-MRS", Bind: "127.0.0.2:0", Key: key, Networks: only}, relay.Meta{}, relay.Identity{}); err == nil || !strings.Contains(err.Error(), "outside the networks") {
 		t.Fatalf("gossip address outside the networks: %v", err)
 	}
 }
@@ -161,9 +187,65 @@ func TestGarbageOnTheGossipPort(t *testing.T) {
 		c.Write(p)
 		c.Close()
 	}
-	b.Update(relay.Meta{Mission: "FR-LYO", Release: 3})
+	b.Update(relay.Meta{Release: 3}, ident(t, "FR-LYO"))
 	eventually(t, "the node goes on gossiping", func() bool {
 		ps := a.Peers()
 		return len(ps) == 1 && ps[0].Name == "FR-LYO" && ps[0].Meta.Release == 3
 	})
 }
+
+// TestKeyedNodeWithoutBadgeLearnsNothing: nodes that hold the gossip key
+// but no badge of a mission of our HQ's — one with nothing else, one with
+// the peer key and a card of its own making in FR-PAR's name, one with
+// the peer key and a card for a key HQ has withdrawn — are seen to be
+// there, and listed as missions nowhere; the first reads nothing of the
+// missions, not even their codes from their node names.
+func TestKeyedNodeWithoutBadgeLearnsNothing(t *testing.T) {
+	par, lyo := ident(t, "FR-PAR"), ident(t, "FR-LYO")
+	withdrawn := identity(t, testHQ, "FR-NCE")
+	withdrawn.PeerKeys = []relay.PeerKey{peerKey}
+	par.Revoked = []string{keyID(withdrawn.Key)}
+	lyo.Revoked = par.Revoked
+	_, otherHQ, _ := ed25519.GenerateKey(rand.Reader)
+	forged := identity(t, otherHQ, "FR-PAR")
+	forged.PeerKeys = []relay.PeerKey{peerKey}
+
+	node := func(id relay.Identity, m relay.Meta, seeds ...string) *relay.Node {
+		n, err := relay.Start(relay.Config{Bind: "127.0.0.1:0", Seeds: seeds, Key: key, Fast: true}, m, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Stop() })
+		return n
+	}
+	a := node(par, relay.Meta{HQLink: true, API: "127.0.0.1:4242"})
+	b := node(lyo, relay.Meta{API: "127.0.0.1:4343"}, a.Addr())
+	x := node(relay.Identity{}, relay.Meta{}, a.Addr())
+	node(forged, relay.Meta{HQLink: true, API: "127.0.0.1:6666"}, a.Addr())
+	node(withdrawn, relay.Meta{HQLink: true, API: "127.0.0.1:6667"}, a.Addr())
+
+	eventually(t, "the five nodes see each other", func() bool { return len(a.Known()) == 4 && len(x.Known()) == 4 })
+	eventually(t, "the missions see each other", func() bool { return names(a) == "FR-LYO" && names(b) == "FR-PAR" })
+	unknown := 0
+	for _, k := range a.Known() {
+		if k.Unknown != "" {
+			unknown++
+			if k.Name != "" || k.Meta != (relay.Meta{}) {
+				t.Fatalf("a node without a valid badge is listed as %q: %+v", k.Name, k)
+			}
+		}
+	}
+	if unknown != 3 {
+		t.Fatalf("FR-PAR lists %d unknown nodes, not 3: %+v", unknown, a.Known())
+	}
+	if names(x) != "" {
+		t.Fatalf("the node with only the gossip key sees missions: %q", names(x))
+	}
+	for _, k := range x.Known() {
+		if k.Name != "" || k.Meta != (relay.Meta{}) || strings.Contains(k.Node, "FR-") {
+			t.Fatalf("the node with only the gossip key learnt %+v", k)
+		}
+	}
+}
+
+func keyID(sk ed25519.PrivateKey) string { return pouch.KeyID(sk.Public().(ed25519.PublicKey)) }
