@@ -51,6 +51,7 @@ bench:
 	$(GO) test -run '^$$' -bench ThousandMissions -benchtime 1x chancery/hq/ingest
 	$(GO) test -run '^$$' -bench Map -benchtime 20x chancery/hq/httpd
 	$(GO) test -run '^$$' -bench . -benchtime 2000x chancery/sync/relay
+	$(GO) test -run '^$$' -bench AuditMark -benchtime 20x chancery/shared/account
 	$(GO) test -run '^$$' -bench . -benchtime 1x chancery/test
 
 # cross builds the agent for every platform a mission may run.

@@ -485,7 +485,11 @@ func TestRevokedMissionDropsOffPeers(t *testing.T) {
 	k.linked(lyo, "FR-NCE")
 	k.linked(nce, "FR-LYO")
 
-	run(t, "chancery-hq", "mission", "revoke", "--data", k.hqDir, "--code", "FR-NCE")
+	// HQ's administrator revokes it from its page.
+	c := login(t, k.hq.URL, "admin", k.hq.Password)
+	if r := form(t, c, k.hq.URL+"/missions/FR-NCE", k.hq.URL+"/missions/FR-NCE/revoke", url.Values{}); r.StatusCode != 200 {
+		t.Fatalf("revoke: %d", r.StatusCode)
+	}
 	lyo.syncNow(t)
 	waitFor(t, 20*time.Second, func() bool {
 		p := lyo.page(t, "/peers")

@@ -73,6 +73,7 @@ func TestRootOfTrust(t *testing.T) {
 		t.Fatalf("installing the wrong file: %v %s", err, out)
 	}
 	run(t, "chancery-hq", "root", "install", "--data", s.hqDir, filepath.Join(usb, "root-1.json"))
+	s.reloadHQ()
 	oldFP := fpRE.FindString(s.syncPage())
 	hqdb := openRaw(t, filepath.Join(s.hqDir, "hq.db"))
 	oldKey := signingSeed(t, hqdb)
@@ -158,6 +159,7 @@ func TestRootOfTrust(t *testing.T) {
 	if _, err := hqdb.Exec("INSERT INTO hq_roots (version, body, installed_at) VALUES (3, ?, ?)", strings.TrimSpace(string(forged)), sqlite.Time(time.Now())); err != nil {
 		t.Fatal(err)
 	}
+	s.reloadHQ()
 	out, err = s.sync()
 	if err == nil || !strings.Contains(out, "not signed by enough of the root keys of version 2") {
 		t.Fatalf("a forged version 3: %v\n%s", err, out)

@@ -115,7 +115,7 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, st, _ := root.Parse(b)
 		fmt.Fprintf(stdout, "Installed root version %d. Missions follow it at their next exchange.\n", st.Version)
 		if rotated {
-			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). Tell a running HQ to take them: systemctl reload chancery-hq (or send it SIGHUP).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
+			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). A running HQ takes them within seconds (at once on systemctl reload chancery-hq, or SIGHUP).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
 		}
 	case "show":
 		all, err := w.db.Roots(ctx)

@@ -23,6 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -360,7 +362,11 @@ func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, err
 	if err := s.check(ctx, changes); err != nil {
 		return nil, err
 	}
-	through, serial, err := s.store(ctx, store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via})
+	sp := store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via}
+	if a := m.Audit; a != nil {
+		sp.Audit = &store.AuditMark{Entries: a.Entries, Head: a.Head, At: a.At, AtHash: a.AtHash}
+	}
+	through, serial, err := s.store(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +417,9 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 		return nil, err
 	}
 	if m.Audit != nil {
-		at, err := s.DB.NoteAudit(ctx, m.From, m.Created, store.AuditMark{Entries: m.Audit.Entries, Head: m.Audit.Head, At: m.Audit.At, AtHash: m.Audit.AtHash})
+		// Taken in with the pouch (store.DB.NoteAudit): the receipt says
+		// how far HQ holds the chain now.
+		at, err := s.DB.AuditAt(ctx, m.From)
 		if err != nil {
 			return nil, err
 		}
@@ -447,8 +455,13 @@ func (s *Service) recipients(ctx context.Context, m pouch.Manifest, r *exchange.
 	if err != nil {
 		return err
 	}
-	all := append([]string{s.DB.Keys().Identity.Recipient().String()}, escrow...)
-	for _, a := range all {
+	hq := s.DB.Keys().Identity.Recipient()
+	all := append([]string{hq.String()}, escrow...)
+	if !slices.Contains(m.Recipients, pouch.Fingerprint(hq)) {
+		r.Recipients = all
+		return nil
+	}
+	for _, a := range escrow {
 		rc, err := age.ParseX25519Recipient(a)
 		if err != nil {
 			return err
@@ -539,8 +552,12 @@ func (s *Service) seal(ctx context.Context, m pouch.Manifest, r exchange.Reply) 
 	if r.Receipt.Revoked, err = s.DB.WithdrawnKeys(ctx, exchange.CardTTL); err != nil {
 		return nil, err
 	}
-	if r.Receipt.PeerKey, err = s.DB.PeerKey(ctx); err != nil {
+	pk, err := s.DB.PeerKey(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if e, _, _ := strings.Cut(pk, "."); e != strconv.FormatUint(uint64(m.PeerEpoch), 10) {
+		r.Receipt.PeerKey = pk // the mission holds another, or none
 	}
 	if len(roots) > 0 && r.Receipt.Card == "" && r.Receipt.Rekeyed == "" {
 		// Until the mission says it follows HQ's newest root, each reply

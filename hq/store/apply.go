@@ -31,6 +31,9 @@ type Pouch struct {
 	Changes []changelog.Change
 	Size    int
 	Via     string
+	// Audit is the mission's audit chain as the pouch reports it; nil if
+	// it reports none (see NoteAudit).
+	Audit *AuditMark
 }
 
 // Ingest stores the changes of verified pouches and applies, in sequence
@@ -62,6 +65,11 @@ func (d *DB) Ingest(ctx context.Context, ps []Pouch) ([]int64, int64, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pouches (id, mission, first, last, size, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, p.ID, p.Mission, p.First, p.Last, p.Size, p.Via, sqlite.Time(now)); err != nil {
 			return nil, 0, err
+		}
+		if p.Audit != nil {
+			if _, err := d.noteAudit(ctx, tx, p.Mission, p.Created, *p.Audit); err != nil {
+				return nil, 0, err
+			}
 		}
 		fresh := false
 		for _, c := range p.Changes {

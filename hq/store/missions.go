@@ -388,6 +388,8 @@ func (d *DB) ResetKeys(ctx context.Context, by account.Actor, mission string) (s
 	if err := tx.Commit(); err != nil {
 		return "", time.Time{}, err
 	}
+	d.withdrawn.forget()
+	d.peerKey.forget()
 	return d.issueCode(ctx, by, mission, "rekey")
 }
 
@@ -428,7 +430,12 @@ func (d *DB) Revoke(ctx context.Context, by account.Actor, mission string) error
 	if err := d.rotatePeerKey(ctx, tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.withdrawn.forget()
+	d.peerKey.forget()
+	return nil
 }
 
 // PutDemo registers a demo mission with its answers and sign-offs in one
@@ -495,6 +502,10 @@ func (d *DB) CardDue(ctx context.Context, mission, keyID string, after time.Dura
 // active (revoked, or retired by a rotation) while a card issued for them
 // may still be within ttl: missions refuse those cards from their peers.
 func (d *DB) WithdrawnKeys(ctx context.Context, ttl time.Duration) ([]string, error) {
+	return d.withdrawn.get(d.Now(), func() ([]string, error) { return d.readWithdrawn(ctx, ttl) })
+}
+
+func (d *DB) readWithdrawn(ctx context.Context, ttl time.Duration) ([]string, error) {
 	rows, err := d.sql.QueryContext(ctx, "SELECT key_id FROM mission_keys WHERE state != 'active' AND coalesce(card_issued, created_at) > ? ORDER BY key_id",
 		sqlite.Time(d.Now().Add(-ttl)))
 	if err != nil {
@@ -543,6 +554,16 @@ func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m
 		return 0, err
 	}
 	defer tx.Rollback()
+	n, err := d.noteAudit(ctx, tx, mission, created, m)
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// noteAudit is NoteAudit within tx: Ingest runs it for each pouch in the
+// transaction that takes the pouch in.
+func (d *DB) noteAudit(ctx context.Context, tx *sql.Tx, mission string, created time.Time, m AuditMark) (int64, error) {
 	var entries int64
 	var head, problem string
 	var last sqlite.NullTime
@@ -555,6 +576,9 @@ func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m
 	same := created.Equal(time.Time(last))
 	if !time.Time(last).IsZero() && created.Before(time.Time(last)) || same && m.Entries < entries {
 		return entries, nil
+	}
+	if m.Entries == entries && m.Head == head {
+		return entries, nil // nothing new: nothing to write
 	}
 	found := ""
 	switch {
@@ -575,7 +599,7 @@ func (d *DB) NoteAudit(ctx context.Context, mission string, created time.Time, m
 		m.Entries, m.Head, sqlite.Time(created), problem, mission); err != nil {
 		return 0, err
 	}
-	return m.Entries, tx.Commit()
+	return m.Entries, nil
 }
 
 // AuditOf is what HQ knows of a mission's audit chain.
@@ -601,6 +625,10 @@ func (d *DB) AuditAt(ctx context.Context, mission string) (int64, error) {
 // PeerKey is the peer key in force, as "epoch.key" (the key in base64);
 // made at the first call.
 func (d *DB) PeerKey(ctx context.Context) (string, error) {
+	return d.peerKey.get(d.Now(), func() (string, error) { return d.readPeerKey(ctx) })
+}
+
+func (d *DB) readPeerKey(ctx context.Context) (string, error) {
 	var v string
 	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'peer_key'").Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -615,7 +643,7 @@ func (d *DB) PeerKey(ctx context.Context) (string, error) {
 		if err := tx.Commit(); err != nil {
 			return "", err
 		}
-		return d.PeerKey(ctx)
+		return d.readPeerKey(ctx)
 	}
 	if err != nil {
 		return "", err

@@ -129,6 +129,14 @@ func (d *DB) previousIdentities(ctx context.Context) ([]*age.X25519Identity, err
 // ReloadKeys reads HQ's keys again: a running HQ calls it when told a
 // rotation was installed (SIGHUP).
 func (d *DB) ReloadKeys(ctx context.Context) error {
+	if err := d.loadAllKeys(ctx); err != nil {
+		return err
+	}
+	d.roots.forget()
+	return nil
+}
+
+func (d *DB) loadAllKeys(ctx context.Context) error {
 	k, err := d.loadKeys(ctx, d.box)
 	if err != nil {
 		return err
@@ -141,7 +149,27 @@ func (d *DB) ReloadKeys(ctx context.Context) error {
 }
 
 // Roots are the root statements installed, oldest first.
+//
+// A root installed by another process (the command line) is seen within
+// a few seconds; if it came with new online keys, they are put in use
+// first, so that a reply never carries a root without its keys.
 func (d *DB) Roots(ctx context.Context) ([][]byte, error) {
+	return d.roots.get(d.Now(), func() ([][]byte, error) {
+		all, err := d.readRoots(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(all); n != d.rootsSeen {
+			if err := d.loadAllKeys(ctx); err != nil {
+				return nil, err
+			}
+			d.rootsSeen = n
+		}
+		return all, nil
+	})
+}
+
+func (d *DB) readRoots(ctx context.Context) ([][]byte, error) {
 	rows, err := d.sql.QueryContext(ctx, "SELECT body FROM hq_roots ORDER BY version")
 	if err != nil {
 		return nil, err
@@ -273,6 +301,7 @@ func (d *DB) InstallRoot(ctx context.Context, by account.Actor, body []byte) (ro
 	if err := tx.Commit(); err != nil {
 		return false, err
 	}
+	d.roots.forget()
 	return rotated, d.ReloadKeys(ctx)
 }
 

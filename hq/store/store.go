@@ -55,6 +55,12 @@ type DB struct {
 	guidanceWaiting sync.Map
 	// updates caches missions' update states (mission code → UpdateState).
 	updates sync.Map
+	// roots, withdrawn and peerKey cache what every reply carries.
+	roots     shortCache[[][]byte]
+	rootsSeen int // how many roots the keys in use were loaded with
+	withdrawn shortCache[[]string]
+	peerKey   shortCache[string]
+	escrow    shortCache[[]string]
 }
 
 // Keys are HQ's own keys: its online keys in use and the age identities
@@ -118,6 +124,9 @@ func OpenWithKeyFile(ctx context.Context, path, keyFile string) (*DB, error) {
 		return nil, err
 	}
 	d.keys.Store(&k)
+	if all, err := d.readRoots(ctx); err == nil {
+		d.rootsSeen = len(all)
+	}
 	return d, nil
 }
 
@@ -192,6 +201,10 @@ func (d *DB) HQSigningPublic() string {
 // off line by the ministry, that every mission also seals its pouches to,
 // so that they can be read if HQ's own key is lost.
 func (d *DB) Escrow(ctx context.Context) ([]string, error) {
+	return d.escrow.get(d.Now(), func() ([]string, error) { return d.readEscrow(ctx) })
+}
+
+func (d *DB) readEscrow(ctx context.Context) ([]string, error) {
 	var v string
 	err := d.sql.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'hq_escrow'").Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) || v == "" {
@@ -230,5 +243,9 @@ func (d *DB) SetEscrow(ctx context.Context, by account.Actor, recipients []strin
 	if err := account.Audit(ctx, tx, by, "hq.escrow", "escrow", v); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.escrow.forget()
+	return nil
 }

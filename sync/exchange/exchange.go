@@ -147,14 +147,16 @@ type Receipt struct {
 	Card string `json:"card,omitempty"`
 	// Revoked are the ids of missions' signing keys that HQ revoked or
 	// that a rotation retired, while cards for them may still be good:
-	// peers refuse those cards. The whole list, each time.
-	Revoked []string `json:"revoked"`
+	// peers refuse those cards. The whole list, each time: none when
+	// absent.
+	Revoked []string `json:"revoked,omitempty"`
 	// AuditAt is how many entries of the mission's audit chain HQ holds:
 	// the mission's next pouch gives the chain's hash at that entry (see
 	// pouch.AuditMark).
 	AuditAt int64 `json:"audit_at,omitempty"`
 	// PeerKey is the key the missions seal what they tell each other
-	// with, "epoch.key" (see chancery/sync/relay).
+	// with, "epoch.key" (see chancery/sync/relay), sent when the pouch
+	// answered shows another epoch (pouch.Manifest.PeerEpoch).
 	PeerKey string `json:"peer_key,omitempty"`
 }
 

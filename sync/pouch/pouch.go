@@ -98,18 +98,24 @@ type Manifest struct {
 	// Audit, in a mission's pouch, is where the mission's audit chain
 	// stands, under the mission's signature.
 	Audit *AuditMark `json:"audit,omitempty"`
+	// PeerEpoch, in a mission's pouch, is the epoch of the peer key the
+	// mission holds (0: none); HQ sends the key in force when it differs.
+	PeerEpoch uint32 `json:"peer,omitempty"`
 }
 
 // AuditMark is a mission's audit chain as its pouch reports it: how many
 // entries it holds and the hash of the last, and the hash at entry At,
 // where HQ's last receipt said HQ's copy of the mark stood. The hashes
 // are recomputed from the entries themselves, so an entry edited,
-// removed or moved since HQ last heard changes the hash at At.
+// removed or moved since HQ last heard changes the hash at At; they
+// travel as their first 16 bytes, in unpadded base64url.
+//
+// It goes in every pouch, so its JSON names are short.
 type AuditMark struct {
-	Entries int64  `json:"entries"`
-	Head    string `json:"head"`
+	Entries int64  `json:"n"`
+	Head    string `json:"h"`
 	At      int64  `json:"at,omitempty"`
-	AtHash  string `json:"at_hash,omitempty"`
+	AtHash  string `json:"ah,omitempty"`
 }
 
 // Limits cap what [Open] accepts.

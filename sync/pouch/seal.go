@@ -47,6 +47,7 @@ type Envelope struct {
 	Root          int64
 	Roots         []json.RawMessage
 	Audit         *AuditMark
+	PeerEpoch     uint32
 }
 
 // Seal writes a pouch with the given body lines (each one JSON value, no
@@ -91,7 +92,7 @@ func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, err
 		From: from.Site, KeyID: KeyID(from.Key.Public().(ed25519.PublicKey)), To: env.To,
 		First: env.First, Last: env.Last, Created: created.UTC().Truncate(time.Second),
 		Records: len(lines), BodySHA256: hex.EncodeToString(sum[:]), BodySize: int64(body.Len()), RawSize: int64(raw.Len()),
-		PeerDocuments: env.PeerDocuments, Root: env.Root, Roots: env.Roots, Audit: env.Audit,
+		PeerDocuments: env.PeerDocuments, Root: env.Root, Roots: env.Roots, Audit: env.Audit, PeerEpoch: env.PeerEpoch,
 	}
 	recips := make([]age.Recipient, len(env.Recipients))
 	for i, r := range env.Recipients {
