@@ -12,10 +12,10 @@ import (
 // process drops the value at once (forget); one made by another (the
 // command line) is seen within the lifetime.
 type shortCache[T any] struct {
-	mu   sync.Mutex
-	at   time.Time
-	ok   bool
-	v    T
+	mu sync.Mutex
+	at time.Time
+	ok bool
+	v  T
 }
 
 // cacheLife is how long a cached value lives.
