@@ -211,7 +211,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// A key rotation installed by "chancery-hq root install" takes effect
-	// on SIGHUP (systemctl reload), as a new TLS certificate does.
+	// at once on SIGHUP, as a new TLS certificate does (and by itself within seconds).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -32,8 +32,8 @@ Off line, on the machine that holds the root keys (no HQ database):
 On HQ:
   chancery-hq root online --out FILE [--new]  write HQ's online keys for signing
                                               (--new: make the next ones)
-  chancery-hq root install FILE               take a signed statement; with new keys,
-                                              they are in use once HQ reloads (SIGHUP)
+  chancery-hq root install FILE               take a signed statement; new keys it
+                                              certifies are in use within seconds
   chancery-hq root show                       the versions installed
 `
 
@@ -115,7 +115,7 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, st, _ := root.Parse(b)
 		fmt.Fprintf(stdout, "Installed root version %d. Missions follow it at their next exchange.\n", st.Version)
 		if rotated {
-			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). A running HQ takes them within seconds (at once on systemctl reload chancery-hq, or SIGHUP).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
+			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). A running HQ takes them within seconds, or at once on SIGHUP (systemctl kill -s HUP chancery-hq).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
 		}
 	case "show":
 		all, err := w.db.Roots(ctx)
