@@ -8,15 +8,18 @@ RUN      := .run
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X chancery/agent/app.Version=$(VERSION)
 LDFLAGS_HQ := -s -w -X chancery/hq/app.Version=$(VERSION)
+# The commit goes into every binary (see --version) when built from a
+# checkout; a tree without git builds without it.
+BUILDVCS := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
 export CGO_ENABLED := 0
 
-.PHONY: all build run test vet bench soak cross chromium clean
+.PHONY: all build run test vet bench soak cross dist chromium clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chancery-agent chancery/agent/cmd/chancery-agent
-	$(GO) build -trimpath -ldflags '$(LDFLAGS_HQ)' -o $(BIN)/chancery-hq chancery/hq/cmd/chancery-hq
+	$(GO) build -trimpath -buildvcs=$(BUILDVCS) -ldflags '$(LDFLAGS)' -o $(BIN)/chancery-agent chancery/agent/cmd/chancery-agent
+	$(GO) build -trimpath -buildvcs=$(BUILDVCS) -ldflags '$(LDFLAGS_HQ)' -o $(BIN)/chancery-hq chancery/hq/cmd/chancery-hq
 
 # run starts HQ and three demo missions on loopback, each on its own
 # SQLite database in .run/, and prints every address and the login.
@@ -54,11 +57,24 @@ bench:
 	$(GO) test -run '^$$' -bench AuditMark -benchtime 20x chancery/shared/account
 	$(GO) test -run '^$$' -bench . -benchtime 1x chancery/test
 
-# cross builds the agent for every platform a mission may run.
-cross:
-	GOOS=linux   GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-amd64/chancery-agent chancery/agent/cmd/chancery-agent
-	GOOS=linux   GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-arm64/chancery-agent chancery/agent/cmd/chancery-agent
-	GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/windows-amd64/chancery-agent.exe chancery/agent/cmd/chancery-agent
+# dist builds both programs, static, for every platform a mission or HQ
+# may run, into dist/, with their SHA256SUMS. The same commit gives the
+# same bytes: no paths, no build ids, no dates but the commit's.
+DIST      ?= dist
+PLATFORMS := linux/amd64 linux/arm64 windows/amd64
+dist:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		for prog in agent hq; do \
+			GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=$(BUILDVCS) -ldflags "-s -w -buildid= -X chancery/$$prog/app.Version=$(VERSION)" \
+				-o $(DIST)/chancery-$$prog-$(VERSION)-$$os-$$arch$$ext chancery/$$prog/cmd/chancery-$$prog || exit 1; \
+		done; \
+	done
+	cd $(DIST) && sha256sum chancery-* > SHA256SUMS && ls -l chancery-* && cat SHA256SUMS
+
+# cross is dist's older name.
+cross: dist
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

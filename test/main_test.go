@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	for _, name := range []string{"agent", "hq"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, "chancery-"+name), "chancery/"+name+"/cmd/chancery-"+name)
+		build := exec.Command("go", "build", "-buildvcs=true", "-o", filepath.Join(bin, "chancery-"+name), "chancery/"+name+"/cmd/chancery-"+name)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 )
 
@@ -38,8 +39,8 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	var err error
 	switch name := args[0]; name {
-	case "version":
-		fmt.Fprintln(stdout, p.Name, p.Version)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, p.Name, p.Version, Build())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, p.Usage)
 	default:
@@ -59,6 +60,26 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintln(stderr, p.Name+":", err)
 	return 1
+}
+
+// Build says which commit the program was built from, and with which
+// Go: "(commit 1a2b3c4d5e6f, go1.26.8)", with "-modified" when the tree
+// had uncommitted changes; "(commit unknown, …)" outside a checkout.
+func Build() string {
+	rev, modified := "unknown", ""
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(commit unknown)"
+	}
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value[:min(len(s.Value), 12)]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			modified = "-modified"
+		}
+	}
+	return fmt.Sprintf("(commit %s%s, %s)", rev, modified, info.GoVersion)
 }
 
 // Names lists the commands, sorted, for tests and help.
