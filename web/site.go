@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"chancery/shared/account"
+	"chancery/shared/health"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
 )
@@ -42,6 +44,9 @@ type Site struct {
 	// for the paths (and the paths below them) that take files.
 	BodyLimit   int64
 	LargeBodies map[string]int64
+	// Ready are the checks /readyz runs: the program serves only when all
+	// pass.
+	Ready []health.Check
 
 	mappers []ErrorMapper
 }
@@ -125,8 +130,28 @@ func (s *Site) Echo() *echo.Echo {
 	e.Use(SecurityHeaders())
 	e.Use(crossOrigin())
 	e.Use(s.limitBodies)
+	// Pages, JSON and SVG go compressed to a browser that takes it (the
+	// map is 170 KB as it is); pouches, sealed and so incompressible, as
+	// they are.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: func(c echo.Context) bool {
+		p := c.Request().URL.Path
+		return strings.HasPrefix(p, "/api/v1/exchange") || strings.HasPrefix(p, "/api/v1/uploads") || strings.HasPrefix(p, "/relay/")
+	}}))
 	e.GET("/static/*", s.Pages.Static)
+	// /healthz says the process answers; /readyz that it can do its work:
+	// its database takes a write, its keys are loaded, its disk has room.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", func(c echo.Context) error {
+		res, ok := health.Run(c.Request().Context(), s.Ready)
+		status := http.StatusOK
+		if !ok {
+			status = http.StatusServiceUnavailable
+		}
+		return c.JSON(status, struct {
+			Ready  bool            `json:"ready"`
+			Checks []health.Result `json:"checks"`
+		}{ok, res})
+	})
 	return e
 }
 

@@ -5,6 +5,7 @@
 package httpd
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/account"
+	"chancery/shared/health"
 	"chancery/shared/incident"
 	"chancery/sync/relay"
 	"chancery/web"
@@ -87,6 +89,12 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		},
 		BodyLimit:   MaxBody,
 		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
+		Ready: []health.Check{health.Writable(s.Store.SQL()), health.DiskOf(s.Store.SQL()), {Name: "keys", Run: func(ctx context.Context) error {
+			// The link record holds the mission's keys, sealed: reading it
+			// opens them with the key file.
+			_, err := s.Store.Link(ctx)
+			return err
+		}}},
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},

@@ -4,8 +4,10 @@
 package httpd
 
 import (
+	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"chancery/hq/ingest"
 	"chancery/hq/store"
 	"chancery/shared/account"
+	"chancery/shared/health"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 	"chancery/web"
@@ -77,6 +80,18 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			return "framework v" + strconv.Itoa(cat.Framework().Version) + " in force"
 		},
 		BodyLimit: MaxBody,
+		Ready: []health.Check{health.Writable(s.Store.SQL()), health.DiskOf(s.Store.SQL()), {Name: "keys", Run: func(ctx context.Context) error {
+			// HQ's keys are loaded at start; with a root of trust, the one
+			// HQ signs with must be the one it certifies.
+			r, err := s.Store.Root(ctx)
+			if err != nil {
+				return err
+			}
+			if !r.Zero() && !r.Certifies(s.Store.HQSigningPublic()) {
+				return fmt.Errorf("HQ signs with a key its root of trust (version %d) does not certify: missions refuse its replies; install the root statement for its keys (chancery-hq root install)", r.Statement.Version)
+			}
+			return nil
+		}}},
 		LargeBodies: map[string]int64{
 			"/library":            protocol.MaxBody + 16<<10,
 			"/library/framework":  1 << 20,

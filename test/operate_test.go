@@ -1,0 +1,118 @@
+package test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readyz asks a program whether it is ready, as a load balancer or
+// systemd's watchdog script would.
+func readyz(t *testing.T, base string) (int, string) {
+	t.Helper()
+	r, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	var v struct{ Ready bool }
+	if err := json.Unmarshal(b, &v); err != nil || v.Ready != (r.StatusCode == 200) {
+		t.Fatalf("/readyz answered %d %s", r.StatusCode, b)
+	}
+	return r.StatusCode, string(b)
+}
+
+// immutable makes the database files of dir unwritable, even for root,
+// as a disk remounted read-only after an I/O error would; undo puts
+// them back.
+func immutable(t *testing.T, dir, db string) (undo func()) {
+	t.Helper()
+	var files []string
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			files = append(files, filepath.Join(dir, f))
+		}
+	}
+	if out, err := exec.Command("chattr", append([]string{"+i"}, files...)...).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i (the test needs e2fsprogs and a file system that keeps attributes, such as ext4): %v %s", err, out)
+	}
+	done := false
+	undo = func() {
+		if !done {
+			exec.Command("chattr", append([]string{"-i"}, files...)...).Run()
+			done = true
+		}
+	}
+	t.Cleanup(undo)
+	return undo
+}
+
+// TestReadyzChecksTheDatabase: both programs say they are ready while
+// their database takes writes, say they are not, naming the database,
+// once it takes none, and are ready again once it does; /healthz says
+// only that the process answers.
+func TestReadyzChecksTheDatabase(t *testing.T) {
+	for _, p := range []struct{ bin, db string }{{"chancery-agent", "agent.db"}, {"chancery-hq", "hq.db"}} {
+		dir := t.TempDir()
+		a := start(t, p.bin, dir)
+		if code, body := readyz(t, a.URL); code != 200 || !strings.Contains(body, `"name":"database","ok":true`) || !strings.Contains(body, `"name":"disk","ok":true`) || !strings.Contains(body, `"name":"keys","ok":true`) {
+			t.Fatalf("%s /readyz at start: %d %s", p.bin, code, body)
+		}
+		undo := immutable(t, dir, p.db)
+		code, body := readyz(t, a.URL)
+		if code != 503 || !strings.Contains(body, "the database takes no write") {
+			t.Fatalf("%s /readyz with its database read-only: %d %s", p.bin, code, body)
+		}
+		if r, err := http.Get(a.URL + "/healthz"); err != nil || r.StatusCode != 200 {
+			t.Fatalf("%s /healthz: %v", p.bin, err)
+		}
+		undo()
+		if code, body := readyz(t, a.URL); code != 200 {
+			t.Fatalf("%s /readyz once the database takes writes again: %d %s", p.bin, code, body)
+		}
+	}
+}
+
+// TestPagesGoCompressed: a page, the style sheet and the map's JSON go
+// gzip-compressed to a client that takes it; a sealed pouch does not.
+func TestPagesGoCompressed(t *testing.T) {
+	dir := t.TempDir()
+	hq := startHQ(t, dir)
+	c := login(t, hq.URL, "admin", hq.Password)
+	tr := &http.Transport{DisableCompression: true} // see the encoding as sent
+	css := regexp.MustCompile(`href="(/static/[^"]+\.css)"`).FindStringSubmatch(get(t, c, hq.URL+"/"))
+	if css == nil {
+		t.Fatal("no style sheet on the map page")
+	}
+	c.Transport = tr
+	for _, path := range []string{"/", css[1], "/missions"} {
+		req, _ := http.NewRequest("GET", hq.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		r, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: %d, Content-Encoding %q", path, r.StatusCode, r.Header.Get("Content-Encoding"))
+		}
+	}
+	req, _ := http.NewRequest("POST", hq.URL+"/api/v1/exchange", strings.NewReader(strings.Repeat("x", 4096)))
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Content-Type", "application/vnd.chancery.pouch")
+	r, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("the exchange answered with Content-Encoding %q", r.Header.Get("Content-Encoding"))
+	}
+}
