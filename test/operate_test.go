@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // readyz asks a program whether it is ready, as a load balancer or
@@ -114,5 +117,67 @@ func TestPagesGoCompressed(t *testing.T) {
 	r.Body.Close()
 	if r.Header.Get("Content-Encoding") != "" {
 		t.Fatalf("the exchange answered with Content-Encoding %q", r.Header.Get("Content-Encoding"))
+	}
+}
+
+// metric reads one sample from a program's /metrics, -1 if absent.
+func metric(t *testing.T, base, sample string) float64 {
+	t.Helper()
+	r, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				t.Fatalf("%s: %q", sample, line)
+			}
+			return v
+		}
+	}
+	return -1
+}
+
+// TestMetricsMoveWithASync: both programs' metrics are there from the
+// start and move as a mission syncs: the change waiting at the mission
+// goes, HQ counts the exchange and its bytes, and the mission is fresh.
+func TestMetricsMoveWithASync(t *testing.T) {
+	s := newSite(t)
+	a := startAgent(t, s.agentDir)
+	c := login(t, a.URL, "admin", a.Password)
+	form(t, c, a.URL+"/areas/strategy", a.URL+"/answers/STR-01", url.Values{"level": {"2"}, "evidence": {"Strategy 2026"}})
+
+	if v := metric(t, a.URL, "chancery_agent_changes_pending"); v != 1 {
+		t.Fatalf("changes pending before the sync: %v", v)
+	}
+	okBefore := metric(t, s.hq.URL, `chancery_hq_exchanges_total{result="ok"}`)
+	if okBefore < 0 || metric(t, s.hq.URL, `chancery_hq_missions{freshness="never"}`) != 1 || metric(t, a.URL, `chancery_agent_syncs_total{result="ok"}`) != 0 {
+		t.Fatal("the metrics are not there from the start")
+	}
+	if r := form(t, c, a.URL+"/sync", a.URL+"/sync", url.Values{}); r.StatusCode != 200 {
+		t.Fatalf("sync now: %d", r.StatusCode)
+	}
+	waitFor(t, 20*time.Second, func() bool { return metric(t, a.URL, "chancery_agent_changes_pending") == 0 })
+	waitFor(t, 5*time.Second, func() bool { return metric(t, a.URL, `chancery_agent_syncs_total{result="ok"}`) >= 1 })
+	if v := metric(t, a.URL, "chancery_agent_pouch_bytes_sent_total"); v <= 0 {
+		t.Fatalf("pouch bytes sent: %v", v)
+	}
+	if v := metric(t, s.hq.URL, `chancery_hq_exchanges_total{result="ok"}`); v <= okBefore {
+		t.Fatalf("HQ's ok exchanges: %v, before %v", v, okBefore)
+	}
+	if v := metric(t, s.hq.URL, "chancery_hq_pouch_bytes_total"); v <= 0 {
+		t.Fatalf("HQ's pouch bytes: %v", v)
+	}
+	if v := metric(t, s.hq.URL, `chancery_hq_missions{freshness="fresh"}`); v != 1 {
+		t.Fatalf("fresh missions at HQ: %v", v)
+	}
+	if v := metric(t, s.hq.URL, `chancery_hq_http_requests_total{code="200",route="/api/v1/exchange"}`); v < 1 {
+		t.Fatalf("HQ's exchange requests: %v", v)
+	}
+	if v := metric(t, a.URL, "chancery_agent_last_sync_ok_timestamp_seconds"); v < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Fatalf("last sync: %v", v)
 	}
 }

@@ -47,6 +47,10 @@ type Site struct {
 	// Ready are the checks /readyz runs: the program serves only when all
 	// pass.
 	Ready []health.Check
+	// Metrics, if set, are served at /metrics and count every request;
+	// AccessLog, if set, gets a line for every request.
+	Metrics   *Metrics
+	AccessLog *slog.Logger
 
 	mappers []ErrorMapper
 }
@@ -127,6 +131,7 @@ func (s *Site) Echo() *echo.Echo {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Renderer = s.Pages
 	e.HTTPErrorHandler = s.fail
+	e.Use(s.observe)
 	e.Use(SecurityHeaders())
 	e.Use(crossOrigin())
 	e.Use(s.limitBodies)
@@ -141,6 +146,9 @@ func (s *Site) Echo() *echo.Echo {
 	// /healthz says the process answers; /readyz that it can do its work:
 	// its database takes a write, its keys are loaded, its disk has room.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	if s.Metrics != nil {
+		e.GET("/metrics", s.Metrics.handler())
+	}
 	e.GET("/readyz", func(c echo.Context) error {
 		res, ok := health.Run(c.Request().Context(), s.Ready)
 		status := http.StatusOK

@@ -152,12 +152,23 @@ func openStore(ctx context.Context, c Config) (*store.DB, *account.Service, erro
 	return db, acc, nil
 }
 
+// accessLog is the logger of the access log, nil when it is off.
+func accessLog(on bool, l *slog.Logger) *slog.Logger {
+	if !on {
+		return nil
+	}
+	return l.With("log", "access")
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parse("serve", args, stderr, nil)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := cli.Logger(stderr, c.LogFormat)
+	if err != nil {
+		return err
+	}
 	if err := removeBackupLeftovers(c.Data); err != nil {
 		return fmt.Errorf("remove what a killed backup left in %s: %w", c.Data, err)
 	}
@@ -245,7 +256,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
-	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, Link: link, SyncNow: runner.Now, Peers: peers,
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, AccessLog: accessLog(c.AccessLog, logger), Link: link, SyncNow: runner.Now, Peers: peers,
 		Urgent: func() {
 			select {
 			case urgent <- struct{}{}:

@@ -40,6 +40,8 @@ type Config struct {
 	TLSKey        string        // CHANCERY_AGENT_TLS_KEY: …and this PEM private key
 	HQCA          string        // CHANCERY_AGENT_HQ_CA: the CA certificates (PEM) HQ's certificate is checked against; empty: the system's
 	KeyFile       string        // CHANCERY_AGENT_KEY_FILE: the file that opens the private keys sealed in the database; empty: keys.key beside it
+	LogFormat     string        // CHANCERY_AGENT_LOG_FORMAT: text, or json for a log collector
+	AccessLog     bool          // CHANCERY_AGENT_ACCESS_LOG: a log line for every request
 }
 
 func loopback(host string) bool {
@@ -78,6 +80,8 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	s.String(&c.KeyFile, "key-file", "", "the file that opens the mission's private keys, which the database keeps sealed (another disk, or a systemd credential: $CREDENTIALS_DIRECTORY/…); empty: keys.key in the data folder, made at first start")
 	s.String(&c.HQCA, "hq-ca", "", "PEM file of the CA certificates that HQ's HTTPS certificate is checked against; empty: the system's. HQ's keys pinned at enrollment are checked as well, whatever TLS says")
+	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
+	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
 	return s.Check()
 }
 
@@ -101,6 +105,9 @@ func (c *Config) certificate() (*web.Certificate, error) {
 func (c *Config) check() error {
 	if err := settings.CheckAddr(c.Addr); err != nil {
 		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_AGENT_LOG_FORMAT)", c.LogFormat)
 	}
 	if c.Data == "" {
 		return fmt.Errorf("the data folder cannot be empty; give --data or CHANCERY_AGENT_DATA")

@@ -65,6 +65,8 @@ type Server struct {
 	// TLSFingerprint is the SHA-256 of the HTTPS certificate the
 	// interface is served with, shown for staff to check; empty over HTTP.
 	TLSFingerprint string
+	// AccessLog, if set, gets a line for every request.
+	AccessLog *slog.Logger
 }
 
 type handler struct {
@@ -79,7 +81,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName,
+	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName, Metrics: s.metrics(), AccessLog: s.AccessLog,
 		Footer: func(c echo.Context) string {
 			f, err := s.Store.Framework(c.Request().Context())
 			if err != nil {

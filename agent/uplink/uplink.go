@@ -64,6 +64,10 @@ type Link struct {
 	awaiting map[string]bool
 	handed   map[string]time.Time // when a pouch was last handed to each peer
 
+	// Observe, if set, is told how each Sync ended, what it sent and how
+	// long it took: the agent's metrics count them.
+	Observe func(err error, pouches int, bytes int64, took time.Duration)
+
 	// Sent counts the pouches and their bytes that the last Sync sent
 	// (each pouch once, however many times a connection dropped).
 	Sent struct {
@@ -640,9 +644,13 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 // MaxChanges, and takes HQ's receipts. It stops at the first error; what
 // was not receipted is sent by the next sync.
 func (l *Link) Sync(ctx context.Context) (err error) {
+	start := time.Now()
 	defer func() {
 		if err != nil && sqlite.IsFull(err) {
 			err = fmt.Errorf("%s (%w)", problem.MessageOf(sqlite.ErrFull), err)
+		}
+		if l.Observe != nil {
+			l.Observe(err, l.Sent.Pouches, l.Sent.Bytes, time.Since(start))
 		}
 	}()
 	if err := l.DB.UpdateLink(ctx, func(s *store.Link) error { s.LastTry = l.DB.Now(); return nil }); err != nil {

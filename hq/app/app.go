@@ -82,6 +82,8 @@ type Config struct {
 	TLSCert       string
 	TLSKey        string
 	KeyFile       string
+	LogFormat     string
+	AccessLog     bool
 }
 
 func (c *Config) bind(fs *flag.FlagSet) error {
@@ -95,6 +97,8 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	s.String(&c.KeyFile, "key-file", "", "the file that opens HQ's private keys, which the database keeps sealed (another disk, or a systemd credential: $CREDENTIALS_DIRECTORY/…); empty: keys.key in the data folder, made at first start")
 	s.String(&c.TLSCert, "tls-cert", "", "serve over HTTPS with this PEM certificate (chain); with --tls-key; reloaded on SIGHUP")
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
+	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
 	return s.Check()
 }
 
@@ -121,6 +125,9 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, nil, fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither)")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, nil, fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_HQ_LOG_FORMAT)", c.LogFormat)
 	}
 	return c, fs.Args(), nil
 }
@@ -202,11 +209,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := cli.Logger(stderr, c.LogFormat)
+	if err != nil {
+		return err
+	}
 	// A thousand missions may be uploading at once after an outage; an
 	// unfinished upload is kept for a day, long enough to outlast a bad link.
 	uploads := &exchange.Uploads{Dir: filepath.Join(c.Data, "uploads"), Max: w.ingest.Limits.MaxPouch, MaxOpen: 2000, TTL: 24 * time.Hour}
-	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Uploads: uploads, Logger: logger}).Handler()
+	var access *slog.Logger
+	if c.AccessLog {
+		access = logger.With("log", "access")
+	}
+	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Uploads: uploads, Logger: logger, AccessLog: access}).Handler()
 	if err != nil {
 		return err
 	}

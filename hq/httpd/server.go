@@ -58,6 +58,8 @@ type Server struct {
 	// Uploads holds resumable uploads in progress.
 	Uploads *exchange.Uploads
 	Logger  *slog.Logger
+	// AccessLog, if set, gets a line for every request.
+	AccessLog *slog.Logger
 }
 
 type handler struct {
@@ -71,7 +73,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "Headquarters",
+	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "Headquarters", Metrics: s.metrics(), AccessLog: s.AccessLog,
 		Footer: func(c echo.Context) string {
 			cat, err := s.Store.Catalog(c.Request().Context())
 			if err != nil {

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -46,8 +47,15 @@ type Service struct {
 	DB     *store.DB
 	Limits pouch.Limits
 
-	start sync.Once
-	queue chan job
+	start   sync.Once
+	queue   chan job
+	waiting atomic.Int64 // pouches queued and not yet answered
+
+	// Observe, if set, is told of every pouch taken or refused: the
+	// outcome ("ok", "refused": not a genuine pouch of an enrolled key,
+	// "invalid": a record that breaks the rules, "error": HQ's own), its
+	// size and how long it took. HQ's metrics count them.
+	Observe func(result string, bytes int, took time.Duration)
 
 	// enrolling limits enrollment attempts per client address; a
 	// successful one gives its slot back.
@@ -211,6 +219,8 @@ func (s *Service) store(ctx context.Context, p store.Pouch) (through, serial int
 		go s.write()
 	})
 	j := job{p: p, done: make(chan result, 1)}
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	select {
 	case s.queue <- j:
 	case <-ctx.Done():
@@ -331,7 +341,36 @@ func (s *Service) Exchange(ctx context.Context, raw []byte, remote string) ([]by
 
 // Take verifies and stores a pouch and returns the reply pouch. Nothing is
 // written unless the pouch passes every check.
-func (s *Service) Take(ctx context.Context, raw []byte, via string) ([]byte, error) {
+func (s *Service) Take(ctx context.Context, raw []byte, via string) (reply []byte, err error) {
+	if s.Observe != nil {
+		start := time.Now()
+		defer func() { s.Observe(Outcome(err), len(raw), time.Since(start)) }()
+	}
+	return s.take(ctx, raw, via)
+}
+
+// Outcome names what became of a pouch whose taking ended with err (see
+// Service.Observe).
+func Outcome(err error) string {
+	var rej *Rejected
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &rej), errors.Is(err, changelog.ErrInvalid), errors.Is(err, changelog.ErrMismatch), problem.CodeOf(err) == problem.Invalid:
+		return "invalid"
+	case errors.Is(err, pouch.ErrNotPouch), errors.Is(err, pouch.ErrNotForUs), errors.Is(err, pouch.ErrTampered), errors.Is(err, pouch.ErrTooLarge),
+		errors.Is(err, pouch.ErrMalformed), errors.Is(err, pouch.ErrUnknownKey), errors.Is(err, pouch.ErrRevokedKey), errors.Is(err, pouch.ErrSignature),
+		errors.Is(err, pouch.ErrMisaddressed), errors.Is(err, pouch.ErrRebound), errors.Is(err, pouch.ErrTooMany):
+		return "refused"
+	}
+	return "error"
+}
+
+// QueueDepth is how many verified pouches wait for the writer, or are
+// being written.
+func (s *Service) QueueDepth() int64 { return s.waiting.Load() }
+
+func (s *Service) take(ctx context.Context, raw []byte, via string) ([]byte, error) {
 	p, err := s.receiver().Open(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -211,6 +212,10 @@ type Service struct {
 	// firstSeen holds, for each session this process has seen, when it
 	// first saw it by the monotonic clock (token hash → time.Time).
 	firstSeen sync.Map
+
+	// failures counts refused logins (a wrong password, an unknown or
+	// disabled account, too many tries), for the programs' metrics.
+	failures atomic.Int64
 }
 
 // Defaults. Thirty idle minutes suits a shared embassy workstation; twelve
@@ -432,21 +437,27 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// Failures is how many logins this service has refused since it started.
+func (s *Service) Failures() int64 { return s.failures.Load() }
+
 // Login checks a username and password from the client address remote
 // and, if they are right, opens a new session and returns its token.
 func (s *Service) Login(ctx context.Context, username, password, remote string) (User, string, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	now := s.Now()
 	if len(username) > 64 || len(password) > MaxPassword {
+		s.failures.Add(1)
 		return User{}, "", ErrBadLogin
 	}
 	// The attempt is counted before the password is hashed, so guesses
 	// sent at once cannot all slip under the limit; a login that succeeds
 	// gives its slots back.
 	if ok, until := s.perAccount.Attempt(username, now); !ok {
+		s.failures.Add(1)
 		return User{}, "", tooMany(until, now)
 	}
 	if ok, until := s.perAddress.Attempt(remote, now); !ok {
+		s.failures.Add(1)
 		s.perAccount.Refund(username, now)
 		return User{}, "", tooMany(until, now)
 	}
@@ -476,6 +487,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	right := hash != "" && matches(hash, password)
 	release()
 	if !right || u.Disabled {
+		s.failures.Add(1)
 		if err := Audit(ctx, s.db, Actor{username, remote}, "login.fail", username, ""); err != nil {
 			return User{}, "", err
 		}

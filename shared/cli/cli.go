@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"sort"
 )
@@ -60,6 +61,18 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintln(stderr, p.Name+":", err)
 	return 1
+}
+
+// Logger makes a program's logger: lines of key=value text, or JSON
+// objects for a log collector (format "json").
+func Logger(w io.Writer, format string) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("the log format %q is neither text nor json", format)
 }
 
 // Build says which commit the program was built from, and with which

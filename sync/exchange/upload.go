@@ -215,6 +215,17 @@ func (u *Uploads) create(hq HQ) echo.HandlerFunc {
 
 // admit checks the caps for a new upload of n bytes by mission: a status
 // and message if it may not open, 0 if it may.
+// Open reports how many uploads are in progress and the bytes they will
+// add up to.
+func (u *Uploads) Open() (n int, bytes int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, r := range u.sweep() {
+		n, bytes = n+1, bytes+r.length
+	}
+	return n, bytes
+}
+
 func (u *Uploads) admit(mission string, n int64) (int, string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
