@@ -181,3 +181,44 @@ func TestMetricsMoveWithASync(t *testing.T) {
 		t.Fatalf("last sync: %v", v)
 	}
 }
+
+// TestConfigFiles: the example config files in deploy/ are what the
+// programs print (every setting, explained); a program started with a
+// config file takes its settings from it; a mistake in it stops the
+// program with the file, the key and what is wrong.
+func TestConfigFiles(t *testing.T) {
+	for _, p := range []struct{ bin, example string }{{"chancery-agent", "agent.toml.example"}, {"chancery-hq", "hq.toml.example"}} {
+		want, err := os.ReadFile(filepath.Join("..", "deploy", p.example))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := run(t, p.bin, "config", "example"); got != string(want) {
+			t.Fatalf("deploy/%s is not what %s config example prints: run it again to update the file", p.example, p.bin)
+		}
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "agent.toml")
+	os.WriteFile(conf, []byte("mission-name = \"Embassy in Nairobi\"\nsession-idle = \"20m\"\n"), 0o600)
+	a := startAgent(t, dir, "--config", conf)
+	c := login(t, a.URL, "admin", a.Password)
+	if page := get(t, c, a.URL+"/"); !strings.Contains(page, "Embassy in Nairobi") {
+		t.Fatal("the mission name from the config file is not on the page")
+	}
+	a.stop(t)
+
+	for _, tc := range []struct{ text, want string }{
+		{"mision-name = \"x\"\n", `agent.toml: unknown key "mision-name"; the known ones are addr, data, mission-name`},
+		{"sync-attempts = 0\n", `agent.toml: sync-attempts = 0 is not a whole number of at least 1`},
+		{"log-format = \"yaml\"\n", `the log format "yaml" is neither text nor json`},
+	} {
+		os.WriteFile(conf, []byte(tc.text), 0o600)
+		out, err := runErr("chancery-agent", "serve", "--data", dir, "--config", conf)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Fatalf("%q: %v %s", tc.text, err, out)
+		}
+	}
+	os.WriteFile(conf, []byte("adr = \"0.0.0.0:1\"\n"), 0o600)
+	if out, err := runErr("chancery-hq", "serve", "--data", t.TempDir(), "--config", conf); err == nil || !strings.Contains(out, `agent.toml: unknown key "adr"`) {
+		t.Fatalf("HQ with a bad config: %v %s", err, out)
+	}
+}

@@ -53,6 +53,7 @@ Usage:
   chancery-agent pouch import FILE          take HQ's reply from a file
   chancery-agent demo [--seed WORD]         fill an empty mission with demo data
   chancery-agent audit verify               check that no audit entry was changed, removed or moved
+  chancery-agent config example                 print a config file of every setting, explained
   chancery-agent version
 
 Run a command with -h for its flags.
@@ -70,7 +71,19 @@ var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[st
 	"keys":    keys,
 	"demo":    demo,
 	"audit":   auditCmd,
+	"config":  configCmd,
 }}
+
+// configCmd writes the example config file: every setting at its
+// default, with what it does.
+func configCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 || args[0] != "example" {
+		return cli.Usagef("chancery-agent config example > agent.toml")
+	}
+	var c Config
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	return c.settings(fs, nil, nil).Example(stdout, "chancery-agent: a mission's settings. Use it with: chancery-agent serve --config /etc/chancery/agent.toml")
+}
 
 // auditCmd checks the audit log's hash chain.
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -114,7 +127,7 @@ func parseArgs(name string, args []string, stderr io.Writer, extra func(*flag.Fl
 	fs := flag.NewFlagSet("chancery-agent "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	if err := c.bind(fs, os.Environ()); err != nil {
+	if err := c.bind(fs, os.Environ(), args); err != nil {
 		return c, nil, err
 	}
 	if extra != nil {

@@ -59,8 +59,13 @@ const envPrefix = "CHANCERY_AGENT_"
 // bind registers the config's flags on fs, with defaults taken from the
 // environment. The agent listens on loopback until told otherwise:
 // opening it to the embassy LAN is a decision, not an accident.
-func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
-	s := settings.New(fs, envPrefix, environ)
+func (c *Config) bind(fs *flag.FlagSet, environ, args []string) error {
+	return c.settings(fs, environ, args).Check()
+}
+
+// settings binds every setting of the agent.
+func (c *Config) settings(fs *flag.FlagSet, environ, args []string) *settings.Set {
+	s := settings.New(fs, envPrefix, environ, args...)
 	s.String(&c.Addr, "addr", "127.0.0.1:8080", "address of the web interface, host:port")
 	s.String(&c.Data, "data", "chancery-data", "folder for the mission's database")
 	s.String(&c.MissionName, "mission-name", "", "name of the mission, shown on every page")
@@ -82,7 +87,7 @@ func (c *Config) bind(fs *flag.FlagSet, environ []string) error {
 	s.String(&c.HQCA, "hq-ca", "", "PEM file of the CA certificates that HQ's HTTPS certificate is checked against; empty: the system's. HQ's keys pinned at enrollment are checked as well, whatever TLS says")
 	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
 	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
-	return s.Check()
+	return s
 }
 
 // tls reports whether the web interface is served over HTTPS.

@@ -65,6 +65,7 @@ Usage:
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
+  chancery-hq config example                    print a config file of every setting, explained
   chancery-hq version
 
 Run a command with -h for its flags.
@@ -86,8 +87,13 @@ type Config struct {
 	AccessLog     bool
 }
 
-func (c *Config) bind(fs *flag.FlagSet) error {
-	s := settings.New(fs, "CHANCERY_HQ_", os.Environ())
+func (c *Config) bind(fs *flag.FlagSet, args []string) error {
+	return c.settings(fs, os.Environ(), args).Check()
+}
+
+// settings binds every setting of HQ.
+func (c *Config) settings(fs *flag.FlagSet, environ, args []string) *settings.Set {
+	s := settings.New(fs, "CHANCERY_HQ_", environ, args...)
 	s.String(&c.Addr, "addr", "127.0.0.1:8090", "address of the web interface and mission API, host:port")
 	s.String(&c.Data, "data", "chancery-hq-data", "folder for HQ's database")
 	s.String(&c.AdminPassword, "admin-password", "", "password of the first administrator, at first start only; generated and printed if empty")
@@ -99,7 +105,18 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
 	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
-	return s.Check()
+	return s
+}
+
+// configCmd writes the example config file: every setting at its
+// default, with what it does.
+func configCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 || args[0] != "example" {
+		return cli.Usagef("chancery-hq config example > hq.toml")
+	}
+	var c Config
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	return c.settings(fs, nil, nil).Example(stdout, "chancery-hq: HQ's settings. Use it with: chancery-hq serve --config /etc/chancery/hq.toml")
 }
 
 var errUsage = cli.ErrUsage
@@ -108,7 +125,7 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	fs := flag.NewFlagSet("chancery-hq "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	if err := c.bind(fs); err != nil {
+	if err := c.bind(fs, args); err != nil {
 		return c, nil, err
 	}
 	if extra != nil {
@@ -145,6 +162,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"backup":    backupCmd,
 	"restore":   restoreCmd,
 	"root":      rootCmd,
+	"config":    configCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
