@@ -59,7 +59,6 @@ func New(fs *flag.FlagSet, prefix string, environ []string, args ...string) *Set
 		}
 	}
 	k := s.key("config")
-	s.known = append(s.known, k)
 	s.file = s.env[k]
 	for i, a := range args {
 		if a == "--" {
@@ -205,9 +204,10 @@ func (s *Set) Check() error {
 	for _, a := range s.apply {
 		a()
 	}
+	known := append(slices.Clone(s.known), s.key("config"))
 	for k := range s.env {
-		if !slices.Contains(s.known, k) {
-			s.errs = append(s.errs, fmt.Sprintf("unknown setting %s in the environment; the known ones are %s", k, strings.Join(s.known, ", ")))
+		if !slices.Contains(known, k) {
+			s.errs = append(s.errs, fmt.Sprintf("unknown setting %s in the environment; the known ones are %s", k, strings.Join(known, ", ")))
 		}
 	}
 	if len(s.errs) > 0 {

@@ -106,7 +106,7 @@ func TestPrecedence(t *testing.T) {
 
 func TestMistakesAreNamed(t *testing.T) {
 	_, _, err := bind([]string{"APP_ADRR=x", "APP_SESSION_IDLE=ten"})
-	if err == nil || !strings.Contains(err.Error(), "unknown setting APP_ADRR in the environment; the known ones are APP_CONFIG, APP_ADDR, APP_SESSION_IDLE") ||
+	if err == nil || !strings.Contains(err.Error(), "unknown setting APP_ADRR in the environment; the known ones are APP_ADDR, APP_SESSION_IDLE, APP_SYNC_ATTEMPTS, APP_RELAY_FAST, APP_CONFIG") ||
 		!strings.Contains(err.Error(), `APP_SESSION_IDLE="ten" is not a duration`) {
 		t.Fatalf("err = %v", err)
 	}
