@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 )
 
 // readyz asks a program whether it is ready, as a load balancer or
@@ -221,4 +224,50 @@ func TestConfigFiles(t *testing.T) {
 	if out, err := runErr("chancery-hq", "serve", "--data", t.TempDir(), "--config", conf); err == nil || !strings.Contains(out, `agent.toml: unknown key "adr"`) {
 		t.Fatalf("HQ with a bad config: %v %s", err, out)
 	}
+}
+
+// TestScheduledBackups: both programs take encrypted backups on their
+// schedule into a folder, keep the newest N, and the newest restores to
+// a database that holds what was saved.
+func TestScheduledBackups(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	keyFile := filepath.Join(t.TempDir(), "backup-key.txt")
+	os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600)
+	for _, p := range []struct{ bin, prefix string }{{"chancery-agent", "agent"}, {"chancery-hq", "hq"}} {
+		dir, backups := t.TempDir(), t.TempDir()
+		a := start(t, p.bin, dir, "--backup-schedule", "@every 1s", "--backup-keep", "2", "--backup-dir", backups, "--backup-recipient", id.Recipient().String())
+		run(t, p.bin, "user", "add", "--data", dir, "--username", "lena", "--name", "Lena K", "--password", "a long enough passphrase")
+		var kept []string
+		waitFor(t, 20*time.Second, func() bool {
+			kept, _ = filepath.Glob(filepath.Join(backups, p.prefix+"-*.age"))
+			return len(kept) == 2
+		})
+		time.Sleep(2500 * time.Millisecond) // two more backups: still two kept
+		kept, _ = filepath.Glob(filepath.Join(backups, p.prefix+"-*.age"))
+		if len(kept) != 2 {
+			t.Fatalf("%s keeps %d backups, not 2: %v", p.bin, len(kept), kept)
+		}
+		a.stop(t)
+		restored := t.TempDir()
+		// The key file stays with the program's data: a scheduled backup,
+		// like any other, holds no usable key.
+		if err := copyFile(filepath.Join(dir, "keys.key"), filepath.Join(restored, "keys.key")); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(kept)
+		out := run(t, p.bin, "restore", "--data", restored, "--from", kept[1], "--identity", keyFile)
+		if !strings.Contains(out, "Restored") {
+			t.Fatalf("%s restore: %s", p.bin, out)
+		}
+		b := start(t, p.bin, restored)
+		login(t, b.URL, "lena", "a long enough passphrase")
+	}
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }

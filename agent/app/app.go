@@ -244,6 +244,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer runner.Stop()
+	if c.Backups.Schedule != "" {
+		b, err := c.Backups.Start(db.SQL(), c.Data, "agent", nil, logger)
+		if err != nil {
+			return err
+		}
+		defer b.Stop()
+	}
 	if relays != nil {
 		every := 30 * time.Second
 		if c.RelayFast {

@@ -85,6 +85,7 @@ type Config struct {
 	KeyFile       string
 	LogFormat     string
 	AccessLog     bool
+	Backups       backup.Config
 }
 
 func (c *Config) bind(fs *flag.FlagSet, args []string) error {
@@ -105,6 +106,7 @@ func (c *Config) settings(fs *flag.FlagSet, environ, args []string) *settings.Se
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
 	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
+	c.Backups.Bind(s, "chancery-hq")
 	return s
 }
 
@@ -242,6 +244,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Backups on a schedule are sealed to the escrow keys too, as every
+	// backup of HQ's is.
+	escrow, err := w.db.Escrow(ctx)
+	if err != nil {
+		return err
+	}
+	sched, err := c.Backups.Start(w.db.SQL(), c.Data, "hq", escrow, logger)
+	if err != nil {
+		return err
+	}
+	defer sched.Stop()
 	// A key rotation installed by "chancery-hq root install" takes effect
 	// at once on SIGHUP, as a new TLS certificate does (and by itself within seconds).
 	hup := make(chan os.Signal, 1)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"filippo.io/age"
@@ -198,4 +199,36 @@ func identities(file string) ([]age.Identity, error) {
 		return nil, fmt.Errorf("%s holds no age identity: %v", file, err)
 	}
 	return ids, nil
+}
+
+// Rotate writes a new backup of db into the folder dir, named
+// prefix-YYYYMMDDTHHMMSSZ.age by now (UTC), and then removes the oldest
+// of that name beyond keep. It returns the new file. A backup that
+// fails leaves the older ones as they were.
+func Rotate(ctx context.Context, db *sql.DB, dataDir, dir, prefix string, rs []age.Recipient, keep int, now time.Time) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("the backup folder %s: %w", dir, err)
+	}
+	out := filepath.Join(dir, prefix+"-"+now.UTC().Format("20060102T150405Z")+".age")
+	if err := Write(ctx, db, dataDir, out, rs); err != nil {
+		return "", err
+	}
+	all, err := Kept(dir, prefix)
+	if err != nil {
+		return out, err
+	}
+	for len(all) > max(keep, 1) {
+		if err := os.Remove(all[0]); err != nil {
+			return out, err
+		}
+		all = all[1:]
+	}
+	return out, nil
+}
+
+// Kept lists the backups Rotate wrote into dir, oldest first.
+func Kept(dir, prefix string) ([]string, error) {
+	all, err := filepath.Glob(filepath.Join(dir, prefix+"-????????T??????Z.age"))
+	sort.Strings(all)
+	return all, err
 }
