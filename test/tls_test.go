@@ -139,6 +139,12 @@ func TestTLS(t *testing.T) {
 	if out, err := runErr("chancery-agent", "sync", "--data", agentDir); err == nil || !strings.Contains(out, "certificate") {
 		t.Fatalf("a sync without the CA: %v\n%s", err, out)
 	}
+	out, _ := doctor(t, "chancery-agent", agentDir)
+	wants(t, "an untrusted certificate", out, true, "PROBLEM  hq", "certificate is not trusted", "hq-ca")
+	out, _ = doctor(t, "chancery-agent", agentDir, "CHANCERY_AGENT_HQ_CA="+caFile)
+	if !strings.Contains(out, "ok       hq") {
+		t.Fatalf("the doctor with HQ's CA:\n%s", out)
+	}
 
 	// A renewed certificate is taken on SIGHUP, without a restart.
 	if s := served(t, hq.URL, tr); s.Int64() != 100 {

@@ -244,6 +244,10 @@ func TestRefusedReleaseDoesNotLoop(t *testing.T) {
 	if grew := held(last) - start; grew != 0 {
 		t.Fatalf("ten more syncs logged %d changes; a refused release is reported once", grew)
 	}
+	out, found := doctor(t, "chancery-agent", s.agentDir, ahead)
+	wants(t, "the agent's doctor on a refused release", out, found, "PROBLEM  updates", "was refused", "has expired")
+	out, found = doctor(t, "chancery-hq", s.hqDir)
+	wants(t, "HQ's doctor on a refused release", out, found, "PROBLEM  releases", "FR-PAR refused release", "has expired")
 	c := login(t, s.hq.URL, "admin", s.hqPassword())
 	ledger := get(t, c, s.hq.URL+"/library/framework")
 	if !strings.Contains(ledger, `class="state-failed"`) || !strings.Contains(ledger, "has expired") {

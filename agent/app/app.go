@@ -53,6 +53,7 @@ Usage:
   chancery-agent pouch import FILE          take HQ's reply from a file
   chancery-agent demo [--seed WORD]         fill an empty mission with demo data
   chancery-agent audit verify               check that no audit entry was changed, removed or moved
+  chancery-agent doctor                         look the agent over and say what to do about each problem
   chancery-agent config example                 print a config file of every setting, explained
   chancery-agent version
 
@@ -72,6 +73,7 @@ var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[st
 	"demo":    demo,
 	"audit":   auditCmd,
 	"config":  configCmd,
+	"doctor":  doctorCmd,
 }}
 
 // configCmd writes the example config file: every setting at its

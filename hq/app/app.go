@@ -65,6 +65,7 @@ Usage:
   chancery-hq token add|revoke --name NAME [--role analyst]
                                                 API tokens for programs that read the map
   chancery-hq user add|passwd [flags]
+  chancery-hq doctor                            look HQ over and say what to do about each problem
   chancery-hq config example                    print a config file of every setting, explained
   chancery-hq version
 
@@ -165,6 +166,7 @@ var Program = cli.Program{Name: "chancery-hq", Usage: usage, Commands: map[strin
 	"restore":   restoreCmd,
 	"root":      rootCmd,
 	"config":    configCmd,
+	"doctor":    doctorCmd,
 }}
 
 // Main runs HQ with args and returns the exit status.
