@@ -53,8 +53,10 @@ Usage:
   chancery-agent pouch import FILE          take HQ's reply from a file
   chancery-agent demo [--seed WORD]         fill an empty mission with demo data
   chancery-agent audit verify               check that no audit entry was changed, removed or moved
-  chancery-agent doctor                         look the agent over and say what to do about each problem
-  chancery-agent config example                 print a config file of every setting, explained
+  chancery-agent doctor                     look the agent over and say what to do about each problem
+  chancery-agent config example             print a config file of every setting, explained
+  chancery-agent service install|uninstall [--config FILE]
+                                            run as a Windows service (as administrator)
   chancery-agent version
 
 Run a command with -h for its flags.
@@ -74,6 +76,7 @@ var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[st
 	"audit":   auditCmd,
 	"config":  configCmd,
 	"doctor":  doctorCmd,
+	"service": serviceCmd,
 }}
 
 // configCmd writes the example config file: every setting at its
