@@ -13,7 +13,7 @@ LDFLAGS_HQ := -s -w -X chancery/hq/app.Version=$(VERSION)
 BUILDVCS := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
 export CGO_ENABLED := 0
 
-.PHONY: all build run test vet bench soak cross dist chromium clean
+.PHONY: all build run test vet bench soak cross dist schema-fixture chromium clean
 
 all: build
 
@@ -72,6 +72,13 @@ dist:
 		done; \
 	done
 	cd $(DIST) && sha256sum chancery-* > SHA256SUMS && ls -l chancery-* && cat SHA256SUMS
+
+# schema-fixture keeps the databases this commit's programs make, for
+# TestUpgradeFromEveryRelease: run it on main after a release whose
+# migrations changed (COMMIT=... for another commit), and commit them.
+COMMIT ?= HEAD
+schema-fixture:
+	test/testdata/schemas/make-fixture.sh $(COMMIT)
 
 # cross is dist's older name.
 cross: dist
