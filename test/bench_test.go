@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,3 +116,39 @@ func BenchmarkHQLogins200(b *testing.B) {
 	b.ReportMetric(float64(tried), "tried")
 	b.ReportMetric(float64(busy), "told-to-retry")
 }
+
+// BenchmarkCompressedPages reports what HQ's heaviest answers weigh on
+// the wire, as sent and gzip-compressed for a browser that accepts it:
+// the map page and its JSON for 60 demo missions, and the world map.
+func BenchmarkCompressedPages(b *testing.B) {
+	dir := b.TempDir()
+	run(b, "chancery-hq", "demo", "--data", dir, "--missions", "60")
+	hq := startHQ(b, dir)
+	c := login(b, hq.URL, "admin", hq.Password)
+	world := worldRE.FindString(get(b, c, hq.URL+"/"))
+	c.Transport = &http.Transport{DisableCompression: true}
+	size := func(path, enc string) float64 {
+		req, _ := http.NewRequest("GET", hq.URL+path, nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		r, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Body.Close()
+		n, _ := io.Copy(io.Discard, r.Body)
+		if enc != "" && r.Header.Get("Content-Encoding") != enc {
+			b.Fatalf("%s: not compressed", path)
+		}
+		return float64(n) / 1000
+	}
+	for b.Loop() {
+		for _, p := range []struct{ name, path string }{{"map", "/"}, {"json", "/map.json"}, {"svg", world}} {
+			b.ReportMetric(size(p.path, ""), p.name+"-KB")
+			b.ReportMetric(size(p.path, "gzip"), p.name+"-gzip-KB")
+		}
+	}
+}
+
+var worldRE = regexp.MustCompile(`/worldmap-[0-9a-f]+\.svg`)

@@ -86,10 +86,12 @@ func TestReadyzChecksTheDatabase(t *testing.T) {
 	}
 }
 
-// TestPagesGoCompressed: a page, the style sheet and the map's JSON go
-// gzip-compressed to a client that takes it; a sealed pouch does not.
+// TestPagesGoCompressed: HTML pages, the style sheet, the map's JSON
+// and the world map's SVG go gzip-compressed to a client that takes it;
+// a sealed pouch does not.
 func TestPagesGoCompressed(t *testing.T) {
 	dir := t.TempDir()
+	run(t, "chancery-hq", "demo", "--data", dir, "--missions", "5")
 	hq := startHQ(t, dir)
 	c := login(t, hq.URL, "admin", hq.Password)
 	tr := &http.Transport{DisableCompression: true} // see the encoding as sent
@@ -97,8 +99,12 @@ func TestPagesGoCompressed(t *testing.T) {
 	if css == nil {
 		t.Fatal("no style sheet on the map page")
 	}
+	world := worldRE.FindString(get(t, c, hq.URL+"/"))
+	if world == "" {
+		t.Fatal("no world map on the map page")
+	}
 	c.Transport = tr
-	for _, path := range []string{"/", css[1], "/missions"} {
+	for _, path := range []string{"/", css[1], "/missions", "/map.json", world} {
 		req, _ := http.NewRequest("GET", hq.URL+path, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		r, err := c.Do(req)
