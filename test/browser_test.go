@@ -348,7 +348,7 @@ func TestBrowserIncidentEscalation(t *testing.T) {
 	)
 	waitFor(t, 20*time.Second, func() bool {
 		do(t, ctx, "reload", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`#delivery`)))
-		return strings.HasPrefix(text(t, ctx, `#delivery`), "received")
+		return strings.HasPrefix(text(t, ctx, `#delivery`), "Received by HQ")
 	})
 
 	logIn(t, ctx, hq.URL, "ana", "analyst password 1")

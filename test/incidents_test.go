@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/url"
@@ -81,8 +82,8 @@ func TestEscalationGoesFirst(t *testing.T) {
 	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"Impersonation of the consul on Telegram"}, "kind": {"impersonation"}, "severity": {"4"}})
 	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
 	form(t, c, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
-	if p := get(t, c, a.URL+"/incidents/"+id); !strings.Contains(p, `id="delivery">queued`) && !strings.Contains(p, `id="delivery">sent`) {
-		t.Fatalf("delivery state while the link is down:\n%s", p)
+	if st := deliveryOf(get(t, c, a.URL+"/incidents/"+id)); st == "received" || st == "" {
+		t.Fatalf("delivery state while the link is down: %q", st)
 	}
 	a.stop(t)
 
@@ -99,8 +100,8 @@ func TestEscalationGoesFirst(t *testing.T) {
 	}
 	a = startAgent(t, s.agentDir)
 	c = login(t, a.URL, "admin", s.password())
-	if p := get(t, c, a.URL+"/incidents/"+id); !strings.Contains(p, `id="delivery">received`) {
-		t.Fatal("the mission does not show the escalation as received by HQ")
+	if st := deliveryOf(get(t, c, a.URL+"/incidents/"+id)); st != "received" {
+		t.Fatalf("the mission shows the escalation as %q, not received by HQ", st)
 	}
 	a.stop(t)
 	// The rest follows, and the incident's change is not taken twice.
@@ -247,5 +248,93 @@ func TestColleaguesAddEvidenceAtOnce(t *testing.T) {
 		if !strings.Contains(hq, name) {
 			t.Errorf("%s was acknowledged but is not in the incident at HQ", name)
 		}
+	}
+}
+
+var deliveryRE = regexp.MustCompile(`id="delivery"><span class="delivery state-\w+" data-state="(\w+)">`)
+
+// deliveryOf reads the delivery state an incident page shows.
+func deliveryOf(page string) string {
+	if m := deliveryRE.FindStringSubmatch(page); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// TestDeliveryStatesAreTrue: what the mission's pages say of an
+// escalation is what happened. With HQ out of reach it is never "sent"
+// or "received": it is queued or being sent, then "not at HQ yet", with
+// HQ's silence dated and the next try given, and every page carries a
+// banner that HQ is out of reach. Once HQ answers, it is received, and
+// the banner goes. When HQ refuses the mission, the Sync page says so,
+// with what to do, instead of "changes go with the next sync".
+func TestDeliveryStatesAreTrue(t *testing.T) {
+	s := newSite(t)
+	s.px.down.Store(true)
+	a := startAgent(t, s.agentDir, "--sync-attempts", "1", "--sync-schedule", "@every 1m")
+	c := login(t, a.URL, "admin", a.Password)
+	r := form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"A cloned embassy account posting fake visa news"}, "kind": {"impersonation"}, "severity": {"4"}})
+	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
+	moved := form(t, c, a.URL+"/incidents/"+id, a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
+	body := get(t, c, moved.Request.URL.String())
+	if st := deliveryOf(body); st != "queued" && st != "sending" && st != "trying" {
+		t.Fatalf("just escalated, with HQ out of reach, the incident shows %q:\n%s", st, body)
+	}
+	if strings.Contains(body, "on its way to HQ now") || strings.Contains(body, "Received by HQ") {
+		t.Fatal("the page says the escalation left the embassy")
+	}
+	var inc string
+	waitFor(t, 30*time.Second, func() bool {
+		inc = html.UnescapeString(get(t, c, a.URL+"/incidents/"+id))
+		return deliveryOf(inc) == "trying"
+	})
+	for _, want := range []string{"Not at HQ yet", "HQ has not answered since enrollment", "Next try at", "Nothing is lost"} {
+		if !strings.Contains(inc, want) {
+			t.Fatalf("the incident's delivery does not say %q:\n%s", want, inc)
+		}
+	}
+	home := html.UnescapeString(get(t, c, a.URL+"/"))
+	if !strings.Contains(home, "HQ has not been reached since this mission enrolled") {
+		t.Fatalf("no banner that HQ is out of reach on the home page:\n%s", home)
+	}
+	if sp := get(t, c, a.URL+"/sync"); !strings.Contains(sp, `id="waiting"`) || !strings.Contains(sp, "Not at HQ yet") {
+		t.Fatalf("the Sync page does not say where the waiting changes stand:\n%s", sp)
+	}
+
+	s.px.down.Store(false)
+	form(t, c, a.URL+"/sync", a.URL+"/sync", url.Values{})
+	waitFor(t, 30*time.Second, func() bool {
+		inc = html.UnescapeString(get(t, c, a.URL+"/incidents/"+id))
+		return deliveryOf(inc) == "received"
+	})
+	if !strings.Contains(inc, "Received by HQ") || !strings.Contains(inc, "HQ's signed receipt covers it") {
+		t.Fatalf("received, but the page says:\n%s", inc)
+	}
+	if home := html.UnescapeString(get(t, c, a.URL+"/")); strings.Contains(home, "HQ has not been reached") {
+		t.Fatal("the banner stays once HQ answers")
+	}
+
+	// HQ revokes the mission.
+	run(t, "chancery-hq", "mission", "revoke", "--data", s.hqDir, "--code", "FR-PAR")
+	form(t, c, a.URL+"/incidents/new", a.URL+"/incidents", url.Values{"title": {"A second incident"}, "kind": {"impersonation"}, "severity": {"2"}})
+	form(t, c, a.URL+"/sync", a.URL+"/sync", url.Values{})
+	var sp string
+	waitFor(t, 30*time.Second, func() bool {
+		sp = html.UnescapeString(get(t, c, a.URL+"/sync"))
+		return strings.Contains(sp, `id="refused"`)
+	})
+	for _, want := range []string{"HQ does not take this mission's changes", "re-enrollment code", "nothing is lost"} {
+		if !strings.Contains(sp, want) {
+			t.Fatalf("a revoked mission's Sync page does not say %q:\n%s", want, sp)
+		}
+	}
+	if strings.Contains(sp, "This mission is enrolled as") || strings.Contains(sp, "go with the next sync") {
+		t.Fatalf("a revoked mission's Sync page says it is enrolled and its changes go:\n%s", sp)
+	}
+	if !strings.Contains(sp, `data-state="failed"`) {
+		t.Fatalf("the waiting change is not shown as failed:\n%s", sp)
+	}
+	if home := html.UnescapeString(get(t, c, a.URL+"/")); !strings.Contains(home, "HQ does not take this mission's changes") {
+		t.Fatalf("no banner on the home page of a revoked mission:\n%s", home)
 	}
 }

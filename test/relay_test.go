@@ -105,7 +105,7 @@ func (p *peer) page(t *testing.T, path string) string {
 }
 
 var (
-	pendingRE = regexp.MustCompile(`<td id="pending">(-?\d+)</td>`)
+	pendingRE = regexp.MustCompile(`<span id="pending">(-?\d+)</span>`)
 	ackedRE   = regexp.MustCompile(`<td id="acked">(\d+)</td>`)
 )
 
@@ -271,7 +271,21 @@ func TestRelayThroughPeers(t *testing.T) {
 	r := form(t, par.c, par.a.URL+"/incidents/new", par.a.URL+"/incidents", url.Values{"title": {"Impersonation of the consul"}, "kind": {"impersonation"}, "severity": {"4"}})
 	id := regexp.MustCompile(`INC-\d{8}-[0-9A-F]{10}`).FindString(r.Request.URL.Path)
 	form(t, par.c, par.a.URL+"/incidents/"+id, par.a.URL+"/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Impersonation of an official"}})
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(par.page(t, "/incidents/"+id), `id="delivery">received`) }, k.debug)
+	seen := map[string]bool{}
+	waitFor(t, 30*time.Second, func() bool {
+		p := par.page(t, "/incidents/"+id)
+		st := deliveryOf(p)
+		seen[st] = true
+		if st == "carried" && !strings.Contains(p, "Carried by FR-LYO") {
+			t.Fatalf("carried, but not said by whom:\n%s", p)
+		}
+		return st == "received"
+	}, k.debug)
+	for st := range seen {
+		if st != "queued" && st != "sending" && st != "trying" && st != "carried" && st != "received" {
+			t.Fatalf("the escalation showed the state %q on its way", st)
+		}
+	}
 	hc := login(t, k.hq.URL, "admin", k.hq.Password)
 	if p := get(t, hc, k.hq.URL+"/missions/FR-PAR"); !strings.Contains(p, "1 escalated") {
 		t.Fatal("HQ does not show FR-PAR's escalated incident")

@@ -65,7 +65,7 @@ func TestSyncRoundTrip(t *testing.T) {
 		t.Fatalf("sync now: %d %s", r.StatusCode, r.Request.URL)
 	}
 	waitFor(t, 20*time.Second, func() bool {
-		return strings.Contains(get(t, mc, a.URL+"/sync"), `<td id="pending">0</td>`)
+		return strings.Contains(get(t, mc, a.URL+"/sync"), `<span id="pending">0</span>`)
 	})
 	status := get(t, mc, a.URL+"/sync")
 	if !strings.Contains(status, `<td id="acked">4</td>`) || strings.Contains(status, "last-error") {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/clock"
 	"chancery/shared/readiness"
 )
 
@@ -56,6 +57,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"list":   func(xs ...int) []int { return xs },
 		"dur":    duration,
 		"skew":   skew,
+		"when":   When,
 	}
 	for k, v := range funcs {
 		all[k] = v
@@ -191,6 +193,49 @@ func skew(d time.Duration) string {
 		return duration(-d) + " behind"
 	}
 	return duration(d) + " ahead of"
+}
+
+// When writes a moment the one way every page does, "1 Dec 2026 14:05
+// UTC", with how long ago (or how soon) as a hint: times are read across
+// time zones, so the absolute one leads. It takes a time.Time or a
+// *time.Time; a zero or nil one is "never".
+func When(v any) template.HTML {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *time.Time:
+		if x != nil {
+			t = *x
+		}
+	}
+	if t.IsZero() {
+		return "never"
+	}
+	t = t.UTC()
+	d := clock.Now().Sub(t)
+	var hint string
+	switch {
+	case d > -time.Minute && d < time.Minute:
+		hint = "just now"
+	case d > 0:
+		hint = ago(d) + " ago"
+	default:
+		hint = "in " + ago(-d)
+	}
+	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s UTC</time> <span class="ago">(%s)</span>`,
+		t.Format(time.RFC3339), t.Format("2 Jan 2006 15:04"), hint))
+}
+
+// ago says a span the way people do: "8 min", "3 h", "2 days".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 // StaticFile returns an embedded static file, for programs that build

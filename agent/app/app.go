@@ -282,6 +282,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, AccessLog: accessLog(c.AccessLog, logger), Link: link, SyncNow: runner.Now, Peers: peers,
+		NextSync: runner.Next, SyncEvery: runner.Every(),
 		Urgent: func() {
 			select {
 			case urgent <- struct{}{}:

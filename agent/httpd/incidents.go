@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/agent/store"
+	"chancery/agent/uplink"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/web"
@@ -102,7 +103,7 @@ type move struct {
 
 type incidentData struct {
 	In        incident.Incident
-	Delivery  *store.Delivery
+	Delivery  *uplink.Delivery
 	Kind      string
 	Severity  string
 	Moves     []move
@@ -123,8 +124,23 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	}
 	u, _ := web.CurrentUser(c)
 	d := incidentData{In: in, CanRecord: has(canAnswer, u.Role)}
-	if d.Delivery, err = h.Store.Delivery(ctx, in.ID); err != nil {
+	if esc, err := h.Store.Delivery(ctx, in.ID); err != nil {
 		return err
+	} else if esc != nil {
+		seq, err := h.Store.IncidentSeq(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		st, err := h.Link.Status(ctx)
+		if err != nil {
+			return err
+		}
+		var received time.Time
+		if esc.State == store.DeliveryReceived {
+			received = esc.At
+		}
+		dl := st.DeliveryOf(seq, received, h.nextSync())
+		d.Delivery = &dl
 	}
 	for _, k := range incident.Kinds {
 		if k.Kind == in.Kind {
@@ -148,7 +164,7 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	p := h.page(c, in.ID, d)
 	p.Error = failure
 	if c.QueryParam("escalated") != "" {
-		p.Flash = "Escalated. The incident is on its way to HQ now; see the sync page for its delivery."
+		p.Flash = "Escalated. It goes to HQ at once, ahead of other changes; its delivery, below, says when HQ has it."
 	}
 	return c.Render(status, "incident", p)
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -54,6 +56,11 @@ type Server struct {
 	// Link is the mission's link to HQ; SyncNow asks for a sync at once.
 	Link    *uplink.Link
 	SyncNow func()
+	// NextSync, if set, says when the next scheduled sync is due, and
+	// SyncEvery is the time between two: the delivery states and the
+	// banner for an unreachable HQ use them.
+	NextSync  func() time.Time
+	SyncEvery time.Duration
 	// Urgent, if set, sends escalations at once, beside any sync running;
 	// without it an escalation asks for a sync.
 	Urgent func()
@@ -108,7 +115,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			{Href: "/audit", Label: "Audit log", Roles: canAudit},
 		}}
 	h := &handler{Server: s, web: &web.Auth{Accounts: s.Accounts}, site: site}
-	site.Notice = h.updateNotice
+	site.Notice = h.notice
 
 	e := site.Echo()
 	if s.Relay != nil {
@@ -144,6 +151,42 @@ func (h *handler) page(c echo.Context, title string, data any) web.Page {
 	return h.site.Page(c, title, data)
 }
 
+// notice is the warning at the top of every page: HQ out of reach for
+// longer than the sync interval, or refusing the mission; updates from
+// HQ refused or expired.
+func (h *handler) notice(c echo.Context) string {
+	return strings.TrimSpace(h.linkNotice(c) + " " + h.updateNotice(c))
+}
+
+// linkNotice says, on every page, that HQ has not been reached for
+// longer than a sync interval: staff must not believe that what they
+// send has arrived.
+func (h *handler) linkNotice(c echo.Context) string {
+	if h.Link == nil {
+		return ""
+	}
+	st, err := h.Link.Status(c.Request().Context())
+	every := h.SyncEvery
+	if every <= 0 {
+		every = 15 * time.Minute
+	}
+	switch {
+	case err != nil || !st.Unreachable(h.Store.Now(), every):
+		return ""
+	case st.Refused != "":
+		return "HQ does not take this mission's changes: they are kept here, and nothing is sent. See Sync for why, and what to do."
+	}
+	since := "since this mission enrolled"
+	if st.LastOK != nil {
+		since = "since " + st.LastOK.UTC().Format("2 Jan 2006 15:04") + " UTC"
+	}
+	msg := "HQ has not been reached " + since + ". What you save is kept here and goes when the link is back"
+	if h.Peers != nil {
+		msg += ", or with a peer mission that reaches HQ"
+	}
+	return msg + "; HQ does not have it yet. See Sync."
+}
+
 // updateNotice warns on every page when updates from HQ were refused or
 // have expired: a frozen feed must be seen, not guessed.
 func (h *handler) updateNotice(c echo.Context) string {
@@ -157,6 +200,14 @@ func (h *handler) updateNotice(c echo.Context) string {
 		return "Updates from HQ expired on " + st.Expires.UTC().Format("2 January 2006") + ": this mission may not have HQ's latest protocols. Sync with HQ, or ask HQ whether its updates have stopped."
 	}
 	return ""
+}
+
+// nextSync is when the next scheduled sync is due; zero if unknown.
+func (h *handler) nextSync() time.Time {
+	if h.NextSync == nil {
+		return time.Time{}
+	}
+	return h.NextSync()
 }
 
 func has(list []string, s string) bool { return slices.Contains(list, s) }

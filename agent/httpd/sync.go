@@ -1,10 +1,13 @@
 package httpd
 
 import (
-	"chancery/web"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"chancery/agent/uplink"
+	"chancery/web"
 )
 
 func (h *handler) syncStatus(c echo.Context) error {
@@ -13,12 +16,18 @@ func (h *handler) syncStatus(c echo.Context) error {
 		return err
 	}
 	u, _ := web.CurrentUser(c)
+	var waiting *uplink.Delivery
+	if st.Pending > 0 {
+		d := st.DeliveryOf(st.Acked+st.Pending, time.Time{}, h.nextSync())
+		waiting = &d
+	}
 	p := h.page(c, "Sync", struct {
-		Status         any
+		Status         uplink.Status
+		Waiting        *uplink.Delivery
 		CanSync        bool
 		Relaying       bool
 		TLSFingerprint string
-	}{st, has(canAnswer, u.Role), h.Peers != nil, h.TLSFingerprint})
+	}{st, waiting, has(canAnswer, u.Role), h.Peers != nil, h.TLSFingerprint})
 	if c.QueryParam("asked") != "" {
 		p.Flash = "Sync started. Reload this page in a moment to see the result."
 	}

@@ -200,6 +200,14 @@ func (d *DB) Delivery(ctx context.Context, id string) (*Delivery, error) {
 	return &v, nil
 }
 
+// IncidentSeq is the number of the incident's latest change: the one
+// whose delivery to HQ its page shows.
+func (d *DB) IncidentSeq(ctx context.Context, id string) (int64, error) {
+	var seq sql.NullInt64
+	err := d.sql.QueryRowContext(ctx, "SELECT max(seq) FROM changes WHERE entity = ? AND key = ?", string(changelog.EntityIncident), id).Scan(&seq)
+	return seq.Int64, err
+}
+
 // SetDelivery records how far an escalation has got, with the time.
 func (d *DB) SetDelivery(ctx context.Context, id, state string) error {
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO deliveries (incident, state, at) VALUES (?, ?, ?)

@@ -56,6 +56,15 @@ type Link struct {
 
 	LastOK, LastTry time.Time
 	LastError       string
+	// Refused is HQ's answer when it last refused the mission in a way
+	// trying again cannot mend (a revoked mission or key); empty once a
+	// sync succeeds.
+	Refused string
+	// CarriedThrough is the last change of the newest pouch a peer took
+	// to carry to HQ, CarriedBy that peer and CarriedAt when.
+	CarriedThrough int64
+	CarriedBy      string
+	CarriedAt      time.Time
 	// UploadSent of UploadTotal bytes of the last resumable upload.
 	UploadSent, UploadTotal int64
 
@@ -82,7 +91,8 @@ func (l Link) Enrolled() bool { return l.HQSigning != "" && l.Keys.Current != ""
 
 const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 	key_current, key_next, key_previous, key_enrolling, acked, receipt_at, last_ok, last_try, last_error,
-	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor, hq_root, audit_at, revoked, peer_key, peer_key_prev`
+	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor, hq_root, audit_at, revoked, peer_key, peer_key_prev,
+	refused, carried_through, carried_by, carried_at`
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
@@ -92,12 +102,13 @@ func (d *DB) Link(ctx context.Context) (Link, error) {
 func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 	var l Link
 	var recips, revoked string
-	var receipt, ok, try sqlite.NullTime
+	var receipt, ok, try, carried sqlite.NullTime
 	var skew int64
 	err := q.QueryRowContext(ctx, "SELECT "+linkCols+", coalesce(peer_documents, -1), deferred, deferred_had FROM link WHERE id = 1").Scan(
 		&l.Mission, &l.Name, &l.HQURL, &recips, &l.HQSigning, &l.Card,
 		&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.Acked, &receipt, &ok, &try, &l.LastError,
-		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.Root, &l.AuditAt, &revoked, &l.PeerKey, &l.PeerKeyPrev, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
+		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.Root, &l.AuditAt, &revoked, &l.PeerKey, &l.PeerKeyPrev,
+		&l.Refused, &l.CarriedThrough, &l.CarriedBy, &carried, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Link{PeerDocuments: -1, RestoredSeq: -1}, nil
 	}
@@ -113,7 +124,7 @@ func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 	if len(l.Revoked) == 0 {
 		l.Revoked = nil
 	}
-	l.ReceiptAt, l.LastOK, l.LastTry = time.Time(receipt), time.Time(ok), time.Time(try)
+	l.ReceiptAt, l.LastOK, l.LastTry, l.CarriedAt = time.Time(receipt), time.Time(ok), time.Time(try), time.Time(carried)
 	// The key pairs are kept sealed under the key file (see package
 	// secret): the database alone opens none of them.
 	for _, k := range []*string{&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.PeerKey, &l.PeerKeyPrev} {
@@ -146,7 +157,7 @@ func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 	}
 	keys := Keys{Current: d.box.Seal(l.Keys.Current), Next: d.box.Seal(l.Keys.Next), Previous: d.box.Seal(l.Keys.Previous), Enrolling: d.box.Seal(l.Keys.Enrolling)}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
 			hq_recipients = excluded.hq_recipients, hq_signing = excluded.hq_signing, card = excluded.card,
 			key_current = excluded.key_current, key_next = excluded.key_next, key_previous = excluded.key_previous,
@@ -155,11 +166,13 @@ func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 			upload_sent = excluded.upload_sent, upload_total = excluded.upload_total, reply_serial = excluded.reply_serial, clock_skew_ms = excluded.clock_skew_ms, restored_seq = excluded.restored_seq, seq_floor = excluded.seq_floor,
 			hq_root = excluded.hq_root, audit_at = excluded.audit_at, revoked = excluded.revoked,
 			peer_key = excluded.peer_key, peer_key_prev = excluded.peer_key_prev,
+			refused = excluded.refused, carried_through = excluded.carried_through, carried_by = excluded.carried_by, carried_at = excluded.carried_at,
 			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
 		keys.Current, keys.Next, keys.Previous, keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
-		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, l.Root, l.AuditAt, string(revoked), d.box.Seal(l.PeerKey), d.box.Seal(l.PeerKeyPrev), peerDocs, l.Deferred, l.DeferredHad)
+		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, l.Root, l.AuditAt, string(revoked), d.box.Seal(l.PeerKey), d.box.Seal(l.PeerKeyPrev),
+		l.Refused, l.CarriedThrough, l.CarriedBy, sqlite.NullTime(l.CarriedAt), peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
 		return fmt.Errorf("write the link to HQ: %w", err)
 	}

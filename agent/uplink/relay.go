@@ -143,6 +143,14 @@ func (l *Link) Relay(ctx context.Context, peers []relay.Peer, c *relay.Client) e
 		l.handed[p.Name] = time.Now()
 		l.mu.Unlock()
 		l.log(ctx, store.RelayEvent{Peer: p.Name, Event: EventHanded, Pouch: sum, Bytes: int64(len(raw)), Detail: describe(m)})
+		if m.Kind == pouch.KindChanges && m.Records > 0 {
+			if err := l.DB.UpdateLink(ctx, func(k *store.Link) error {
+				k.CarriedThrough, k.CarriedBy, k.CarriedAt = max(k.CarriedThrough, m.Last), p.Name, l.DB.Now()
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
 	}
 	if handed+carrying == 0 {
 		return fmt.Errorf("no peer took the pouch: %w", errors.Join(errs...))

@@ -151,7 +151,15 @@ type Status struct {
 	LastOK    *time.Time
 	LastTry   *time.Time
 	LastError string
-	Upload    string
+	// Refused is HQ's last refusal that trying again cannot mend (see
+	// store.Link.Refused).
+	Refused string
+	// CarriedThrough, CarriedBy and CarriedAt: the newest pouch a peer
+	// took to HQ for this mission.
+	CarriedThrough int64
+	CarriedBy      string
+	CarriedAt      time.Time
+	Upload         string
 	Acked     int64
 	Pending   int64
 }
@@ -166,7 +174,8 @@ func (l *Link) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: max(0, last-k.Acked)}
+	s := Status{Enrolled: k.Enrolled(), Mission: k.Mission, HQURL: k.HQURL, LastError: k.LastError, Acked: k.Acked, Pending: max(0, last-k.Acked),
+		Refused: k.Refused, CarriedThrough: k.CarriedThrough, CarriedBy: k.CarriedBy, CarriedAt: k.CarriedAt}
 	if k.HQSigning != "" {
 		s.HQFingerprint = exchange.Fingerprint(k.HQSigning)
 	}
@@ -659,13 +668,17 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	defer func() {
 		werr := l.DB.UpdateLink(context.WithoutCancel(ctx), func(s *store.Link) error {
 			s.LastError = ""
+			var re *exchange.RemoteError
 			if err != nil {
 				s.LastError = err.Error()
 				if sqlite.IsFull(err) {
 					s.LastError = problem.MessageOf(sqlite.ErrFull)
 				}
+				if errors.As(err, &re) && re.Final {
+					s.Refused = refusal(re)
+				}
 			} else {
-				s.LastOK = l.DB.Now()
+				s.LastOK, s.Refused = l.DB.Now(), ""
 			}
 			return nil
 		})
@@ -833,9 +846,6 @@ func (l *Link) sendUrgent(ctx context.Context, attempts int) (pouches int, size 
 		m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
 			pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, First: c.Seq, Last: c.Seq}, lines)
 		if err != nil {
-			return pouches, size, err
-		}
-		if err := l.DB.SetDelivery(ctx, c.Key, store.DeliverySent); err != nil {
 			return pouches, size, err
 		}
 		cl := *l.Client

@@ -29,6 +29,7 @@ type Runner struct {
 	Jitter time.Duration
 
 	cron   *cron.Cron
+	sched  cron.Schedule
 	kick   chan struct{}
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -46,7 +47,7 @@ func (r *Runner) Start(spec string) error {
 	r.cancel = cancel
 	r.kick = make(chan struct{}, 1)
 	r.done = make(chan struct{})
-	r.cron = cron.New()
+	r.cron, r.sched = cron.New(), sched
 	r.cron.Schedule(sched, cron.FuncJob(func() {
 		if r.Jitter > 0 {
 			select {
@@ -60,6 +61,28 @@ func (r *Runner) Start(spec string) error {
 	r.cron.Start()
 	go r.loop(ctx)
 	return nil
+}
+
+// Next is when the next scheduled run is due (up to Jitter later); zero
+// before Start.
+func (r *Runner) Next() time.Time {
+	if r.cron == nil {
+		return time.Time{}
+	}
+	if es := r.cron.Entries(); len(es) > 0 {
+		return es[0].Next
+	}
+	return time.Time{}
+}
+
+// Every is the time between two scheduled runs, as the schedule has it
+// from now.
+func (r *Runner) Every() time.Duration {
+	if r.sched == nil {
+		return 0
+	}
+	a := r.sched.Next(time.Now())
+	return r.sched.Next(a).Sub(a)
 }
 
 // Now asks for a run as soon as possible. It never blocks.
