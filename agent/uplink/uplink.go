@@ -160,8 +160,8 @@ type Status struct {
 	CarriedBy      string
 	CarriedAt      time.Time
 	Upload         string
-	Acked     int64
-	Pending   int64
+	Acked          int64
+	Pending        int64
 }
 
 // Status reports the link's state.
