@@ -1,7 +1,9 @@
 package test
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -276,4 +278,88 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o600)
+}
+
+// TestHonestMap: a mission that has answered nothing is "not assessed"
+// on the grid, the world map and the exports, and in no mean; a revoked
+// mission leaves the map, the grid and the means, and is listed apart.
+func TestHonestMap(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "chancery-hq", "demo", "--data", dir, "--missions", "3") // FR-PAR, UG-KLA, FJ-SUV, all assessed
+	run(t, "chancery-hq", "mission", "add", "--data", dir, "--code", "KE-NBO", "--name", "Embassy in Nairobi", "--region", "Africa", "--lat", "-1.29", "--lon", "36.82")
+	run(t, "chancery-hq", "mission", "revoke", "--data", dir, "--code", "FJ-SUV")
+	hq := startHQ(t, dir)
+	c := login(t, hq.URL, "admin", hq.Password)
+
+	page := html.UnescapeString(get(t, c, hq.URL+"/"))
+	row := regexp.MustCompile(`(?s)<tr class="[^"]*unassessed" data-code="KE-NBO">.*?</tr>`).FindString(page)
+	if !strings.Contains(row, "not assessed") || regexp.MustCompile(`band-\d`).MatchString(row) {
+		t.Fatalf("Nairobi, which answered nothing, on the grid:\n%s", row)
+	}
+	if !regexp.MustCompile(`class="unassessed[^"]*" data-code="KE-NBO"`).MatchString(page) || !strings.Contains(page, "KE-NBO Embassy in Nairobi: not assessed") {
+		t.Fatal("Nairobi's dot on the world map is not marked not assessed")
+	}
+	if strings.Contains(page, `data-code="FJ-SUV"`) {
+		t.Fatal("the revoked mission is still on the map or the grid")
+	}
+	if p := html.UnescapeString(get(t, c, hq.URL+"/missions/KE-NBO")); !strings.Contains(p, "Not assessed</strong>: no answer has arrived") || strings.Contains(p, `data-area-score=`) {
+		t.Fatal("Nairobi's page shows scores although it answered nothing")
+	}
+	if rv := regexp.MustCompile(`(?s)<section aria-labelledby="revoked-h" id="revoked">.*?</section>`).FindString(page); !strings.Contains(rv, "FJ-SUV") {
+		t.Fatalf("the revoked mission is not listed apart:\n%s", rv)
+	}
+
+	var m struct {
+		Missions []struct {
+			Code     string         `json:"code"`
+			Assessed bool           `json:"assessed"`
+			Overall  *int           `json:"overall"`
+			Areas    map[string]int `json:"areas"`
+		} `json:"missions"`
+		Regions []struct {
+			Name     string `json:"name"`
+			Missions int    `json:"missions"`
+			Assessed int    `json:"assessed"`
+			Overall  *int   `json:"overall"`
+		} `json:"regions"`
+		Revoked []string `json:"revoked"`
+	}
+	if err := json.Unmarshal([]byte(get(t, c, hq.URL+"/map.json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	var kla int
+	for _, ms := range m.Missions {
+		switch ms.Code {
+		case "KE-NBO":
+			if ms.Assessed || ms.Overall != nil || len(ms.Areas) > 0 {
+				t.Fatalf("Nairobi in the JSON: %+v", ms)
+			}
+		case "UG-KLA":
+			kla = *ms.Overall
+		case "FJ-SUV":
+			t.Fatal("the revoked mission is in the JSON's missions")
+		}
+	}
+	if len(m.Revoked) != 1 || m.Revoked[0] != "FJ-SUV" {
+		t.Fatalf("revoked in the JSON: %v", m.Revoked)
+	}
+	for _, r := range m.Regions {
+		switch r.Name {
+		case "Africa": // Kampala, assessed; Nairobi, not: the mean is Kampala's alone
+			if r.Missions != 2 || r.Assessed != 1 || r.Overall == nil || *r.Overall != kla {
+				t.Fatalf("Africa's mean counts Nairobi: %+v (Kampala %d)", r, kla)
+			}
+		case "Asia and Pacific":
+			t.Fatal("the revoked mission's region is still in the means")
+		}
+	}
+	recs, err := csv.NewReader(strings.NewReader(get(t, c, hq.URL+"/map.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		if rec[0] == "KE-NBO" && (rec[7] != "false" || rec[8] != "") {
+			t.Fatalf("Nairobi in the CSV: assessed %q, overall %q", rec[7], rec[8])
+		}
+	}
 }

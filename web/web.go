@@ -58,6 +58,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"dur":    duration,
 		"skew":   skew,
 		"when":   When,
+		"deref":  func(p *int) int { return *p },
 	}
 	for k, v := range funcs {
 		all[k] = v

@@ -52,7 +52,7 @@ func TestMapPageFiltersAndExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs[0][0] != "code" || recs[0][8] != "strategy" || len(recs)-1 != len(europe) {
+	if recs[0][0] != "code" || recs[0][9] != "strategy" || len(recs)-1 != len(europe) {
 		t.Fatalf("csv header %v, %d rows for %d shown", recs[0], len(recs)-1, len(europe))
 	}
 	for i, rec := range recs[1:] {

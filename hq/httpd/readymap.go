@@ -105,6 +105,7 @@ type dot struct {
 	Code, Name  string
 	Score, Band int
 	Stale       bool
+	Assessed    bool
 	Seen        string
 }
 
@@ -157,7 +158,7 @@ func (h *handler) mapPage(c echo.Context) error {
 			continue
 		}
 		x, y := worldmap.Project(*r.Lon, *r.Lat)
-		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Seen: r.Seen})
+		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Assessed: r.Assessed(), Seen: r.Seen})
 	}
 	return c.Render(http.StatusOK, "map", h.page(c, "Readiness map", d))
 }
@@ -190,16 +191,20 @@ func (h *handler) mapCSV(c echo.Context) error {
 	c.Response().Header().Set("Content-Type", "text/csv; charset=utf-8")
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="readiness-map.csv"`)
 	w := csv.NewWriter(c.Response())
-	head := []string{"code", "name", "region", "country", "city", "lat", "lon", "overall"}
+	head := []string{"code", "name", "region", "country", "city", "lat", "lon", "assessed", "overall"}
 	for _, a := range m.Framework.Areas {
 		head = append(head, a.ID)
 	}
 	head = append(head, "answered", "items", "unsupported", "models_missing", "models_partial", "signed_off", "last_sync", "last_change", "stale", "demo", "framework")
 	w.Write(head)
 	for _, r := range rows {
-		rec := []string{r.Code, r.Name, r.Mission.Region, r.Country, r.City, coord(r.Lat), coord(r.Lon), strconv.Itoa(r.Report.Overall.Value)}
+		// A mission not assessed has no score: its cells are empty, not 0.
+		rec := []string{r.Code, r.Name, r.Mission.Region, r.Country, r.City, coord(r.Lat), coord(r.Lon), strconv.FormatBool(r.Assessed()), ""}
+		if r.Assessed() {
+			rec[8] = strconv.Itoa(r.Report.Overall.Value)
+		}
 		for _, a := range m.Framework.Areas {
-			if r.HasArea(a.ID) {
+			if r.Assessed() && r.HasArea(a.ID) {
 				rec = append(rec, strconv.Itoa(r.Area(a.ID)))
 			} else {
 				rec = append(rec, "") // not in the mission's framework version
@@ -249,14 +254,17 @@ func coverage(r readiness.Report) (missing, partial []string) {
 
 // MissionJSON is one mission in the JSON export and API.
 type MissionJSON struct {
-	Code          string         `json:"code"`
-	Name          string         `json:"name"`
-	Region        string         `json:"region"`
-	Country       string         `json:"country"`
-	City          string         `json:"city"`
-	Lat           *float64       `json:"lat"`
-	Lon           *float64       `json:"lon"`
-	Overall       int            `json:"overall"`
+	Code    string   `json:"code"`
+	Name    string   `json:"name"`
+	Region  string   `json:"region"`
+	Country string   `json:"country"`
+	City    string   `json:"city"`
+	Lat     *float64 `json:"lat"`
+	Lon     *float64 `json:"lon"`
+	// Assessed is false for a mission that has answered nothing; its
+	// Overall is then null and its Areas empty, never 0.
+	Assessed      bool           `json:"assessed"`
+	Overall       *int           `json:"overall"`
 	Areas         map[string]int `json:"areas"`
 	Answered      int            `json:"answered"`
 	Items         int            `json:"items"`
@@ -288,13 +296,18 @@ type MapJSON struct {
 	Areas      []framework.Area  `json:"areas"`
 	Missions   []MissionJSON     `json:"missions"`
 	Regions    []readymap.Region `json:"regions"`
+	// Revoked lists the codes of the missions HQ revoked: on no map.
+	Revoked []string `json:"revoked"`
 }
 
 func toJSON(m *readymap.Map, rows []readymap.Mission, sig map[string]store.Signals) MapJSON {
-	out := MapJSON{Framework: m.Framework.Version, Frameworks: m.Frameworks, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}}
+	out := MapJSON{Framework: m.Framework.Version, Frameworks: m.Frameworks, Built: m.Built, Areas: m.Framework.Areas, Regions: m.Regions, Missions: []MissionJSON{}, Revoked: []string{}}
+	for _, r := range m.Revoked {
+		out.Revoked = append(out.Revoked, r.Code)
+	}
 	for _, r := range rows {
 		mj := MissionJSON{Code: r.Code, Name: r.Name, Region: r.Mission.Region, Country: r.Country, City: r.City, Lat: r.Lat, Lon: r.Lon,
-			Overall: r.Report.Overall.Value, Areas: map[string]int{}, Answered: r.Report.Overall.Answered, Items: r.Report.Overall.Items,
+			Assessed: r.Assessed(), Areas: map[string]int{}, Answered: r.Report.Overall.Answered, Items: r.Report.Overall.Items,
 			Unsupported: r.Report.Overall.Unsupported, SignedOff: signedAt(r), LastSync: r.LastSeen, LastChange: r.LastChange, Stale: r.Stale, Demo: r.Demo, Framework: r.Against.Version}
 		mj.ModelsMissing, mj.ModelsPartial = coverage(r.Report)
 		if s, ok := sig[r.Code]; ok {
@@ -308,8 +321,12 @@ func toJSON(m *readymap.Map, rows []readymap.Mission, sig map[string]store.Signa
 				mj.LessonsCapturedShare = &n
 			}
 		}
-		for _, a := range r.Report.Areas {
-			mj.Areas[a.Area.ID] = a.Score.Value
+		if r.Assessed() {
+			v := r.Report.Overall.Value
+			mj.Overall = &v
+			for _, a := range r.Report.Areas {
+				mj.Areas[a.Area.ID] = a.Score.Value
+			}
 		}
 		out.Missions = append(out.Missions, mj)
 	}

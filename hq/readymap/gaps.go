@@ -67,6 +67,8 @@ type GapAnswer struct {
 	// NotAsked counts the missions whose framework version has no item
 	// that answers the question: they are neither lacking nor having.
 	NotAsked int
+	// NotAssessed counts the missions that have answered nothing yet.
+	NotAssessed int
 	// Frameworks lists the versions of the missions compared (lacking or
 	// having), oldest first; more than one is said on the page.
 	Frameworks []int
@@ -84,6 +86,10 @@ func Gaps(ms []Mission) []GapAnswer {
 		out[i].Question = q
 		var compared []Mission
 		for _, m := range ms {
+			if !m.Assessed() {
+				out[i].NotAssessed++
+				continue
+			}
 			item, asked := m.Against.Current(q.Item)
 			if !asked {
 				out[i].NotAsked++

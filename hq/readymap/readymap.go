@@ -4,7 +4,9 @@
 // the gaps across the ministry.
 //
 // A mission that has gone quiet is stale, and stale is shown as stale,
-// never as ready: its scores are as old as its last sync.
+// never as ready: its scores are as old as its last sync. A mission that
+// has answered nothing is not assessed, never 0, and is left out of every
+// mean; a revoked one leaves the map and is listed apart.
 package readymap
 
 import (
@@ -49,6 +51,10 @@ func (m Mission) Area(id string) int {
 	return s.Value
 }
 
+// Assessed reports whether the mission has answered anything: one that
+// has not is "not assessed", which is not the same as scoring 0.
+func (m Mission) Assessed() bool { return m.Report.Overall.Answered > 0 }
+
 // HasArea reports whether the mission's framework version has an area.
 func (m Mission) HasArea(id string) bool {
 	_, ok := m.Report.Area(id)
@@ -59,12 +65,16 @@ func (m Mission) HasArea(id string) bool {
 type Region struct {
 	Name     string `json:"name"`
 	Missions int    `json:"missions"`
-	Stale    int    `json:"stale"`
-	// Overall and Areas are means over the region's missions, rounded
-	// down; Areas follow the framework's order, each over the missions
-	// whose framework version has the area.
-	Overall int   `json:"overall"`
-	Areas   []int `json:"areas"`
+	// Assessed of the Missions have answered anything; only they count
+	// in the means.
+	Assessed int `json:"assessed"`
+	Stale    int `json:"stale"`
+	// Overall and Areas are means over the region's assessed missions,
+	// rounded down, nil when none is; Areas follow the framework's
+	// order, each over the assessed missions whose framework version has
+	// the area.
+	Overall *int   `json:"overall"`
+	Areas   []*int `json:"areas"`
 	// Frameworks lists the framework versions its missions are assessed
 	// against, oldest first: more than one means the means compare
 	// missions on different versions.
@@ -80,6 +90,8 @@ func (r Region) Mixed() bool { return len(r.Frameworks) > 1 }
 type ModelGap struct {
 	Model            framework.Model
 	Missing, Partial int
+	// Of is how many missions were judged: the assessed ones.
+	Of int
 }
 
 // Map is the whole picture.
@@ -87,8 +99,11 @@ type Map struct {
 	// Framework is HQ's newest version: the map's columns are its areas.
 	Framework *framework.Framework
 	Built     time.Time
-	Missions  []Mission
-	Regions   []Region
+	// Missions are the missions on the map; Revoked, those HQ revoked,
+	// which are on no map, grid or mean.
+	Missions []Mission
+	Revoked  []store.Mission
+	Regions  []Region
 	Models    []ModelGap
 	// Frameworks lists the versions the missions are assessed against,
 	// oldest first.
@@ -121,6 +136,10 @@ func Build(in Inputs) *Map {
 	f := in.Framework
 	m := &Map{Framework: f, Built: in.Now}
 	for _, ms := range in.Missions {
+		if ms.State == "revoked" {
+			m.Revoked = append(m.Revoked, ms)
+			continue
+		}
 		mf := f
 		if in.FrameworkOf != nil {
 			mf = in.FrameworkOf(ms)
@@ -195,26 +214,23 @@ func regions(f *framework.Framework, ms []Mission) []Region {
 	}
 	var out []Region
 	for name, members := range by {
-		r := Region{Name: name, Missions: len(members), Frameworks: versions(members)}
-		sum := 0
+		r := Region{Name: name, Missions: len(members)}
+		var assessed []Mission
 		for _, m := range members {
-			sum += m.Report.Overall.Value
 			if m.Stale {
 				r.Stale++
 			}
+			if m.Assessed() {
+				assessed = append(assessed, m)
+			}
 		}
-		r.Overall = sum / len(members)
+		r.Assessed, r.Frameworks = len(assessed), versions(assessed)
+		r.Overall = mean(assessed, func(m Mission) (int, bool) { return m.Report.Overall.Value, true })
 		for _, a := range f.Areas {
-			sum, n := 0, 0
-			for _, m := range members {
-				if s, ok := m.Report.Area(a.ID); ok {
-					sum, n = sum+s.Value, n+1
-				}
-			}
-			if n > 0 {
-				sum /= n
-			}
-			r.Areas = append(r.Areas, sum)
+			r.Areas = append(r.Areas, mean(assessed, func(m Mission) (int, bool) {
+				s, ok := m.Report.Area(a.ID)
+				return s.Value, ok
+			}))
 		}
 		out = append(out, r)
 	}
@@ -222,12 +238,37 @@ func regions(f *framework.Framework, ms []Mission) []Region {
 	return out
 }
 
+// mean is the mean of value over the missions that have one, rounded
+// down; nil if none has.
+func mean(ms []Mission, value func(Mission) (int, bool)) *int {
+	sum, n := 0, 0
+	for _, m := range ms {
+		if v, ok := value(m); ok {
+			sum, n = sum+v, n+1
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	sum /= n
+	return &sum
+}
+
 func modelGaps(f *framework.Framework, ms []Mission) []ModelGap {
 	out := make([]ModelGap, len(f.Models))
+	judged := 0
+	for _, m := range ms {
+		if m.Assessed() {
+			judged++
+		}
+	}
 	for i, md := range f.Models {
-		out[i].Model = md
+		out[i].Model, out[i].Of = md, judged
 	}
 	for _, m := range ms {
+		if !m.Assessed() {
+			continue
+		}
 		for _, c := range m.Report.Models {
 			i := slices.IndexFunc(out, func(g ModelGap) bool { return g.Model.ID == c.Model.ID })
 			if i < 0 {

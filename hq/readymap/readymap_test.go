@@ -71,13 +71,20 @@ func TestBuild(t *testing.T) {
 	}
 	// Regions, alphabetical: Africa (Nairobi), Europe (Paris, Berlin:
 	// narrative (13+3)/2 = 8, one of two stale).
-	if len(m.Regions) != 2 || m.Regions[1].Name != "Europe" || m.Regions[1].Missions != 2 || m.Regions[1].Stale != 1 || m.Regions[1].Areas[3] != 8 {
+	if len(m.Regions) != 2 || m.Regions[1].Name != "Europe" || m.Regions[1].Missions != 2 || m.Regions[1].Stale != 1 || m.Regions[1].Areas[3] == nil || *m.Regions[1].Areas[3] != 8 {
 		t.Errorf("regions: %+v", m.Regions)
 	}
-	// Every model is missing at all three missions (their scores are far
-	// below "ad hoc").
-	if m.Models[0].Missing != 3 {
+	// Every model is missing at both assessed missions (their scores are
+	// far below "ad hoc"); Nairobi, which answered nothing, is not judged.
+	if m.Models[0].Missing != 2 || m.Models[0].Of != 2 {
 		t.Errorf("model gaps: %+v", m.Models[0])
+	}
+	// Not assessed is not 0: Nairobi is on the map, but in no mean.
+	if nbo.Assessed() || !par.Assessed() || !ber.Assessed() {
+		t.Errorf("assessed: Paris %v, Berlin %v, Nairobi %v", par.Assessed(), ber.Assessed(), nbo.Assessed())
+	}
+	if africa := m.Regions[0]; africa.Missions != 1 || africa.Assessed != 0 || africa.Overall != nil || africa.Areas[0] != nil {
+		t.Errorf("a region with no mission assessed has means: %+v", africa)
 	}
 }
 
@@ -125,20 +132,21 @@ func TestGaps(t *testing.T) {
 	for _, g := range gaps {
 		byID[g.Question.ID] = g
 	}
-	// Narrative pathway: Paris has it (4); Berlin is ad hoc; Nairobi never
-	// answered: both lack it.
+	// Narrative pathway: Paris has it (4); Berlin is ad hoc, so lacks
+	// it; Nairobi never answered anything: not assessed, not lacking.
 	np := byID["narrative-pathway"]
-	if len(np.Having) != 1 || np.Having[0].Mission.Code != "FR-PAR" || len(np.Lacking) != 2 {
-		t.Fatalf("narrative pathway: having %d, lacking %d", len(np.Having), len(np.Lacking))
+	if len(np.Having) != 1 || np.Having[0].Mission.Code != "FR-PAR" || len(np.Lacking) != 1 || np.NotAssessed != 1 {
+		t.Fatalf("narrative pathway: having %d, lacking %d, not assessed %d", len(np.Having), len(np.Lacking), np.NotAssessed)
 	}
 	// Who owns AI risk: Paris names its owner in the evidence.
 	ai := byID["ai-owner"]
 	if len(ai.Having) != 1 || ai.Having[0].Answer.Evidence != "Deputy head of mission" {
 		t.Fatalf("AI owner: %+v", ai.Having)
 	}
-	// Not applicable is neither having nor lacking.
+	// Not applicable is neither having nor lacking; Berlin, assessed but
+	// silent on the item, lacks it.
 	acc := byID["accounts"]
-	if acc.NA != 1 || len(acc.Lacking) != 2 || len(acc.Having) != 0 {
+	if acc.NA != 1 || len(acc.Lacking) != 1 || len(acc.Having) != 0 || acc.NotAssessed != 1 {
 		t.Fatalf("accounts: %+v", acc)
 	}
 }

@@ -29,6 +29,7 @@ func (m *Map) Select(f Filter) []Mission {
 	for _, v := range m.Missions {
 		switch {
 		case f.Region != "" && v.Mission.Region != f.Region,
+			(f.Min > 0 || f.Max < 100) && !v.Assessed(),
 			v.Report.Overall.Value < f.Min || v.Report.Overall.Value > f.Max,
 			f.Freshness == "fresh" && v.Stale,
 			f.Freshness == "stale" && !v.Stale:
@@ -53,7 +54,15 @@ func (m *Map) Select(f Filter) []Mission {
 		}
 		return cmp.Compare(a.Area(f.Sort), b.Area(f.Sort))
 	}
+	scored := f.Sort != "" && f.Sort != "code" && f.Sort != "name" && f.Sort != "region" && f.Sort != "seen" && f.Sort != "framework"
 	slices.SortStableFunc(out, func(a, b Mission) int {
+		if scored && a.Assessed() != b.Assessed() {
+			// Not assessed is no score: last, whichever way scores go.
+			if a.Assessed() {
+				return -1
+			}
+			return 1
+		}
 		c := key(a, b)
 		if c == 0 {
 			c = strings.Compare(a.Code, b.Code)
