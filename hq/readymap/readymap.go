@@ -104,7 +104,7 @@ type Map struct {
 	Missions []Mission
 	Revoked  []store.Mission
 	Regions  []Region
-	Models    []ModelGap
+	Models   []ModelGap
 	// Frameworks lists the versions the missions are assessed against,
 	// oldest first.
 	Frameworks []int
