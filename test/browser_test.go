@@ -261,6 +261,18 @@ func TestBrowserProtocolRollout(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#p-body`)),
 		chromedp.SendKeys(chromedp.CSS(`#p-body`), "\n## Elections\n\nDuring an election period, escalate every flagged item at once.\n"),
 		chromedp.SendKeys(chromedp.CSS(`#p-note`), "Election periods"),
+		chromedp.Click(chromedp.CSS(`input[name=scope][value=all]`)),
+		chromedp.Click(chromedp.CSS(`#review`)),
+		chromedp.WaitVisible(chromedp.CSS(`#review-section`)),
+	)
+	if s := text(t, ctx, `#reach-count`); !strings.HasPrefix(s, "1 missions (all)") {
+		t.Fatalf("the review names whom it reaches as %q", s)
+	}
+	if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#diff ins')].map(e => e.textContent).join('\n')`)); !strings.Contains(s, "## Elections") {
+		t.Fatalf("the review's added lines: %q", s)
+	}
+	do(t, ctx, "confirm and publish",
+		chromedp.Click(chromedp.CSS(`#confirm`)),
 		chromedp.Click(chromedp.CSS(`#publish`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ledger`)),
 	)

@@ -402,7 +402,7 @@ func (k *cluster) debug() string {
 func (k *cluster) publish(id, title, body string) {
 	k.t.Helper()
 	c := login(k.t, k.hq.URL, "admin", k.hq.Password)
-	r := form(k.t, c, k.hq.URL+"/library/"+id+"/edit", k.hq.URL+"/library/"+id, url.Values{
+	r := publishProtocol(k.t, c, k.hq.URL, id, url.Values{
 		"title": {title}, "category": {"AI readiness"}, "body": {body}, "note": {"Relay test"}, "scope": {"all"}})
 	if r.StatusCode != 200 {
 		k.t.Fatalf("publish %s: %d", id, r.StatusCode)
@@ -501,7 +501,7 @@ func TestRevokedMissionDropsOffPeers(t *testing.T) {
 
 	// HQ's administrator revokes it from its page.
 	c := login(t, k.hq.URL, "admin", k.hq.Password)
-	if r := form(t, c, k.hq.URL+"/missions/FR-NCE", k.hq.URL+"/missions/FR-NCE/revoke", url.Values{}); r.StatusCode != 200 {
+	if r := form(t, c, k.hq.URL+"/missions/FR-NCE", k.hq.URL+"/missions/FR-NCE/revoke", url.Values{"confirm": {"FR-NCE"}}); r.StatusCode != 200 {
 		t.Fatalf("revoke: %d", r.StatusCode)
 	}
 	lyo.syncNow(t)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -42,6 +43,40 @@ func form(t *testing.T, c *http.Client, from, to string, v url.Values) *http.Res
 	v.Set("csrf", m[1])
 	r, err := c.PostForm(to, v)
 	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return r
+}
+
+var (
+	reviewedRE = regexp.MustCompile(`name="reviewed" value="([0-9a-f]+)"`)
+	confirmRE  = regexp.MustCompile(`name="confirm" value="(\d+)"`)
+)
+
+// publishProtocol publishes a protocol version at HQ as a publisher does:
+// it reviews it, then confirms the publication the review describes.
+func publishProtocol(t *testing.T, c *http.Client, hqURL, id string, v url.Values) *http.Response {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(get(t, c, hqURL+"/library/"+id+"/edit"))
+	if m == nil {
+		t.Fatal("no CSRF token on the publish page")
+	}
+	v.Set("csrf", m[1])
+	r, err := c.PostForm(hqURL+"/library/"+id, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	rv, n := reviewedRE.FindSubmatch(b), confirmRE.FindSubmatch(b)
+	if rv == nil || n == nil {
+		t.Fatalf("no review before publishing %s:\n%s", id, b)
+	}
+	v.Set("action", "publish")
+	v.Set("reviewed", string(rv[1]))
+	v.Set("confirm", string(n[1]))
+	if r, err = c.PostForm(hqURL+"/library/"+id, v); err != nil {
 		t.Fatal(err)
 	}
 	r.Body.Close()

@@ -1,9 +1,13 @@
 package httpd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -87,6 +91,19 @@ type publishForm struct {
 	ScopeKind, Region, Missions     string
 	New                             bool
 	Regions                         []string
+	// Review is what publishing would do, shown before it is done.
+	Review *publishReview
+}
+
+// publishReview is what a publication changes and whom it reaches.
+// Digest names the reviewed text and scope: what is published must be
+// what was reviewed.
+type publishReview struct {
+	Lines   []protocol.Line
+	Version int
+	Reach   []store.Mission
+	Scope   string
+	Digest  string
 }
 
 func (h *handler) regions(c echo.Context) []string {
@@ -103,7 +120,7 @@ func (h *handler) regions(c echo.Context) []string {
 }
 
 func (h *handler) publishPage(c echo.Context) error {
-	f := publishForm{ScopeKind: "all", New: c.Param("id") == "", Regions: h.regions(c)}
+	f := publishForm{New: c.Param("id") == "", Regions: h.regions(c)}
 	if !f.New {
 		versions, err := h.Store.Publications(c.Request().Context(), c.Param("id"))
 		if err != nil {
@@ -132,10 +149,62 @@ func (h *handler) publish(c echo.Context) error {
 		}
 	}
 	doc := protocol.Document{ID: f.ID, Title: f.Title, Category: f.Category, Body: f.Body, Note: f.Note}
+	if f.ScopeKind == "" {
+		return h.publishRefused(c, f, problem.Errorf(problem.Invalid, "Choose which missions receive it: all, a region, or a list."))
+	}
+	if err := store.CheckScope(scope); err != nil {
+		return h.publishRefused(c, f, err)
+	}
+	checked := doc
+	checked.Version = 1 // the store numbers it; the rest is checked now, before the review
+	if err := checked.Check(); err != nil {
+		return h.publishRefused(c, f, problem.Errorf(problem.Invalid, "The %s.", strings.TrimPrefix(err.Error(), "protocol ")))
+	}
+	rv, err := h.reviewPublication(c, doc, scope)
+	if err != nil {
+		return err
+	}
+	f.Review = rv
+	if c.FormValue("action") != "publish" || c.FormValue("reviewed") != rv.Digest || c.FormValue("confirm") != strconv.Itoa(len(rv.Reach)) {
+		p := h.page(c, "Publish", f)
+		status := http.StatusOK
+		if c.FormValue("action") == "publish" {
+			status = http.StatusBadRequest
+			p.Error = fmt.Sprintf("Confirm the publication: tick the box that names the %d missions it reaches, then publish. If you changed the text or the scope, review it again. Nothing was published.", len(rv.Reach))
+		}
+		return c.Render(status, "library-edit", p)
+	}
 	if _, err := h.Store.Publish(c.Request().Context(), web.ActorOf(c), doc, scope); err != nil {
 		return h.publishRefused(c, f, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/library/"+url.PathEscape(f.ID)+"?published=1")
+}
+
+// reviewPublication says what publishing doc to scope would do: the
+// lines it changes against the version in force, and the missions it
+// reaches (enrolled or waiting to be, never revoked ones).
+func (h *handler) reviewPublication(c echo.Context, doc protocol.Document, scope string) (*publishReview, error) {
+	ctx := c.Request().Context()
+	rv := &publishReview{Scope: scope, Version: 1}
+	old := ""
+	if versions, err := h.Store.Publications(ctx, doc.ID); err != nil {
+		return nil, err
+	} else if len(versions) > 0 {
+		old, rv.Version = versions[0].Doc.Body, versions[0].Doc.Version+1
+	}
+	rv.Lines = protocol.Diff(old, doc.Body)
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range missions {
+		if m.State != "revoked" && store.InScope(scope, m) {
+			rv.Reach = append(rv.Reach, m)
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{doc.ID, doc.Title, doc.Category, doc.Body, doc.Note, scope}, "\x00")))
+	rv.Digest = hex.EncodeToString(sum[:12])
+	return rv, nil
 }
 
 func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error {

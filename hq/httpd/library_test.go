@@ -75,8 +75,31 @@ func TestPublishAndRelease(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(r.Body, "Nothing was published") {
 		t.Fatalf("publishing to an empty region: %d", r.Status)
 	}
-	r = pub.Post("/library/ai-use", url.Values{"title": {"Rules for using AI tools"}, "category": {"AI readiness"},
-		"body": {"# Rules\n\nNo AI note-takers in meetings.\n"}, "note": {"Meetings"}, "scope": {"missions"}, "missions": {"fr-par"}})
+	// Publishing asks for a review first: the lines that change and the
+	// missions reached; then a confirmation that names how many.
+	v := url.Values{"title": {"Rules for using AI tools"}, "category": {"AI readiness"},
+		"body": {"# Rules\n\nNo AI note-takers in meetings.\n"}, "note": {"Meetings"}, "scope": {"missions"}, "missions": {"fr-par"}}
+	r = pub.Post("/library/ai-use", v)
+	if r.Status != 200 || !strings.Contains(r.Body, `id="review-section"`) || !strings.Contains(r.Body, "<ins>+ No AI note-takers in meetings.</ins>") ||
+		!strings.Contains(r.Body, "1 missions (missions:FR-PAR)") || !strings.Contains(r.Body, "<li>FR-PAR ") {
+		t.Fatalf("the review: %d\n%s", r.Status, r.Body)
+	}
+	digest := regexp.MustCompile(`name="reviewed" value="([0-9a-f]+)"`).FindStringSubmatch(r.Body)
+	v.Set("action", "publish")
+	if r := pub.Post("/library/ai-use", v); r.Status != 400 || !strings.Contains(r.Body, "tick the box that names the 1 missions") {
+		t.Fatalf("publishing without confirming: %d", r.Status)
+	}
+	v.Set("reviewed", digest[1])
+	v.Set("confirm", "1")
+	changed := url.Values{}
+	for k, x := range v {
+		changed[k] = x
+	}
+	changed.Set("body", "# Rules\n\nAnything goes.\n")
+	if r := pub.Post("/library/ai-use", changed); r.Status != 400 || !strings.Contains(r.Body, "review it again") {
+		t.Fatalf("publishing a text other than the one reviewed: %d", r.Status)
+	}
+	r = pub.Post("/library/ai-use", v)
 	if r.Status != 303 {
 		t.Fatalf("publish: %d %s", r.Status, r.Body)
 	}

@@ -131,6 +131,10 @@ func (h *handler) mission(c echo.Context) error {
 }
 
 func (h *handler) renderMission(c echo.Context, code string, expires time.Time) error {
+	return h.renderMissionStatus(c, http.StatusOK, code, expires, "")
+}
+
+func (h *handler) renderMissionStatus(c echo.Context, status int, code string, expires time.Time, failure string) error {
 	ctx := c.Request().Context()
 	m, err := h.Store.Mission(ctx, c.Param("code"))
 	if err != nil {
@@ -178,7 +182,21 @@ func (h *handler) renderMission(c echo.Context, code string, expires time.Time) 
 	if code != "" {
 		p.Flash = "Enrollment code issued. It is shown only now."
 	}
-	return c.Render(http.StatusOK, "mission", p)
+	if c.QueryParam("revoked") != "" {
+		p.Flash = "Revoked. HQ refuses this mission's pouches from now on; it is off the map and out of the means. To undo, reinstate it below."
+	}
+	p.Error = failure
+	return c.Render(status, "mission", p)
+}
+
+// confirmed checks the typed confirmation of a destructive action: the
+// mission's code, typed again. Without it, the page says so and nothing
+// changes.
+func (h *handler) confirmed(c echo.Context, what string) (bool, error) {
+	if strings.EqualFold(strings.TrimSpace(c.FormValue("confirm")), c.Param("code")) {
+		return true, nil
+	}
+	return false, h.renderMissionStatus(c, http.StatusBadRequest, "", time.Time{}, "To "+what+", type the mission's code, "+c.Param("code")+", in the box beside the button. Nothing was changed.")
 }
 
 func (h *handler) issueCode(c echo.Context) error {
@@ -190,14 +208,30 @@ func (h *handler) issueCode(c echo.Context) error {
 }
 
 func (h *handler) revoke(c echo.Context) error {
+	if ok, err := h.confirmed(c, "revoke it"); !ok {
+		return err
+	}
 	if err := h.Store.Revoke(c.Request().Context(), web.ActorOf(c), c.Param("code")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code"))
+	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code")+"?revoked=1")
+}
+
+// reinstate takes a revoked mission back: it enrolls again, with new
+// keys, by the code shown.
+func (h *handler) reinstate(c echo.Context) error {
+	code, expires, err := h.Store.Reinstate(c.Request().Context(), web.ActorOf(c), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return h.renderMission(c, code, expires)
 }
 
 // rekey revokes a mission's keys and issues a code to enroll again.
 func (h *handler) rekey(c echo.Context) error {
+	if ok, err := h.confirmed(c, "revoke its keys"); !ok {
+		return err
+	}
 	code, expires, err := h.Store.ResetKeys(c.Request().Context(), web.ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err

@@ -149,6 +149,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.POST("/missions/:code/code", h.issueCode, web.RequireRole(canManage...))
 	g.POST("/missions/:code/revoke", h.revoke, web.RequireRole(canManage...))
 	g.POST("/missions/:code/rekey", h.rekey, web.RequireRole(canManage...))
+	g.POST("/missions/:code/reinstate", h.reinstate, web.RequireRole(canManage...))
 	g.GET("/incidents", h.incidentBoard, web.RequireLogin)
 	g.GET("/incidents/lessons", h.lessons, web.RequireLogin)
 	g.GET("/incidents/:mission/:id", h.reportedIncident, web.RequireLogin)

@@ -393,6 +393,43 @@ func (d *DB) ResetKeys(ctx context.Context, by account.Actor, mission string) (s
 	return d.issueCode(ctx, by, mission, "rekey")
 }
 
+// Reinstate undoes Revoke the only safe way: the mission enrolls again,
+// with new keys, by the code it returns (a re-enrollment code for a
+// mission that had keys, an enrollment code for one that never
+// enrolled). Its old keys stay revoked.
+func (d *DB) Reinstate(ctx context.Context, by account.Actor, mission string) (string, time.Time, error) {
+	m, err := d.Mission(ctx, mission)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if m.State != "revoked" {
+		return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is not revoked.", mission)
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	defer tx.Rollback()
+	var keys int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM mission_keys WHERE mission = ?", mission).Scan(&keys); err != nil {
+		return "", time.Time{}, err
+	}
+	state, purpose := "new", "enroll"
+	if keys > 0 {
+		state, purpose = "enrolled", "rekey"
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE missions SET state = ? WHERE code = ?", state, mission); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := account.Audit(ctx, tx, by, "mission.reinstate", mission, "to enroll again with new keys"); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", time.Time{}, err
+	}
+	return d.issueCode(ctx, by, mission, purpose)
+}
+
 // Recipient returns the age recipient of a mission's active key, to seal
 // replies to.
 func (d *DB) Recipient(ctx context.Context, mission string) (*age.X25519Recipient, error) {
