@@ -103,11 +103,20 @@ func TestBrowserChecklist(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#NAR-02-l3`)),
 		chromedp.SendKeys(chromedp.CSS(`#NAR-02-ev`), "Escalation pathway v3, exercised with HQ in May"),
 		chromedp.Click(chromedp.CSS(`#NAR-02-save`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		chromedp.WaitVisible(chromedp.CSS(`#NAR-02-saved`)),
 	)
-	// NAR-02 weighs 3 of the area's 22: 3×3/(22×4) = 10.2.
-	if f, s := text(t, ctx, `.flash`), text(t, ctx, `#area-score`); !strings.Contains(f, "Saved your answer to NAR-02") || s != "10" {
-		t.Fatalf("after saving: flash %q, area score %q (want 10)", f, s)
+	// NAR-02 weighs 3 of the area's 22: 3×3/(22×4) = 10.2. The message
+	// and the new score are beside the item, on screen where the person
+	// pressed Save, not at the top of the page.
+	if f, s := text(t, ctx, `#NAR-02-saved`), text(t, ctx, `#area-score`); !strings.Contains(f, "Saved your answer to NAR-02") || !strings.Contains(f, "now scores 10/100") || s != "10" {
+		t.Fatalf("after saving: %q, area score %q (want 10)", f, s)
+	}
+	if on, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(r => r.top >= 0 && r.bottom <= innerHeight)(document.querySelector('#NAR-02-saved').getBoundingClientRect())`)); !on {
+		t.Fatal("the Saved message is off screen")
+	}
+	do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#area-score`)))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#NAR-02-saved').length`)); n != 0 {
+		t.Fatal("the Saved message comes back on a reload")
 	}
 
 	do(t, ctx, "back home",

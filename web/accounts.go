@@ -1,7 +1,11 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,6 +25,7 @@ type AccountPages struct {
 // Mount adds the pages to g, which must run the account middleware;
 // manage and audit are the roles that may manage users and read the log.
 func (a *AccountPages) Mount(g *echo.Group, manage, audit []string) {
+	a.Web.Resume = a.resume
 	g.GET("/login", a.loginPage)
 	g.POST("/login", a.login)
 	g.POST("/logout", a.logout)
@@ -33,6 +38,32 @@ func (a *AccountPages) Mount(g *echo.Group, manage, audit []string) {
 
 type loginData struct {
 	Next, Username string
+	// Kept is a form sent after the session ended, to send once the
+	// person has logged in again; KeptTo is where it goes.
+	KeptTo string
+	Kept   []field
+}
+
+type field struct{ Name, Value string }
+
+// resume answers a form sent after the session ended: the login page,
+// holding what was sent, so that logging in again sends it.
+func (a *AccountPages) resume(c echo.Context, to string, form url.Values) error {
+	d := loginData{KeptTo: SafeNext(to), Kept: fields(form)}
+	p := a.Site.Page(c, "Log in", d)
+	p.Notice = "Your session ended before this was saved. Nothing you typed is lost: log in again and it is sent."
+	return c.Render(http.StatusUnauthorized, "login", p)
+}
+
+// fields lists a form's values in a stable order.
+func fields(form url.Values) []field {
+	var out []field
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		for _, v := range form[k] {
+			out = append(out, field{k, v})
+		}
+	}
+	return out
 }
 
 func (a *AccountPages) loginPage(c echo.Context) error {
@@ -44,14 +75,27 @@ func (a *AccountPages) loginPage(c echo.Context) error {
 
 func (a *AccountPages) login(c echo.Context) error {
 	username, next := c.FormValue("username"), c.FormValue("next")
+	form, _ := c.FormParams()
+	kept := url.Values{}
+	for k, vs := range form {
+		if name, ok := strings.CutPrefix(k, "kept."); ok {
+			kept[name] = vs
+		}
+	}
+	keptTo := c.FormValue("kept_to")
 	if _, err := a.Web.LogIn(c, username, c.FormValue("password")); err != nil {
 		status, msg := StatusOf(err)
 		if status >= 500 {
 			return err
 		}
-		p := a.Site.Page(c, "Log in", loginData{Next: next, Username: username})
+		p := a.Site.Page(c, "Log in", loginData{Next: next, Username: username, KeptTo: keptTo, Kept: fields(kept)})
 		p.Error = msg
 		return c.Render(status, "login", p)
+	}
+	if keptTo != "" && len(kept) > 0 {
+		// Send what was kept, under the new session: the page posts it
+		// at once (or with one click, without script).
+		return c.Render(http.StatusOK, "resume", a.Site.Page(c, "Sending what you saved", loginData{KeptTo: SafeNext(keptTo), Kept: fields(kept)}))
 	}
 	return c.Redirect(http.StatusSeeOther, SafeNext(next))
 }

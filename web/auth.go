@@ -43,6 +43,10 @@ const (
 // new token: nothing issued before login is valid after it.
 type Auth struct {
 	Accounts *account.Service
+	// Resume, if set, answers a form sent with a session that has ended:
+	// instead of losing what the person typed, it asks them to log in
+	// again and then sends it (see AccountPages).
+	Resume func(c echo.Context, to string, form url.Values) error
 }
 
 // CurrentUser returns the logged-in user of the request.
@@ -106,7 +110,7 @@ var ErrCSRF = problem.Errorf(problem.Forbidden, "This form has expired or did no
 func (w *Auth) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			var basis string
+			var basis, ended string
 			if ck, err := c.Cookie(cookieName(c, SessionCookie)); err == nil && ck.Value != "" {
 				u, err := w.Accounts.Session(c.Request().Context(), ck.Value)
 				switch {
@@ -115,6 +119,7 @@ func (w *Auth) Middleware() echo.MiddlewareFunc {
 					basis = ck.Value
 				case errors.Is(err, account.ErrNoSession):
 					clearCookie(c, SessionCookie)
+					ended = ck.Value
 				default:
 					return err
 				}
@@ -145,6 +150,15 @@ func (w *Auth) Middleware() echo.MiddlewareFunc {
 				got = c.Request().PostFormValue("csrf")
 			}
 			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				// A form from this site's page for a session that has
+				// since ended (its token proves it): kept, not lost.
+				if ended != "" && w.Resume != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(ended))) == 1 && resumable(c) {
+					form, err := c.FormParams()
+					if err == nil {
+						form.Del("csrf")
+						return w.Resume(c, c.Request().URL.RequestURI(), form)
+					}
+				}
 				return ErrCSRF
 			}
 			return next(c)
@@ -200,7 +214,20 @@ func (w *Auth) LogIn(c echo.Context, username, password string) (account.User, e
 	}
 	setCookie(c, SessionCookie, token, 0)
 	clearCookie(c, loginCookie)
+	// The rest of this request acts as the new session.
+	c.Set(ctxUser, u)
+	c.Set(ctxToken, csrfFor(token))
 	return u, nil
+}
+
+// resumable reports whether a form sent with an ended session can be
+// kept for after the login: a plain form (a file upload cannot be kept
+// in a page) to a page of this site, not the login itself.
+func resumable(c echo.Context) bool {
+	r := c.Request()
+	ct := r.Header.Get("Content-Type")
+	return r.Method == http.MethodPost && strings.HasPrefix(ct, "application/x-www-form-urlencoded") &&
+		!strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/login" && r.URL.Path != "/logout"
 }
 
 // LogOut ends the request's session.

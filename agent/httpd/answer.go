@@ -3,7 +3,6 @@ package httpd
 import (
 	"chancery/web"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -41,5 +40,6 @@ func (h *handler) answer(c echo.Context) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/areas/"+it.Area+"?saved="+url.QueryEscape(it.ID)+"#"+it.ID)
+	web.SetFlash(c, "saved:"+it.ID)
+	return c.Redirect(http.StatusSeeOther, "/areas/"+it.Area+"#"+it.ID)
 }

@@ -3,6 +3,7 @@ package httpd
 import (
 	"chancery/web"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,6 +19,9 @@ type itemView struct {
 	Answered    bool
 	Unsupported bool
 	Error       string
+	// Saved says the person has just saved this item: the page says so
+	// beside it, with the new scores.
+	Saved bool
 }
 
 type areaData struct {
@@ -25,6 +29,7 @@ type areaData struct {
 	Score      readiness.Score
 	Items      []itemView
 	Levels     []readiness.Level
+	Overall    readiness.Score
 	CanAnswer  bool
 	Prev, Next *framework.Area
 }
@@ -55,7 +60,11 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 	report := readiness.Assess(f, answers)
 	score, _ := report.Area(area.ID)
 	u, _ := web.CurrentUser(c)
-	d := areaData{Area: area, Score: score, Levels: readiness.Levels(), CanAnswer: has(canAnswer, u.Role)}
+	d := areaData{Area: area, Score: score, Overall: report.Overall, Levels: readiness.Levels(), CanAnswer: has(canAnswer, u.Role)}
+	saved := ""
+	if k := web.Flash(c); strings.HasPrefix(k, "saved:") && failed == nil {
+		saved = strings.TrimPrefix(k, "saved:")
+	}
 	for i, a := range f.Areas {
 		if a.ID == area.ID {
 			if i > 0 {
@@ -75,17 +84,17 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 			}
 		}
 		if failed != nil && failed.ItemID == it.ID {
+			// Shown as typed, so that nothing typed is lost.
 			v.Answer.Evidence = failed.Evidence
+			if c.FormValue("level") != "" {
+				v.Answer.Level, v.Answer.NA, v.Answered = failed.Level, failed.NA, true
+			}
 			v.Error = msg
 		}
+		v.Saved = it.ID == saved
 		d.Items = append(d.Items, v)
 	}
 	p := h.page(c, area.Name, d)
-	if saved := c.QueryParam("saved"); saved != "" && failed == nil {
-		if _, err := f.Item(saved); err == nil {
-			p.Flash = "Saved your answer to " + saved + "."
-		}
-	}
 	if failed != nil {
 		p.Error = "Your answer to " + failed.ItemID + " was not saved: " + msg
 	}

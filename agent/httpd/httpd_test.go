@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -323,9 +324,19 @@ func TestChecklistScoresAndSignOff(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("answer: %d %s", r.Status, r.Body)
 	}
-	r = b.Get(r.Header.Get("Location"))
-	if !strings.Contains(r.Body, `id="area-score">13<`) || !strings.Contains(r.Body, "Saved your answer to NAR-02") {
+	saved := r.Header.Get("Location")
+	r = b.Get(saved)
+	if !strings.Contains(r.Body, `id="area-score">13<`) || !regexp.MustCompile(`id="NAR-02-saved">Saved your answer to NAR-02\. Narrative resilience now scores <strong>13</strong>/100`).MatchString(r.Body) {
 		t.Fatalf("area page after answer:\n%s", r.Body)
+	}
+	// Said once: a reload does not say it again.
+	if r = b.Get(saved); strings.Contains(r.Body, "Saved your answer") {
+		t.Fatal("the page says Saved again on a reload")
+	}
+	// A refused answer comes back as typed: the level and the evidence.
+	r = b.Post("/answers/NAR-03", url.Values{"level": {"7"}, "evidence": {"a long note nobody wants to type twice"}})
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "a long note nobody wants to type twice") {
+		t.Fatalf("a refused answer: %d\n%s", r.Status, r.Body)
 	}
 	// Level 3 without evidence is flagged on the area page and at home.
 	b.Post("/answers/NAR-01", url.Values{"level": {"3"}})
@@ -432,4 +443,48 @@ func fwInForce(tb testing.TB, db *store.DB) *framework.Framework {
 		tb.Fatal(err)
 	}
 	return f
+}
+
+// TestEndedSessionKeepsTheWork: an answer sent after the session ended
+// is not lost: the login page holds it, and logging in again sends it.
+// A form not made by this site for that session is refused, as before.
+func TestEndedSessionKeepsTheWork(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.Login("amira")
+	b.Get("/areas/narrative")
+	if _, err := e.db.SQL().Exec("DELETE FROM sessions"); err != nil { // the session ends, as after its idle time
+		t.Fatal(err)
+	}
+	note := "Pathway drilled on 3 May with the press attaché; minutes filed"
+	r := b.Post("/answers/NAR-02", url.Values{"level": {"3"}, "evidence": {note}})
+	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, "Nothing you typed is lost") || !strings.Contains(r.Body, `name="kept.evidence" value="`+html.EscapeString(note)) {
+		t.Fatalf("an answer sent after the session ended: %d\n%s", r.Status, r.Body)
+	}
+	if n, _ := e.db.LastSeq(context.Background()); n != 0 {
+		t.Fatal("the answer was saved without a session")
+	}
+	form := webtest.FormValues(r.Body)
+	form.Set("username", "amira")
+	form.Set("password", password)
+	r = b.Post("/login", form)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `action="/answers/NAR-02"`) || !strings.Contains(r.Body, "data-autosubmit") {
+		t.Fatalf("after logging in again: %d\n%s", r.Status, r.Body)
+	}
+	r = b.Post("/answers/NAR-02", webtest.FormValues(r.Body)) // what the page's script sends
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sending what was kept: %d\n%s", r.Status, r.Body)
+	}
+	answers, _ := e.db.Answers(context.Background())
+	if a := answers["NAR-02"]; a.Evidence != note || a.Level != 3 {
+		t.Fatalf("saved %+v", a)
+	}
+
+	// A form with a token this site never gave that session is refused.
+	if _, err := e.db.SQL().Exec("DELETE FROM sessions"); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Post("/answers/NAR-03", url.Values{"level": {"1"}, "csrf": {"forged"}}); r.Status != http.StatusForbidden {
+		t.Fatalf("a forged form after the session ended: %d", r.Status)
+	}
 }

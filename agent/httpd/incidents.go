@@ -163,7 +163,7 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	}
 	p := h.page(c, in.ID, d)
 	p.Error = failure
-	if c.QueryParam("escalated") != "" {
+	if web.Flash(c) == "escalated" {
 		p.Flash = "Escalated. It goes to HQ at once, ahead of other changes; its delivery, below, says when HQ has it."
 	}
 	return c.Render(status, "incident", p)
@@ -216,7 +216,7 @@ func (h *handler) moveIncident(c echo.Context) error {
 		} else {
 			h.SyncNow()
 		}
-		target += "?escalated=1"
+		web.SetFlash(c, "escalated")
 	}
 	return c.Redirect(http.StatusSeeOther, target)
 }

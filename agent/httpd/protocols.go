@@ -108,7 +108,7 @@ func (h *handler) protocol(c echo.Context) error {
 		}
 	}
 	p := h.page(c, doc.Title, d)
-	if c.QueryParam("acked") != "" {
+	if web.Flash(c) == "acked" {
 		p.Flash = "Recorded: you have read and understood version " + strconv.Itoa(doc.Version) + "."
 	}
 	return c.Render(http.StatusOK, "protocol", p)
@@ -123,7 +123,8 @@ func (h *handler) acknowledge(c echo.Context) error {
 	if err := h.Store.Acknowledge(c.Request().Context(), web.ActorOf(c), id, v); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/protocols/"+url.PathEscape(id)+"?acked=1")
+	web.SetFlash(c, "acked")
+	return c.Redirect(http.StatusSeeOther, "/protocols/"+url.PathEscape(id))
 }
 
 // changes shows what a version changed from an earlier one.

@@ -28,7 +28,7 @@ func (h *handler) syncStatus(c echo.Context) error {
 		Relaying       bool
 		TLSFingerprint string
 	}{st, waiting, has(canAnswer, u.Role), h.Peers != nil, h.TLSFingerprint})
-	if c.QueryParam("asked") != "" {
+	if web.Flash(c) == "asked" {
 		p.Flash = "Sync started. Reload this page in a moment to see the result."
 	}
 	return c.Render(http.StatusOK, "sync", p)
@@ -39,5 +39,6 @@ func (h *handler) syncNow(c echo.Context) error {
 		return err
 	}
 	h.SyncNow()
-	return c.Redirect(http.StatusSeeOther, "/sync?asked=1")
+	web.SetFlash(c, "asked")
+	return c.Redirect(http.StatusSeeOther, "/sync")
 }

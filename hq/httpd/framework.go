@@ -298,7 +298,8 @@ func (h *handler) editFramework(c echo.Context) error {
 		e.Problems = append(e.Problems, problem.MessageOf(err)+" Nothing was published.")
 		return render(http.StatusConflict)
 	}
-	return c.Redirect(http.StatusSeeOther, "/library/framework?published=1")
+	web.SetFlash(c, "published")
+	return c.Redirect(http.StatusSeeOther, "/library/framework")
 }
 
 // apiPublishFramework publishes a framework version sent as JSON, for a

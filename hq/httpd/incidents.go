@@ -74,7 +74,7 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 		CanGuide bool
 	}{r, g, held, has(canGuide, u.Role)})
 	p.Error = failure
-	if c.QueryParam("sent") != "" {
+	if web.Flash(c) == "sent" {
 		p.Flash = "Guidance recorded. It reaches the mission with its next sync and joins the incident's timeline there."
 	}
 	return c.Render(status, "incident", p)
@@ -89,7 +89,7 @@ func (h *handler) guide(c echo.Context) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/incidents/"+url.PathEscape(c.Param("mission"))+"/"+url.PathEscape(c.Param("id"))+"?sent=1")
+	return c.Redirect(http.StatusSeeOther, "/incidents/"+url.PathEscape(c.Param("mission"))+"/"+url.PathEscape(c.Param("id")))
 }
 
 // lessons is the library of lessons learned from closed incidents,

@@ -80,7 +80,7 @@ func (h *handler) libraryDoc(c echo.Context) error {
 	rows := rollout.Ledger(p, missions, updates, acks, h.Store.Now())
 	u, _ := web.CurrentUser(c)
 	pg := h.page(c, p.Doc.Title, ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
-	if c.QueryParam("published") != "" {
+	if web.Flash(c) == "published" {
 		pg.Flash = "Published. Missions in scope receive it with their next sync."
 	}
 	return c.Render(http.StatusOK, "library-doc", pg)
@@ -177,7 +177,8 @@ func (h *handler) publish(c echo.Context) error {
 	if _, err := h.Store.Publish(c.Request().Context(), web.ActorOf(c), doc, scope); err != nil {
 		return h.publishRefused(c, f, err)
 	}
-	return c.Redirect(http.StatusSeeOther, "/library/"+url.PathEscape(f.ID)+"?published=1")
+	web.SetFlash(c, "published")
+	return c.Redirect(http.StatusSeeOther, "/library/"+url.PathEscape(f.ID))
 }
 
 // reviewPublication says what publishing doc to scope would do: the

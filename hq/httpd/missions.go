@@ -182,7 +182,7 @@ func (h *handler) renderMissionStatus(c echo.Context, status int, code string, e
 	if code != "" {
 		p.Flash = "Enrollment code issued. It is shown only now."
 	}
-	if c.QueryParam("revoked") != "" {
+	if web.Flash(c) == "revoked" {
 		p.Flash = "Revoked. HQ refuses this mission's pouches from now on; it is off the map and out of the means. To undo, reinstate it below."
 	}
 	p.Error = failure
@@ -214,7 +214,8 @@ func (h *handler) revoke(c echo.Context) error {
 	if err := h.Store.Revoke(c.Request().Context(), web.ActorOf(c), c.Param("code")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code")+"?revoked=1")
+	web.SetFlash(c, "revoked")
+	return c.Redirect(http.StatusSeeOther, "/missions/"+c.Param("code"))
 }
 
 // reinstate takes a revoked mission back: it enrolls again, with new

@@ -11,4 +11,7 @@
   window.addEventListener("beforeunload", function (e) {
     if (dirty) { e.preventDefault(); e.returnValue = ""; }
   });
+  // After a login that followed an ended session, send what was kept.
+  var resume = document.querySelector("form[data-autosubmit]");
+  if (resume) resume.submit();
 })();
