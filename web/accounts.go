@@ -32,6 +32,10 @@ func (a *AccountPages) Mount(g *echo.Group, manage, audit []string) {
 	g.GET("/audit", a.audit, RequireRole(audit...))
 	g.GET("/users", a.users, RequireRole(manage...))
 	g.POST("/users", a.createUser, RequireRole(manage...))
+	g.GET("/account", a.accountPage, RequireLogin)
+	g.POST("/account/password", a.changePassword, RequireLogin)
+	g.POST("/users/:name/role", a.setRole, RequireRole(manage...))
+	g.POST("/users/:name/password", a.resetPassword, RequireRole(manage...))
 	g.POST("/users/:name/disable", a.disableUser, RequireRole(manage...))
 	g.POST("/users/:name/enable", a.enableUser, RequireRole(manage...))
 }
@@ -142,6 +146,72 @@ func (a *AccountPages) createUser(c echo.Context) error {
 		return err
 	}
 	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, "Added "+u.Username+" as "+u.Role+".", "")
+}
+
+// accountPage is a person's own account: who they are, their role, and
+// the form to change their password.
+func (a *AccountPages) accountPage(c echo.Context) error {
+	return a.renderAccount(c, http.StatusOK, "")
+}
+
+func (a *AccountPages) renderAccount(c echo.Context, status int, failure string) error {
+	p := a.Site.Page(c, "Your account", nil)
+	if Flash(c) == "password" {
+		p.Flash = "Your password is changed. Your other sessions have ended; this one goes on."
+	}
+	p.Error = failure
+	return c.Render(status, "account", p)
+}
+
+func (a *AccountPages) changePassword(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	next := c.FormValue("new")
+	if next != c.FormValue("repeat") {
+		return a.renderAccount(c, http.StatusBadRequest, "The new password and its repetition differ. Nothing was changed.")
+	}
+	if err := a.Web.Accounts.ChangePassword(c.Request().Context(), ActorOf(c), c.FormValue("current"), next); err != nil {
+		status, msg := StatusOf(err)
+		if status >= 500 {
+			return err
+		}
+		return a.renderAccount(c, status, msg)
+	}
+	// Every session ended with the change; this browser gets a new one.
+	if _, err := a.Web.LogIn(c, u.Username, next); err != nil {
+		return err
+	}
+	SetFlash(c, "password")
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+func (a *AccountPages) setRole(c echo.Context) error {
+	name, role := c.Param("name"), c.FormValue("role")
+	if err := a.Web.Accounts.SetRole(c.Request().Context(), ActorOf(c), name, role); err != nil {
+		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict || code == problem.NotFound {
+			status, msg := StatusOf(err)
+			return a.renderUsers(c, status, userForm{Role: a.DefaultRole}, "", msg)
+		}
+		return err
+	}
+	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, name+" is now "+role+"; it takes effect on their next page.", "")
+}
+
+// resetPassword gives an account a new password, made here and shown
+// once, for a person who forgot theirs; their sessions end.
+func (a *AccountPages) resetPassword(c echo.Context) error {
+	name := c.Param("name")
+	if u, _ := CurrentUser(c); u.Username == name {
+		return a.renderUsers(c, http.StatusConflict, userForm{Role: a.DefaultRole}, "", "To change your own password, use Your account, which asks for the present one.")
+	}
+	password := account.GeneratePassword()
+	if err := a.Web.Accounts.SetPassword(c.Request().Context(), ActorOf(c), name, password); err != nil {
+		if code := problem.CodeOf(err); code == problem.NotFound {
+			status, msg := StatusOf(err)
+			return a.renderUsers(c, status, userForm{Role: a.DefaultRole}, "", msg)
+		}
+		return err
+	}
+	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, "New password for "+name+": "+password+" . It is shown only now: give it to them in person, and ask them to change it under Your account.", "")
 }
 
 func (a *AccountPages) disableUser(c echo.Context) error { return a.setDisabled(c, true) }

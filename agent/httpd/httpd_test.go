@@ -488,3 +488,63 @@ func TestEndedSessionKeepsTheWork(t *testing.T) {
 		t.Fatalf("a forged form after the session ended: %d", r.Status)
 	}
 }
+
+// TestSelfService: a person changes their own password (the present one
+// checked); an administrator changes another's role and resets a
+// forgotten password, shown once; nobody changes their own role.
+func TestSelfService(t *testing.T) {
+	e := newEnv(t)
+	amira := e.browser()
+	amira.Login("amira")
+	if r := amira.Get("/account"); !strings.Contains(r.Body, `id="my-role">staff<`) {
+		t.Fatalf("the account page:\n%s", r.Body)
+	}
+	if r := amira.Post("/account/password", url.Values{"current": {"not it at all"}, "new": {"a new long passphrase"}, "repeat": {"a new long passphrase"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "Nothing was changed") {
+		t.Fatalf("a wrong present password: %d", r.Status)
+	}
+	if r := amira.Post("/account/password", url.Values{"current": {password}, "new": {"a new long passphrase"}, "repeat": {"another passphrase"}}); r.Status != http.StatusBadRequest {
+		t.Fatalf("a repetition that differs: %d", r.Status)
+	}
+	r := amira.Post("/account/password", url.Values{"current": {password}, "new": {"a new long passphrase"}, "repeat": {"a new long passphrase"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("change password: %d %s", r.Status, r.Body)
+	}
+	if r := amira.Get("/account"); !strings.Contains(r.Body, "Your password is changed") {
+		t.Fatal("after the change, this browser's session did not go on")
+	}
+	if _, _, err := e.acc.Login(context.Background(), "amira", password, "127.0.0.9"); err == nil {
+		t.Fatal("the old password still works")
+	}
+	if _, _, err := e.acc.Login(context.Background(), "amira", "a new long passphrase", "127.0.0.9"); err != nil {
+		t.Fatalf("the new password does not work: %v", err)
+	}
+
+	admin := e.browser()
+	admin.Login("admin")
+	admin.Get("/users")
+	if r := admin.Post("/users/hom/role", url.Values{"role": {"viewer"}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "hom is now viewer") {
+		t.Fatalf("change a role: %d", r.Status)
+	}
+	hom := e.browser()
+	hom.Login("hom")
+	if r := hom.Get("/account"); !strings.Contains(r.Body, `id="my-role">viewer<`) {
+		t.Fatal("the new role did not take")
+	}
+	if r := admin.Post("/users/admin/role", url.Values{"role": {"viewer"}}); r.Status != http.StatusConflict {
+		t.Fatalf("changing one's own role: %d", r.Status)
+	}
+	if r := admin.Post("/users/hom/role", url.Values{"role": {"emperor"}}); r.Status != http.StatusBadRequest {
+		t.Fatalf("a role that does not exist: %d", r.Status)
+	}
+	r = admin.Post("/users/hom/password", nil)
+	m := regexp.MustCompile(`New password for hom: (\S+) \.`).FindStringSubmatch(r.Body)
+	if r.Status != http.StatusOK || m == nil {
+		t.Fatalf("reset a password: %d\n%s", r.Status, r.Body)
+	}
+	if _, _, err := e.acc.Login(context.Background(), "hom", html.UnescapeString(m[1]), "127.0.0.9"); err != nil {
+		t.Fatalf("the password shown does not work: %v", err)
+	}
+	if r := hom.Get("/account"); r.Status == http.StatusOK && strings.Contains(r.Body, `id="my-role"`) {
+		t.Fatal("hom's old session goes on after the reset")
+	}
+}

@@ -441,6 +441,9 @@ func TestRegisterMissionForm(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(r.Body, "is not a number") {
 		t.Fatalf("bad latitude: %d", r.Status)
 	}
+	if err := e.db.AddRegion(context.Background(), account.System, "Europe"); err != nil {
+		t.Fatal(err)
+	}
 	r = b.Post("/missions", url.Values{"code": {"fr-par"}, "name": {"Embassy in Paris"}, "lat": {"48.85"}, "lon": {"2.35"}, "region": {"Europe"}})
 	if r.Status != 303 || r.Header.Get("Location") != "/missions/FR-PAR" {
 		t.Fatalf("register: %d %s", r.Status, r.Body)

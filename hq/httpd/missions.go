@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"slices"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -36,8 +37,22 @@ func (h *handler) row(m store.Mission, overall readiness.ScoreData) missionRow {
 
 // missions lists the registry from the stored scores: two queries
 // however many missions there are.
-func (h *handler) missions(c echo.Context) error {
+func (h *handler) missions(c echo.Context) error { return h.renderMissions(c, nil) }
+
+// renderMissions shows the registry and the regions; failed, if set, is
+// a refused change to the regions, said on the page.
+func (h *handler) renderMissions(c echo.Context, failed error) error {
+	status, msg := http.StatusOK, ""
+	if failed != nil {
+		if status, msg = web.StatusOf(failed); status >= 500 {
+			return failed
+		}
+	}
 	ctx := c.Request().Context()
+	regions, err := h.Store.Regions(ctx)
+	if err != nil {
+		return err
+	}
 	list, err := h.Store.Missions(ctx)
 	if err != nil {
 		return err
@@ -51,27 +66,102 @@ func (h *handler) missions(c echo.Context) error {
 		rows = append(rows, h.row(m, scores[m.Code].Summary.Overall))
 	}
 	u, _ := web.CurrentUser(c)
-	return c.Render(http.StatusOK, "missions", h.page(c, "Missions", struct {
+	p := h.page(c, "Missions", struct {
 		Rows      []missionRow
+		Regions   []string
 		CanManage bool
-	}{rows, has(canManage, u.Role)}))
+	}{rows, regions, has(canManage, u.Role)})
+	p.Error = msg
+	return c.Render(status, "missions", p)
 }
 
 type missionForm struct {
 	Code, Name, Country, City, Region, Lat, Lon string
+	// Regions is the managed list the region is chosen from; Edit says
+	// the form changes a registered mission.
+	Regions []string
+	Edit    bool
 }
 
 func (h *handler) newMission(c echo.Context) error {
-	return c.Render(http.StatusOK, "mission-new", h.page(c, "Register a mission", missionForm{}))
+	regions, err := h.Store.Regions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "mission-new", h.page(c, "Register a mission", missionForm{Regions: regions}))
+}
+
+// editMission opens a registered mission's details for correction.
+func (h *handler) editMission(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, err := h.Store.Mission(ctx, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	regions, err := h.Store.Regions(ctx)
+	if err != nil {
+		return err
+	}
+	f := missionForm{Code: m.Code, Name: m.Name, Country: m.Country, City: m.City, Region: m.Region, Regions: regions, Edit: true, Lat: coord(m.Lat), Lon: coord(m.Lon)}
+	return c.Render(http.StatusOK, "mission-new", h.page(c, "Edit "+m.Code, f))
+}
+
+func (h *handler) updateMission(c echo.Context) error {
+	ctx := c.Request().Context()
+	regions, err := h.Store.Regions(ctx)
+	if err != nil {
+		return err
+	}
+	f := missionForm{Code: c.Param("code"), Name: c.FormValue("name"), Country: c.FormValue("country"), City: c.FormValue("city"),
+		Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon"), Regions: regions, Edit: true}
+	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
+	if m.Lat, err = optFloat(f.Lat); err == nil {
+		m.Lon, err = optFloat(f.Lon)
+	}
+	if err == nil {
+		err = h.Store.UpdateMission(ctx, web.ActorOf(c), m)
+	}
+	if err != nil {
+		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
+			status, msg := web.StatusOf(err)
+			p := h.page(c, "Edit "+f.Code, f)
+			p.Error = msg + " Nothing was changed."
+			return c.Render(status, "mission-new", p)
+		}
+		return err
+	}
+	web.SetFlash(c, "edited")
+	return c.Redirect(http.StatusSeeOther, "/missions/"+m.Code)
+}
+
+func (h *handler) addRegion(c echo.Context) error {
+	if err := h.Store.AddRegion(c.Request().Context(), web.ActorOf(c), c.FormValue("name")); err != nil {
+		return h.renderMissions(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/missions#regions")
+}
+
+func (h *handler) removeRegion(c echo.Context) error {
+	if err := h.Store.RemoveRegion(c.Request().Context(), web.ActorOf(c), c.Param("name")); err != nil {
+		return h.renderMissions(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/missions#regions")
 }
 
 func (h *handler) addMission(c echo.Context) error {
 	f := missionForm{Code: strings.ToUpper(strings.TrimSpace(c.FormValue("code"))), Name: c.FormValue("name"), Country: c.FormValue("country"),
 		City: c.FormValue("city"), Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon")}
 	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
-	var err error
+	regions, err := h.Store.Regions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f.Regions = regions
 	if m.Lat, err = optFloat(f.Lat); err == nil {
 		m.Lon, err = optFloat(f.Lon)
+	}
+	if err == nil && f.Region != "" && !slices.Contains(regions, f.Region) {
+		err = problem.Errorf(problem.Invalid, "There is no region %q: choose one from the list, or add it under Regions first.", f.Region)
 	}
 	if err == nil {
 		err = h.Store.AddMission(c.Request().Context(), web.ActorOf(c), m)
@@ -181,6 +271,9 @@ func (h *handler) renderMissionStatus(c echo.Context, status int, code string, e
 	p := h.page(c, m.Name, d)
 	if code != "" {
 		p.Flash = "Enrollment code issued. It is shown only now."
+	}
+	if web.Flash(c) == "edited" {
+		p.Flash = "Saved the mission's details."
 	}
 	if web.Flash(c) == "revoked" {
 		p.Flash = "Revoked. HQ refuses this mission's pouches from now on; it is off the map and out of the means. To undo, reinstate it below."

@@ -65,3 +65,53 @@ func TestDestructiveActionsAskFirst(t *testing.T) {
 		t.Fatalf("after reinstating, the old keys' pouch gets %d; they must enroll again", st)
 	}
 }
+
+// TestMissionDetailsAndRegions: HQ corrects a mission's details from its
+// page, its region chosen from the list HQ manages; a region not on the
+// list is refused, so a typo cannot make a new region; a region still in
+// use cannot be removed.
+func TestMissionDetailsAndRegions(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	b.Get("/missions")
+	for _, name := range []string{"Europe", "Asia and Pacific"} {
+		if r := b.Post("/regions", url.Values{"name": {name}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("add a region: %d", r.Status)
+		}
+	}
+	b.Get("/missions/new")
+	if r := b.Post("/missions", url.Values{"code": {"FR-PAR"}, "name": {"Embassy in Paris"}, "region": {"Eruope"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "There is no region") {
+		t.Fatalf("a mission in a region not on the list: %d", r.Status)
+	}
+	if r := b.Post("/missions", url.Values{"code": {"FR-PAR"}, "name": {"Embassy in Paris"}, "region": {"Asia and Pacific"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	page := b.Get("/missions/FR-PAR/edit").Body
+	if !strings.Contains(page, `<option selected>Asia and Pacific</option>`) || !strings.Contains(page, `<option>Europe</option>`) {
+		t.Fatalf("the edit form does not offer the list:\n%s", page)
+	}
+	if r := b.Post("/missions/FR-PAR", url.Values{"name": {"Embassy in Paris"}, "region": {"Eruope"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "Nothing was changed") {
+		t.Fatalf("a typo for a region: %d", r.Status)
+	}
+	if r := b.Post("/missions/FR-PAR", url.Values{"name": {"Embassy of France in Paris"}, "city": {"Paris"}, "region": {"Europe"}, "lat": {"48.86"}, "lon": {"2.35"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("save the details: %d %s", r.Status, r.Body)
+	}
+	m, err := e.db.Mission(context.Background(), "FR-PAR")
+	if err != nil || m.Name != "Embassy of France in Paris" || m.Region != "Europe" || m.City != "Paris" || m.Lat == nil || *m.Lat != 48.86 {
+		t.Fatalf("after the edit: %+v %v", m, err)
+	}
+	if p := b.Get("/missions/FR-PAR").Body; !strings.Contains(p, "Saved the mission") {
+		t.Fatal("no word that the details were saved")
+	}
+	b.Get("/missions")
+	if r := b.Post("/regions/Europe/remove", nil); r.Status != http.StatusConflict || !strings.Contains(r.Body, "move them to another region first") {
+		t.Fatalf("removing a region in use: %d", r.Status)
+	}
+	if r := b.Post("/regions/Asia%20and%20Pacific/remove", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("removing an unused region: %d", r.Status)
+	}
+	if rs, _ := e.db.Regions(context.Background()); len(rs) != 1 || rs[0] != "Europe" {
+		t.Fatalf("regions: %v", rs)
+	}
+}

@@ -74,10 +74,23 @@ func (d *DB) AddMission(ctx context.Context, by account.Actor, m Mission) error 
 		}
 		return err
 	}
+	if err := keepRegion(ctx, tx, m.Region); err != nil {
+		return err
+	}
 	if err := account.Audit(ctx, tx, by, "mission.add", m.Code, m.Name); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// keepRegion puts a mission's region on the list, if it is not there: a
+// mission registered from the command line names its region freely.
+func keepRegion(ctx context.Context, tx *sql.Tx, region string) error {
+	if region == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO regions (name) VALUES (?)", region)
+	return err
 }
 
 const missionCols = "code, name, country, city, region, lat, lon, state, demo, created_at, last_seen, through, framework"
@@ -499,6 +512,9 @@ func (d *DB) PutDemo(ctx context.Context, m Mission, answers []readiness.Answer,
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
+	}
+	if err := keepRegion(ctx, tx, m.Region); err != nil {
+		return false, err
 	}
 	for _, a := range answers {
 		body, _ := json.Marshal(a)

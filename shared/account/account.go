@@ -345,6 +345,56 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, username, password 
 	return tx.Commit()
 }
 
+// ChangePassword is a person changing their own password: the current
+// one is checked as a login is (with its limits on guessing), then the
+// new one replaces it and every session of theirs ends.
+func (s *Service) ChangePassword(ctx context.Context, by Actor, current, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	_, token, err := s.Login(ctx, by.Username, current, by.Remote)
+	if errors.Is(err, ErrBadLogin) {
+		return problem.Errorf(problem.Invalid, "Your current password is not the one typed. Nothing was changed.")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Logout(ctx, token, by); err != nil {
+		return err
+	}
+	return s.SetPassword(ctx, by, by.Username, password)
+}
+
+// SetRole gives an account another role. Nobody changes their own, so
+// that the last administrator cannot lock everyone out by a slip.
+func (s *Service) SetRole(ctx context.Context, by Actor, username, role string) error {
+	if !slices.Contains(s.roles, role) {
+		return problem.Errorf(problem.Invalid, "%q is not a role here; choose one of: %s.", role, strings.Join(s.roles, ", "))
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := userBy(ctx, tx, "username", username)
+	if err != nil {
+		return err
+	}
+	if u.Username == by.Username {
+		return problem.Errorf(problem.Conflict, "You cannot change your own role; ask another administrator.")
+	}
+	if u.Role == role {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET role = ? WHERE id = ?", role, u.ID); err != nil {
+		return err
+	}
+	if err := Audit(ctx, tx, by, "user.role", u.Username, u.Role+" → "+role); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // SetDisabled disables or re-enables an account; disabling ends its
 // sessions.
 func (s *Service) SetDisabled(ctx context.Context, by Actor, username string, disabled bool) error {
