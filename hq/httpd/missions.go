@@ -1,9 +1,9 @@
 package httpd
 
 import (
-	"slices"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
