@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -135,4 +136,129 @@ func TestBrowserPagesAtBothWidths(t *testing.T) {
 	for k, n := range totals {
 		t.Logf("axe: %d finding(s) below serious on %s", n, k)
 	}
+}
+
+// TestBrowserEscalationJourney walks the crisis pathway as its people
+// do, in Chromium, with the link to HQ down and then back: staff answer
+// an item and flag an incident; the head of mission sees it waiting for
+// their decision and escalates it, and the page says it is not at HQ
+// yet, with a banner that HQ is out of reach; the link comes back and
+// it is received; HQ's duty officer acknowledges it and the mission sees
+// the acknowledgement; HQ's administrator revokes the mission's keys,
+// which takes the mission's code typed again.
+func TestBrowserEscalationJourney(t *testing.T) {
+	s := newSite(t)
+	run(t, "chancery-agent", "user", "add", "--data", s.agentDir, "--username", "sam", "--name", "Sam Staff", "--role", "staff", "--password", "staff password 12")
+	run(t, "chancery-agent", "user", "add", "--data", s.agentDir, "--username", "hom", "--name", "Hana Head", "--role", "head", "--password", "head password 123")
+	run(t, "chancery-hq", "user", "add", "--data", s.hqDir, "--username", "duty", "--name", "Duty Officer", "--role", "analyst", "--password", "analyst password 1")
+	s.px.down.Store(true)
+	a := startAgent(t, s.agentDir, "--sync-attempts", "1")
+	ctx := newBrowser(t)
+
+	logIn(t, ctx, a.URL, "sam", "staff password 12")
+	do(t, ctx, "answer an item",
+		chromedp.Navigate(a.URL+"/areas/narrative"),
+		chromedp.Click(chromedp.CSS(`#NAR-01-l2`)),
+		chromedp.SendKeys(chromedp.CSS(`#NAR-01-ev`), "Monitoring rota agreed with the press office"),
+		chromedp.Click(chromedp.CSS(`#NAR-01-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`#NAR-01-saved`)),
+	)
+	do(t, ctx, "report an incident",
+		chromedp.Navigate(a.URL+"/incidents/new"),
+		chromedp.SendKeys(chromedp.CSS(`#i-title`), "Deepfake audio of the ambassador on a messaging channel"),
+		chromedp.SetValue(chromedp.CSS(`#i-kind`), "synthetic-media"),
+		chromedp.Click(chromedp.CSS(`#record`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status`)),
+	)
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	incURL := strings.SplitN(loc, "?", 2)[0]
+	do(t, ctx, "flag it for the head of mission",
+		chromedp.Click(chromedp.CSS(`input[name=to][value=flagged]`)),
+		chromedp.SendKeys(chromedp.CSS(`#reason`), "Spreading in diaspora groups"),
+		chromedp.Click(chromedp.CSS(`#decide`)),
+	)
+	waitFor(t, 10*time.Second, func() bool { return strings.EqualFold(text(t, ctx, `#status`), "flagged") })
+
+	logIn(t, ctx, a.URL, "hom", "head password 123")
+	if n := text(t, ctx, `nav[aria-label=Main] a[href="/incidents"] .count`); !strings.HasPrefix(n, "1") {
+		t.Fatalf("the menu shows %q waiting for the head of mission", n)
+	}
+	if s := text(t, ctx, `#needs-decision`); !strings.Contains(s, "Needs your decision") || !strings.Contains(s, "Deepfake audio of the ambassador") || !strings.Contains(s, "Synthetic audio or video") {
+		t.Fatalf("the home page's decisions: %q", s)
+	}
+	do(t, ctx, "escalate",
+		chromedp.Click(chromedp.CSS(`#needs-decision a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#decide`)),
+		chromedp.Click(chromedp.CSS(`input[name=to][value=escalated]`)),
+		chromedp.SendKeys(chromedp.CSS(`#reason`), "Synthetic media of an official"),
+		chromedp.Click(chromedp.CSS(`#decide`)),
+		chromedp.WaitVisible(chromedp.CSS(`#delivery`)),
+	)
+	if d := text(t, ctx, `#delivery`); strings.Contains(d, "Received") || strings.Contains(d, "sent") {
+		t.Fatalf("with HQ out of reach, the delivery says %q", d)
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		do(t, ctx, "reload", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`#delivery`)))
+		return strings.HasPrefix(text(t, ctx, `#delivery`), "Not at HQ yet")
+	})
+	if n := text(t, ctx, `.notice`); !strings.Contains(n, "HQ has not been reached") {
+		t.Fatalf("the banner: %q", n)
+	}
+	if s := text(t, ctx, `#hq-ack`); !strings.Contains(s, "not yet") {
+		t.Fatalf("HQ's acknowledgement before HQ had it: %q", s)
+	}
+
+	s.px.down.Store(false)
+	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	waitFor(t, 30*time.Second, func() bool {
+		do(t, ctx, "reload", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`#delivery`)))
+		return strings.HasPrefix(text(t, ctx, `#delivery`), "Received by HQ")
+	})
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.notice').length`)); n != 0 {
+		t.Fatal("the banner stays once HQ answered")
+	}
+
+	logIn(t, ctx, s.hq.URL, "duty", "analyst password 1")
+	do(t, ctx, "the board", chromedp.Navigate(s.hq.URL+"/incidents"), chromedp.WaitVisible(chromedp.CSS(`#board`)))
+	if row := strings.ToLower(text(t, ctx, `#board tbody tr`)); !strings.Contains(row, "awaiting hq's acknowledgement") || !strings.Contains(row, "2 · moderate") || !strings.Contains(row, "synthetic audio or video") {
+		t.Fatalf("HQ's board row: %q", row)
+	}
+	do(t, ctx, "acknowledge",
+		chromedp.Click(chromedp.CSS(`#board tbody tr a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#acknowledge`)),
+		chromedp.Click(chromedp.CSS(`#acknowledge`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	if st := text(t, ctx, `#ack-state`); !strings.HasPrefix(st, "Acknowledged") {
+		t.Fatalf("after acknowledging: %q", st)
+	}
+
+	logIn(t, ctx, a.URL, "hom", "head password 123")
+	do(t, ctx, "sync now", chromedp.Navigate(a.URL+"/sync"), chromedp.Click(chromedp.CSS(`form[action="/sync"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	waitFor(t, 30*time.Second, func() bool {
+		do(t, ctx, "reload", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.CSS(`#hq-ack`)))
+		return strings.HasPrefix(text(t, ctx, `#hq-ack`), "Acknowledged")
+	})
+	if tl := text(t, ctx, `.timeline`); !strings.Contains(tl, "HQ acknowledged") {
+		t.Fatalf("the timeline: %q", tl)
+	}
+
+	logIn(t, ctx, s.hq.URL, "admin", s.hqPassword())
+	do(t, ctx, "revoke the keys without confirming",
+		chromedp.Navigate(s.hq.URL+"/missions/FR-PAR"),
+		chromedp.WaitVisible(chromedp.CSS(`#rekey-form`)),
+		// The browser stops an empty box; send it anyway, as a script would.
+		chromedp.RemoveAttribute(chromedp.CSS(`#rekey-confirm`), "required"),
+		chromedp.RemoveAttribute(chromedp.CSS(`#rekey-confirm`), "pattern"),
+		chromedp.Click(chromedp.CSS(`#rekey`)),
+		chromedp.WaitVisible(chromedp.CSS(`.error`)),
+	)
+	if e := text(t, ctx, `.error`); !strings.Contains(e, "type the mission's code, FR-PAR") || !strings.Contains(e, "Nothing was changed") {
+		t.Fatalf("revoking without confirming: %q", e)
+	}
+	do(t, ctx, "revoke the keys, confirmed",
+		chromedp.SendKeys(chromedp.CSS(`#rekey-confirm`), "FR-PAR"),
+		chromedp.Click(chromedp.CSS(`#rekey`)),
+		chromedp.WaitVisible(chromedp.CSS(`#enroll-code`)),
+	)
 }

@@ -276,7 +276,7 @@ func TestRelayThroughPeers(t *testing.T) {
 		p := par.page(t, "/incidents/"+id)
 		st := deliveryOf(p)
 		seen[st] = true
-		if st == "carried" && !strings.Contains(p, "Carried by FR-LYO") {
+		if st == "carried" && !regexp.MustCompile(`Carried by FR-(LYO|MRS)</strong>`).MatchString(p) {
 			t.Fatalf("carried, but not said by whom:\n%s", p)
 		}
 		return st == "received"

@@ -63,6 +63,13 @@ func (s *Site) Map(m ErrorMapper) { s.mappers = append(s.mappers, m) }
 type NavItem struct {
 	Href, Label string
 	Roles       []string
+	// Count, if set, is a number shown beside the link (things waiting
+	// for the person), with CountSays as what it counts, for screen
+	// readers: "need your decision".
+	Count     func(c echo.Context) int
+	CountSays string
+	// CountRoles are the roles that see the count; all, if empty.
+	CountRoles []string
 }
 
 // Page is what the layout template renders around every page.
@@ -85,6 +92,8 @@ type Page struct {
 type NavLink struct {
 	Href, Label string
 	Current     bool
+	Count       int
+	CountSays   string
 }
 
 // Page builds the frame of a page for the request.
@@ -106,7 +115,11 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 		if len(n.Roles) > 0 && !slices.Contains(n.Roles, u.Role) {
 			continue
 		}
-		p.Nav = append(p.Nav, NavLink{Href: n.Href, Label: n.Label})
+		link := NavLink{Href: n.Href, Label: n.Label, CountSays: n.CountSays}
+		if n.Count != nil && (len(n.CountRoles) == 0 || slices.Contains(n.CountRoles, u.Role)) {
+			link.Count = n.Count(c)
+		}
+		p.Nav = append(p.Nav, link)
 		if n.Href == path || (n.Href != "/" && strings.HasPrefix(path, n.Href)) {
 			best = len(p.Nav) - 1
 		}

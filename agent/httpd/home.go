@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"chancery/shared/incident"
 	"chancery/web"
 	"net/http"
 
@@ -16,6 +17,9 @@ type homeData struct {
 	Unsupported      []framework.Item
 	LastSnapshot     *readiness.Snapshot
 	CanSignOff       bool
+	// Decisions are the incidents flagged for the head of mission, shown
+	// to those who decide.
+	Decisions []incident.Incident
 }
 
 func (h *handler) home(c echo.Context) error {
@@ -42,6 +46,11 @@ func (h *handler) home(c echo.Context) error {
 	}
 	if signed {
 		d.LastSnapshot = &last
+	}
+	if has(canDecide, u.Role) {
+		if d.Decisions, err = h.Store.AwaitingDecision(ctx); err != nil {
+			return err
+		}
 	}
 	p := h.page(c, "Readiness", d)
 	if c.QueryParam("signed") != "" {

@@ -107,7 +107,10 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		Nav: []web.NavItem{
 			{Href: "/", Label: "Readiness"},
 			{Href: "/snapshots", Label: "Snapshots"},
-			{Href: "/incidents", Label: "Incidents"},
+			{Href: "/incidents", Label: "Incidents", CountSays: "need your decision", CountRoles: canDecide, Count: func(c echo.Context) int {
+				waiting, _ := s.Store.AwaitingDecision(c.Request().Context())
+				return len(waiting)
+			}},
 			{Href: "/protocols", Label: "Protocols"},
 			{Href: "/sync", Label: "Sync"},
 			{Href: "/peers", Label: "Peers"},

@@ -145,6 +145,26 @@ func (d *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, err
 	return out, rows.Err()
 }
 
+// AwaitingDecision lists the incidents flagged for the head of mission:
+// staff have done what is theirs, and the next step is a decision.
+func (d *DB) AwaitingDecision(ctx context.Context) ([]incident.Incident, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, json_extract(body, '$.title'), json_extract(body, '$.kind'), severity, status, updated_at
+		FROM incidents WHERE status = ? ORDER BY severity DESC, updated_at`, string(incident.Flagged))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		var in incident.Incident
+		if err := rows.Scan(&in.ID, &in.Title, &in.Kind, &in.Severity, &in.Status, (*sqlite.Time)(&in.UpdatedAt)); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
 // MoveIncident records a decision on the pathway.
 func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to incident.Status, reason, lessons string) (incident.Incident, error) {
 	if utf8.RuneCountInString(reason) > incident.MaxText || utf8.RuneCountInString(lessons) > incident.MaxText {
@@ -303,14 +323,14 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 
 // AddGuidance adds HQ's guidance to an incident's timeline, unless it is
 // there already. The incident's change then tells HQ it arrived.
-func (d *DB) AddGuidance(ctx context.Context, id, guidanceID, by, text string, at time.Time) error {
+func (d *DB) AddGuidance(ctx context.Context, id, guidanceID, by, text string, at time.Time, ack bool) error {
 	_, err := d.updateIncident(ctx, account.Actor{Username: "HQ", Remote: "guidance"}, id, "incident.guidance", func(_ *sql.Tx, in *incident.Incident) error {
 		for _, e := range in.Timeline {
 			if e.GuidanceID == guidanceID {
 				return errUnchanged
 			}
 		}
-		in.Timeline = append(in.Timeline, incident.Entry{At: at.UTC(), By: "HQ (" + by + ")", To: in.Status, Reason: text, HQ: true, GuidanceID: guidanceID})
+		in.Timeline = append(in.Timeline, incident.Entry{At: at.UTC(), By: "HQ (" + by + ")", To: in.Status, Reason: text, HQ: true, GuidanceID: guidanceID, Ack: ack})
 		in.UpdatedAt = d.Now().UTC().Truncate(time.Second)
 		return nil
 	})

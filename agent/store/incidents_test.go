@@ -114,7 +114,7 @@ func TestConcurrentWorkOnOneIncident(t *testing.T) {
 				}
 			case 1:
 				id := fmt.Sprintf("G-%d", i)
-				if err := db.AddGuidance(ctx, in.ID, id, "hq.duty", "Hold the statement "+id, time.Now()); err == nil {
+				if err := db.AddGuidance(ctx, in.ID, id, "hq.duty", "Hold the statement "+id, time.Now(), false); err == nil {
 					mu.Lock()
 					guidance[id] = true
 					mu.Unlock()

@@ -12,7 +12,7 @@ import (
 // only be a mistake at HQ, which the mission cannot act on.
 func (l *Link) takeGuidance(ctx context.Context, guidance []exchange.GuidanceLine) error {
 	for _, g := range guidance {
-		if err := l.DB.AddGuidance(ctx, g.Incident, g.ID, g.By, g.Text, g.At); err != nil && problem.CodeOf(err) != problem.NotFound {
+		if err := l.DB.AddGuidance(ctx, g.Incident, g.ID, g.By, g.Text, g.At, g.Ack); err != nil && problem.CodeOf(err) != problem.NotFound {
 			return err
 		}
 	}

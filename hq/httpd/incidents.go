@@ -31,6 +31,10 @@ func (h *handler) incidentBoard(c echo.Context) error {
 	f := board.Filter{Region: c.QueryParam("region"), Kind: c.QueryParam("kind"), OpenOnly: c.QueryParam("open") != ""}
 	f.MinSeverity, _ = strconv.Atoi(c.QueryParam("severity"))
 	rows := board.Rows(all, missions, f)
+	acked, err := h.Store.Acked(ctx)
+	if err != nil {
+		return err
+	}
 	esc, nEsc := board.Median(rows, func(r board.Row) time.Duration { return r.ToEscalate })
 	cls, nCls := board.Median(rows, func(r board.Row) time.Duration { return r.ToClose })
 	return c.Render(http.StatusOK, "incidents", h.page(c, "Incidents", struct {
@@ -41,7 +45,8 @@ func (h *handler) incidentBoard(c echo.Context) error {
 		Kinds               any
 		ToEscalate, ToClose time.Duration
 		NEscalated, NClosed int
-	}{rows, board.Groups(rows), f, h.regions(c), incident.Kinds, esc, cls, nEsc, nCls}))
+		Acked               map[string]bool
+	}{rows, board.Groups(rows), f, h.regions(c), incident.Kinds, esc, cls, nEsc, nCls, acked}))
 }
 
 func (h *handler) reportedIncident(c echo.Context) error {
@@ -67,15 +72,26 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 		return err
 	}
 	u, _ := web.CurrentUser(c)
+	var ack *store.Guidance
+	for i := range g {
+		if g[i].Ack {
+			ack = &g[i]
+		}
+	}
 	p := h.page(c, r.ID, struct {
-		R        store.Reported
-		Guidance []store.Guidance
-		Held     map[string]bool
-		CanGuide bool
-	}{r, g, held, has(canGuide, u.Role)})
+		R           store.Reported
+		Guidance    []store.Guidance
+		Ack         *store.Guidance
+		EscalatedAt *time.Time
+		Held        map[string]bool
+		CanGuide    bool
+	}{r, g, ack, r.EscalatedAt, held, has(canGuide, u.Role)})
 	p.Error = failure
-	if web.Flash(c) == "sent" {
+	switch web.Flash(c) {
+	case "sent":
 		p.Flash = "Guidance recorded. It reaches the mission with its next sync and joins the incident's timeline there."
+	case "acked":
+		p.Flash = "Acknowledged. The mission sees it with its next sync."
 	}
 	return c.Render(status, "incident", p)
 }
@@ -89,6 +105,20 @@ func (h *handler) guide(c echo.Context) error {
 		}
 		return err
 	}
+	web.SetFlash(c, "sent")
+	return c.Redirect(http.StatusSeeOther, "/incidents/"+url.PathEscape(c.Param("mission"))+"/"+url.PathEscape(c.Param("id")))
+}
+
+// ack is the duty officer acknowledging a mission's escalation.
+func (h *handler) ack(c echo.Context) error {
+	if _, err := h.Store.Acknowledge(c.Request().Context(), web.ActorOf(c), c.Param("mission"), c.Param("id")); err != nil {
+		if code := problem.CodeOf(err); code == problem.Conflict {
+			_, msg := web.StatusOf(err)
+			return h.renderReported(c, http.StatusConflict, msg)
+		}
+		return err
+	}
+	web.SetFlash(c, "acked")
 	return c.Redirect(http.StatusSeeOther, "/incidents/"+url.PathEscape(c.Param("mission"))+"/"+url.PathEscape(c.Param("id")))
 }
 

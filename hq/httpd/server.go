@@ -158,6 +158,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/incidents/lessons", h.lessons, web.RequireLogin)
 	g.GET("/incidents/:mission/:id", h.reportedIncident, web.RequireLogin)
 	g.POST("/incidents/:mission/:id/guidance", h.guide, web.RequireRole(canGuide...))
+	g.POST("/incidents/:mission/:id/ack", h.ack, web.RequireRole(canGuide...))
 	g.GET("/incidents/:mission/:id/attachments/:sha", h.evidence, web.RequireLogin)
 	g.GET("/library", h.library, web.RequireLogin)
 	g.GET("/library/new", h.publishPage, web.RequireRole(canPublish...))

@@ -480,7 +480,7 @@ func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial i
 		return nil, err
 	}
 	for _, g := range guidance {
-		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At})
+		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At, Ack: g.Ack})
 	}
 	return s.seal(ctx, m, r)
 }

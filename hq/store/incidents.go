@@ -93,12 +93,58 @@ type Guidance struct {
 	ID, Mission, Incident, Text, By string
 	At                              time.Time
 	Delivered                       bool
+	// Ack marks HQ's acknowledgement of the escalation.
+	Ack bool
+}
+
+// Acked lists the incidents HQ has acknowledged, as "mission/id".
+func (d *DB) Acked(ctx context.Context) (map[string]bool, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT mission, incident FROM guidance WHERE ack = 1")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var m, id string
+		if err := rows.Scan(&m, &id); err != nil {
+			return nil, err
+		}
+		out[m+"/"+id] = true
+	}
+	return out, rows.Err()
 }
 
 // AddGuidance records HQ's guidance on a mission's incident; it travels
 // to the mission with its next exchange and joins the incident's
 // timeline there.
 func (d *DB) AddGuidance(ctx context.Context, by account.Actor, mission, id, text string) (Guidance, error) {
+	return d.addGuidance(ctx, by, mission, id, text, false)
+}
+
+// Acknowledge records that HQ has the mission's escalation and is on it;
+// the acknowledgement travels like guidance, once per incident.
+func (d *DB) Acknowledge(ctx context.Context, by account.Actor, mission, id string) (Guidance, error) {
+	r, err := d.ReportedIncident(ctx, mission, id)
+	if err != nil {
+		return Guidance{}, err
+	}
+	if r.Status != incident.Escalated && r.Status != incident.Coordinating {
+		return Guidance{}, problem.Errorf(problem.Conflict, "%s is %s, not escalated: there is no escalation to acknowledge.", id, r.Status)
+	}
+	prior, err := d.GuidanceFor(ctx, mission, id, false)
+	if err != nil {
+		return Guidance{}, err
+	}
+	for _, g := range prior {
+		if g.Ack {
+			return g, nil // once is enough
+		}
+	}
+	return d.addGuidance(ctx, by, mission, id, "HQ has the escalation and is on it: the duty officer, "+by.Username+", acknowledged it.", true)
+}
+
+func (d *DB) addGuidance(ctx context.Context, by account.Actor, mission, id, text string, ack bool) (Guidance, error) {
 	text = strings.TrimSpace(text)
 	if text == "" || utf8.RuneCountInString(text) > incident.MaxText || !utf8.ValidString(text) {
 		return Guidance{}, problem.Errorf(problem.Invalid, "Guidance is 1 to %d characters.", incident.MaxText)
@@ -106,16 +152,20 @@ func (d *DB) AddGuidance(ctx context.Context, by account.Actor, mission, id, tex
 	if _, err := d.ReportedIncident(ctx, mission, id); err != nil {
 		return Guidance{}, err
 	}
-	g := Guidance{ID: "G-" + randomID(), Mission: mission, Incident: id, Text: text, By: by.Username, At: d.Now().UTC().Truncate(time.Second)}
+	g := Guidance{ID: "G-" + randomID(), Mission: mission, Incident: id, Text: text, By: by.Username, At: d.Now().UTC().Truncate(time.Second), Ack: ack}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return g, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO guidance (id, mission, incident, text, by, at) VALUES (?, ?, ?, ?, ?, ?)", g.ID, mission, id, text, g.By, sqlite.Time(g.At)); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO guidance (id, mission, incident, text, by, at, ack) VALUES (?, ?, ?, ?, ?, ?, ?)", g.ID, mission, id, text, g.By, sqlite.Time(g.At), ack); err != nil {
 		return g, err
 	}
-	if err := account.Audit(ctx, tx, by, "incident.guidance", mission+" "+id, ""); err != nil {
+	action := "incident.guidance"
+	if ack {
+		action = "incident.ack"
+	}
+	if err := account.Audit(ctx, tx, by, action, mission+" "+id, ""); err != nil {
 		return g, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -160,7 +210,7 @@ func (d *DB) loadGuidanceWaiting(ctx context.Context) error {
 // GuidanceFor returns the guidance on incidents of a mission; pending
 // only, or all of it for one incident.
 func (d *DB) GuidanceFor(ctx context.Context, mission, id string, pendingOnly bool) ([]Guidance, error) {
-	q := "SELECT id, mission, incident, text, by, at, delivered FROM guidance WHERE mission = ?"
+	q := "SELECT id, mission, incident, text, by, at, delivered, ack FROM guidance WHERE mission = ?"
 	args := []any{mission}
 	if id != "" {
 		q += " AND incident = ?"
@@ -177,7 +227,7 @@ func (d *DB) GuidanceFor(ctx context.Context, mission, id string, pendingOnly bo
 	var out []Guidance
 	for rows.Next() {
 		var g Guidance
-		if err := rows.Scan(&g.ID, &g.Mission, &g.Incident, &g.Text, &g.By, (*sqlite.Time)(&g.At), &g.Delivered); err != nil {
+		if err := rows.Scan(&g.ID, &g.Mission, &g.Incident, &g.Text, &g.By, (*sqlite.Time)(&g.At), &g.Delivered, &g.Ack); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

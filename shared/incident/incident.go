@@ -35,8 +35,28 @@ var Kinds = []struct {
 	{"other", "Other"},
 }
 
+// Label is how people read a kind: "Synthetic audio or video".
+func (k Kind) Label() string {
+	for _, x := range Kinds {
+		if x.Kind == k {
+			return x.Label
+		}
+	}
+	return string(k)
+}
+
 // Severity is how serious an incident is, 1 to 4.
 type Severity int
+
+// Label is how people read a severity: "4 · Critical".
+func (s Severity) Label() string {
+	for _, x := range Severities {
+		if x.Severity == s {
+			return fmt.Sprintf("%d · %s", s, x.Label)
+		}
+	}
+	return fmt.Sprint(int(s))
+}
 
 // Severities, each with the definition staff choose by.
 var Severities = []struct {
@@ -104,6 +124,19 @@ type Entry struct {
 	// mission; GuidanceID names it, so that it is added once.
 	HQ         bool   `json:"hq,omitempty"`
 	GuidanceID string `json:"guidance,omitempty"`
+	// Ack marks HQ's acknowledgement of the escalation.
+	Ack bool `json:"ack,omitempty"`
+}
+
+// Acknowledged returns HQ's acknowledgement of the escalation, if it has
+// come.
+func (in Incident) Acknowledged() *Entry {
+	for i := range in.Timeline {
+		if in.Timeline[i].Ack {
+			return &in.Timeline[i]
+		}
+	}
+	return nil
 }
 
 // Attachment is evidence kept with an incident; its bytes are stored

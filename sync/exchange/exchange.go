@@ -189,4 +189,7 @@ type GuidanceLine struct {
 	Text     string    `json:"text"`
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`
+	// Ack marks HQ's acknowledgement of the escalation, as the crisis
+	// pathway asks of HQ.
+	Ack bool `json:"ack,omitempty"`
 }
