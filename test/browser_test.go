@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -245,8 +246,18 @@ func TestBrowserReadinessMap(t *testing.T) {
 	if h := text(t, ctx, `h1`); !strings.Contains(h, shown[0]) || !strings.Contains(strings.ToLower(h), "demo data") {
 		t.Fatalf("mission page heading %q, want %s marked as demo", h, shown[0])
 	}
-	if count(`svg.spark`) != 6 {
-		t.Fatalf("%d area trend charts, want 6", count(`svg.spark`))
+	if count(`svg.trend`) != 6 {
+		t.Fatalf("%d area trend charts, want 6", count(`svg.trend`))
+	}
+	// Each trend says its values and dates, and has its axis: 0 to 100,
+	// from the first sign-off to now.
+	label, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('svg.trend').getAttribute('aria-label')`))
+	if !regexp.MustCompile(`^Strategy: \d+ on \d{1,2} [A-Z][a-z]{2} \d{4}, .*\d+ on now$`).MatchString(label) {
+		t.Fatalf("the strategy trend says %q", label)
+	}
+	axis, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('svg.trend')[0].querySelectorAll('.axis text')].map(e => e.textContent).join('|')`))
+	if !regexp.MustCompile(`^100\|50\|0\|\d{1,2} [A-Z][a-z]{2} \d{4}\|now$`).MatchString(axis) {
+		t.Fatalf("the trend's axis reads %q", axis)
 	}
 	if dir := os.Getenv("CHANCERY_SCREENSHOTS"); dir != "" {
 		screenshot(t, ctx, hq.URL+"/", filepath.Join(dir, "hq-map.png"))

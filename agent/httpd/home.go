@@ -53,7 +53,7 @@ func (h *handler) home(c echo.Context) error {
 		}
 	}
 	p := h.page(c, "Readiness", d)
-	if c.QueryParam("signed") != "" {
+	if web.Flash(c) == "signed" {
 		p.Flash = "Assessment signed off."
 	}
 	return c.Render(http.StatusOK, "home", p)

@@ -17,7 +17,8 @@ func (h *handler) signOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/snapshots/"+url.PathEscape(s.ID)+"?signed=1")
+	web.SetFlash(c, "signed")
+	return c.Redirect(http.StatusSeeOther, "/snapshots/"+url.PathEscape(s.ID))
 }
 
 type snapshotRow struct {
@@ -102,7 +103,7 @@ func (h *handler) snapshot(c echo.Context) error {
 		}
 	}
 	p := h.page(c, "Snapshot", d)
-	if c.QueryParam("signed") != "" {
+	if web.Flash(c) == "signed" {
 		p.Flash = "Assessment signed off. This snapshot is now frozen."
 	}
 	return c.Render(http.StatusOK, "snapshot", p)

@@ -334,35 +334,61 @@ func (h *handler) rekey(c echo.Context) error {
 }
 
 // trend is an area's score at each sign-off, oldest first, and now, drawn
-// as a small line.
+// as a small chart with its axis, dates and values (see trends).
 type trend struct {
-	Area        string
-	Points      string
-	First, Last int
-	Signoffs    int
+	Area     string
+	Points   string
+	Dots     []trendDot
+	Signoffs int
+	// Says is the whole series in words, for screen readers.
+	Says string
+	// From and To label the time axis: the first sign-off, and now.
+	From string
 }
 
+// trendDot is one point of a trend: a sign-off, or now.
+type trendDot struct {
+	X, Y  float64
+	Value int
+	When  string
+}
+
+// The trend chart's plot, in its 260 × 76 box: scores 0–100 from y 62
+// up to 8, sign-offs spread from x 34 to 248.
+const (
+	trendLeft, trendRight = 34.0, 248.0
+	trendTop, trendBottom = 8.0, 62.0
+)
+
 // trends draws each area's score over the signed-off snapshots (newest
-// first in snaps) and the current assessment, in a 120 × 28 box.
+// first in snaps) and the current assessment.
 func trends(f *framework.Framework, snaps []readiness.Snapshot, now readiness.Report) []trend {
 	reports := make([]readiness.Report, 0, len(snaps)+1)
+	var dates []string
 	for i := len(snaps) - 1; i >= 0; i-- {
 		reports = append(reports, readiness.Assess(f, snaps[i].AnswerMap()))
+		dates = append(dates, snaps[i].SignedAt.UTC().Format("2 Jan 2006"))
 	}
 	reports = append(reports, now)
+	dates = append(dates, "now")
 	out := make([]trend, len(f.Areas))
 	for a := range f.Areas {
-		var pts []string
+		var pts, words []string
+		t := trend{Area: f.Areas[a].ID, Signoffs: len(snaps), From: dates[0]}
 		for i, r := range reports {
-			x := 2.0
+			x := trendRight
 			if len(reports) > 1 {
-				x = 2 + float64(i)*116/float64(len(reports)-1)
+				x = trendLeft + float64(i)*(trendRight-trendLeft)/float64(len(reports)-1)
 			}
-			y := 26 - float64(r.Areas[a].Score.Value)*24/100
+			v := r.Areas[a].Score.Value
+			y := trendBottom - float64(v)*(trendBottom-trendTop)/100
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+			t.Dots = append(t.Dots, trendDot{X: x, Y: y, Value: v, When: dates[i]})
+			words = append(words, fmt.Sprintf("%d on %s", v, dates[i]))
 		}
-		out[a] = trend{Area: f.Areas[a].ID, Points: strings.Join(pts, " "), First: reports[0].Areas[a].Score.Value,
-			Last: now.Areas[a].Score.Value, Signoffs: len(snaps)}
+		t.Points = strings.Join(pts, " ")
+		t.Says = f.Areas[a].Name + ": " + strings.Join(words, ", ")
+		out[a] = t
 	}
 	return out
 }
