@@ -72,7 +72,7 @@ func TestIncidentPathway(t *testing.T) {
 	if !strings.Contains(page.Body, `id="status">closed<`) || !strings.Contains(page.Body, "Lessons learned") || strings.Contains(page.Body, `id="decide"`) {
 		t.Fatal("closed incident page")
 	}
-	if n := strings.Count(page.Body, "<li><time>"); n != 4 {
+	if n := strings.Count(page.Body, `<li><time datetime=`); n != 4 {
 		t.Fatalf("timeline has %d entries, want 4 (recorded, flagged, escalated, closed)", n)
 	}
 }
