@@ -116,9 +116,9 @@ func TestBrowserPagesAtBothWidths(t *testing.T) {
 		pages                []string
 	}{
 		{a.URL, "admin", a.Password, []string{"/", "/areas/strategy", "/areas/narrative", "/incidents", "/incidents/new", "/incidents/" + inc,
-			"/protocols", "/protocols/crisis-escalation", "/snapshots", "/sync", "/users", "/audit"}},
-		{hq.URL, "admin", hq.Password, []string{"/", "/gaps", "/missions", "/missions/FR-PAR", "/missions/new", "/incidents", "/incidents/FR-PAR/" + inc,
-			"/incidents/lessons", "/library", "/library/crisis-escalation", "/library/crisis-escalation/edit", "/library/framework/edit", "/pouches", "/users", "/audit"}},
+			"/protocols", "/protocols/crisis-escalation", "/snapshots", "/sync", "/users", "/audit", "/account"}},
+		{hq.URL, "admin", hq.Password, []string{"/", "/gaps", "/missions", "/missions/FR-PAR", "/missions/FR-PAR/edit", "/missions/new", "/incidents", "/incidents/FR-PAR/" + inc,
+			"/incidents/lessons", "/library", "/library/crisis-escalation", "/library/crisis-escalation/edit", "/library/framework/edit", "/pouches", "/users", "/audit", "/account"}},
 	}
 	totals := map[string]int{}
 	for _, w := range []int{375, 1280} {
