@@ -108,6 +108,9 @@ type incidentData struct {
 	Severity  string
 	Moves     []move
 	CanRecord bool
+	// Typed is a decision refused, as the person typed it: shown again,
+	// so that nothing typed is lost.
+	Typed struct{ To, Reason, Lessons string }
 }
 
 // incident shows an incident, its timeline, and the decisions open from
@@ -124,6 +127,9 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	}
 	u, _ := web.CurrentUser(c)
 	d := incidentData{In: in, CanRecord: has(canAnswer, u.Role)}
+	if failure != "" {
+		d.Typed.To, d.Typed.Reason, d.Typed.Lessons = c.FormValue("to"), c.FormValue("reason"), c.FormValue("lessons")
+	}
 	if esc, err := h.Store.Delivery(ctx, in.ID); err != nil {
 		return err
 	} else if esc != nil {

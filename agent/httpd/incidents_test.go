@@ -57,6 +57,10 @@ func TestIncidentPathway(t *testing.T) {
 		if r.Status != 400 || !strings.Contains(r.Body, c.want) {
 			t.Fatalf("%s: %d, want 400 saying %q", c.to, r.Status, c.want)
 		}
+		// What was typed comes back: the decision, the reason, the lessons.
+		if !strings.Contains(r.Body, "\n"+c.reason+"</textarea>") || !strings.Contains(r.Body, "\n"+c.lessons+"</textarea>") || (strings.Contains(r.Body, `value="`+c.to+`"`) && !strings.Contains(r.Body, `value="`+c.to+`" checked`)) {
+			t.Fatalf("%s: the refused decision lost what was typed:\n%s", c.to, r.Body)
+		}
 	}
 	before := e.syncs
 	r := head.Post("/incidents/"+id+"/move", url.Values{"to": {"escalated"}, "reason": {"Synthetic audio of the ambassador"}})
