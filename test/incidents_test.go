@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,6 +48,21 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	}
 	if j := get(t, hc, hq.URL+"/api/v1/map"); !strings.Contains(j, `"incidents":1,"incidents_open":1,"minutes_to_escalate":`) {
 		t.Fatalf("signals in the map API: %s", j)
+	}
+	// Guidance too long is refused, and comes back as typed.
+	long := strings.Repeat("Do not amplify. ", 600)
+	if r := form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {long}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("guidance too long: %d", r.StatusCode)
+	}
+	m := csrfRE.FindStringSubmatch(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id))
+	resp, err := hc.PostForm(hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"csrf": {m[1]}, "text": {long}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(back), strings.TrimSpace(long)) {
+		t.Fatal("refused guidance did not come back as typed")
 	}
 	form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {"Do not repeat the claim; use line 4 of the cleared lines."}})
 	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "on its way") {

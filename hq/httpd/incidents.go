@@ -72,6 +72,10 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 		return err
 	}
 	u, _ := web.CurrentUser(c)
+	typed := ""
+	if failure != "" {
+		typed = c.FormValue("text")
+	}
 	var ack *store.Guidance
 	for i := range g {
 		if g[i].Ack {
@@ -85,7 +89,8 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 		EscalatedAt *time.Time
 		Held        map[string]bool
 		CanGuide    bool
-	}{r, g, ack, r.EscalatedAt, held, has(canGuide, u.Role)})
+		Typed       string // guidance refused, as typed
+	}{r, g, ack, r.EscalatedAt, held, has(canGuide, u.Role), typed})
 	p.Error = failure
 	switch web.Flash(c) {
 	case "sent":
