@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -47,10 +49,7 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(issued), now); err != nil {
 			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM protocols_fts WHERE id = ?", doc.ID); err != nil {
-			return 0, err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO protocols_fts (id, title, body) VALUES (?, ?, ?)", doc.ID, doc.Title, doc.Body); err != nil {
+		if err := index(ctx, tx, doc.ID, doc.Title, doc.Body); err != nil {
 			return 0, err
 		}
 		if err := account.Audit(ctx, tx, by, "protocol.install", doc.ID, fmt.Sprintf("version %d", doc.Version)); err != nil {
@@ -126,31 +125,62 @@ type Hit struct {
 // Search finds the protocols in force whose title or text contain every
 // word of the query (each word may be the start of a longer one).
 func (d *DB) Search(ctx context.Context, query string) ([]Hit, error) {
-	var terms []string
+	var prefixes, stems []string
 	for _, w := range strings.FieldsFunc(query, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		terms = append(terms, `"`+w+`"*`)
-		if len(terms) == 10 {
+		prefixes = append(prefixes, `"`+w+`"*`)
+		// The word stemmed, or a phrase it stands for (protocol.Synonyms).
+		alts := []string{`"` + w + `"`}
+		for _, p := range protocol.SynonymsOf(w) {
+			alts = append(alts, `"`+p+`"`)
+		}
+		stems = append(stems, "("+strings.Join(alts, " OR ")+")")
+		if len(prefixes) == 10 {
 			break
 		}
 	}
-	if len(terms) == 0 {
+	if len(prefixes) == 0 {
 		return nil, nil
 	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, title, snippet(protocols_fts, 2, '', '', '…', 16) FROM protocols_fts
-		WHERE protocols_fts MATCH ? ORDER BY rank LIMIT 50`, strings.Join(terms, " "))
+	// Whole words first, by their stems and synonyms; then what the words
+	// begin, as typed.
+	out, err := d.search(ctx, "protocols_stem", strings.Join(stems, " AND "), nil)
+	if err != nil {
+		return nil, err
+	}
+	return d.search(ctx, "protocols_fts", strings.Join(prefixes, " "), out)
+}
+
+// search appends to out the hits of one index not already in it.
+func (d *DB) search(ctx context.Context, table, match string, out []Hit) ([]Hit, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, title, snippet(`+table+`, 2, '', '', '…', 16) FROM `+table+`
+		WHERE `+table+` MATCH ? ORDER BY rank LIMIT 50`, match)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Hit
 	for rows.Next() {
 		var h Hit
 		if err := rows.Scan(&h.ID, &h.Title, &h.Snippet); err != nil {
 			return nil, err
 		}
-		out = append(out, h)
+		if !slices.ContainsFunc(out, func(x Hit) bool { return x.ID == h.ID }) {
+			out = append(out, h)
+		}
 	}
 	return out, rows.Err()
+}
+
+// index puts a protocol's version in force in both search indexes.
+func index(ctx context.Context, tx *sql.Tx, id, title, body string) error {
+	for _, table := range []string{"protocols_fts", "protocols_stem"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (id, title, body) VALUES (?, ?, ?)", id, title, body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ack is one acknowledgement, as it travels in the change log.

@@ -42,6 +42,28 @@ func TestProtocolLibrary(t *testing.T) {
 	if hits, _ := db.Search(ctx, "zzyzx"); len(hits) != 0 {
 		t.Errorf("nonsense found %d", len(hits))
 	}
+	// What people type: the protocols say "synthetic media" and
+	// "impersonation"; staff type "deepfake" and "impersonate".
+	for q, want := range map[string]string{
+		"deepfake":           "synthetic-media",
+		"deepfakes":          "synthetic-media",
+		"impersonate":        "synthetic-media",
+		"impersonated":       "crisis-escalation",
+		"escalations":        "crisis-escalation",
+		"deepfake officials": "synthetic-media",
+	} {
+		hits, err := db.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		found := false
+		for _, h := range hits {
+			found = found || h.ID == want
+		}
+		if !found {
+			t.Errorf("search %q did not find %s: %+v", q, want, hits)
+		}
+	}
 
 	// Acknowledgement is per version: a new version resets it.
 	amira := account.Actor{Username: "amira"}

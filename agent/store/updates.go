@@ -89,10 +89,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(doc.Issued), sqlite.Time(now)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM protocols_fts WHERE id = ?", doc.ID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO protocols_fts (id, title, body) VALUES (?, ?, ?)", doc.ID, doc.Title, doc.Body); err != nil {
+		if err := index(ctx, tx, doc.ID, doc.Title, doc.Body); err != nil {
 			return err
 		}
 		if err := account.Audit(ctx, tx, account.Actor{Username: "HQ", Remote: "update"}, "protocol.install", doc.ID, fmt.Sprintf("version %d", doc.Version)); err != nil {
