@@ -19,7 +19,7 @@ func TestProtocolPages(t *testing.T) {
 	staff := e.browser()
 	staff.Login("amira")
 	r := staff.Get("/protocols")
-	if !strings.Contains(r.Body, "6 protocols for you to read") || !strings.Contains(r.Body, "Crisis escalation pathway for narrative risks") {
+	if !strings.Contains(r.Body, "8 protocols for you to read") || !strings.Contains(r.Body, "Crisis escalation pathway for narrative risks") {
 		t.Fatalf("library:\n%s", r.Body)
 	}
 	r = staff.Get("/protocols?q=impersonating+accounts")

@@ -13,7 +13,7 @@ import (
 func TestProtocolLibrary(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
-	if n, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil || n != 6 {
+	if n, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil || n != len(protocol.Defaults()) {
 		t.Fatalf("install defaults: %d, %v", n, err)
 	}
 	if n, _ := db.Install(ctx, account.System, protocol.Defaults()); n != 0 {

@@ -23,6 +23,7 @@ import (
 	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/incident"
+	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
@@ -115,7 +116,7 @@ func TestPublishAndRelease(t *testing.T) {
 	}
 	hqKey, _ := base64.StdEncoding.DecodeString(m.hq.HQSigningKey)
 	rel, err := exchange.OpenRelease(ed25519.PublicKey(hqKey), *reply.Release)
-	if err != nil || rel.Mission != "FR-PAR" || len(rel.Targets) != 6 {
+	if err != nil || rel.Mission != "FR-PAR" || len(rel.Targets) != len(protocol.Defaults()) {
 		t.Fatalf("release: %+v, %v", rel, err)
 	}
 	found := false
