@@ -79,13 +79,18 @@ func CheckScope(scope string) error {
 	return problem.Errorf(problem.Invalid, "Publish to all missions, to a region, or to a list of missions.")
 }
 
-// SeedLibrary publishes the protocols every agent ships with, once.
+// SeedLibrary publishes each protocol every agent ships with, once: at
+// HQ's first start, and, after an upgrade that brings a new one, at the
+// next start, so that HQ's library and the agents' agree.
 func (d *DB) SeedLibrary(ctx context.Context) error {
-	var n int
-	if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM publications").Scan(&n); err != nil || n > 0 {
-		return err
-	}
 	for _, doc := range protocol.Defaults() {
+		var n int
+		if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM publications WHERE kind = ? AND doc_id = ?", KindProtocol, doc.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
 		if _, err := d.publish(ctx, account.System, doc, "all", true); err != nil {
 			return err
 		}
