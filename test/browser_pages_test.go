@@ -177,7 +177,11 @@ func TestBrowserEscalationJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#reason`), "Spreading in diaspora groups"),
 		chromedp.Click(chromedp.CSS(`#decide`)),
 	)
-	waitFor(t, 10*time.Second, func() bool { return strings.EqualFold(text(t, ctx, `#status`), "flagged") })
+	waitFor(t, 10*time.Second, func() bool {
+		// The page is being replaced: a read may miss it, and is tried again.
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+		return err == nil && strings.EqualFold(strings.TrimSpace(s), "flagged")
+	})
 
 	logIn(t, ctx, a.URL, "hom", "head password 123")
 	if n := text(t, ctx, `nav[aria-label=Main] a[href="/incidents"] .count`); !strings.HasPrefix(n, "1") {
