@@ -14,7 +14,6 @@ import (
 	"chancery/agent/uplink"
 	"chancery/shared/clock"
 	"chancery/shared/doctor"
-	"chancery/shared/health"
 	"chancery/sync/exchange"
 )
 
@@ -27,15 +26,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	r := doctor.Report{W: stdout}
-	free, err := health.Free(c.Data)
-	switch {
-	case err != nil:
-		r.Problem("disk", "cannot read the free space of %s (%v): check that the data folder exists", c.Data, err)
-	case free < health.MinFree:
-		r.Problem("disk", "only %d MB free on the disk of %s: free some space (old backups, logs); below %d MB the agent stops taking work", free>>20, c.Data, health.MinFree>>20)
-	default:
-		r.OK("disk", "%d MB free", free>>20)
-	}
+	r.Disk(c.Data, "old backups, logs", "the agent stops taking work")
 	if _, err := os.Stat(c.dbPath()); err != nil {
 		r.Problem("database", "there is no database at %s: is --data (CHANCERY_AGENT_DATA) the agent's data folder?", c.dbPath())
 		return r.End()

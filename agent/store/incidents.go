@@ -128,28 +128,20 @@ func readIncident(ctx context.Context, q queryer, id string) (incident.Incident,
 // severe first, then closed ones, most recent first. Only the fields the
 // list shows are read, straight from the stored JSON.
 func (d *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, json_extract(body, '$.title'), json_extract(body, '$.kind'), severity, status, updated_at
-		FROM incidents ORDER BY status = 'closed', severity DESC, updated_at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []incident.Incident
-	for rows.Next() {
-		var in incident.Incident
-		if err := rows.Scan(&in.ID, &in.Title, &in.Kind, &in.Severity, &in.Status, (*sqlite.Time)(&in.UpdatedAt)); err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+	return d.listIncidents(ctx, "ORDER BY status = 'closed', severity DESC, updated_at DESC LIMIT ?", limit)
 }
 
 // AwaitingDecision lists the incidents flagged for the head of mission:
 // staff have done what is theirs, and the next step is a decision.
 func (d *DB) AwaitingDecision(ctx context.Context) ([]incident.Incident, error) {
+	return d.listIncidents(ctx, "WHERE status = ? ORDER BY severity DESC, updated_at", string(incident.Flagged))
+}
+
+// listIncidents reads the fields the lists show, straight from the
+// stored JSON, for the rows that rest (a WHERE and ORDER BY) picks.
+func (d *DB) listIncidents(ctx context.Context, rest string, args ...any) ([]incident.Incident, error) {
 	rows, err := d.sql.QueryContext(ctx, `SELECT id, json_extract(body, '$.title'), json_extract(body, '$.kind'), severity, status, updated_at
-		FROM incidents WHERE status = ? ORDER BY severity DESC, updated_at`, string(incident.Flagged))
+		FROM incidents `+rest, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"chancery/shared/doctor"
-	"chancery/shared/health"
 	"chancery/sync/exchange"
 )
 
@@ -26,15 +25,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	r := doctor.Report{W: stdout}
-	free, err := health.Free(c.Data)
-	switch {
-	case err != nil:
-		r.Problem("disk", "cannot read the free space of %s (%v): check that the data folder exists", c.Data, err)
-	case free < health.MinFree:
-		r.Problem("disk", "only %d MB free on the disk of %s: free some space (old backups, finished uploads); below %d MB HQ stops taking pouches", free>>20, c.Data, health.MinFree>>20)
-	default:
-		r.OK("disk", "%d MB free", free>>20)
-	}
+	r.Disk(c.Data, "old backups, finished uploads", "HQ stops taking pouches")
 	if c.TLSCert != "" {
 		kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		switch {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"chancery/shared/backup"
+	"chancery/shared/health"
 )
 
 // Report writes each check's outcome as it is found.
@@ -84,6 +85,22 @@ func Integrity(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("the database is damaged (%s): stop the program and restore the last backup (restore keeps the damaged file beside it)", strings.Join(found, "; "))
 	}
 	return nil
+}
+
+// Disk says whether the disk of the data folder has room: below
+// health.MinFree the program stops taking work (stops is what it stops
+// doing, such as "the agent stops taking work"); clutter names what may be
+// cleared.
+func (r *Report) Disk(data, clutter, stops string) {
+	free, err := health.Free(data)
+	switch {
+	case err != nil:
+		r.Problem("disk", "cannot read the free space of %s (%v): check that the data folder exists", data, err)
+	case free < health.MinFree:
+		r.Problem("disk", "only %d MB free on the disk of %s: free some space (%s); below %d MB %s", free>>20, data, clutter, health.MinFree>>20, stops)
+	default:
+		r.OK("disk", "%d MB free", free>>20)
+	}
 }
 
 // Backups says how old the newest scheduled backup is: b's folder (or
