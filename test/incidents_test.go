@@ -51,9 +51,6 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	}
 	// Guidance too long is refused, and comes back as typed.
 	long := strings.Repeat("Do not amplify. ", 600)
-	if r := form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {long}}); r.StatusCode != http.StatusBadRequest {
-		t.Fatalf("guidance too long: %d", r.StatusCode)
-	}
 	m := csrfRE.FindStringSubmatch(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id))
 	resp, err := hc.PostForm(hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"csrf": {m[1]}, "text": {long}})
 	if err != nil {
@@ -61,8 +58,8 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	}
 	back, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(back), strings.TrimSpace(long)) {
-		t.Fatal("refused guidance did not come back as typed")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(back), strings.TrimSpace(long)) {
+		t.Fatalf("guidance too long: %d, and it came back as typed: %v", resp.StatusCode, strings.Contains(string(back), strings.TrimSpace(long)))
 	}
 	form(t, hc, hq.URL+"/incidents/FR-PAR/"+id, hq.URL+"/incidents/FR-PAR/"+id+"/guidance", url.Values{"text": {"Do not repeat the claim; use line 4 of the cleared lines."}})
 	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "on its way") {

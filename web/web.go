@@ -59,7 +59,6 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"skew":   skew,
 		"when":   When,
 		"deref":  func(p *int) int { return *p },
-		"sub0":   func(a, b float64) float64 { return a - b },
 	}
 	for k, v := range funcs {
 		all[k] = v

@@ -106,31 +106,48 @@ func (h *handler) editMission(c echo.Context) error {
 	return c.Render(http.StatusOK, "mission-new", h.page(c, "Edit "+m.Code, f))
 }
 
-func (h *handler) updateMission(c echo.Context) error {
+func (h *handler) addMission(c echo.Context) error    { return h.saveMission(c, false) }
+func (h *handler) updateMission(c echo.Context) error { return h.saveMission(c, true) }
+
+// saveMission registers a mission from the form, or, with edit, saves a
+// registered one's details. Its region must be on HQ's list, so that a
+// slip of the keyboard cannot make a new one; a refused form comes back
+// as typed.
+func (h *handler) saveMission(c echo.Context, edit bool) error {
 	ctx := c.Request().Context()
 	regions, err := h.Store.Regions(ctx)
 	if err != nil {
 		return err
 	}
-	f := missionForm{Code: c.Param("code"), Name: c.FormValue("name"), Country: c.FormValue("country"), City: c.FormValue("city"),
-		Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon"), Regions: regions, Edit: true}
+	f := missionForm{Code: strings.ToUpper(strings.TrimSpace(c.FormValue("code"))), Name: c.FormValue("name"), Country: c.FormValue("country"),
+		City: c.FormValue("city"), Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon"), Regions: regions, Edit: edit}
+	title, save, done := "Register a mission", h.Store.AddMission, ""
+	if edit {
+		f.Code = c.Param("code")
+		title, save, done = "Edit "+f.Code, h.Store.UpdateMission, " Nothing was changed."
+	}
 	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
 	if m.Lat, err = optFloat(f.Lat); err == nil {
 		m.Lon, err = optFloat(f.Lon)
 	}
+	if err == nil && f.Region != "" && !slices.Contains(regions, f.Region) {
+		err = problem.Errorf(problem.Invalid, "There is no region %q: choose one from the list, or add it under Regions first.", f.Region)
+	}
 	if err == nil {
-		err = h.Store.UpdateMission(ctx, web.ActorOf(c), m)
+		err = save(ctx, web.ActorOf(c), m)
 	}
 	if err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
 			status, msg := web.StatusOf(err)
-			p := h.page(c, "Edit "+f.Code, f)
-			p.Error = msg + " Nothing was changed."
+			p := h.page(c, title, f)
+			p.Error = msg + done
 			return c.Render(status, "mission-new", p)
 		}
 		return err
 	}
-	web.SetFlash(c, "edited")
+	if edit {
+		web.SetFlash(c, "edited")
+	}
 	return c.Redirect(http.StatusSeeOther, "/missions/"+m.Code)
 }
 
@@ -146,36 +163,6 @@ func (h *handler) removeRegion(c echo.Context) error {
 		return h.renderMissions(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/missions#regions")
-}
-
-func (h *handler) addMission(c echo.Context) error {
-	f := missionForm{Code: strings.ToUpper(strings.TrimSpace(c.FormValue("code"))), Name: c.FormValue("name"), Country: c.FormValue("country"),
-		City: c.FormValue("city"), Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon")}
-	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
-	regions, err := h.Store.Regions(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	f.Regions = regions
-	if m.Lat, err = optFloat(f.Lat); err == nil {
-		m.Lon, err = optFloat(f.Lon)
-	}
-	if err == nil && f.Region != "" && !slices.Contains(regions, f.Region) {
-		err = problem.Errorf(problem.Invalid, "There is no region %q: choose one from the list, or add it under Regions first.", f.Region)
-	}
-	if err == nil {
-		err = h.Store.AddMission(c.Request().Context(), web.ActorOf(c), m)
-	}
-	if err != nil {
-		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
-			status, msg := web.StatusOf(err)
-			p := h.page(c, "Register a mission", f)
-			p.Error = msg
-			return c.Render(status, "mission-new", p)
-		}
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/missions/"+m.Code)
 }
 
 func optFloat(s string) (*float64, error) {
@@ -342,8 +329,11 @@ type trend struct {
 	Signoffs int
 	// Says is the whole series in words, for screen readers.
 	Says string
-	// From and To label the time axis: the first sign-off, and now.
+	// From labels the time axis's start: the first sign-off.
 	From string
+	// Now is the latest value, written at LabelX, LabelY beside its point.
+	Now            int
+	LabelX, LabelY float64
 }
 
 // trendDot is one point of a trend: a sign-off, or now.
@@ -387,6 +377,8 @@ func trends(f *framework.Framework, snaps []readiness.Snapshot, now readiness.Re
 			words = append(words, fmt.Sprintf("%d on %s", v, dates[i]))
 		}
 		t.Points = strings.Join(pts, " ")
+		last := t.Dots[len(t.Dots)-1]
+		t.Now, t.LabelX, t.LabelY = last.Value, last.X-4, last.Y-5
 		t.Says = f.Areas[a].Name + ": " + strings.Join(words, ", ")
 		out[a] = t
 	}

@@ -76,7 +76,8 @@ func (d *DB) RemoveRegion(ctx context.Context, by account.Actor, name string) er
 }
 
 // UpdateMission changes a mission's registry entry: its name, place and
-// region; its code, keys and history stay.
+// region (put on the list, as AddMission does); its code, keys and
+// history stay.
 func (d *DB) UpdateMission(ctx context.Context, by account.Actor, m Mission) error {
 	if err := CheckMission(m); err != nil {
 		return err
@@ -86,14 +87,8 @@ func (d *DB) UpdateMission(ctx context.Context, by account.Actor, m Mission) err
 		return err
 	}
 	defer tx.Rollback()
-	if m.Region != "" {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM regions WHERE name = ?", m.Region).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return problem.Errorf(problem.Invalid, "There is no region %q: choose one from the list, or add it under Regions first.", m.Region)
-		}
+	if err := keepRegion(ctx, tx, m.Region); err != nil {
+		return err
 	}
 	res, err := tx.ExecContext(ctx, "UPDATE missions SET name = ?, country = ?, city = ?, region = ?, lat = ?, lon = ? WHERE code = ?",
 		strings.TrimSpace(m.Name), m.Country, m.City, m.Region, m.Lat, m.Lon, m.Code)

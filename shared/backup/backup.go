@@ -104,19 +104,11 @@ func Recipients(keys []string) ([]age.Recipient, error) {
 // anything is replaced; the database in place, if any, is kept beside it,
 // never deleted, and its name returned.
 func Restore(ctx context.Context, from, identity, dir, live string) (string, error) {
-	ids, err := identities(identity)
-	if err != nil {
-		return "", err
-	}
-	in, err := os.Open(from)
+	r, in, err := decrypt("the backup "+from, from, identity)
 	if err != nil {
 		return "", err
 	}
 	defer in.Close()
-	r, err := age.Decrypt(in, ids...)
-	if err != nil {
-		return "", fmt.Errorf("the backup %s cannot be opened with that identity: %v", from, err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -142,7 +134,7 @@ func Restore(ctx context.Context, from, identity, dir, live string) (string, err
 	}
 	var kept string
 	if _, err := os.Stat(live); err == nil {
-		kept = fmt.Sprintf("%s.replaced-%s", live, time.Now().UTC().Format("20060102T150405Z"))
+		kept = replaced(live)
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if err := os.Rename(live+suffix, kept+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return "", err
@@ -161,31 +153,47 @@ func Restore(ctx context.Context, from, identity, dir, live string) (string, err
 // the file identity, at out (mode 0600), keeping a file in place beside
 // it and returning its name.
 func RestoreFile(from, identity, out string) (string, error) {
-	ids, err := identities(identity)
-	if err != nil {
-		return "", err
-	}
-	in, err := os.Open(from)
+	r, in, err := decrypt(from, from, identity)
 	if err != nil {
 		return "", err
 	}
 	defer in.Close()
-	r, err := age.Decrypt(in, ids...)
-	if err != nil {
-		return "", fmt.Errorf("%s cannot be opened with that identity: %v", from, err)
-	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return "", fmt.Errorf("%s is damaged: %v", from, err)
 	}
 	var kept string
 	if _, err := os.Stat(out); err == nil {
-		kept = fmt.Sprintf("%s.replaced-%s", out, time.Now().UTC().Format("20060102T150405Z"))
+		kept = replaced(out)
 		if err := os.Rename(out, kept); err != nil {
 			return "", err
 		}
 	}
 	return kept, os.WriteFile(out, b, 0o600)
+}
+
+// decrypt opens the encrypted file from with the age identities in the
+// file identity; what names it in errors. Close the file when done.
+func decrypt(what, from, identity string) (io.Reader, io.Closer, error) {
+	ids, err := identities(identity)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := age.Decrypt(in, ids...)
+	if err != nil {
+		in.Close()
+		return nil, nil, fmt.Errorf("%s cannot be opened with that identity: %v", what, err)
+	}
+	return r, in, nil
+}
+
+// replaced is the name a restore keeps a file in place under, beside it.
+func replaced(path string) string {
+	return fmt.Sprintf("%s.replaced-%s", path, time.Now().UTC().Format("20060102T150405Z"))
 }
 
 func identities(file string) ([]age.Identity, error) {
