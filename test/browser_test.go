@@ -285,7 +285,7 @@ func TestBrowserProtocolRollout(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#review`)),
 		chromedp.WaitVisible(chromedp.CSS(`#review-section`)),
 	)
-	if s := text(t, ctx, `#reach-count`); !strings.HasPrefix(s, "1 missions (all)") {
+	if s := text(t, ctx, `#reach-count`); !strings.HasPrefix(s, "1 mission (all missions)") {
 		t.Fatalf("the review names whom it reaches as %q", s)
 	}
 	if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#diff ins')].map(e => e.textContent).join('\n')`)); !strings.Contains(s, "## Elections") {
@@ -491,7 +491,7 @@ func TestBrowserFrameworkEditor(t *testing.T) {
 	if s := text(t, ctx, `#diff`); !strings.Contains(s, "changed: guidance") || !strings.Contains(s, "Name the owner and the date of the last review.") {
 		t.Fatalf("the review's diff: %q", s)
 	}
-	if s := text(t, ctx, `#publish`); s != "Publish version 2 to 1 missions" {
+	if s := text(t, ctx, `#publish`); s != "Publish version 2 to 1 mission" {
 		t.Fatalf("the publish button says %q", s)
 	}
 	if dir := os.Getenv("CHANCERY_SCREENSHOTS"); dir != "" {

@@ -93,7 +93,13 @@ func (s *site) sync(env ...string) (string, error) {
 	return string(out), err
 }
 
-var heldRE = regexp.MustCompile(`(\d+) changes received, all applied up to number (\d+)`)
+var heldRE = regexp.MustCompile(`([\d,]+) changes? received, all applied up to number ([\d,]+)`)
+
+// number reads a number as an English page writes it: "2,100".
+func number(s string) int {
+	n, _ := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+	return n
+}
 
 // atHQ returns how many changes HQ holds for the mission and up to which
 // it has applied them, and the mission's area scores as HQ shows them.
@@ -105,8 +111,7 @@ func (s *site) atHQ() (held, through int, scores string) {
 	if m == nil {
 		s.t.Fatalf("HQ's mission page:\n%s", page)
 	}
-	held, _ = strconv.Atoi(m[1])
-	through, _ = strconv.Atoi(m[2])
+	held, through = number(m[1]), number(m[2])
 	return held, through, strings.Join(areaScoreRE.FindAllString(page, -1), " ")
 }
 

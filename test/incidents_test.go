@@ -43,7 +43,7 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 		t.Fatalf("HQ board:\n%s", board)
 	}
 	// The incident feeds the map: the mission's narrative-resilience signals.
-	if p := get(t, hc, hq.URL+"/missions/FR-PAR"); !strings.Contains(p, "1 incidents reported, 1 open · 1 escalated") {
+	if p := get(t, hc, hq.URL+"/missions/FR-PAR"); !strings.Contains(p, "1 incident reported, 1 open · 1 escalated") {
 		t.Fatalf("signals on the mission page:\n%s", p)
 	}
 	if j := get(t, hc, hq.URL+"/api/v1/map"); !strings.Contains(j, `"incidents":1,"incidents_open":1,"minutes_to_escalate":`) {

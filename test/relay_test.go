@@ -105,8 +105,8 @@ func (p *peer) page(t *testing.T, path string) string {
 }
 
 var (
-	pendingRE = regexp.MustCompile(`<span id="pending">(-?\d+)</span>`)
-	ackedRE   = regexp.MustCompile(`<td id="acked">(\d+)</td>`)
+	pendingRE = regexp.MustCompile(`<span id="pending">(-?[\d,]+)</span>`)
+	ackedRE   = regexp.MustCompile(`<td id="acked">([\d,]+)</td>`)
 )
 
 // outbox returns the changes HQ has confirmed and those waiting, as the
@@ -118,8 +118,7 @@ func (p *peer) outbox(t *testing.T) (acked, pending int) {
 	if a == nil || q == nil {
 		t.Fatalf("%s's sync page:\n%s", p.code, page)
 	}
-	acked, _ = strconv.Atoi(a[1])
-	pending, _ = strconv.Atoi(q[1])
+	acked, pending = number(a[1]), number(q[1])
 	return acked, pending
 }
 
@@ -171,9 +170,7 @@ func (k *cluster) held(code string) (held, through int) {
 	if m == nil {
 		return 0, 0
 	}
-	held, _ = strconv.Atoi(m[1])
-	through, _ = strconv.Atoi(m[2])
-	return held, through
+	return number(m[1]), number(m[2])
 }
 
 // linked waits until mission p sees each of the others alive and

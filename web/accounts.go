@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/shared/account"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 )
 
@@ -34,6 +35,7 @@ func (a *AccountPages) Mount(g *echo.Group, manage, audit []string) {
 	g.POST("/users", a.createUser, RequireRole(manage...))
 	g.GET("/account", a.accountPage, RequireLogin)
 	g.POST("/account/password", a.changePassword, RequireLogin)
+	g.POST("/account/language", a.setLanguage, RequireLogin)
 	g.POST("/users/:name/role", a.setRole, RequireRole(manage...))
 	g.POST("/users/:name/password", a.resetPassword, RequireRole(manage...))
 	g.POST("/users/:name/disable", a.disableUser, RequireRole(manage...))
@@ -54,8 +56,8 @@ type field struct{ Name, Value string }
 // holding what was sent, so that logging in again sends it.
 func (a *AccountPages) resume(c echo.Context, to string, form url.Values) error {
 	d := loginData{KeptTo: SafeNext(to), Kept: fields(form)}
-	p := a.Site.Page(c, "Log in", d)
-	p.Notice = "Your session ended before this was saved. Nothing you typed is lost: log in again and it is sent."
+	p := a.Site.Page(c, "login.title", d)
+	p.Notice = T(c, "login.kept")
 	return c.Render(http.StatusUnauthorized, "login", p)
 }
 
@@ -74,7 +76,7 @@ func (a *AccountPages) loginPage(c echo.Context) error {
 	if _, ok := CurrentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, SafeNext(c.QueryParam("next")))
 	}
-	return c.Render(http.StatusOK, "login", a.Site.Page(c, "Log in", loginData{Next: c.QueryParam("next")}))
+	return c.Render(http.StatusOK, "login", a.Site.Page(c, "login.title", loginData{Next: c.QueryParam("next")}))
 }
 
 func (a *AccountPages) login(c echo.Context) error {
@@ -88,18 +90,18 @@ func (a *AccountPages) login(c echo.Context) error {
 	}
 	keptTo := c.FormValue("kept_to")
 	if _, err := a.Web.LogIn(c, username, c.FormValue("password")); err != nil {
-		status, msg := StatusOf(err)
+		status, msg := StatusOf(c, err)
 		if status >= 500 {
 			return err
 		}
-		p := a.Site.Page(c, "Log in", loginData{Next: next, Username: username, KeptTo: keptTo, Kept: fields(kept)})
+		p := a.Site.Page(c, "login.title", loginData{Next: next, Username: username, KeptTo: keptTo, Kept: fields(kept)})
 		p.Error = msg
 		return c.Render(status, "login", p)
 	}
 	if keptTo != "" && len(kept) > 0 {
 		// Send what was kept, under the new session: the page posts it
 		// at once (or with one click, without script).
-		return c.Render(http.StatusOK, "resume", a.Site.Page(c, "Sending what you saved", loginData{KeptTo: SafeNext(keptTo), Kept: fields(kept)}))
+		return c.Render(http.StatusOK, "resume", a.Site.Page(c, "resume.title", loginData{KeptTo: SafeNext(keptTo), Kept: fields(kept)}))
 	}
 	return c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
@@ -130,7 +132,7 @@ func (a *AccountPages) renderUsers(c echo.Context, status int, form userForm, fl
 	if err != nil {
 		return err
 	}
-	p := a.Site.Page(c, "Users", usersData{Users: list, Roles: a.Web.Accounts.Roles(), Form: form})
+	p := a.Site.Page(c, "users.title", usersData{Users: list, Roles: a.Web.Accounts.Roles(), Form: form})
 	p.Flash, p.Error = flash, failure
 	return c.Render(status, "users", p)
 }
@@ -140,12 +142,12 @@ func (a *AccountPages) createUser(c echo.Context) error {
 	u, err := a.Web.Accounts.CreateUser(c.Request().Context(), ActorOf(c), form.Username, form.DisplayName, form.Role, c.FormValue("password"))
 	if err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
-			status, msg := StatusOf(err)
+			status, msg := StatusOf(c, err)
 			return a.renderUsers(c, status, form, "", msg)
 		}
 		return err
 	}
-	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, "Added "+u.Username+" as "+u.Role+".", "")
+	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, T(c, "users.added", "User", u.Username, "Role", i18n.Key("role."+u.Role)), "")
 }
 
 // accountPage is a person's own account: who they are, their role, and
@@ -155,9 +157,12 @@ func (a *AccountPages) accountPage(c echo.Context) error {
 }
 
 func (a *AccountPages) renderAccount(c echo.Context, status int, failure string) error {
-	p := a.Site.Page(c, "Your account", nil)
+	p := a.Site.Page(c, "account.title", struct{ Languages []Language }{Languages()})
 	if Flash(c) == "password" {
-		p.Flash = "Your password is changed. Your other sessions have ended; this one goes on."
+		p.Flash = T(c, "account.password_changed")
+	}
+	if Flash(c) == "language" {
+		p.Flash = T(c, "account.lang_saved")
 	}
 	p.Error = failure
 	return c.Render(status, "account", p)
@@ -167,10 +172,10 @@ func (a *AccountPages) changePassword(c echo.Context) error {
 	u, _ := CurrentUser(c)
 	next := c.FormValue("new")
 	if next != c.FormValue("repeat") {
-		return a.renderAccount(c, http.StatusBadRequest, "The new password and its repetition differ. Nothing was changed.")
+		return a.renderAccount(c, http.StatusBadRequest, T(c, "account.differ"))
 	}
 	if err := a.Web.Accounts.ChangePassword(c.Request().Context(), ActorOf(c), c.FormValue("current"), next); err != nil {
-		status, msg := StatusOf(err)
+		status, msg := StatusOf(c, err)
 		if status >= 500 {
 			return err
 		}
@@ -184,16 +189,30 @@ func (a *AccountPages) changePassword(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
+// setLanguage saves the language the person reads Chancery in.
+func (a *AccountPages) setLanguage(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if err := a.Web.Accounts.SetLanguage(c.Request().Context(), ActorOf(c), u.Username, c.FormValue("lang")); err != nil {
+		status, msg := StatusOf(c, err)
+		if status >= 500 {
+			return err
+		}
+		return a.renderAccount(c, status, msg)
+	}
+	SetFlash(c, "language")
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
 func (a *AccountPages) setRole(c echo.Context) error {
 	name, role := c.Param("name"), c.FormValue("role")
 	if err := a.Web.Accounts.SetRole(c.Request().Context(), ActorOf(c), name, role); err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict || code == problem.NotFound {
-			status, msg := StatusOf(err)
+			status, msg := StatusOf(c, err)
 			return a.renderUsers(c, status, userForm{Role: a.DefaultRole}, "", msg)
 		}
 		return err
 	}
-	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, name+" is now "+role+"; it takes effect on their next page.", "")
+	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, T(c, "users.role_set", "User", name, "Role", i18n.Key("role."+role)), "")
 }
 
 // resetPassword gives an account a new password, made here and shown
@@ -201,17 +220,17 @@ func (a *AccountPages) setRole(c echo.Context) error {
 func (a *AccountPages) resetPassword(c echo.Context) error {
 	name := c.Param("name")
 	if u, _ := CurrentUser(c); u.Username == name {
-		return a.renderUsers(c, http.StatusConflict, userForm{Role: a.DefaultRole}, "", "To change your own password, use Your account, which asks for the present one.")
+		return a.renderUsers(c, http.StatusConflict, userForm{Role: a.DefaultRole}, "", T(c, "users.own_password"))
 	}
 	password := account.GeneratePassword()
 	if err := a.Web.Accounts.SetPassword(c.Request().Context(), ActorOf(c), name, password); err != nil {
 		if code := problem.CodeOf(err); code == problem.NotFound {
-			status, msg := StatusOf(err)
+			status, msg := StatusOf(c, err)
 			return a.renderUsers(c, status, userForm{Role: a.DefaultRole}, "", msg)
 		}
 		return err
 	}
-	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, "New password for "+name+": "+password+" . It is shown only now: give it to them in person, and ask them to change it under Your account.", "")
+	return a.renderUsers(c, http.StatusOK, userForm{Role: a.DefaultRole}, T(c, "users.new_password", "User", name, "Password", password), "")
 }
 
 func (a *AccountPages) disableUser(c echo.Context) error { return a.setDisabled(c, true) }
@@ -229,5 +248,5 @@ func (a *AccountPages) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Render(http.StatusOK, "audit", a.Site.Page(c, "Audit log", struct{ Entries []account.Entry }{entries}))
+	return c.Render(http.StatusOK, "audit", a.Site.Page(c, "audit.title", struct{ Entries []account.Entry }{entries}))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/shared/account"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 )
 
@@ -83,7 +84,7 @@ func csrfFor(cookie string) string {
 
 // ErrCrossOrigin answers a state-changing request a browser says came
 // from another site.
-var ErrCrossOrigin = problem.Errorf(problem.Forbidden, "This request came from another site, and was refused. Open Chancery's own page and try again.")
+var ErrCrossOrigin = problem.New(problem.Forbidden, "error.cross_origin")
 
 // crossOrigin refuses state-changing requests that a browser marks as
 // coming from another origin (Sec-Fetch-Site, or Origin against Host),
@@ -103,7 +104,7 @@ func crossOrigin() echo.MiddlewareFunc {
 }
 
 // ErrCSRF is the answer to a state-changing request without a valid token.
-var ErrCSRF = problem.Errorf(problem.Forbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+var ErrCSRF = problem.New(problem.Forbidden, "error.csrf")
 
 // Middleware loads the session's user, if any, into the context and
 // refuses state-changing requests whose CSRF token does not match.
@@ -261,7 +262,7 @@ func RequireRole(roles ...string) echo.MiddlewareFunc {
 		return RequireLogin(func(c echo.Context) error {
 			u, _ := CurrentUser(c)
 			if !slices.Contains(roles, u.Role) {
-				return problem.Errorf(problem.Forbidden, "Your role (%s) cannot do this; it needs one of: %s. Ask an administrator if you should.", u.Role, strings.Join(roles, ", "))
+				return problem.New(problem.Forbidden, "error.role", "Role", i18n.Key("role."+u.Role), "Roles", strings.Join(roles, ", "))
 			}
 			return next(c)
 		})

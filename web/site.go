@@ -20,6 +20,7 @@ import (
 
 	"chancery/shared/account"
 	"chancery/shared/health"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
 )
@@ -29,7 +30,8 @@ import (
 type Site struct {
 	Pages  *Templates
 	Logger *slog.Logger
-	// Name is shown in the header of every page.
+	// Name is shown in the header of every page: the mission's name, or a
+	// catalog key ("site.hq").
 	Name string
 	// Footer, if set, returns what the footer says besides the product's
 	// name, such as the framework version in force: asked for every page,
@@ -37,8 +39,11 @@ type Site struct {
 	Footer func(c echo.Context) string
 	// Notice, if set, returns a warning for the top of every page.
 	Notice func(c echo.Context) string
+	// Language is the language of pages for a reader whose browser asks
+	// for none that ships; "" is English.
+	Language string
 	// Nav lists the main links, in order, with the roles that see each
-	// (none: everyone logged in).
+	// (none: everyone logged in); their labels are catalog keys.
 	Nav []NavItem
 	// BodyLimit caps request bodies, in bytes; LargeBodies raises the cap
 	// for the paths (and the paths below them) that take files.
@@ -86,6 +91,10 @@ type Page struct {
 	Notice string
 	Footer string
 	Data   any
+	// Lang is the page's language tag; Languages the others it can be
+	// read in, for the chooser at the foot of the login page.
+	Lang      string
+	Languages []Language
 }
 
 // NavLink is a navigation link as drawn for one request.
@@ -96,10 +105,21 @@ type NavLink struct {
 	CountSays   string
 }
 
-// Page builds the frame of a page for the request.
+// Page builds the frame of a page for the request; title is a catalog
+// key.
 func (s *Site) Page(c echo.Context, title string, data any) Page {
 	u, _ := CurrentUser(c)
-	p := Page{Title: title, Site: s.Name, User: u, CSRF: CSRFToken(c), Data: data}
+	pr := P(c)
+	site := s.Name
+	if i18n.Has(site) {
+		site = pr.T(site)
+	}
+	p := Page{Title: pr.T(title), Site: site, User: u, CSRF: CSRFToken(c), Data: data, Lang: pr.Lang()}
+	for _, l := range Languages() {
+		if l.Tag != p.Lang {
+			p.Languages = append(p.Languages, l)
+		}
+	}
 	if s.Footer != nil {
 		p.Footer = s.Footer(c)
 	}
@@ -115,7 +135,7 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 		if len(n.Roles) > 0 && !slices.Contains(n.Roles, u.Role) {
 			continue
 		}
-		link := NavLink{Href: n.Href, Label: n.Label, CountSays: n.CountSays}
+		link := NavLink{Href: n.Href, Label: pr.T(n.Label), CountSays: pr.T(n.CountSays)}
 		if n.Count != nil && (len(n.CountRoles) == 0 || slices.Contains(n.CountRoles, u.Role)) {
 			link.Count = n.Count(c)
 		}
@@ -155,7 +175,16 @@ func (s *Site) Echo() *echo.Echo {
 		p := c.Request().URL.Path
 		return strings.HasPrefix(p, "/api/v1/exchange") || strings.HasPrefix(p, "/api/v1/uploads") || strings.HasPrefix(p, "/relay/")
 	}}))
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if s.Language != "" {
+				c.Set(ctxLang, s.Language)
+			}
+			return next(c)
+		}
+	})
 	e.GET("/static/*", s.Pages.Static)
+	e.GET("/lang", chooseLanguage)
 	// /healthz says the process answers; /readyz that it can do its work:
 	// its database takes a write, its keys are loaded, its disk has room.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -200,7 +229,8 @@ func (s *Site) limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 
 // StatusOf maps an error to the HTTP status and message a user sees. It
 // is the one place where error codes meet HTTP.
-func StatusOf(err error) (int, string) {
+func StatusOf(c echo.Context, err error) (int, string) {
+	p := P(c)
 	var he *echo.HTTPError
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
@@ -209,18 +239,18 @@ func StatusOf(err error) (int, string) {
 	if he != nil || errors.As(err, &he) {
 		switch he.Code {
 		case http.StatusNotFound:
-			return he.Code, "There is no page at this address. Check the link, or start again from the home page."
+			return he.Code, p.T("error.not_found")
 		case http.StatusMethodNotAllowed:
-			return he.Code, "This address does not accept that kind of request."
+			return he.Code, p.T("error.method")
 		case http.StatusRequestEntityTooLarge:
-			return he.Code, "What you sent is larger than this server accepts: send less at a time (a shorter text, or a backlog in smaller pouches)."
+			return he.Code, p.T("error.too_large")
 		}
 		if he.Code < 500 {
 			if m, ok := he.Message.(string); ok {
 				return he.Code, m
 			}
 		}
-		return he.Code, problem.MessageOf(err)
+		return he.Code, problem.MessageIn(err, p)
 	}
 	if sqlite.IsFull(err) {
 		err = sqlite.ErrFull
@@ -237,7 +267,7 @@ func StatusOf(err error) (int, string) {
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	return status, problem.MessageOf(err)
+	return status, problem.MessageIn(err, p)
 }
 
 // ErrorMapper maps a program's own errors to a status before the default
@@ -257,10 +287,14 @@ func (s *Site) fail(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, msg := StatusOf(err)
+	status, msg := StatusOf(c, err)
 	for _, m := range s.mappers {
 		if st, ok := m(err); ok {
 			status, msg = st, err.Error()
+			var pe *problem.Error
+			if errors.As(err, &pe) {
+				msg = pe.In(P(c))
+			}
 			break
 		}
 	}
@@ -280,7 +314,7 @@ func (s *Site) fail(err error, c echo.Context) {
 		back = "/login"
 	}
 	data := errorData{Status: status, StatusText: http.StatusText(status), Message: msg, Back: back}
-	if rerr := c.Render(status, "error", s.Page(c, http.StatusText(status), data)); rerr != nil {
+	if rerr := c.Render(status, "error", s.Page(c, "error.title", data)); rerr != nil {
 		s.Logger.Error("render error page", "err", rerr)
 		c.String(status, msg)
 	}

@@ -27,27 +27,42 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/shared/clock"
+	"chancery/shared/i18n"
 	"chancery/shared/readiness"
 )
 
 //go:embed templates static
 var files embed.FS
 
-// Templates renders the pages of one program.
+// Templates renders the pages of one program, in each shipped language.
 type Templates struct {
-	pages  map[string]*template.Template
-	static map[string]string // file name → hashed URL
-	byHash map[string]string // hashed URL path → file name
+	pages  map[string]map[string]*template.Template // language → page name → page
+	static map[string]string                        // file name → hashed URL
+	byHash map[string]string                        // hashed URL path → file name
 }
 
 // Parse parses the shared pages and those of program ("agent" or "hq"),
-// with funcs available to every template in addition to the built-in ones:
-// static (the URL of a static file), and the helpers below.
+// once for each shipped language, with funcs available to every template
+// in addition to the built-in ones: static (the URL of a static file), t
+// and th (a catalog message, as text or with its own markup), when, dur,
+// skew and num (a moment, a span, a clock's difference and a number, in
+// the page's language) and the helpers below.
 func Parse(program string, funcs template.FuncMap) (*Templates, error) {
-	t := &Templates{pages: map[string]*template.Template{}, static: map[string]string{}, byHash: map[string]string{}}
+	t := &Templates{pages: map[string]map[string]*template.Template{}, static: map[string]string{}, byHash: map[string]string{}}
 	if err := t.hashStatic(); err != nil {
 		return nil, err
 	}
+	for _, lang := range i18n.Languages() {
+		pages, err := t.parse(program, i18n.For(lang), funcs)
+		if err != nil {
+			return nil, err
+		}
+		t.pages[lang] = pages
+	}
+	return t, nil
+}
+
+func (t *Templates) parse(program string, p *i18n.Printer, funcs template.FuncMap) (map[string]*template.Template, error) {
 	all := template.FuncMap{
 		"static": t.StaticURL,
 		"add":    func(a, b int) int { return a + b },
@@ -55,10 +70,24 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 		"band":   Band,
 		"int":    func(l readiness.Level) int { return int(l) },
 		"list":   func(xs ...int) []int { return xs },
-		"dur":    duration,
-		"skew":   skew,
-		"when":   When,
 		"deref":  func(p *int) int { return *p },
+		"t":      p.T,
+		"th":     p.HTML,
+		"lang":   p.Lang,
+		"when":   func(v any) template.HTML { return When(p, v) },
+		"day":    func(v time.Time) string { return p.Day(v) },
+		"dur":    func(d time.Duration) string { return Duration(p, d) },
+		"skew":   func(d time.Duration) string { return skew(p, d) },
+		"num":    func(v any) string { return num(p, v) },
+		"ago":    func(t *time.Time) string { return Ago(p, t) },
+		"scope":  func(s string) string { return Scope(p, s) },
+		"versions": func(vs []int) string {
+			out := make([]string, len(vs))
+			for i, v := range vs {
+				out[i] = fmt.Sprintf("v%d", v)
+			}
+			return List(p, out)
+		},
 	}
 	for k, v := range funcs {
 		all[k] = v
@@ -67,6 +96,7 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
+	pages := map[string]*template.Template{}
 	for _, dir := range []string{"templates/common", "templates/" + program} {
 		names, err := fs.Glob(files, dir+"/*.html")
 		if err != nil {
@@ -80,10 +110,10 @@ func Parse(program string, funcs template.FuncMap) (*Templates, error) {
 			if _, err := page.ParseFS(files, n); err != nil {
 				return nil, fmt.Errorf("web: %s: %w", n, err)
 			}
-			t.pages[strings.TrimSuffix(path.Base(n), ".html")] = page
+			pages[strings.TrimSuffix(path.Base(n), ".html")] = page
 		}
 	}
-	return t, nil
+	return pages, nil
 }
 
 func (t *Templates) hashStatic() error {
@@ -117,8 +147,8 @@ func (t *Templates) StaticURL(name string) string {
 // Render writes the page name with data; it implements echo.Renderer.
 // The page is rendered into a buffer first so that a template error
 // becomes an error page, not half a page.
-func (t *Templates) Render(w io.Writer, name string, data any, _ echo.Context) error {
-	p, ok := t.pages[name]
+func (t *Templates) Render(w io.Writer, name string, data any, c echo.Context) error {
+	p, ok := t.pages[Lang(c)][name]
 	if !ok {
 		return fmt.Errorf("web: no page %q", name)
 	}
@@ -133,7 +163,7 @@ func (t *Templates) Render(w io.Writer, name string, data any, _ echo.Context) e
 // Pages lists the names of the parsed pages.
 func (t *Templates) Pages() []string {
 	var out []string
-	for n := range t.pages {
+	for n := range t.pages[i18n.Source] {
 		out = append(out, n)
 	}
 	return out
@@ -173,34 +203,83 @@ func mimeOf(name string) string {
 	return "application/octet-stream"
 }
 
-// duration says a span of time as people do: minutes, hours, then days;
+// List joins items the language's way: "a, b and c".
+func List(p *i18n.Printer, items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return p.T("list.and", "Some", strings.Join(items[:len(items)-1], ", "), "Last", items[len(items)-1])
+}
+
+// Scope says which missions a publication is for, from its scope ("all",
+// "region:Africa", "missions:FR-PAR,KE-NBO").
+func Scope(p *i18n.Printer, scope string) string {
+	kind, arg, _ := strings.Cut(scope, ":")
+	switch kind {
+	case "all":
+		return p.T("scope.all")
+	case "region":
+		return p.T("scope.region", "Region", arg)
+	case "missions":
+		return p.T("scope.missions", "Missions", strings.ReplaceAll(arg, ",", ", "))
+	}
+	return scope
+}
+
+// Ago says how long ago t was, "3 h ago", or "never" for nil.
+func Ago(p *i18n.Printer, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return p.T("when.never")
+	}
+	d := clock.Now().Sub(*t)
+	if d < time.Minute {
+		return p.T("when.now")
+	}
+	return p.T("when.ago", "Span", p.Span(d))
+}
+
+// num writes a whole number of any integer type the page's way.
+func num(p *i18n.Printer, v any) string {
+	switch x := v.(type) {
+	case int:
+		return p.Num(x)
+	case int64:
+		return p.Num(int(x))
+	}
+	return fmt.Sprint(v)
+}
+
+// Duration says a span of time as people do: minutes, hours, then days;
 // nothing for zero.
-func duration(d time.Duration) string {
+func Duration(p *i18n.Printer, d time.Duration) string {
 	switch {
 	case d <= 0:
 		return ""
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
+		return p.T("span.min", "Count", int(d.Minutes()))
 	case d < 72*time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
+		return p.T("span.hours", "N", p.Dec(d.Hours(), 1))
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return p.T("span.days", "Count", int(d.Hours()/24))
 }
 
 // skew says how far one clock is from another: "2.5 h ahead of",
 // "12 min behind".
-func skew(d time.Duration) string {
+func skew(p *i18n.Printer, d time.Duration) string {
 	if d < 0 {
-		return duration(-d) + " behind"
+		return p.T("skew.behind", "Span", Duration(p, -d))
 	}
-	return duration(d) + " ahead of"
+	return p.T("skew.ahead", "Span", Duration(p, d))
 }
 
 // When writes a moment the one way every page does, "1 Dec 2026 14:05
 // UTC", with how long ago (or how soon) as a hint: times are read across
 // time zones, so the absolute one leads. It takes a time.Time or a
 // *time.Time; a zero or nil one is "never".
-func When(v any) template.HTML {
+func When(p *i18n.Printer, v any) template.HTML {
 	var t time.Time
 	switch x := v.(type) {
 	case time.Time:
@@ -211,32 +290,21 @@ func When(v any) template.HTML {
 		}
 	}
 	if t.IsZero() {
-		return "never"
+		return template.HTML(template.HTMLEscapeString(p.T("when.never")))
 	}
 	t = t.UTC()
 	d := clock.Now().Sub(t)
 	var hint string
 	switch {
 	case d > -time.Minute && d < time.Minute:
-		hint = "just now"
+		hint = p.T("when.now")
 	case d > 0:
-		hint = ago(d) + " ago"
+		hint = p.T("when.ago", "Span", p.Span(d))
 	default:
-		hint = "in " + ago(-d)
+		hint = p.T("when.in", "Span", p.Span(-d))
 	}
 	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s UTC</time> <span class="ago">(%s)</span>`,
-		t.Format(time.RFC3339), t.Format("2 Jan 2006 15:04"), hint))
-}
-
-// ago says a span the way people do: "8 min", "3 h", "2 days".
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+		t.Format(time.RFC3339), template.HTMLEscapeString(p.Date(t)), template.HTMLEscapeString(hint)))
 }
 
 // StaticFile returns an embedded static file, for programs that build

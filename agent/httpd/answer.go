@@ -13,13 +13,13 @@ import (
 
 // answer saves one checklist answer from the area page's form.
 func (h *handler) answer(c echo.Context) error {
-	f, err := h.Store.Framework(c.Request().Context())
+	f, err := h.framework(c)
 	if err != nil {
 		return err
 	}
 	it, err := f.Item(c.Param("item"))
 	if err != nil {
-		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", c.Param("item"), f.Version)
+		return problem.New(problem.Invalid, "answer.no_item", "Item", c.Param("item"), "Version", f.Version)
 	}
 	a := readiness.Answer{ItemID: it.ID, Evidence: c.FormValue("evidence")}
 	switch lv := c.FormValue("level"); lv {
@@ -36,7 +36,7 @@ func (h *handler) answer(c echo.Context) error {
 	}
 	if _, err := h.Store.SaveAnswer(c.Request().Context(), web.ActorOf(c), a); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
-			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageOf(err))
+			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageIn(err, web.P(c)))
 		}
 		return err
 	}

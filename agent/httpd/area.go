@@ -42,13 +42,13 @@ func (h *handler) area(c echo.Context) error {
 // refused with message msg: it is shown as the person typed it, with the
 // message beside it, and nothing was saved.
 func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *readiness.Answer, msg string) error {
-	f, err := h.Store.Framework(c.Request().Context())
+	f, err := h.framework(c)
 	if err != nil {
 		return err
 	}
 	area, ok := f.Area(areaID)
 	if !ok {
-		return problem.Errorf(problem.NotFound, "There is no area %q. Pick an area from the readiness page.", areaID)
+		return problem.New(problem.NotFound, "area.no_area", "Area", areaID)
 	}
 	answers, err := h.Store.Answers(c.Request().Context())
 	if err != nil {

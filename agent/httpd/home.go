@@ -24,7 +24,7 @@ type homeData struct {
 
 func (h *handler) home(c echo.Context) error {
 	ctx := c.Request().Context()
-	f, err := h.Store.Framework(ctx)
+	f, err := h.framework(c)
 	if err != nil {
 		return err
 	}
@@ -52,9 +52,9 @@ func (h *handler) home(c echo.Context) error {
 			return err
 		}
 	}
-	p := h.page(c, "Readiness", d)
+	p := h.page(c, "nav.readiness", d)
 	if web.Flash(c) == "signed" {
-		p.Flash = "Assessment signed off."
+		p.Flash = web.T(c, "home.signed_flash")
 	}
 	return c.Render(http.StatusOK, "home", p)
 }

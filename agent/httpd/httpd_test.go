@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,7 +60,7 @@ func newEnvB(t testing.TB) *env {
 	if _, err := db.Install(ctx, account.System, protocol.Defaults()); err != nil {
 		t.Fatal(err)
 	}
-	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SiteName: "Embassy in Testland",
+	s := &httpd.Server{Store: db, Accounts: e.acc, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), SiteName: "Embassy in Testland",
 		Link: &uplink.Link{DB: db}, SyncNow: func() { e.syncs++ }}
 	h, err := s.Handler()
 	if err != nil {
@@ -281,7 +282,7 @@ func TestBadAnswersChangeNothing(t *testing.T) {
 		status     int
 		want       string
 	}{
-		{"unknown item", "/answers/XYZ-99", url.Values{"level": {"2"}}, 400, `no checklist item "XYZ-99"`},
+		{"unknown item", "/answers/XYZ-99", url.Values{"level": {"2"}}, 400, `no checklist item “XYZ-99”`},
 		{"level out of range", "/answers/GOV-01", url.Values{"level": {"7"}, "evidence": {"typed text"}}, 400, "Level 7 is not on the scale"},
 		{"level not a number", "/answers/GOV-01", url.Values{"level": {"high"}}, 400, "must be a number from 0 to 4"},
 		{"no level", "/answers/GOV-01", url.Values{"evidence": {"x"}}, 400, "Choose a maturity level"},

@@ -12,6 +12,7 @@ import (
 
 	"chancery/agent/store"
 	"chancery/agent/uplink"
+	"chancery/shared/i18n"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/web"
@@ -27,7 +28,7 @@ func (h *handler) incidents(c echo.Context) error {
 		return err
 	}
 	u, _ := web.CurrentUser(c)
-	return c.Render(http.StatusOK, "incidents", h.page(c, "Incidents", struct {
+	return c.Render(http.StatusOK, "incidents", h.page(c, "incidents.title", struct {
 		List      []incident.Incident
 		CanRecord bool
 	}{list, has(canAnswer, u.Role)}))
@@ -45,7 +46,7 @@ type formData struct {
 }
 
 func (h *handler) newIncident(c echo.Context) error {
-	return c.Render(http.StatusOK, "incident-new", h.page(c, "Record an incident", formData{incidentForm{Severity: 2, Kind: "viral-rumour"}, incident.Kinds, incident.Severities}))
+	return c.Render(http.StatusOK, "incident-new", h.page(c, "incident_new.title", formData{incidentForm{Severity: 2, Kind: "viral-rumour"}, incident.Kinds, incident.Severities}))
 }
 
 func splitList(s string) []string {
@@ -67,13 +68,13 @@ func (h *handler) createIncident(c echo.Context) error {
 	var err error
 	if f.Reach != "" {
 		if in.Reach, err = strconv.Atoi(strings.ReplaceAll(f.Reach, ",", "")); err != nil {
-			err = problem.Errorf(problem.Invalid, "The estimated reach is a number of people, such as 12000.")
+			err = problem.New(problem.Invalid, "incident_new.bad_reach")
 		}
 	}
 	if err == nil && f.FirstSeen != "" {
 		t, perr := time.Parse("2006-01-02T15:04", f.FirstSeen)
 		if perr != nil {
-			err = problem.Errorf(problem.Invalid, "First seen is a date and time, such as 2026-05-01T09:30.")
+			err = problem.New(problem.Invalid, "incident_new.bad_seen")
 		}
 		in.FirstSeen = t.UTC()
 	}
@@ -81,11 +82,11 @@ func (h *handler) createIncident(c echo.Context) error {
 		in, err = h.Store.CreateIncident(c.Request().Context(), web.ActorOf(c), in)
 	}
 	if err != nil {
-		status, msg := web.StatusOf(err)
+		status, msg := web.StatusOf(c, err)
 		if status >= 500 {
 			return err
 		}
-		p := h.page(c, "Record an incident", formData{f, incident.Kinds, incident.Severities})
+		p := h.page(c, "incident_new.title", formData{f, incident.Kinds, incident.Severities})
 		p.Error = msg
 		return c.Render(status, "incident-new", p)
 	}
@@ -170,7 +171,7 @@ func (h *handler) renderIncident(c echo.Context, status int, failure string) err
 	p := h.page(c, in.ID, d)
 	p.Error = failure
 	if web.Flash(c) == "escalated" {
-		p.Flash = "Escalated. It goes to HQ at once, ahead of other changes; its delivery, below, says when HQ has it."
+		p.Flash = web.T(c, "incident.escalated_flash")
 	}
 	return c.Render(status, "incident", p)
 }
@@ -183,9 +184,17 @@ func (h *handler) guidance(c echo.Context) map[incident.Status][2]string {
 	if err != nil {
 		return out
 	}
-	label := map[incident.Status]string{incident.Monitoring: "Monitor", incident.Flagged: "Flag", incident.Responding: "Respond",
-		incident.Holding: "Wait", incident.Escalated: "Escalate", incident.Coordinating: "Coordinate with HQ"}
-	for _, line := range strings.Split(versions[0].Body, "\n") {
+	// The pathway's table names each step in its first column, in bold,
+	// in the words of the language the protocol is read in.
+	doc, lang := versions[0].In(web.Lang(c))
+	p := i18n.For(lang)
+	label := map[incident.Status]string{}
+	for _, s := range incident.Statuses {
+		if s != incident.Closed {
+			label[s] = p.T("pathway." + string(s))
+		}
+	}
+	for _, line := range strings.Split(doc.Body, "\n") {
 		cells := strings.Split(line, "|")
 		if len(cells) < 4 {
 			continue
@@ -203,12 +212,12 @@ func (h *handler) moveIncident(c echo.Context) error {
 	to := incident.Status(c.FormValue("to"))
 	u, _ := web.CurrentUser(c)
 	if to != incident.Monitoring && to != incident.Flagged && !has(canDecide, u.Role) {
-		return problem.Errorf(problem.Forbidden, "Deciding to %s is for the head of mission; flag the incident and tell them.", strings.ToLower(to.Verb()))
+		return problem.New(problem.Forbidden, "incident.heads_only", "Move", i18n.Key("incident_verb."+string(to)))
 	}
 	in, err := h.Store.MoveIncident(c.Request().Context(), web.ActorOf(c), c.Param("id"), to, c.FormValue("reason"), c.FormValue("lessons"))
 	if err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
-			_, msg := web.StatusOf(err)
+			_, msg := web.StatusOf(c, err)
 			return h.renderIncident(c, http.StatusBadRequest, msg)
 		}
 		return err
@@ -230,7 +239,7 @@ func (h *handler) moveIncident(c echo.Context) error {
 func (h *handler) attach(c echo.Context) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return problem.Errorf(problem.Invalid, "Choose the evidence file to add.")
+		return problem.New(problem.Invalid, "incident.no_file_chosen")
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -243,7 +252,7 @@ func (h *handler) attach(c echo.Context) error {
 	}
 	if _, err := h.Store.AddAttachment(c.Request().Context(), web.ActorOf(c), c.Param("id"), fh.Filename, data); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
-			_, msg := web.StatusOf(err)
+			_, msg := web.StatusOf(c, err)
 			return h.renderIncident(c, http.StatusBadRequest, msg)
 		}
 		return err

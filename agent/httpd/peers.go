@@ -6,27 +6,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"chancery/agent/store"
-	"chancery/agent/uplink"
 	"chancery/sync/relay"
 )
-
-// eventMeaning says each relay event in words, from this mission's side.
-var eventMeaning = map[string]string{
-	uplink.EventHanded:       "gave it a pouch of ours to carry to HQ",
-	uplink.EventReceipt:      "brought back HQ's receipt for us",
-	uplink.EventReplyRefused: "brought back a reply we refused",
-	uplink.EventStale:        "brought back an older reply from HQ, ignored",
-	uplink.EventHQRefused:    "HQ refused the pouch carried",
-	uplink.EventPeerRefused:  "could not take our pouch",
-	uplink.EventTaken:        "gave us a pouch to carry to HQ",
-	uplink.EventCarried:      "its pouch handed to HQ by us",
-	uplink.EventReturned:     "took HQ's replies from us",
-	uplink.EventFull:         "its pouch refused: our relay store is full",
-	uplink.EventExpired:      "forgotten: HQ's answer never taken, or HQ never answered",
-	uplink.EventSetAside:     "its pouch set aside: HQ kept failing it",
-	uplink.EventDocument:     "gave us a document of HQ's update",
-	uplink.EventServed:       "took a document of HQ's update from us",
-}
 
 // peers shows the missions this agent meets on a shared network, and
 // what has travelled through whom.
@@ -48,11 +29,10 @@ func (h *handler) peers(c echo.Context) error {
 			return err
 		}
 	}
-	return c.Render(http.StatusOK, "peers", h.page(c, "Peers", struct {
-		On      bool
-		Peers   []relay.Known
-		Others  []relay.Known
-		Events  []store.RelayEvent
-		Meaning map[string]string
-	}{h.Peers != nil, list, others, events, eventMeaning}))
+	return c.Render(http.StatusOK, "peers", h.page(c, "nav.peers", struct {
+		On     bool
+		Peers  []relay.Known
+		Others []relay.Known
+		Events []store.RelayEvent
+	}{h.Peers != nil, list, others, events}))
 }

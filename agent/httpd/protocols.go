@@ -1,10 +1,13 @@
 package httpd
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,6 +32,16 @@ func (h *handler) protocols(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	lang := web.Lang(c)
+	titles := map[string]string{}
+	for i, s := range lib {
+		doc, _ := s.In(lang)
+		lib[i].Title, lib[i].Category = doc.Title, doc.Category
+		titles[s.ID] = doc.Title
+	}
+	slices.SortStableFunc(lib, func(a, b store.Shelf) int {
+		return cmp.Or(strings.Compare(a.Category, b.Category), strings.Compare(a.Title, b.Title))
+	})
 	var groups []shelfGroup
 	unread := 0
 	for _, s := range lib {
@@ -46,8 +59,11 @@ func (h *handler) protocols(c echo.Context) error {
 		if hits, err = h.Store.Search(ctx, q); err != nil {
 			return err
 		}
+		for i := range hits {
+			hits[i].Title = cmp.Or(titles[hits[i].ID], hits[i].Title)
+		}
 	}
-	return c.Render(http.StatusOK, "protocols", h.page(c, "Protocols", struct {
+	return c.Render(http.StatusOK, "protocols", h.page(c, "protocols.title", struct {
 		Groups []shelfGroup
 		Unread int
 		Query  string
@@ -63,6 +79,7 @@ type ackRow struct {
 
 type protocolData struct {
 	Doc      protocol.Document
+	DocLang  string // the language the document is shown in
 	HTML     template.HTML
 	Versions []protocol.Document
 	MyAck    *time.Time
@@ -77,7 +94,7 @@ func (h *handler) protocol(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	doc := versions[0]
+	doc, docLang := versions[0].In(web.Lang(c))
 	body, err := protocol.HTML(doc.Body)
 	if err != nil {
 		return err
@@ -87,7 +104,7 @@ func (h *handler) protocol(c echo.Context) error {
 		return err
 	}
 	u, _ := web.CurrentUser(c)
-	d := protocolData{Doc: doc, HTML: body, Versions: versions, CanSee: has(canAudit, u.Role)}
+	d := protocolData{Doc: doc, DocLang: docLang, HTML: body, Versions: versions, CanSee: has(canAudit, u.Role)}
 	if at, ok := acks[u.Username]; ok {
 		d.MyAck = &at
 	}
@@ -107,9 +124,9 @@ func (h *handler) protocol(c echo.Context) error {
 			}
 		}
 	}
-	p := h.page(c, doc.Title, d)
+	p := h.page(c, "protocols.title", d)
 	if web.Flash(c) == "acked" {
-		p.Flash = "Recorded: you have read and understood version " + strconv.Itoa(doc.Version) + "."
+		p.Flash = web.T(c, "protocol.ack_flash", "Version", doc.Version)
 	}
 	return c.Render(http.StatusOK, "protocol", p)
 }
@@ -118,7 +135,7 @@ func (h *handler) acknowledge(c echo.Context) error {
 	id := c.Param("id")
 	v, err := strconv.Atoi(c.FormValue("version"))
 	if err != nil {
-		return problem.Errorf(problem.Invalid, "The form did not say which version you read. Reload the protocol and try again.")
+		return problem.New(problem.Invalid, "protocol.no_version")
 	}
 	if err := h.Store.Acknowledge(c.Request().Context(), web.ActorOf(c), id, v); err != nil {
 		return err
@@ -145,7 +162,15 @@ func (h *handler) protocolChanges(c echo.Context) error {
 			}
 		}
 	}
-	return c.Render(http.StatusOK, "protocol-changes", h.page(c, to.Title+": what changed", struct {
+	// Both versions are compared in the reader's language when both have
+	// it, else in their own.
+	lang := web.Lang(c)
+	if a, la := from.In(lang); la == lang {
+		if b, lb := to.In(lang); lb == lang {
+			from, to = a, b
+		}
+	}
+	return c.Render(http.StatusOK, "protocol-changes", h.page(c, "changes.title", struct {
 		From, To protocol.Document
 		Lines    []protocol.Line
 	}{from, to, protocol.Diff(from.Body, to.Body)}))

@@ -17,6 +17,7 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/account"
+	"chancery/shared/framework"
 	"chancery/shared/health"
 	"chancery/shared/incident"
 	"chancery/sync/relay"
@@ -94,7 +95,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			if err != nil {
 				return ""
 			}
-			return "framework v" + strconv.Itoa(f.Version) + " in force"
+			return web.T(c, "footer.framework", "Version", strconv.Itoa(f.Version))
 		},
 		BodyLimit:   MaxBody,
 		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
@@ -105,17 +106,17 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			return err
 		}}},
 		Nav: []web.NavItem{
-			{Href: "/", Label: "Readiness"},
-			{Href: "/snapshots", Label: "Snapshots"},
-			{Href: "/incidents", Label: "Incidents", CountSays: "need your decision", CountRoles: canDecide, Count: func(c echo.Context) int {
+			{Href: "/", Label: "nav.readiness"},
+			{Href: "/snapshots", Label: "nav.snapshots"},
+			{Href: "/incidents", Label: "nav.incidents", CountSays: "nav.need_decision", CountRoles: canDecide, Count: func(c echo.Context) int {
 				waiting, _ := s.Store.AwaitingDecision(c.Request().Context())
 				return len(waiting)
 			}},
-			{Href: "/protocols", Label: "Protocols"},
-			{Href: "/sync", Label: "Sync"},
-			{Href: "/peers", Label: "Peers"},
-			{Href: "/users", Label: "Users", Roles: canManage},
-			{Href: "/audit", Label: "Audit log", Roles: canAudit},
+			{Href: "/protocols", Label: "nav.protocols"},
+			{Href: "/sync", Label: "nav.sync"},
+			{Href: "/peers", Label: "nav.peers"},
+			{Href: "/users", Label: "nav.users", Roles: canManage},
+			{Href: "/audit", Label: "nav.audit", Roles: canAudit},
 		}}
 	h := &handler{Server: s, web: &web.Auth{Accounts: s.Accounts}, site: site}
 	site.Notice = h.notice
@@ -177,17 +178,17 @@ func (h *handler) linkNotice(c echo.Context) string {
 	case err != nil || !st.Unreachable(h.Store.Now(), every):
 		return ""
 	case st.Refused != "":
-		return "HQ does not take this mission's changes: they are kept here, and nothing is sent. See Sync for why, and what to do."
+		return web.T(c, "notice.refused")
 	}
-	since := "since this mission enrolled"
+	p := web.P(c)
+	since := p.T("notice.since_enrolled")
 	if st.LastOK != nil {
-		since = "since " + st.LastOK.UTC().Format("2 Jan 2006 15:04") + " UTC"
+		since = p.T("notice.since", "When", p.Date(*st.LastOK))
 	}
-	msg := "HQ has not been reached " + since + ". What you save is kept here and goes when the link is back"
 	if h.Peers != nil {
-		msg += ", or with a peer mission that reaches HQ"
+		return p.T("notice.unreachable_peers", "Since", since)
 	}
-	return msg + "; HQ does not have it yet. See Sync."
+	return p.T("notice.unreachable", "Since", since)
 }
 
 // updateNotice warns on every page when updates from HQ were refused or
@@ -198,9 +199,9 @@ func (h *handler) updateNotice(c echo.Context) string {
 	case err != nil:
 		return ""
 	case st.Error != "":
-		return "An update from HQ was refused and the protocols in force are unchanged: " + st.Error + ". Tell HQ."
+		return web.T(c, "notice.update_refused", "Why", st.Error)
 	case !st.Expires.IsZero() && h.Store.Now().After(st.Expires):
-		return "Updates from HQ expired on " + st.Expires.UTC().Format("2 January 2006") + ": this mission may not have HQ's latest protocols. Sync with HQ, or ask HQ whether its updates have stopped."
+		return web.T(c, "notice.update_expired", "Day", web.P(c).Day(st.Expires))
 	}
 	return ""
 }
@@ -211,6 +212,16 @@ func (h *handler) nextSync() time.Time {
 		return time.Time{}
 	}
 	return h.NextSync()
+}
+
+// framework is the framework in force, in the words of the reader's
+// language where it has them.
+func (h *handler) framework(c echo.Context) (*framework.Framework, error) {
+	f, err := h.Store.Framework(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	return f.In(web.Lang(c)), nil
 }
 
 func has(list []string, s string) bool { return slices.Contains(list, s) }

@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"chancery/web"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,7 +8,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/i18n"
 	"chancery/shared/readiness"
+	"chancery/web"
 )
 
 func (h *handler) signOff(c echo.Context) error {
@@ -34,7 +35,7 @@ func (h *handler) snapshots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.Store.Framework(c.Request().Context())
+	f, err := h.framework(c)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (h *handler) snapshots(c echo.Context) error {
 		r := readiness.Assess(f, s.AnswerMap())
 		rows = append(rows, snapshotRow{s.ID, s.SignedAt, s.SignedBy, s.Note, r.Overall.Value})
 	}
-	return c.Render(http.StatusOK, "snapshots", h.page(c, "Snapshots", struct{ List []snapshotRow }{rows}))
+	return c.Render(http.StatusOK, "snapshots", h.page(c, "nav.snapshots", struct{ List []snapshotRow }{rows}))
 }
 
 type areaDiff struct {
@@ -63,14 +64,14 @@ type snapshotData struct {
 	Changed                 []itemDiff
 }
 
-func describe(a readiness.Answer, ok bool) string {
+func describe(p *i18n.Printer, a readiness.Answer, ok bool) string {
 	switch {
 	case !ok:
-		return "not answered"
+		return p.T("area.not_answered")
 	case a.NA:
-		return "not applicable"
+		return p.T("level.na")
 	}
-	return fmt.Sprintf("%d %s", int(a.Level), a.Level)
+	return fmt.Sprintf("%d %s", int(a.Level), p.T(fmt.Sprintf("level.%d", int(a.Level))))
 }
 
 // snapshot shows a signed-off assessment beside the current one.
@@ -84,7 +85,7 @@ func (h *handler) snapshot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.Store.Framework(c.Request().Context())
+	f, err := h.framework(c)
 	if err != nil {
 		return err
 	}
@@ -98,13 +99,13 @@ func (h *handler) snapshot(c echo.Context) error {
 	for _, it := range f.Items {
 		a, aok := then[it.ID]
 		b, bok := now[it.ID]
-		if dt, dn := describe(a, aok), describe(b, bok); dt != dn || a.Evidence != b.Evidence {
+		if dt, dn := describe(web.P(c), a, aok), describe(web.P(c), b, bok); dt != dn || a.Evidence != b.Evidence {
 			d.Changed = append(d.Changed, itemDiff{it.ID, it.Area, it.Question, dt, dn})
 		}
 	}
-	p := h.page(c, "Snapshot", d)
+	p := h.page(c, "nav.snapshots", d)
 	if web.Flash(c) == "signed" {
-		p.Flash = "Assessment signed off. This snapshot is now frozen."
+		p.Flash = web.T(c, "snapshot.signed")
 	}
 	return c.Render(http.StatusOK, "snapshot", p)
 }

@@ -21,7 +21,7 @@ func (h *handler) syncStatus(c echo.Context) error {
 		d := st.DeliveryOf(st.Acked+st.Pending, time.Time{}, h.nextSync())
 		waiting = &d
 	}
-	p := h.page(c, "Sync", struct {
+	p := h.page(c, "sync.title", struct {
 		Status         uplink.Status
 		Waiting        *uplink.Delivery
 		CanSync        bool
@@ -29,7 +29,7 @@ func (h *handler) syncStatus(c echo.Context) error {
 		TLSFingerprint string
 	}{st, waiting, has(canAnswer, u.Role), h.Peers != nil, h.TLSFingerprint})
 	if web.Flash(c) == "asked" {
-		p.Flash = "Sync started. Reload this page in a moment to see the result."
+		p.Flash = web.T(c, "sync.asked")
 	}
 	return c.Render(http.StatusOK, "sync", p)
 }

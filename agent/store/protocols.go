@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,11 +46,11 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 		if issued.IsZero() {
 			issued = d.Now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(issued), now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(issued), now, texts(doc)); err != nil {
 			return 0, err
 		}
-		if err := index(ctx, tx, doc.ID, doc.Title, doc.Body); err != nil {
+		if err := index(ctx, tx, doc); err != nil {
 			return 0, err
 		}
 		if err := account.Audit(ctx, tx, by, "protocol.install", doc.ID, fmt.Sprintf("version %d", doc.Version)); err != nil {
@@ -66,12 +67,34 @@ type Shelf struct {
 	Acked bool // this person acknowledged the version in force
 }
 
-const protoCols = "id, version, title, category, body, note, issued_at"
+const protoCols = "id, version, title, category, body, note, issued_at, text"
 
 func scanDoc(r interface{ Scan(...any) error }) (protocol.Document, error) {
 	var d protocol.Document
-	err := r.Scan(&d.ID, &d.Version, &d.Title, &d.Category, &d.Body, &d.Note, (*sqlite.Time)(&d.Issued))
-	return d, err
+	var text string
+	if err := r.Scan(&d.ID, &d.Version, &d.Title, &d.Category, &d.Body, &d.Note, (*sqlite.Time)(&d.Issued), &text); err != nil {
+		return d, err
+	}
+	return d, readTexts(&d, text)
+}
+
+// texts is the text column of a document: its other languages, as JSON.
+func texts(d protocol.Document) string {
+	if len(d.Text) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(d.Text) // strings only: cannot fail
+	return string(b)
+}
+
+func readTexts(d *protocol.Document, text string) error {
+	if text == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(text), &d.Text); err != nil {
+		return fmt.Errorf("protocol %s version %d: its texts in the database are damaged: %w", d.ID, d.Version, err)
+	}
+	return nil
 }
 
 // Library lists the version in force of every protocol, by category and
@@ -86,7 +109,11 @@ func (d *DB) Library(ctx context.Context, username string) ([]Shelf, error) {
 	var out []Shelf
 	for rows.Next() {
 		var s Shelf
-		if err := rows.Scan(&s.ID, &s.Version, &s.Title, &s.Category, &s.Body, &s.Note, (*sqlite.Time)(&s.Issued), &s.Acked); err != nil {
+		var text string
+		if err := rows.Scan(&s.ID, &s.Version, &s.Title, &s.Category, &s.Body, &s.Note, (*sqlite.Time)(&s.Issued), &text, &s.Acked); err != nil {
+			return nil, err
+		}
+		if err := readTexts(&s.Document, text); err != nil {
 			return nil, err
 		}
 		out = append(out, s)
@@ -171,7 +198,11 @@ func (d *DB) search(ctx context.Context, table, match string, out []Hit) ([]Hit,
 }
 
 // index puts a protocol's version in force in both search indexes.
-func index(ctx context.Context, tx *sql.Tx, id, title, body string) error {
+// index puts a document's words, in every language it has, in the
+// search indexes.
+func index(ctx context.Context, tx *sql.Tx, doc protocol.Document) error {
+	id := doc.ID
+	title, body := doc.Words()
 	for _, table := range []string{"protocols_fts", "protocols_stem"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE id = ?", id); err != nil {
 			return err

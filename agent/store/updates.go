@@ -85,11 +85,11 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 		if doc.Version <= cur {
 			return problem.Errorf(problem.Conflict, "protocol %s version %d is not newer than the version in force (%d)", doc.ID, doc.Version, cur)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(doc.Issued), sqlite.Time(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(doc.Issued), sqlite.Time(now), texts(doc)); err != nil {
 			return err
 		}
-		if err := index(ctx, tx, doc.ID, doc.Title, doc.Body); err != nil {
+		if err := index(ctx, tx, doc); err != nil {
 			return err
 		}
 		if err := account.Audit(ctx, tx, account.Actor{Username: "HQ", Remote: "update"}, "protocol.install", doc.ID, fmt.Sprintf("version %d", doc.Version)); err != nil {

@@ -300,7 +300,7 @@ func TestDiskFullIsSaid(t *testing.T) {
 	}
 	// The person saving is told, in words, not with a bare 500.
 	_, err := h.db.SaveAnswer(ctx, account.System, readiness.Answer{ItemID: "STR-02", Level: 1, Evidence: strings.Repeat("x", 3000)})
-	if status, msg := web.StatusOf(err); status != http.StatusInsufficientStorage || !strings.Contains(msg, "disk is full") || !strings.Contains(msg, "Free some space") {
+	if status, msg := web.StatusOf(nil, err); status != http.StatusInsufficientStorage || !strings.Contains(msg, "disk is full") || !strings.Contains(msg, "Free some space") {
 		t.Fatalf("a save on a full disk answers %d %q (%v)", status, msg, err)
 	}
 	// A sync that cannot keep its large pouch for lack of room says why,

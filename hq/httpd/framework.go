@@ -15,6 +15,7 @@ import (
 
 	"chancery/hq/store"
 	"chancery/shared/framework"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 )
 
@@ -76,7 +77,7 @@ func (h *handler) frameworkPage(c echo.Context) error {
 	f := formOf(cur)
 	f.Version = cur.Version + 1
 	f.Regions = h.regions(c)
-	return c.Render(http.StatusOK, "framework-edit", h.page(c, "Edit the capability framework", f))
+	return c.Render(http.StatusOK, "framework-edit", h.page(c, "fw_edit.title", f))
 }
 
 // formOf lays a framework version out as the editor's fields, with one
@@ -105,7 +106,7 @@ const MaxItemID = 24
 // readForm reads the editor's fields over cur, the version in force,
 // into the draft framework and the form as the person left it. Problems
 // found while reading are on the form.
-func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, editForm) {
+func readForm(p *i18n.Printer, cur *framework.Framework, v url.Values) (*framework.Framework, editForm) {
 	e := editForm{Base: cur.Version, Title: strings.TrimSpace(v.Get("title")), ScopeKind: v.Get("scope"), Region: v.Get("region"), Missions: v.Get("missions")}
 	e.Version, _ = strconv.Atoi(v.Get("version"))
 	next := &framework.Framework{Version: e.Version, Title: e.Title, Sources: cur.Sources, Renamed: map[string]string{}}
@@ -122,6 +123,7 @@ func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, edi
 	}
 	e.Areas, e.Models = next.Areas, next.Models
 	renamed := map[string]string{} // this edit's renames: old id → new id
+	origOf := map[string]string{}  // a renamed item's new id → its old one
 	for i := 0; ; i++ {
 		k := func(f string) string { return fmt.Sprintf("item.%d.%s", i, f) }
 		if _, ok := v[k("id")]; !ok {
@@ -143,7 +145,7 @@ func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, edi
 			continue // a new item removed before it was published
 		case it.Remove:
 			if it.Into == "" {
-				item.Errors["into"] = "Choose the item its answers carry to, so that they keep counting."
+				item.Errors["into"] = p.T("fw_edit.choose_into")
 			} else {
 				renamed[it.Orig] = it.Into
 			}
@@ -151,14 +153,15 @@ func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, edi
 		case it.Orig == "" && it.ID == "" && it.Question == "" && it.Guidance == "" && it.Evidence == "":
 			continue // the blank row left blank
 		case it.ID == "":
-			item.Errors["id"] = "Give the item an id, such as STR-12."
+			item.Errors["id"] = p.T("fw_edit.need_id")
 			continue
 		case len(it.ID) > MaxItemID || strings.ContainsAny(it.ID, " \t,"):
-			item.Errors["id"] = fmt.Sprintf("An id is up to %d characters, without spaces or commas.", MaxItemID)
+			item.Errors["id"] = p.T("fw_edit.bad_id", "Max", MaxItemID)
 			continue
 		}
 		if it.Orig != "" && it.Orig != it.ID {
 			renamed[it.Orig] = it.ID
+			origOf[it.ID] = it.Orig
 		}
 		addrs := strings.FieldsFunc(it.Addresses, func(r rune) bool { return r == ',' || r == ' ' })
 		var models []string
@@ -183,6 +186,7 @@ func readForm(cur *framework.Framework, v url.Values) (*framework.Framework, edi
 	if len(next.Renamed) == 0 {
 		next.Renamed = nil
 	}
+	next.CarryText(cur, origOf)
 	return next, e
 }
 
@@ -190,7 +194,7 @@ func clean(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r
 
 // check validates the draft against the version in force and puts each
 // problem beside the field it is about.
-func check(cur, next *framework.Framework, e *editForm) bool {
+func check(p *i18n.Printer, cur, next *framework.Framework, e *editForm) bool {
 	row := map[string]int{}
 	for i, it := range e.Items {
 		if !it.Remove && it.ID != "" {
@@ -201,28 +205,28 @@ func check(cur, next *framework.Framework, e *editForm) bool {
 	}
 	var ve *framework.ValidationError
 	if err := next.Validate(); errors.As(err, &ve) {
-		for _, p := range ve.Problems {
-			i, ok := row[p.Item]
-			if ok && p.Field != "" {
-				field := p.Field
+		for _, pr := range ve.Problems {
+			i, ok := row[pr.Item]
+			if ok && pr.Field != "" {
+				field := pr.Field
 				if field == "renamed" {
 					field = "into"
 				}
 				if e.Items[i].Errors[field] == "" {
-					e.Items[i].Errors[field] = upper(p.Text) + "."
+					e.Items[i].Errors[field] = upper(pr.Text) + "."
 				}
 				continue
 			}
-			e.Problems = append(e.Problems, upper(p.String())+".")
+			e.Problems = append(e.Problems, upper(pr.String())+".")
 		}
 	} else if err != nil {
 		e.Problems = append(e.Problems, err.Error())
 	}
 	if err := store.CheckSuccessor(cur, next); err != nil && len(e.Problems) == 0 {
-		e.Problems = append(e.Problems, problem.MessageOf(err))
+		e.Problems = append(e.Problems, problem.MessageIn(err, p))
 	}
 	if slices.ContainsFunc(e.Items, func(it itemForm) bool { return len(it.Errors) > 0 }) {
-		e.Problems = append(e.Problems, "Some items need attention: see the messages beside them.")
+		e.Problems = append(e.Problems, p.T("fw_edit.attention"))
 	}
 	return len(e.Problems) == 0
 }
@@ -248,32 +252,32 @@ func (h *handler) editFramework(c echo.Context) error {
 		return err
 	}
 	cur := cat.Framework()
-	next, e := readForm(cur, form)
+	next, e := readForm(web.P(c), cur, form)
 	e.Regions = h.regions(c)
 	render := func(status int) error {
 		if len(e.Items) == 0 || e.Items[len(e.Items)-1].Orig != "" || e.Items[len(e.Items)-1].ID != "" || c.FormValue("action") == "add" {
 			e.Items = append(e.Items, itemForm{Index: len(e.Items), Weight: 2, Area: cur.Areas[0].ID, Models: map[string]bool{}})
 		}
-		return c.Render(status, "framework-edit", h.page(c, "Edit the capability framework", e))
+		return c.Render(status, "framework-edit", h.page(c, "fw_edit.title", e))
 	}
 	if base, _ := strconv.Atoi(c.FormValue("base")); base != cur.Version {
-		e.Problems = append(e.Problems, fmt.Sprintf("Version %d was published while you edited: your changes are shown over it; review them again.", cur.Version))
+		e.Problems = append(e.Problems, web.T(c, "fw_edit.published_meanwhile", "Version", cur.Version))
 		e.Base = cur.Version
 		return render(http.StatusConflict)
 	}
 	if c.FormValue("action") == "add" {
 		return render(http.StatusOK)
 	}
-	if !check(cur, next, &e) {
+	if !check(web.P(c), cur, next, &e) {
 		return render(http.StatusBadRequest)
 	}
 	if e.ScopeKind == "" {
-		e.Problems = append(e.Problems, "Choose which missions receive this version: all, a region, or a list.")
+		e.Problems = append(e.Problems, web.T(c, "fw_edit.choose_scope"))
 		return render(http.StatusBadRequest)
 	}
 	scope := scopeOf(e.ScopeKind, e.Region, e.Missions)
 	if err := store.CheckScope(scope); err != nil {
-		e.Problems = append(e.Problems, problem.MessageOf(err))
+		e.Problems = append(e.Problems, problem.MessageIn(err, web.P(c)))
 		return render(http.StatusBadRequest)
 	}
 	missions, err := h.Store.Missions(ctx)
@@ -291,11 +295,11 @@ func (h *handler) editFramework(c echo.Context) error {
 		return render(http.StatusOK)
 	}
 	if c.FormValue("reviewed") != scope || c.FormValue("confirm") != strconv.Itoa(len(rv.Reach)) {
-		e.Problems = append(e.Problems, fmt.Sprintf("Confirm the publication: tick the box that names the %d missions it reaches, then publish.", len(rv.Reach)))
+		e.Problems = append(e.Problems, web.T(c, "fw_edit.confirm", "Count", len(rv.Reach)))
 		return render(http.StatusBadRequest)
 	}
 	if _, err := h.Store.PublishFramework(ctx, web.ActorOf(c), next.Encode(), scope); err != nil {
-		e.Problems = append(e.Problems, problem.MessageOf(err)+" Nothing was published.")
+		e.Problems = append(e.Problems, web.T(c, "fw_edit.not_published", "Why", problem.MessageIn(err, web.P(c))))
 		return render(http.StatusConflict)
 	}
 	web.SetFlash(c, "published")
@@ -309,7 +313,7 @@ func (h *handler) editFramework(c echo.Context) error {
 func (h *handler) apiPublishFramework(c echo.Context) error {
 	scope := c.QueryParam("scope")
 	if scope == "" {
-		return problem.Errorf(problem.Invalid, "Say which missions receive this version: ?scope=all, ?scope=region:NAME or ?scope=missions:FR-PAR,KE-NBO.")
+		return problem.New(problem.Invalid, "fw_edit.api_scope")
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {

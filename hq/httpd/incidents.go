@@ -37,7 +37,7 @@ func (h *handler) incidentBoard(c echo.Context) error {
 	}
 	esc, nEsc := board.Median(rows, func(r board.Row) time.Duration { return r.ToEscalate })
 	cls, nCls := board.Median(rows, func(r board.Row) time.Duration { return r.ToClose })
-	return c.Render(http.StatusOK, "incidents", h.page(c, "Incidents", struct {
+	return c.Render(http.StatusOK, "incidents", h.page(c, "nav.incidents", struct {
 		Rows                []board.Row
 		Groups              [][]board.Row
 		Filter              board.Filter
@@ -82,7 +82,7 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 			ack = &g[i]
 		}
 	}
-	p := h.page(c, r.ID, struct {
+	p := h.page(c, "nav.incidents", struct {
 		R           store.Reported
 		Guidance    []store.Guidance
 		Ack         *store.Guidance
@@ -94,9 +94,9 @@ func (h *handler) renderReported(c echo.Context, status int, failure string) err
 	p.Error = failure
 	switch web.Flash(c) {
 	case "sent":
-		p.Flash = "Guidance recorded. It reaches the mission with its next sync and joins the incident's timeline there."
+		p.Flash = web.T(c, "hq_incident.guidance_sent")
 	case "acked":
-		p.Flash = "Acknowledged. The mission sees it with its next sync."
+		p.Flash = web.T(c, "hq_incident.acked_flash")
 	}
 	return c.Render(status, "incident", p)
 }
@@ -105,7 +105,7 @@ func (h *handler) guide(c echo.Context) error {
 	_, err := h.Store.AddGuidance(c.Request().Context(), web.ActorOf(c), c.Param("mission"), c.Param("id"), c.FormValue("text"))
 	if err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
-			_, msg := web.StatusOf(err)
+			_, msg := web.StatusOf(c, err)
 			return h.renderReported(c, http.StatusBadRequest, msg)
 		}
 		return err
@@ -118,7 +118,7 @@ func (h *handler) guide(c echo.Context) error {
 func (h *handler) ack(c echo.Context) error {
 	if _, err := h.Store.Acknowledge(c.Request().Context(), web.ActorOf(c), c.Param("mission"), c.Param("id")); err != nil {
 		if code := problem.CodeOf(err); code == problem.Conflict {
-			_, msg := web.StatusOf(err)
+			_, msg := web.StatusOf(c, err)
 			return h.renderReported(c, http.StatusConflict, msg)
 		}
 		return err
@@ -150,7 +150,7 @@ func (h *handler) lessons(c echo.Context) error {
 			out = append(out, r)
 		}
 	}
-	return c.Render(http.StatusOK, "lessons", h.page(c, "Lessons learned", struct {
+	return c.Render(http.StatusOK, "lessons", h.page(c, "incident.lessons", struct {
 		Query string
 		List  []store.Reported
 	}{q, out}))
@@ -164,7 +164,7 @@ func (h *handler) evidence(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return problem.Errorf(problem.NotFound, "HQ has not received this evidence file yet; it follows the incident's text with the mission's next syncs.")
+		return problem.New(problem.NotFound, "hq_incident.file_not_yet")
 	}
 	return web.Download(c, a.Name, data)
 }

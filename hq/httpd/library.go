@@ -3,10 +3,11 @@ package httpd
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,7 +37,7 @@ func (h *handler) library(c echo.Context) error {
 		}
 	}
 	u, _ := web.CurrentUser(c)
-	return c.Render(http.StatusOK, "library", h.page(c, "Protocols", struct {
+	return c.Render(http.StatusOK, "library", h.page(c, "protocols.title", struct {
 		Latest     []store.Publication
 		CanPublish bool
 	}{latest, has(canPublish, u.Role)}))
@@ -58,7 +59,7 @@ func (h *handler) libraryDoc(c echo.Context) error {
 		return err
 	}
 	if len(versions) == 0 {
-		return problem.Errorf(problem.NotFound, "HQ has published no protocol %q.", c.Param("id"))
+		return problem.New(problem.NotFound, "library.no_protocol", "ID", c.Param("id"))
 	}
 	p := versions[0]
 	body, err := protocol.HTML(p.Doc.Body)
@@ -79,20 +80,70 @@ func (h *handler) libraryDoc(c echo.Context) error {
 	}
 	rows := rollout.Ledger(p, missions, updates, acks, h.Store.Now())
 	u, _ := web.CurrentUser(c)
-	pg := h.page(c, p.Doc.Title, ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
+	pg := h.page(c, "protocols.title", ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
 	if web.Flash(c) == "published" {
-		pg.Flash = "Published. Missions in scope receive it with their next sync."
+		pg.Flash = web.T(c, "library.published")
 	}
 	return c.Render(http.StatusOK, "library-doc", pg)
 }
 
 type publishForm struct {
 	ID, Title, Category, Body, Note string
+	// Texts are the protocol in the other shipped languages; a language
+	// left blank is read in the protocol's own.
+	Texts                           []langText
 	ScopeKind, Region, Missions     string
 	New                             bool
 	Regions                         []string
 	// Review is what publishing would do, shown before it is done.
 	Review *publishReview
+}
+
+// langText is the protocol in one more language, as the form holds it.
+type langText struct {
+	Tag, Name             string
+	Title, Category, Body string
+}
+
+// textsOf lays out a document's texts in every shipped language but its
+// own, for the form.
+func textsOf(d protocol.Document) []langText {
+	var out []langText
+	for _, l := range web.Languages() {
+		if l.Tag == d.Language() {
+			continue
+		}
+		t := langText{Tag: l.Tag, Name: l.Name}
+		if in, got := d.In(l.Tag); got == l.Tag {
+			t.Title, t.Category, t.Body = in.Title, in.Category, in.Body
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// readTexts reads the form's texts; a language whose fields are all blank
+// has none.
+func readTexts(c echo.Context) ([]langText, map[string]protocol.Text) {
+	var form []langText
+	var texts map[string]protocol.Text
+	for _, l := range web.Languages() {
+		if l.Tag == (protocol.Document{}).Language() {
+			continue
+		}
+		k := func(f string) string { return "text." + l.Tag + "." + f }
+		t := langText{Tag: l.Tag, Name: l.Name, Title: strings.TrimSpace(c.FormValue(k("title"))), Category: strings.TrimSpace(c.FormValue(k("category"))),
+			Body: strings.ReplaceAll(c.FormValue(k("body")), "\r\n", "\n")}
+		form = append(form, t)
+		if t.Title == "" && t.Category == "" && strings.TrimSpace(t.Body) == "" {
+			continue
+		}
+		if texts == nil {
+			texts = map[string]protocol.Text{}
+		}
+		texts[l.Tag] = protocol.Text{Title: t.Title, Category: t.Category, Body: t.Body}
+	}
+	return form, texts
 }
 
 // publishReview is what a publication changes and whom it reaches.
@@ -127,12 +178,15 @@ func (h *handler) publishPage(c echo.Context) error {
 			return err
 		}
 		if len(versions) == 0 {
-			return problem.Errorf(problem.NotFound, "HQ has published no protocol %q.", c.Param("id"))
+			return problem.New(problem.NotFound, "library.no_protocol", "ID", c.Param("id"))
 		}
 		d := versions[0].Doc
 		f.ID, f.Title, f.Category, f.Body = d.ID, d.Title, d.Category, d.Body
+		f.Texts = textsOf(d)
+	} else {
+		f.Texts = textsOf(protocol.Document{})
 	}
-	return c.Render(http.StatusOK, "library-edit", h.page(c, "Publish", f))
+	return c.Render(http.StatusOK, "library-edit", h.page(c, "library.publish_title", f))
 }
 
 func (h *handler) publish(c echo.Context) error {
@@ -142,15 +196,17 @@ func (h *handler) publish(c echo.Context) error {
 	if !f.New {
 		f.ID = c.Param("id")
 	}
+	var texts map[string]protocol.Text
+	f.Texts, texts = readTexts(c)
 	scope := scopeOf(f.ScopeKind, f.Region, f.Missions)
 	if f.New {
 		if existing, err := h.Store.Publications(c.Request().Context(), f.ID); err == nil && len(existing) > 0 {
-			return h.publishRefused(c, f, problem.Errorf(problem.Conflict, "There is already a protocol %q; publish a new version of it instead.", f.ID))
+			return h.publishRefused(c, f, problem.New(problem.Conflict, "library.exists", "ID", f.ID))
 		}
 	}
-	doc := protocol.Document{ID: f.ID, Title: f.Title, Category: f.Category, Body: f.Body, Note: f.Note}
+	doc := protocol.Document{ID: f.ID, Title: f.Title, Category: f.Category, Body: f.Body, Note: f.Note, Text: texts}
 	if f.ScopeKind == "" {
-		return h.publishRefused(c, f, problem.Errorf(problem.Invalid, "Choose which missions receive it: all, a region, or a list."))
+		return h.publishRefused(c, f, problem.New(problem.Invalid, "library.choose_scope"))
 	}
 	if err := store.CheckScope(scope); err != nil {
 		return h.publishRefused(c, f, err)
@@ -158,7 +214,7 @@ func (h *handler) publish(c echo.Context) error {
 	checked := doc
 	checked.Version = 1 // the store numbers it; the rest is checked now, before the review
 	if err := checked.Check(); err != nil {
-		return h.publishRefused(c, f, problem.Errorf(problem.Invalid, "The %s.", strings.TrimPrefix(err.Error(), "protocol ")))
+		return h.publishRefused(c, f, problem.New(problem.Invalid, "library.invalid", "Why", strings.TrimPrefix(err.Error(), "protocol ")))
 	}
 	rv, err := h.reviewPublication(c, doc, scope)
 	if err != nil {
@@ -166,11 +222,11 @@ func (h *handler) publish(c echo.Context) error {
 	}
 	f.Review = rv
 	if c.FormValue("action") != "publish" || c.FormValue("reviewed") != rv.Digest || c.FormValue("confirm") != strconv.Itoa(len(rv.Reach)) {
-		p := h.page(c, "Publish", f)
+		p := h.page(c, "library.publish_title", f)
 		status := http.StatusOK
 		if c.FormValue("action") == "publish" {
 			status = http.StatusBadRequest
-			p.Error = fmt.Sprintf("Confirm the publication: tick the box that names the %d missions it reaches, then publish. If you changed the text or the scope, review it again. Nothing was published.", len(rv.Reach))
+			p.Error = web.T(c, "library.confirm", "Count", len(rv.Reach))
 		}
 		return c.Render(status, "library-edit", p)
 	}
@@ -203,18 +259,23 @@ func (h *handler) reviewPublication(c echo.Context, doc protocol.Document, scope
 			rv.Reach = append(rv.Reach, m)
 		}
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{doc.ID, doc.Title, doc.Category, doc.Body, doc.Note, scope}, "\x00")))
+	parts := []string{doc.ID, doc.Title, doc.Category, doc.Body, doc.Note, scope}
+	for _, l := range slices.Sorted(maps.Keys(doc.Text)) {
+		t := doc.Text[l]
+		parts = append(parts, l, t.Title, t.Category, t.Body)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	rv.Digest = hex.EncodeToString(sum[:12])
 	return rv, nil
 }
 
 func (h *handler) publishRefused(c echo.Context, f publishForm, err error) error {
-	status, msg := web.StatusOf(err)
+	status, msg := web.StatusOf(c, err)
 	if status >= 500 {
 		return err
 	}
-	p := h.page(c, "Publish", f)
-	p.Error = msg + " Nothing was published."
+	p := h.page(c, "library.publish_title", f)
+	p.Error = web.T(c, "library.not_published", "Why", msg)
 	return c.Render(status, "library-edit", p)
 }
 

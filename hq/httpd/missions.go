@@ -13,6 +13,7 @@ import (
 	"chancery/hq/readymap"
 	"chancery/hq/store"
 	"chancery/shared/framework"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/sync/exchange"
@@ -44,7 +45,7 @@ func (h *handler) missions(c echo.Context) error { return h.renderMissions(c, ni
 func (h *handler) renderMissions(c echo.Context, failed error) error {
 	status, msg := http.StatusOK, ""
 	if failed != nil {
-		if status, msg = web.StatusOf(failed); status >= 500 {
+		if status, msg = web.StatusOf(c, failed); status >= 500 {
 			return failed
 		}
 	}
@@ -66,7 +67,7 @@ func (h *handler) renderMissions(c echo.Context, failed error) error {
 		rows = append(rows, h.row(m, scores[m.Code].Summary.Overall))
 	}
 	u, _ := web.CurrentUser(c)
-	p := h.page(c, "Missions", struct {
+	p := h.page(c, "nav.missions", struct {
 		Rows      []missionRow
 		Regions   []string
 		CanManage bool
@@ -88,7 +89,7 @@ func (h *handler) newMission(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Render(http.StatusOK, "mission-new", h.page(c, "Register a mission", missionForm{Regions: regions}))
+	return c.Render(http.StatusOK, "mission-new", h.page(c, "nav.missions", missionForm{Regions: regions}))
 }
 
 // editMission opens a registered mission's details for correction.
@@ -103,7 +104,7 @@ func (h *handler) editMission(c echo.Context) error {
 		return err
 	}
 	f := missionForm{Code: m.Code, Name: m.Name, Country: m.Country, City: m.City, Region: m.Region, Regions: regions, Edit: true, Lat: coord(m.Lat), Lon: coord(m.Lon)}
-	return c.Render(http.StatusOK, "mission-new", h.page(c, "Edit "+m.Code, f))
+	return c.Render(http.StatusOK, "mission-new", h.page(c, "nav.missions", f))
 }
 
 func (h *handler) addMission(c echo.Context) error    { return h.saveMission(c, false) }
@@ -121,26 +122,26 @@ func (h *handler) saveMission(c echo.Context, edit bool) error {
 	}
 	f := missionForm{Code: strings.ToUpper(strings.TrimSpace(c.FormValue("code"))), Name: c.FormValue("name"), Country: c.FormValue("country"),
 		City: c.FormValue("city"), Region: c.FormValue("region"), Lat: c.FormValue("lat"), Lon: c.FormValue("lon"), Regions: regions, Edit: edit}
-	title, save, done := "Register a mission", h.Store.AddMission, ""
+	save, done := h.Store.AddMission, "mission_new.not_registered"
 	if edit {
 		f.Code = c.Param("code")
-		title, save, done = "Edit "+f.Code, h.Store.UpdateMission, " Nothing was changed."
+		save, done = h.Store.UpdateMission, "mission_new.not_changed"
 	}
 	m := store.Mission{Code: f.Code, Name: f.Name, Country: f.Country, City: f.City, Region: f.Region}
 	if m.Lat, err = optFloat(f.Lat); err == nil {
 		m.Lon, err = optFloat(f.Lon)
 	}
 	if err == nil && f.Region != "" && !slices.Contains(regions, f.Region) {
-		err = problem.Errorf(problem.Invalid, "There is no region %q: choose one from the list, or add it under Regions first.", f.Region)
+		err = problem.New(problem.Invalid, "mission_new.no_such_region", "Region", f.Region)
 	}
 	if err == nil {
 		err = save(ctx, web.ActorOf(c), m)
 	}
 	if err != nil {
 		if code := problem.CodeOf(err); code == problem.Invalid || code == problem.Conflict {
-			status, msg := web.StatusOf(err)
-			p := h.page(c, title, f)
-			p.Error = msg + done
+			status, msg := web.StatusOf(c, err)
+			p := h.page(c, "nav.missions", f)
+			p.Error = web.T(c, done, "Why", msg)
 			return c.Render(status, "mission-new", p)
 		}
 		return err
@@ -172,7 +173,7 @@ func optFloat(s string) (*float64, error) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, problem.Errorf(problem.Invalid, "%q is not a number; write coordinates in decimal degrees, such as 48.8566.", s)
+		return nil, problem.New(problem.Invalid, "mission_new.bad_coord", "Value", s)
 	}
 	return &v, nil
 }
@@ -241,7 +242,7 @@ func (h *handler) renderMissionStatus(c echo.Context, status int, code string, e
 	if err != nil {
 		return err
 	}
-	f := cat.Of(m)
+	f := cat.Of(m).In(web.Lang(c))
 	u, _ := web.CurrentUser(c)
 	report := readiness.Assess(f, answers)
 	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires, Fingerprint: exchange.Fingerprint(h.Store.HQSigningPublic()), Audit: audit}
@@ -249,21 +250,21 @@ func (h *handler) renderMissionStatus(c echo.Context, status int, code string, e
 		a, ok := answers[it.ID]
 		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
 	}
-	d.Trends = trends(f, snaps, d.Report)
+	d.Trends = trends(web.P(c), f, snaps, d.Report)
 	sig, err := h.Store.IncidentSignals(ctx)
 	if err != nil {
 		return err
 	}
 	d.Signals = sig[m.Code]
-	p := h.page(c, m.Name, d)
+	p := h.page(c, "nav.missions", d)
 	if code != "" {
-		p.Flash = "Enrollment code issued. It is shown only now."
+		p.Flash = web.T(c, "mission.code_issued")
 	}
 	if web.Flash(c) == "edited" {
-		p.Flash = "Saved the mission's details."
+		p.Flash = web.T(c, "mission.saved")
 	}
 	if web.Flash(c) == "revoked" {
-		p.Flash = "Revoked. HQ refuses this mission's pouches from now on; it is off the map and out of the means. To undo, reinstate it below."
+		p.Flash = web.T(c, "mission.revoked_flash")
 	}
 	p.Error = failure
 	return c.Render(status, "mission", p)
@@ -352,15 +353,15 @@ const (
 
 // trends draws each area's score over the signed-off snapshots (newest
 // first in snaps) and the current assessment.
-func trends(f *framework.Framework, snaps []readiness.Snapshot, now readiness.Report) []trend {
+func trends(p *i18n.Printer, f *framework.Framework, snaps []readiness.Snapshot, now readiness.Report) []trend {
 	reports := make([]readiness.Report, 0, len(snaps)+1)
 	var dates []string
 	for i := len(snaps) - 1; i >= 0; i-- {
 		reports = append(reports, readiness.Assess(f, snaps[i].AnswerMap()))
-		dates = append(dates, snaps[i].SignedAt.UTC().Format("2 Jan 2006"))
+		dates = append(dates, p.Day(snaps[i].SignedAt))
 	}
 	reports = append(reports, now)
-	dates = append(dates, "now")
+	dates = append(dates, p.T("mission.now"))
 	out := make([]trend, len(f.Areas))
 	for a := range f.Areas {
 		var pts, words []string
@@ -374,7 +375,7 @@ func trends(f *framework.Framework, snaps []readiness.Snapshot, now readiness.Re
 			y := trendBottom - float64(v)*(trendBottom-trendTop)/100
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 			t.Dots = append(t.Dots, trendDot{X: x, Y: y, Value: v, When: dates[i]})
-			words = append(words, fmt.Sprintf("%d on %s", v, dates[i]))
+			words = append(words, p.T("mission.dot", "Value", v, "When", dates[i]))
 		}
 		t.Points = strings.Join(pts, " ")
 		last := t.Dots[len(t.Dots)-1]

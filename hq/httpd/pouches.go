@@ -14,7 +14,7 @@ import (
 
 // pouchPage is where a pouch that came on a USB stick is taken in.
 func (h *handler) pouchPage(c echo.Context) error {
-	return c.Render(http.StatusOK, "pouches", h.page(c, "Pouches", struct {
+	return c.Render(http.StatusOK, "pouches", h.page(c, "nav.pouches", struct {
 		Reply, ReplyName string
 	}{}))
 }
@@ -22,7 +22,7 @@ func (h *handler) pouchPage(c echo.Context) error {
 func (h *handler) uploadPouch(c echo.Context) error {
 	fh, err := c.FormFile("pouch")
 	if err != nil {
-		return problem.Errorf(problem.Invalid, "Choose the pouch file to upload.")
+		return problem.New(problem.Invalid, "pouches.no_file")
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -35,16 +35,16 @@ func (h *handler) uploadPouch(c echo.Context) error {
 	}
 	reply, err := h.Ingest.Take(c.Request().Context(), raw, "upload by "+web.ActorOf(c).Username)
 	if err != nil {
-		status, msg := web.StatusOf(err)
+		status, msg := web.StatusOf(c, err)
 		if st, ok := exchange.StatusOf(err); ok {
 			status, msg = st, err.Error()
 		}
-		p := h.page(c, "Pouches", struct{ Reply, ReplyName string }{})
+		p := h.page(c, "nav.pouches", struct{ Reply, ReplyName string }{})
 		p.Error = fh.Filename + " was refused: " + msg + ". Nothing was written."
 		return c.Render(status, "pouches", p)
 	}
-	p := h.page(c, "Pouches", struct{ Reply, ReplyName string }{
+	p := h.page(c, "nav.pouches", struct{ Reply, ReplyName string }{
 		Reply: base64.StdEncoding.EncodeToString(reply), ReplyName: "reply-" + fh.Filename})
-	p.Flash = fh.Filename + " was taken in. Give the mission HQ's reply, below, to import."
+	p.Flash = web.T(c, "pouches.taken", "Name", fh.Filename)
 	return c.Render(http.StatusOK, "pouches", p)
 }

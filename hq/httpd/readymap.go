@@ -23,7 +23,10 @@ import (
 // loadMap builds the readiness map from the database: one row per
 // mission for the registry, its stored scores and its last sign-off, and,
 // for the gap view, the answers to the items it asks about.
-func (h *handler) loadMap(ctx context.Context, withGaps bool) (*readymap.Map, error) {
+//
+// lang is the language its words (area and model names, risks) are read
+// in; "" keeps the framework's own, as exports do.
+func (h *handler) loadMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
 	missions, err := h.Store.Missions(ctx)
 	if err != nil {
 		return nil, err
@@ -41,6 +44,18 @@ func (h *handler) loadMap(ctx context.Context, withGaps bool) (*readymap.Map, er
 		return nil, err
 	}
 	in := readymap.Inputs{Framework: cat.Framework(), FrameworkOf: cat.Of, Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
+	if lang != "" {
+		in.Framework = in.Framework.In(lang)
+		read := map[*framework.Framework]*framework.Framework{}
+		in.FrameworkOf = func(m store.Mission) *framework.Framework {
+			f := cat.Of(m)
+			if r, ok := read[f]; ok {
+				return r
+			}
+			read[f] = f.In(lang)
+			return read[f]
+		}
+	}
 	if withGaps {
 		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items(cat.Frameworks()...)); err != nil {
 			return nil, err
@@ -106,6 +121,7 @@ type dot struct {
 	Score, Band int
 	Stale       bool
 	Assessed    bool
+	LastSeen    *time.Time
 	Seen        string
 }
 
@@ -124,18 +140,19 @@ type mapData struct {
 }
 
 func (h *handler) mapPage(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context(), false)
+	m, err := h.loadMap(c.Request().Context(), false, web.Lang(c))
 	if err != nil {
 		return err
 	}
 	f := filterOf(c)
 	d := mapData{Map: m, Filter: f, Rows: m.Select(f), World: worldmap.URL(), Width: worldmap.Width, Height: worldmap.Height,
 		Query: query(f), Regions: m.RegionNames()}
-	cols := []column{{Key: "code", Label: "Mission"}, {Key: "region", Label: "Region"}, {Key: "overall", Label: "Overall"}}
+	p := web.P(c)
+	cols := []column{{Key: "code", Label: p.T("peers.mission")}, {Key: "region", Label: p.T("map.region")}, {Key: "overall", Label: p.T("map.overall")}}
 	for _, a := range m.Framework.Areas {
 		cols = append(cols, column{Key: a.ID, Label: a.Name})
 	}
-	cols = append(cols, column{Key: "seen", Label: "Last sync"}, column{Key: "framework", Label: "Framework"})
+	cols = append(cols, column{Key: "seen", Label: p.T("map.last_sync")}, column{Key: "framework", Label: p.T("map.framework")})
 	for i, col := range cols {
 		sorted := f.Sort == col.Key || (f.Sort == "" && col.Key == "code")
 		desc := "1"
@@ -158,19 +175,19 @@ func (h *handler) mapPage(c echo.Context) error {
 			continue
 		}
 		x, y := worldmap.Project(*r.Lon, *r.Lat)
-		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Assessed: r.Assessed(), Seen: r.Seen})
+		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Assessed: r.Assessed(), Seen: r.Seen, LastSeen: r.Mission.LastSeen})
 	}
-	return c.Render(http.StatusOK, "map", h.page(c, "Readiness map", d))
+	return c.Render(http.StatusOK, "map", h.page(c, "map.title", d))
 }
 
 func (h *handler) gapsPage(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context(), true)
+	m, err := h.loadMap(c.Request().Context(), true, web.Lang(c))
 	if err != nil {
 		return err
 	}
 	f := filterOf(c)
 	rows := m.Select(f)
-	return c.Render(http.StatusOK, "gaps", h.page(c, "Gaps across missions", struct {
+	return c.Render(http.StatusOK, "gaps", h.page(c, "gaps.title", struct {
 		Gaps     []readymap.GapAnswer
 		Models   []readymap.ModelGap
 		Filter   readymap.Filter
@@ -183,7 +200,7 @@ func (h *handler) gapsPage(c echo.Context) error {
 // spreadsheets, programs and GIS tools.
 
 func (h *handler) mapCSV(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context(), false)
+	m, err := h.loadMap(c.Request().Context(), false, "")
 	if err != nil {
 		return err
 	}
@@ -334,7 +351,7 @@ func toJSON(m *readymap.Map, rows []readymap.Mission, sig map[string]store.Signa
 }
 
 func (h *handler) mapJSON(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context(), false)
+	m, err := h.loadMap(c.Request().Context(), false, "")
 	if err != nil {
 		return err
 	}
@@ -349,7 +366,7 @@ func (h *handler) mapJSON(c echo.Context) error {
 }
 
 func (h *handler) missionsGeoJSON(c echo.Context) error {
-	m, err := h.loadMap(c.Request().Context(), false)
+	m, err := h.loadMap(c.Request().Context(), false, "")
 	if err != nil {
 		return err
 	}

@@ -73,13 +73,13 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "Headquarters", Metrics: s.metrics(), AccessLog: s.AccessLog,
+	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "site.hq", Metrics: s.metrics(), AccessLog: s.AccessLog,
 		Footer: func(c echo.Context) string {
 			cat, err := s.Store.Catalog(c.Request().Context())
 			if err != nil {
 				return ""
 			}
-			return "framework v" + strconv.Itoa(cat.Framework().Version) + " in force"
+			return web.T(c, "footer.framework", "Version", strconv.Itoa(cat.Framework().Version))
 		},
 		BodyLimit: MaxBody,
 		Ready: []health.Check{health.Writable(s.Store.SQL()), health.DiskOf(s.Store.SQL()), {Name: "keys", Run: func(ctx context.Context) error {
@@ -103,14 +103,14 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
 		},
 		Nav: []web.NavItem{
-			{Href: "/", Label: "Map"},
-			{Href: "/gaps", Label: "Gaps"},
-			{Href: "/missions", Label: "Missions"},
-			{Href: "/incidents", Label: "Incidents"},
-			{Href: "/library", Label: "Protocols"},
-			{Href: "/pouches", Label: "Pouches", Roles: canManage},
-			{Href: "/users", Label: "Users", Roles: canManage},
-			{Href: "/audit", Label: "Audit log", Roles: canAudit},
+			{Href: "/", Label: "nav.map"},
+			{Href: "/gaps", Label: "nav.gaps"},
+			{Href: "/missions", Label: "nav.missions"},
+			{Href: "/incidents", Label: "nav.incidents"},
+			{Href: "/library", Label: "nav.protocols"},
+			{Href: "/pouches", Label: "nav.pouches", Roles: canManage},
+			{Href: "/users", Label: "nav.users", Roles: canManage},
+			{Href: "/audit", Label: "nav.audit", Roles: canAudit},
 		}}
 	site.Map(exchange.StatusOf)
 	site.Map(func(err error) (int, bool) {

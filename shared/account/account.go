@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"chancery/shared/clock"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
 )
@@ -46,6 +47,9 @@ type User struct {
 	Role        string
 	Disabled    bool
 	CreatedAt   time.Time
+	// Lang is the language tag the person chose to read in ("fr"), or ""
+	// for their browser's.
+	Lang string
 }
 
 // Actor is who did something and from where, for the audit log.
@@ -426,6 +430,30 @@ func (s *Service) SetDisabled(ctx context.Context, by Actor, username string, di
 	return tx.Commit()
 }
 
+// SetLanguage saves the language username reads in: a shipped language's
+// tag, or "" for the browser's.
+func (s *Service) SetLanguage(ctx context.Context, by Actor, username, lang string) error {
+	if lang != "" && !i18n.Supported(lang) {
+		return problem.New(problem.Invalid, "account.lang_unknown", "Lang", lang, "Choices", strings.Join(i18n.Languages(), ", "))
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := userBy(ctx, tx, "username", username)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET lang = ? WHERE id = ?", lang, u.ID); err != nil {
+		return err
+	}
+	if err := Audit(ctx, tx, by, "user.language", u.Username, lang); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Users lists every account by username.
 func (s *Service) Users(ctx context.Context) ([]User, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY username")
@@ -451,13 +479,13 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const userCols = "id, username, display_name, role, disabled, created_at"
+const userCols = "id, username, display_name, role, disabled, created_at, lang"
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(r scanner) (User, error) {
 	var u User
-	if err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, (*sqlite.Time)(&u.CreatedAt)); err != nil {
+	if err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, (*sqlite.Time)(&u.CreatedAt), &u.Lang); err != nil {
 		return User{}, err
 	}
 	return u, nil

@@ -82,6 +82,11 @@ type Framework struct {
 	// id count for the new one, so missions on different versions
 	// aggregate together.
 	Renamed map[string]string `json:"renamed,omitempty"`
+	// Lang is the language the framework is written in (the ministry's
+	// own); "" is English. Text holds its words in other languages, by
+	// language tag, so that each person reads it in theirs (see [In]).
+	Lang string          `json:"lang,omitempty"`
+	Text map[string]Text `json:"text,omitempty"`
 }
 
 // MaxWeight is the largest weight an item may carry.
@@ -111,7 +116,21 @@ func Version(v int) (*Framework, error) {
 	if err != nil {
 		return nil, fmt.Errorf("framework: no built-in version %d", v)
 	}
-	return Parse(b)
+	f, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	if f.Text == nil {
+		texts, err := builtinTexts(data, v)
+		if err != nil {
+			return nil, err
+		}
+		f.Text = texts
+		if err := f.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // Parse decodes a framework document and validates it. Unknown fields are
@@ -197,6 +216,7 @@ func (f *Framework) Validate() error {
 		sources[s.ID] = true
 	}
 
+	f.checkText(add)
 	ids := map[string]bool{}
 	areaUsed, modelUsed, sourceUsed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, it := range f.Items {

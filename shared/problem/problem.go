@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"chancery/shared/i18n"
 )
 
 // Code classifies an error.
@@ -28,9 +30,15 @@ const (
 
 // Error is an error with a code and a user-facing message.
 type Error struct {
-	Code    Code
+	Code Code
+	// Message is the message in English, for logs and the command line.
 	Message string
-	Err     error // the cause, if any; not shown to users
+	// Key and Args name the message in the catalog (see package i18n),
+	// so that a page shows it in its reader's language; Key is "" for a
+	// message that has only its English text.
+	Key  string
+	Args []any
+	Err  error // the cause, if any; not shown to users
 }
 
 func (e *Error) Error() string {
@@ -47,6 +55,20 @@ func Errorf(code Code, format string, args ...any) error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// New returns an *Error with the given code and the catalog message key
+// with its parameters, as name, value pairs (see [i18n.Printer.T]).
+func New(code Code, key string, args ...any) error {
+	return &Error{Code: code, Key: key, Args: args, Message: i18n.English().T(key, args...)}
+}
+
+// In returns the error's message in p's language.
+func (e *Error) In(p *i18n.Printer) string {
+	if e.Key == "" {
+		return e.Message
+	}
+	return p.T(e.Key, e.Args...)
+}
+
 // CodeOf returns the code of err, or Internal when err carries none.
 func CodeOf(err error) Code {
 	var e *Error
@@ -58,12 +80,15 @@ func CodeOf(err error) Code {
 
 // MessageOf returns the message to show for err: its own for coded
 // errors, a generic one for internal errors, whose details stay in the log.
-func MessageOf(err error) string {
+func MessageOf(err error) string { return MessageIn(err, i18n.English()) }
+
+// MessageIn is MessageOf in p's language.
+func MessageIn(err error, p *i18n.Printer) string {
 	var e *Error
 	if errors.As(err, &e) && e.Code != Internal {
-		return e.Message
+		return e.In(p)
 	}
-	return "Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists."
+	return p.T("error.internal")
 }
 
 // Sentence makes a lower-case message a sentence's start: "level 5 is…"
