@@ -66,7 +66,7 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("user add: %d %s %s", code, out, stderr)
 	}
 	code, _, stderr = run(t, nil, "user", "add", "--data", dir, "--username", "lena")
-	if code == 0 || !strings.Contains(stderr, `"lena" is taken`) {
+	if code == 0 || !strings.Contains(stderr, `“lena” is taken`) {
 		t.Fatalf("duplicate user: %d %s", code, stderr)
 	}
 	code, _, stderr = run(t, nil, "user", "add", "--data", dir, "--username", "x y", "--role", "head")

@@ -286,7 +286,7 @@ func TestBadAnswersChangeNothing(t *testing.T) {
 		{"level out of range", "/answers/GOV-01", url.Values{"level": {"7"}, "evidence": {"typed text"}}, 400, "Level 7 is not on the scale"},
 		{"level not a number", "/answers/GOV-01", url.Values{"level": {"high"}}, 400, "must be a number from 0 to 4"},
 		{"no level", "/answers/GOV-01", url.Values{"evidence": {"x"}}, 400, "Choose a maturity level"},
-		{"oversized note", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("é", 2001)}}, 400, "the limit is 4000"},
+		{"oversized note", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("é", 2001)}}, 400, "the limit is 4,000"},
 		{"oversized body", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("x", 70_000)}}, 413, "larger than this server accepts"},
 	}
 	for _, tt := range tests {
@@ -352,7 +352,7 @@ func TestChecklistScoresAndSignOff(t *testing.T) {
 	if !strings.Contains(r.Body, "Narrative resilience and crisis response") || !strings.Contains(r.Body, "Risk:") {
 		t.Error("models and their risks are not shown")
 	}
-	if r := b.Post("/signoff", url.Values{"note": {strings.Repeat("n", 1001)}}); r.Status != 400 || !strings.Contains(r.Body, "limited to 1000 characters") {
+	if r := b.Post("/signoff", url.Values{"note": {strings.Repeat("n", 1001)}}); r.Status != 400 || !strings.Contains(r.Body, "limited to 1,000 characters") {
 		t.Fatalf("oversized sign-off note: %d", r.Status)
 	}
 	r = b.Post("/signoff", url.Values{"note": {"Quarterly review"}})
@@ -421,7 +421,7 @@ func TestUsersPage(t *testing.T) {
 		t.Fatalf("short password: %d", r.Status)
 	}
 	r = b.Post("/users", url.Values{"username": {"new.staff"}, "display_name": {"New Staff"}, "role": {"emperor"}, "password": {password}})
-	if r.Status != 400 || !strings.Contains(r.Body, `Unknown role "emperor"`) {
+	if r.Status != 400 || !strings.Contains(r.Body, `Unknown role “emperor”`) {
 		t.Fatalf("bad role: %d", r.Status)
 	}
 	r = b.Post("/users", url.Values{"username": {"new.staff"}, "display_name": {"New Staff"}, "role": {"staff"}, "password": {password}})

@@ -50,7 +50,7 @@ func TestIncidentPathway(t *testing.T) {
 		to, reason, lessons, want string
 	}{
 		{"coordinating", "HQ leads", "", "cannot move to coordinating"},
-		{"escalated", "", "", "say why"},
+		{"escalated", "", "", "Say why"},
 		{"closed", "Debunked", "too short", "lessons learned"},
 	} {
 		r := head.Post("/incidents/"+id+"/move", url.Values{"to": {c.to}, "reason": {c.reason}, "lessons": {c.lessons}})
@@ -90,11 +90,11 @@ func TestIncidentBadInput(t *testing.T) {
 		form url.Values
 		want string
 	}{
-		{url.Values{"title": {"x"}, "kind": {"meteor"}, "severity": {"2"}}, "unknown kind"},
-		{url.Values{"title": {"x"}, "kind": {"other"}, "severity": {"9"}}, "severity is 1"},
+		{url.Values{"title": {"x"}, "kind": {"meteor"}, "severity": {"2"}}, "Unknown kind"},
+		{url.Values{"title": {"x"}, "kind": {"other"}, "severity": {"9"}}, "Severity is 1"},
 		{url.Values{"title": {"x"}, "kind": {"other"}, "severity": {"2"}, "links": {"javascript:alert(1)"}}, "must start with https://"},
 		{url.Values{"title": {"x"}, "kind": {"other"}, "severity": {"2"}, "reach": {"many"}}, "number of people"},
-		{url.Values{"title": {strings.Repeat("t", 201)}, "kind": {"other"}, "severity": {"2"}}, "a title is 1 to 200"},
+		{url.Values{"title": {strings.Repeat("t", 201)}, "kind": {"other"}, "severity": {"2"}}, "A title is 1 to 200"},
 	} {
 		r := b.Post("/incidents", c.form)
 		if r.Status != 400 || !strings.Contains(r.Body, c.want) {

@@ -34,7 +34,7 @@ func (d *DB) CreateIncident(ctx context.Context, by account.Actor, in incident.I
 	}
 	in.Timeline = []incident.Entry{{At: now, By: by.Username, To: incident.Monitoring, Reason: "Recorded"}}
 	if err := in.Check(d.Now()); err != nil {
-		return in, problem.Errorf(problem.Invalid, "The incident was not recorded: %s.", err)
+		return in, problem.New(problem.Invalid, "incident.not_recorded", "Why", err)
 	}
 	return in, d.createIncident(ctx, by, in)
 }
@@ -88,7 +88,7 @@ func (d *DB) updateIncident(ctx context.Context, by account.Actor, id, action st
 		return in, err
 	}
 	if err := in.Check(d.Now()); err != nil {
-		return in, problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
+		return in, problem.New(problem.Invalid, "incident.move_not_recorded", "Why", err)
 	}
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -115,7 +115,7 @@ func readIncident(ctx context.Context, q queryer, id string) (incident.Incident,
 	var body string
 	err := q.QueryRowContext(ctx, "SELECT body FROM incidents WHERE id = ?", id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
-		return incident.Incident{}, problem.Errorf(problem.NotFound, "There is no incident %q.", id)
+		return incident.Incident{}, problem.New(problem.NotFound, "incident.none", "ID", id)
 	}
 	if err != nil {
 		return incident.Incident{}, err
@@ -160,11 +160,11 @@ func (d *DB) listIncidents(ctx context.Context, rest string, args ...any) ([]inc
 // MoveIncident records a decision on the pathway.
 func (d *DB) MoveIncident(ctx context.Context, by account.Actor, id string, to incident.Status, reason, lessons string) (incident.Incident, error) {
 	if utf8.RuneCountInString(reason) > incident.MaxText || utf8.RuneCountInString(lessons) > incident.MaxText {
-		return incident.Incident{}, problem.Errorf(problem.Invalid, "A text is limited to %d characters.", incident.MaxText)
+		return incident.Incident{}, problem.New(problem.Invalid, "incident.text_too_long", "Max", incident.MaxText)
 	}
 	return d.updateIncident(ctx, by, id, "incident."+string(to), func(tx *sql.Tx, in *incident.Incident) error {
 		if err := in.Move(to, by.Username, reason, lessons, d.Now().UTC().Truncate(time.Second)); err != nil {
-			return problem.Errorf(problem.Invalid, "Not recorded: %s.", err)
+			return problem.New(problem.Invalid, "incident.move_not_recorded", "Why", err)
 		}
 		if to != incident.Escalated {
 			return nil
@@ -265,7 +265,7 @@ func (d *DB) Urgent(ctx context.Context) ([]changelog.Change, error) {
 // used to serve it.
 func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name string, data []byte) (incident.Incident, error) {
 	if len(data) == 0 || len(data) > incident.MaxAttachment {
-		return incident.Incident{}, problem.Errorf(problem.Invalid, "An evidence file is 1 byte to %d MB; keep larger files elsewhere and link to them.", incident.MaxAttachment>>20)
+		return incident.Incident{}, problem.New(problem.Invalid, "incident.file_size", "Max", incident.MaxAttachment>>20)
 	}
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
 	name = strings.Map(func(r rune) rune { // a tab or newline in a name is no one's intent
@@ -310,7 +310,7 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 		}
 		return a, data, nil
 	}
-	return incident.Attachment{}, nil, problem.Errorf(problem.NotFound, "Incident %s has no such evidence file.", id)
+	return incident.Attachment{}, nil, problem.New(problem.NotFound, "incident.no_such_file", "ID", id)
 }
 
 // AddGuidance adds HQ's guidance to an incident's timeline, unless it is

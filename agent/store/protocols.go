@@ -40,7 +40,7 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 		case doc.Version == cur:
 			continue
 		case doc.Version < cur:
-			return 0, problem.Errorf(problem.Conflict, "Protocol %s version %d is older than the version in force (%d); it was not installed.", doc.ID, doc.Version, cur)
+			return 0, problem.New(problem.Conflict, "protocol.older", "ID", doc.ID, "Version", doc.Version, "Current", cur)
 		}
 		issued := doc.Issued
 		if issued.IsZero() {
@@ -137,7 +137,7 @@ func (d *DB) Versions(ctx context.Context, id string) ([]protocol.Document, erro
 		out = append(out, doc)
 	}
 	if len(out) == 0 {
-		return nil, problem.Errorf(problem.NotFound, "There is no protocol %q in this mission's library.", id)
+		return nil, problem.New(problem.NotFound, "protocol.none", "ID", id)
 	}
 	return out, rows.Err()
 }
@@ -232,9 +232,9 @@ func (d *DB) Acknowledge(ctx context.Context, by account.Actor, id string, versi
 	}
 	switch {
 	case cur == 0:
-		return problem.Errorf(problem.NotFound, "There is no protocol %q in this mission's library.", id)
+		return problem.New(problem.NotFound, "protocol.none", "ID", id)
 	case version != cur:
-		return problem.Errorf(problem.Conflict, "Version %d of this protocol is no longer in force: read version %d and acknowledge that.", version, cur)
+		return problem.New(problem.Conflict, "protocol.superseded", "Version", version, "Current", cur)
 	}
 	a := Ack{Protocol: id, Version: version, Username: by.Username, At: d.Now().UTC().Truncate(time.Millisecond)}
 	res, err := tx.ExecContext(ctx, "INSERT INTO acks (protocol, version, username, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",

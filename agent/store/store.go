@@ -190,11 +190,11 @@ func (d *DB) CheckAnswer(ctx context.Context, a readiness.Answer) error {
 		return err
 	}
 	if _, err := f.Item(a.ItemID); err != nil {
-		return problem.Errorf(problem.Invalid, "There is no checklist item %q in framework version %d. Reload the checklist and answer an item listed there.", a.ItemID, f.Version)
+		return problem.New(problem.Invalid, "answer.no_item", "Item", a.ItemID, "Version", f.Version)
 	}
 	// The rules HQ holds the answer to when it arrives there.
 	if err := a.Check(d.Now()); err != nil {
-		return problem.Errorf(problem.Invalid, "%s.", problem.Sentence(err.Error()))
+		return err
 	}
 	return nil
 }
@@ -274,7 +274,7 @@ const MaxNote = readiness.MaxNote
 func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readiness.Snapshot, error) {
 	note = strings.TrimSpace(note)
 	if utf8.RuneCountInString(note) > MaxNote || !utf8.ValidString(note) {
-		return readiness.Snapshot{}, problem.Errorf(problem.Invalid, "The sign-off note is limited to %d characters. Shorten it.", MaxNote)
+		return readiness.Snapshot{}, problem.New(problem.Invalid, "snapshot.note_too_long", "Max", MaxNote)
 	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -296,7 +296,7 @@ func (d *DB) SignOff(ctx context.Context, by account.Actor, note string) (readin
 	}
 	rows.Close()
 	if len(answers) == 0 {
-		return readiness.Snapshot{}, problem.Errorf(problem.Conflict, "Nothing to sign off: no item has been answered yet.")
+		return readiness.Snapshot{}, problem.New(problem.Conflict, "snapshot.nothing")
 	}
 	f, err := d.framework(ctx, tx)
 	if err != nil {
@@ -373,7 +373,7 @@ func (d *DB) LatestSnapshot(ctx context.Context) (readiness.Snapshot, bool, erro
 func (d *DB) Snapshot(ctx context.Context, id string) (readiness.Snapshot, error) {
 	s, err := scanSnapshot(d.sql.QueryRowContext(ctx, "SELECT id, framework_version, signed_by, signed_at, note, answers FROM snapshots WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return s, problem.Errorf(problem.NotFound, "There is no snapshot %q. Pick one from the list of snapshots.", id)
+		return s, problem.New(problem.NotFound, "snapshot.none", "ID", id)
 	}
 	return s, err
 }

@@ -119,10 +119,10 @@ func TestBadAnswersChangeNothing(t *testing.T) {
 		a    readiness.Answer
 		want string
 	}{
-		{"unknown item", answer("XYZ-99", 2, ""), `no checklist item "XYZ-99"`},
+		{"unknown item", answer("XYZ-99", 2, ""), `no checklist item “XYZ-99”`},
 		{"level too high", answer("GOV-01", 5, ""), "Level 5 is not on the scale"},
 		{"level negative", answer("GOV-01", -1, ""), "Level -1 is not on the scale"},
-		{"oversized note", answer("GOV-01", 2, strings.Repeat("x", readiness.MaxEvidence+1)), "the limit is 4000"},
+		{"oversized note", answer("GOV-01", 2, strings.Repeat("x", readiness.MaxEvidence+1)), "the limit is 4,000"},
 		{"invalid text", answer("GOV-01", 2, "\xff\xfe"), "not valid text"},
 	}
 	for _, tt := range tests {

@@ -83,7 +83,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return err
 		}
 		if doc.Version <= cur {
-			return problem.Errorf(problem.Conflict, "protocol %s version %d is not newer than the version in force (%d)", doc.ID, doc.Version, cur)
+			return problem.New(problem.Conflict, "update.protocol_not_newer", "ID", doc.ID, "Version", doc.Version, "Current", cur)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO protocols (id, version, title, category, body, note, issued_at, received_at, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			doc.ID, doc.Version, doc.Title, doc.Category, doc.Body, doc.Note, sqlite.Time(doc.Issued), sqlite.Time(now), texts(doc)); err != nil {
@@ -106,7 +106,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 			return err
 		}
 		if inForce := max(held, framework.Builtin().Version); f.Version <= inForce {
-			return problem.Errorf(problem.Conflict, "framework version %d is not newer than the version in force (%d)", f.Version, inForce)
+			return problem.New(problem.Conflict, "update.framework_not_newer", "Version", f.Version, "Current", inForce)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO frameworks (version, body, received_at) VALUES (?, ?, ?)", f.Version, string(body), sqlite.Time(now)); err != nil {
 			return err

@@ -132,7 +132,7 @@ const MaxClockSkew = 3 * time.Minute
 var ErrReplay = errors.New("HQ's reply is a replay")
 
 // ErrNotEnrolled is returned by a sync before enrollment.
-var ErrNotEnrolled = problem.Errorf(problem.Conflict, "This mission is not enrolled with HQ yet. Run: chancery-agent enroll --hq URL --code CODE")
+var ErrNotEnrolled = problem.New(problem.Conflict, "uplink.not_enrolled")
 
 // Status is what the sync page shows.
 type Status struct {
@@ -690,7 +690,7 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 	if st, err := l.Status(ctx); err != nil {
 		return err
 	} else if st.HQURL == "" {
-		return problem.Errorf(problem.Conflict, "This mission was enrolled by file and has no HQ address: send its changes with 'chancery-agent pouch export'.")
+		return problem.New(problem.Conflict, "uplink.by_file")
 	}
 	stuck := int64(-1)
 	l.Sent.Pouches, l.Sent.Bytes = 0, 0

@@ -105,7 +105,7 @@ func TestMissionDetailsAndRegions(t *testing.T) {
 		t.Fatal("no word that the details were saved")
 	}
 	b.Get("/missions")
-	if r := b.Post("/regions/Europe/remove", nil); r.Status != http.StatusConflict || !strings.Contains(r.Body, "move them to another region first") {
+	if r := b.Post("/regions/Europe/remove", nil); r.Status != http.StatusConflict || !strings.Contains(r.Body, "to another region first") {
 		t.Fatalf("removing a region in use: %d", r.Status)
 	}
 	if r := b.Post("/regions/Asia%20and%20Pacific/remove", nil); r.Status != http.StatusSeeOther {

@@ -72,7 +72,7 @@ const (
 )
 
 // ErrEnrollLimit answers an address that has failed to enroll too often.
-var ErrEnrollLimit = problem.Errorf(problem.TooMany, "Too many failed enrollments from this address. Check the code with HQ and try again in 15 minutes.")
+var ErrEnrollLimit = problem.New(problem.TooMany, "enroll.too_many")
 
 // job is a verified pouch waiting for the writer.
 type job struct {
@@ -143,7 +143,7 @@ func refusal(p store.Pouch, err error) error {
 	if err == nil || !(errors.Is(err, changelog.ErrInvalid) || errors.Is(err, changelog.ErrMismatch)) {
 		return err
 	}
-	return problem.Errorf(problem.Invalid, "HQ cannot apply the changes %d to %d of this pouch (%v); nothing of it was taken. Tell HQ's administrator.", p.First, p.Last, err)
+	return problem.New(problem.Invalid, "ingest.cannot_apply", "First", p.First, "Last", p.Last, "Why", err)
 }
 
 // check holds every change of a pouch to the rules the mission's own
@@ -268,11 +268,11 @@ func (s *Service) keyState(site, keyID string) (string, error) {
 func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote string) (exchange.EnrollResponse, error) {
 	recip, err := age.ParseX25519Recipient(req.AgeRecipient)
 	if err != nil {
-		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's age recipient is not valid.")
+		return exchange.EnrollResponse{}, problem.New(problem.Invalid, "enroll.bad_recipient")
 	}
 	pub, err := base64.StdEncoding.DecodeString(req.SigningKey)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return exchange.EnrollResponse{}, problem.Errorf(problem.Invalid, "The mission's signing key is not an Ed25519 public key.")
+		return exchange.EnrollResponse{}, problem.New(problem.Invalid, "enroll.bad_key")
 	}
 	key := store.NewKey{ID: pouch.KeyID(pub), Signing: pub, Recipient: recip}
 	s.enrollOnce.Do(func() { s.enrolling = account.NewLimiter(enrollFailures, enrollWindow) })
@@ -395,7 +395,7 @@ func (s *Service) take(ctx context.Context, raw []byte, via string) ([]byte, err
 		return nil, err
 	}
 	// A pouch dated beyond any clock's error is no pouch of a mission's.
-	if err := text.When("the pouch", m.Created, s.DB.Now()); err != nil {
+	if err := text.When("field.pouch", m.Created, s.DB.Now()); err != nil {
 		return nil, &Rejected{Seq: m.First, Entity: "pouch", Key: m.ID, Err: err}
 	}
 	if err := s.check(ctx, changes); err != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"chancery/shared/account"
+	"chancery/shared/i18n"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
@@ -78,7 +79,7 @@ func (d *DB) ReportedIncident(ctx context.Context, mission, id string) (Reported
 	var body string
 	err := d.sql.QueryRowContext(ctx, "SELECT body FROM incidents WHERE mission = ? AND id = ?", mission, id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Reported{}, problem.Errorf(problem.NotFound, "HQ holds no incident %s of %s.", id, mission)
+		return Reported{}, problem.New(problem.NotFound, "hq_incident.none_held", "ID", id, "Mission", mission)
 	}
 	if err != nil {
 		return Reported{}, err
@@ -130,7 +131,7 @@ func (d *DB) Acknowledge(ctx context.Context, by account.Actor, mission, id stri
 		return Guidance{}, err
 	}
 	if r.Status != incident.Escalated && r.Status != incident.Coordinating {
-		return Guidance{}, problem.Errorf(problem.Conflict, "%s is %s, not escalated: there is no escalation to acknowledge.", id, r.Status)
+		return Guidance{}, problem.New(problem.Conflict, "hq_incident.not_escalated", "ID", id, "Status", i18n.Key("incident_status."+string(r.Status)))
 	}
 	prior, err := d.GuidanceFor(ctx, mission, id, false)
 	if err != nil {
@@ -147,7 +148,7 @@ func (d *DB) Acknowledge(ctx context.Context, by account.Actor, mission, id stri
 func (d *DB) addGuidance(ctx context.Context, by account.Actor, mission, id, text string, ack bool) (Guidance, error) {
 	text = strings.TrimSpace(text)
 	if text == "" || utf8.RuneCountInString(text) > incident.MaxText || !utf8.ValidString(text) {
-		return Guidance{}, problem.Errorf(problem.Invalid, "Guidance is 1 to %d characters.", incident.MaxText)
+		return Guidance{}, problem.New(problem.Invalid, "hq_incident.guidance_size", "Max", incident.MaxText)
 	}
 	if _, err := d.ReportedIncident(ctx, mission, id); err != nil {
 		return Guidance{}, err
@@ -261,7 +262,7 @@ func (d *DB) Attachment(ctx context.Context, mission, id, sha string) (incident.
 		}
 		return a, data, err == nil, err
 	}
-	return incident.Attachment{}, nil, false, problem.Errorf(problem.NotFound, "Incident %s of %s has no such evidence file.", id, mission)
+	return incident.Attachment{}, nil, false, problem.New(problem.NotFound, "hq_incident.no_such_file", "ID", id, "Mission", mission)
 }
 
 // HasAttachments reports which of the given evidence files HQ holds from

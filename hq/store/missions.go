@@ -45,13 +45,13 @@ var codeRE = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{2,8}$`)
 func CheckMission(m Mission) error {
 	switch {
 	case !codeRE.MatchString(m.Code):
-		return problem.Errorf(problem.Invalid, "A mission code is a country code, a dash and 2 to 8 letters or digits, such as FR-PAR or KE-NBO2.")
+		return problem.New(problem.Invalid, "mission.bad_code")
 	case strings.TrimSpace(m.Name) == "" || utf8.RuneCountInString(m.Name) > 120:
-		return problem.Errorf(problem.Invalid, "A mission's name is 1 to 120 characters.")
+		return problem.New(problem.Invalid, "mission.bad_name")
 	case len(m.Country) > 80 || len(m.City) > 80 || len(m.Region) > 80:
-		return problem.Errorf(problem.Invalid, "Country, city and region are limited to 80 characters each.")
+		return problem.New(problem.Invalid, "mission.bad_place")
 	case m.Lat != nil && (*m.Lat < -90 || *m.Lat > 90), m.Lon != nil && (*m.Lon < -180 || *m.Lon > 180):
-		return problem.Errorf(problem.Invalid, "Latitude is -90 to 90 and longitude -180 to 180, in decimal degrees.")
+		return problem.New(problem.Invalid, "mission.bad_coords")
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (d *DB) AddMission(ctx context.Context, by account.Actor, m Mission) error 
 		m.Code, strings.TrimSpace(m.Name), m.Country, m.City, m.Region, m.Lat, m.Lon, m.Demo, sqlite.Time(d.Now()))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
-			return problem.Errorf(problem.Conflict, "Mission %s is already registered.", m.Code)
+			return problem.New(problem.Conflict, "mission.exists", "Code", m.Code)
 		}
 		return err
 	}
@@ -127,7 +127,7 @@ func (d *DB) Missions(ctx context.Context) ([]Mission, error) {
 func (d *DB) Mission(ctx context.Context, code string) (Mission, error) {
 	m, err := scanMission(d.sql.QueryRowContext(ctx, "SELECT "+missionCols+" FROM missions WHERE code = ?", code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, problem.Errorf(problem.NotFound, "There is no mission %q in the registry.", code)
+		return m, problem.New(problem.NotFound, "mission.none", "Code", code)
 	}
 	return m, err
 }
@@ -151,7 +151,7 @@ func (d *DB) issueCode(ctx context.Context, by account.Actor, mission, purpose s
 		return "", time.Time{}, err
 	}
 	if m.State == "revoked" {
-		return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is revoked; register it again under a new code to enroll it.", mission)
+		return "", time.Time{}, problem.New(problem.Conflict, "mission.is_revoked", "Code", mission)
 	}
 	code := enroll.NewCode()
 	expires := d.Now().Add(CodeTTL)
@@ -166,7 +166,7 @@ func (d *DB) issueCode(ctx context.Context, by account.Actor, mission, purpose s
 			return "", time.Time{}, err
 		}
 		if active {
-			return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is enrolled already. To move it to new keys, reset its keys (chancery-hq mission rekey --code %s): that issues a re-enrollment code.", mission, mission)
+			return "", time.Time{}, problem.New(problem.Conflict, "mission.enrolled_already", "Code", mission)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM enroll_codes WHERE mission = ? AND used_at IS NULL", mission); err != nil {
@@ -192,7 +192,7 @@ func hasActiveKey(ctx context.Context, tx *sql.Tx, mission string) (bool, error)
 }
 
 // errBadCode is the one answer to a wrong, used or expired code.
-var errBadCode = problem.Errorf(problem.Forbidden, "This enrollment code is not valid: it is wrong, used or expired. Ask HQ for a new one.")
+var errBadCode = problem.New(problem.Forbidden, "enroll.bad_code")
 
 // MaxClaim bounds how much of a request's claimed mission code the audit
 // log keeps: a failed enrollment is logged, and its text is the caller's.
@@ -283,7 +283,7 @@ func (d *DB) EnrollMission(ctx context.Context, claimed string, proves func(code
 		return Mission{}, nil, err
 	}
 	if known > 0 {
-		return Mission{}, nil, problem.Errorf(problem.Conflict, "This signing key is already registered. Every enrollment needs new keys; run the enrollment again.")
+		return Mission{}, nil, problem.New(problem.Conflict, "enroll.key_reused")
 	}
 	steps := []struct {
 		q    string
@@ -356,12 +356,12 @@ func (d *DB) Rekey(ctx context.Context, mission, from string, key NewKey, remote
 	case err == nil && state == "active":
 		return nil
 	case err == nil:
-		return problem.Errorf(problem.Forbidden, "The key %s of %s was %s; a rotation must bring a new key.", newID, mission, state)
+		return problem.New(problem.Forbidden, "rotate.not_new", "Key", newID, "Code", mission, "State", state)
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
 	if err := tx.QueryRowContext(ctx, "SELECT state FROM mission_keys WHERE mission = ? AND key_id = ?", mission, from).Scan(&state); err != nil || state != "active" {
-		return problem.Errorf(problem.Forbidden, "Only the active key of %s can rotate to a new one.", mission)
+		return problem.New(problem.Forbidden, "rotate.not_active", "Code", mission)
 	}
 	stamp := sqlite.Time(d.Now())
 	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'retired' WHERE mission = ? AND key_id = ?", mission, from); err != nil {
@@ -416,7 +416,7 @@ func (d *DB) Reinstate(ctx context.Context, by account.Actor, mission string) (s
 		return "", time.Time{}, err
 	}
 	if m.State != "revoked" {
-		return "", time.Time{}, problem.Errorf(problem.Conflict, "Mission %s is not revoked.", mission)
+		return "", time.Time{}, problem.New(problem.Conflict, "mission.not_revoked", "Code", mission)
 	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -466,7 +466,7 @@ func (d *DB) Revoke(ctx context.Context, by account.Actor, mission string) error
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.Errorf(problem.NotFound, "There is no mission %q in the registry.", mission)
+		return problem.New(problem.NotFound, "mission.none", "Code", mission)
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE mission_keys SET state = 'revoked' WHERE mission = ?", mission); err != nil {
 		return err

@@ -71,12 +71,12 @@ func CheckScope(scope string) error {
 	case strings.HasPrefix(scope, "missions:"):
 		for _, c := range strings.Split(strings.TrimPrefix(scope, "missions:"), ",") {
 			if !codeRE.MatchString(strings.TrimSpace(c)) {
-				return problem.Errorf(problem.Invalid, "%q is not a mission code; list codes such as FR-PAR, KE-NBO.", strings.TrimSpace(c))
+				return problem.New(problem.Invalid, "scope.bad_code", "Code", strings.TrimSpace(c))
 			}
 		}
 		return nil
 	}
-	return problem.Errorf(problem.Invalid, "Publish to all missions, to a region, or to a list of missions.")
+	return problem.New(problem.Invalid, "scope.bad")
 }
 
 // SeedLibrary publishes each protocol every agent ships with, once: at
@@ -347,11 +347,11 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 // its version is above, and each of cur's items is kept or renamed.
 func CheckSuccessor(cur, next *framework.Framework) error {
 	if next.Version <= cur.Version {
-		return problem.Errorf(problem.Conflict, "Framework version %d is not above the version in force (%d).", next.Version, cur.Version)
+		return problem.New(problem.Conflict, "publish.framework_not_above", "Version", next.Version, "Current", cur.Version)
 	}
 	for _, it := range cur.Items {
 		if _, ok := next.Current(it.ID); !ok {
-			return problem.Errorf(problem.Invalid, "Item %s of version %d is neither in version %d nor in its renamed list; map it to the item that replaces it.", it.ID, cur.Version, next.Version)
+			return problem.New(problem.Invalid, "publish.item_dropped", "Item", it.ID, "Version", cur.Version, "Next", next.Version)
 		}
 	}
 	return nil

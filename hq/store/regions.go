@@ -31,7 +31,7 @@ func (d *DB) Regions(ctx context.Context) ([]string, error) {
 func (d *DB) AddRegion(ctx context.Context, by account.Actor, name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 80 {
-		return problem.Errorf(problem.Invalid, "A region's name is 1 to 80 characters.")
+		return problem.New(problem.Invalid, "region.bad_name")
 	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -43,7 +43,7 @@ func (d *DB) AddRegion(ctx context.Context, by account.Actor, name string) error
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.Errorf(problem.Conflict, "There is a region %q already.", name)
+		return problem.New(problem.Conflict, "region.exists", "Region", name)
 	}
 	if err := account.Audit(ctx, tx, by, "region.add", name, ""); err != nil {
 		return err
@@ -64,7 +64,7 @@ func (d *DB) RemoveRegion(ctx context.Context, by account.Actor, name string) er
 		return err
 	}
 	if n > 0 {
-		return problem.Errorf(problem.Conflict, "%d mission(s) are in %s: move them to another region first.", n, name)
+		return problem.New(problem.Conflict, "region.in_use", "Count", n, "Region", name)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM regions WHERE name = ?", name); err != nil {
 		return err
@@ -96,7 +96,7 @@ func (d *DB) UpdateMission(ctx context.Context, by account.Actor, m Mission) err
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.Errorf(problem.NotFound, "There is no mission %q in the registry.", m.Code)
+		return problem.New(problem.NotFound, "mission.none", "Code", m.Code)
 	}
 	if err := account.Audit(ctx, tx, by, "mission.edit", m.Code, m.Name+" · "+m.Region); err != nil {
 		return err

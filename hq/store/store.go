@@ -221,7 +221,7 @@ func (d *DB) readEscrow(ctx context.Context) ([]string, error) {
 func (d *DB) SetEscrow(ctx context.Context, by account.Actor, recipients []string) error {
 	for _, r := range recipients {
 		if _, err := age.ParseX25519Recipient(r); err != nil {
-			return problem.Errorf(problem.Invalid, "The escrow recipient %q is not an age public key (age1…).", r)
+			return problem.New(problem.Invalid, "escrow.bad", "Recipient", r)
 		}
 	}
 	v := strings.Join(recipients, ",")

@@ -264,18 +264,18 @@ const (
 func (s *Service) validate(username, displayName, role, password string) error {
 	switch {
 	case !usernameRE.MatchString(username):
-		return problem.Errorf(problem.Invalid, "A username is 2 to 32 characters: lower-case letters, digits, dot, dash or underscore, starting with a letter or digit.")
+		return problem.New(problem.Invalid, "account.bad_username")
 	case strings.TrimSpace(displayName) == "" || utf8.RuneCountInString(displayName) > MaxDisplayName:
-		return problem.Errorf(problem.Invalid, "A display name is 1 to %d characters.", MaxDisplayName)
+		return problem.New(problem.Invalid, "account.bad_name", "Max", MaxDisplayName)
 	case !slices.Contains(s.roles, role):
-		return problem.Errorf(problem.Invalid, "Unknown role %q; choose one of: %s.", role, strings.Join(s.roles, ", "))
+		return problem.New(problem.Invalid, "account.unknown_role", "Role", role, "Roles", strings.Join(s.roles, ", "))
 	}
 	return checkPassword(password)
 }
 
 func checkPassword(p string) error {
 	if n := utf8.RuneCountInString(p); n < MinPassword || len(p) > MaxPassword {
-		return problem.Errorf(problem.Invalid, "A password is %d to %d characters long; a few unrelated words make a good one.", MinPassword, MaxPassword)
+		return problem.New(problem.Invalid, "account.bad_password", "Min", MinPassword, "Max", MaxPassword)
 	}
 	return nil
 }
@@ -301,7 +301,7 @@ func (s *Service) CreateUser(ctx context.Context, by Actor, username, displayNam
 		return User{}, err
 	}
 	if n > 0 {
-		return User{}, problem.Errorf(problem.Conflict, "The username %q is taken; choose another.", username)
+		return User{}, problem.New(problem.Conflict, "account.taken", "User", username)
 	}
 	now := s.Now().UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -358,7 +358,7 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, passwor
 	}
 	_, token, err := s.Login(ctx, by.Username, current, by.Remote)
 	if errors.Is(err, ErrBadLogin) {
-		return problem.Errorf(problem.Invalid, "Your current password is not the one typed. Nothing was changed.")
+		return problem.New(problem.Invalid, "account.wrong_current")
 	}
 	if err != nil {
 		return err
@@ -373,7 +373,7 @@ func (s *Service) ChangePassword(ctx context.Context, by Actor, current, passwor
 // that the last administrator cannot lock everyone out by a slip.
 func (s *Service) SetRole(ctx context.Context, by Actor, username, role string) error {
 	if !slices.Contains(s.roles, role) {
-		return problem.Errorf(problem.Invalid, "%q is not a role here; choose one of: %s.", role, strings.Join(s.roles, ", "))
+		return problem.New(problem.Invalid, "account.not_a_role", "Role", role, "Roles", strings.Join(s.roles, ", "))
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -385,7 +385,7 @@ func (s *Service) SetRole(ctx context.Context, by Actor, username, role string) 
 		return err
 	}
 	if u.Username == by.Username {
-		return problem.Errorf(problem.Conflict, "You cannot change your own role; ask another administrator.")
+		return problem.New(problem.Conflict, "account.own_role")
 	}
 	if u.Role == role {
 		return nil
@@ -412,7 +412,7 @@ func (s *Service) SetDisabled(ctx context.Context, by Actor, username string, di
 		return err
 	}
 	if u.Username == by.Username {
-		return problem.Errorf(problem.Conflict, "You cannot disable your own account.")
+		return problem.New(problem.Conflict, "account.own_disable")
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = ? WHERE id = ?", disabled, u.ID); err != nil {
 		return err
@@ -494,19 +494,19 @@ func scanUser(r scanner) (User, error) {
 func userBy(ctx context.Context, q Execer, col string, v any) (User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+col+" = ?", v))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, problem.Errorf(problem.NotFound, "No user %v.", v)
+		return User{}, problem.New(problem.NotFound, "account.no_user", "User", fmt.Sprint(v))
 	}
 	return u, err
 }
 
 func tooMany(until, now time.Time) error {
 	mins := int(until.Sub(now).Minutes()) + 1
-	return problem.Errorf(problem.TooMany, "Too many failed logins. Wait %d minutes and try again, or ask an administrator to reset your password.", mins)
+	return problem.New(problem.TooMany, "account.locked", "Count", mins)
 }
 
 // ErrBadLogin is the one answer to a wrong username or password, so that
 // the login page does not tell which accounts exist.
-var ErrBadLogin = problem.Errorf(problem.Unauthorized, "Wrong username or password. Check both and try again.")
+var ErrBadLogin = problem.New(problem.Unauthorized, "account.bad_login")
 
 // dummyHash is checked when the username is unknown, so that a wrong
 // username takes as long as a wrong password.
@@ -611,7 +611,7 @@ func hashToken(t string) []byte {
 
 // ErrNoSession means the token names no live session: never issued,
 // logged out, idle too long or too old.
-var ErrNoSession = problem.Errorf(problem.Unauthorized, "Your session has ended. Log in again.")
+var ErrNoSession = problem.New(problem.Unauthorized, "account.no_session")
 
 // Session returns the user of a live session and marks it used.
 func (s *Service) Session(ctx context.Context, token string) (User, error) {

@@ -39,7 +39,7 @@ var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 const DefaultLoginWait = time.Second
 
 // ErrBusy answers a login that found every hashing slot taken.
-var ErrBusy = problem.Errorf(problem.TooMany, "Many people are logging in at this moment. Wait a few seconds and try again.")
+var ErrBusy = problem.New(problem.TooMany, "account.busy")
 
 // hashSlot takes a hashing slot, waiting at most wait, and returns the
 // function that gives it back.

@@ -20,7 +20,7 @@ var tokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)
 // is kept.
 func (s *Service) AddToken(ctx context.Context, by Actor, name, role string) (string, error) {
 	if !tokenName.MatchString(name) {
-		return "", problem.Errorf(problem.Invalid, "A token's name is 2 to 40 lower-case letters, digits, dot, dash or underscore, such as gis-team.")
+		return "", problem.New(problem.Invalid, "token.bad_name")
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -33,7 +33,7 @@ func (s *Service) AddToken(ctx context.Context, by Actor, name, role string) (st
 	if _, err := tx.ExecContext(ctx, "INSERT INTO api_tokens (token_hash, name, role, created_at) VALUES (?, ?, ?, ?)",
 		hashAPIToken(token), name, role, sqlite.Time(s.Now())); err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
-			return "", problem.Errorf(problem.Conflict, "There is already a token named %q; revoke it or choose another name.", name)
+			return "", problem.New(problem.Conflict, "token.exists", "Name", name)
 		}
 		return "", err
 	}
@@ -55,7 +55,7 @@ func (s *Service) RevokeToken(ctx context.Context, by Actor, name string) error 
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.Errorf(problem.NotFound, "There is no token named %q.", name)
+		return problem.New(problem.NotFound, "token.none", "Name", name)
 	}
 	if err := Audit(ctx, tx, by, "token.revoke", name, ""); err != nil {
 		return err
@@ -69,7 +69,7 @@ func (s *Service) TokenUser(ctx context.Context, token string) (User, error) {
 	var revoked bool
 	err := s.db.QueryRowContext(ctx, "SELECT name, role, revoked FROM api_tokens WHERE token_hash = ?", hashAPIToken(token)).Scan(&name, &role, &revoked)
 	if errors.Is(err, sql.ErrNoRows) || revoked {
-		return User{}, problem.Errorf(problem.Unauthorized, "This API token is not valid: it is wrong or revoked. Ask HQ's administrator for a new one.")
+		return User{}, problem.New(problem.Unauthorized, "token.invalid")
 	}
 	if err != nil {
 		return User{}, err

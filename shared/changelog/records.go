@@ -49,9 +49,9 @@ func (a Ack) Check(now time.Time) error {
 	case a.Protocol == "" || a.Version < 1:
 		return fmt.Errorf("an acknowledgement names no protocol version")
 	}
-	if err := text.First(text.Line("the protocol id", a.Protocol, 64),
-		text.Line("the name of who acknowledged", a.Username, readiness.MaxName),
-		text.When("the acknowledgement", a.At, now)); err != nil {
+	if err := text.First(text.Line("field.protocol_id", a.Protocol, 64),
+		text.Line("field.acked_by", a.Username, readiness.MaxName),
+		text.When("field.ack", a.At, now)); err != nil {
 		return err
 	}
 	return nil
@@ -68,10 +68,10 @@ func (r UpdateReport) Check(now time.Time) error {
 	case r.Release < 0 || r.Framework < 0:
 		return fmt.Errorf("a release or framework version cannot be negative")
 	}
-	if err := text.Block("the reason", r.Reason, MaxReason); err != nil {
+	if err := text.Block("field.reason", r.Reason, MaxReason); err != nil {
 		return err
 	}
-	return text.When("the report", r.At, now)
+	return text.When("field.report", r.At, now)
 }
 
 // ErrInvalid is a change whose record breaks the rules every site applies

@@ -45,6 +45,13 @@ import (
 // reader gets when no other matches.
 const Source = "en"
 
+// Localizable is a value that says itself in a printer's language, such
+// as an error with a catalog message: passed as a parameter, it is put in
+// the message in the reader's language.
+type Localizable interface {
+	In(p *Printer) string
+}
+
 // Key is a catalog key passed as a parameter: it is looked up in the
 // reader's language before it is put into the message.
 type Key string
@@ -297,6 +304,8 @@ func (p *Printer) params(args []any, escape bool) (map[string]any, any) {
 		switch x := v.(type) {
 		case Key:
 			s = p.T(string(x))
+		case Localizable:
+			s = x.In(p)
 		case template.HTML:
 			data[name] = string(x)
 			continue

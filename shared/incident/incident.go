@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"chancery/shared/i18n"
+	"chancery/shared/problem"
 	"chancery/shared/text"
 )
 
@@ -209,35 +211,35 @@ const (
 func (in Incident) Check(now time.Time) error {
 	switch {
 	case strings.TrimSpace(in.Title) == "" || utf8.RuneCountInString(in.Title) > MaxTitle:
-		return fmt.Errorf("a title is 1 to %d characters", MaxTitle)
+		return problem.New(problem.Invalid, "check.title", "Max", MaxTitle)
 	case !knownKind(in.Kind):
-		return fmt.Errorf("unknown kind of incident %q", in.Kind)
+		return problem.New(problem.Invalid, "check.kind", "Kind", string(in.Kind))
 	case in.Severity < 1 || in.Severity > 4:
-		return fmt.Errorf("severity is 1 (low) to 4 (critical), not %d", in.Severity)
+		return problem.New(problem.Invalid, "check.severity", "Severity", int(in.Severity))
 	case !slices.Contains(Statuses, in.Status):
-		return fmt.Errorf("unknown status %q", in.Status)
+		return problem.New(problem.Invalid, "check.status", "Status", string(in.Status))
 	case utf8.RuneCountInString(in.Summary) > MaxText || utf8.RuneCountInString(in.Lessons) > MaxText:
-		return fmt.Errorf("a text is limited to %d characters", MaxText)
+		return problem.New(problem.Invalid, "incident.text_too_long", "Max", MaxText)
 	case in.Reach < 0:
-		return fmt.Errorf("reach cannot be negative")
+		return problem.New(problem.Invalid, "check.reach")
 	case len(in.Timeline) > MaxTimeline:
-		return fmt.Errorf("a timeline of %d entries is more than %d", len(in.Timeline), MaxTimeline)
+		return problem.New(problem.Invalid, "check.timeline", "N", len(in.Timeline), "Max", MaxTimeline)
 	case len(in.Attachments) > MaxAttachments:
-		return fmt.Errorf("%d evidence files are more than %d", len(in.Attachments), MaxAttachments)
+		return problem.New(problem.Invalid, "check.files", "N", len(in.Attachments), "Max", MaxAttachments)
 	}
-	if err := text.First(text.Line("the incident id", in.ID, MaxID),
-		text.Line("the title", in.Title, MaxTitle),
-		text.Block("the summary", in.Summary, MaxText),
-		text.Block("the lessons", in.Lessons, MaxText),
-		text.Line("the name of who recorded it", in.CreatedBy, MaxName)); err != nil {
+	if err := text.First(text.Line("field.incident_id", in.ID, MaxID),
+		text.Line("field.title", in.Title, MaxTitle),
+		text.Block("field.summary", in.Summary, MaxText),
+		text.Block("field.lessons", in.Lessons, MaxText),
+		text.Line("field.recorded_by", in.CreatedBy, MaxName)); err != nil {
 		return err
 	}
 	for _, list := range [][]string{in.Platforms, in.Languages, in.Links} {
 		if len(list) > MaxList {
-			return fmt.Errorf("at most %d platforms, languages or links", MaxList)
+			return problem.New(problem.Invalid, "check.list", "Max", MaxList)
 		}
 		for _, s := range list {
-			if err := text.Line("a platform, language or link", s, MaxItem); err != nil {
+			if err := text.Line("field.platform", s, MaxItem); err != nil {
 				return err
 			}
 		}
@@ -245,24 +247,24 @@ func (in Incident) Check(now time.Time) error {
 	for _, l := range in.Links {
 		u, err := url.Parse(l)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("link %q must start with https:// or http:// and name a site", l)
+			return problem.New(problem.Invalid, "check.link", "Link", l)
 		}
 	}
 	for _, t := range []struct {
 		what string
 		at   *time.Time
-	}{{"first seen", &in.FirstSeen}, {"recorded", &in.CreatedAt}, {"updated", &in.UpdatedAt}, {"escalated", in.EscalatedAt}, {"closed", in.ClosedAt}} {
+	}{{"first_seen", &in.FirstSeen}, {"recorded", &in.CreatedAt}, {"updated", &in.UpdatedAt}, {"escalated", in.EscalatedAt}, {"closed", in.ClosedAt}} {
 		if t.at != nil && !t.at.IsZero() {
-			if err := text.When("the incident's time "+t.what, *t.at, now); err != nil {
+			if err := text.When("field.time_"+t.what, *t.at, now); err != nil {
 				return err
 			}
 		}
 	}
 	for _, e := range in.Timeline {
 		if !slices.Contains(Statuses, e.To) || (e.From != "" && !slices.Contains(Statuses, e.From)) {
-			return fmt.Errorf("a timeline entry moves to an unknown status %q", e.To)
+			return problem.New(problem.Invalid, "check.entry_status", "Status", string(e.To))
 		}
-		if err := text.First(text.Line("a timeline entry's author", e.By, MaxName), text.Block("a timeline entry's reason", e.Reason, MaxText), text.Line("a guidance id", e.GuidanceID, MaxID)); err != nil {
+		if err := text.First(text.Line("field.entry_author", e.By, MaxName), text.Block("field.entry_reason", e.Reason, MaxText), text.Line("field.guidance_id", e.GuidanceID, MaxID)); err != nil {
 			return err
 		}
 	}
@@ -270,7 +272,7 @@ func (in Incident) Check(now time.Time) error {
 		if err := checkFile(a.Name, a.SHA256, a.Size); err != nil {
 			return err
 		}
-		if err := text.Line("an evidence file's type", a.Type, MaxItem); err != nil {
+		if err := text.Line("field.file_type", a.Type, MaxItem); err != nil {
 			return err
 		}
 	}
@@ -278,21 +280,21 @@ func (in Incident) Check(now time.Time) error {
 }
 
 func checkFile(name, sha string, size int64) error {
-	if err := text.Line("an evidence file's name", name, MaxFileName); err != nil {
+	if err := text.Line("field.file_name", name, MaxFileName); err != nil {
 		return err
 	}
 	if b, err := hex.DecodeString(sha); err != nil || len(b) != 32 {
-		return fmt.Errorf("evidence file %q has no SHA-256", name)
+		return problem.New(problem.Invalid, "check.file_sum", "Name", name)
 	}
 	if size < 0 || size > MaxAttachment {
-		return fmt.Errorf("evidence file %q is %d bytes; the limit is %d", name, size, MaxAttachment)
+		return problem.New(problem.Invalid, "check.file_size", "Name", name, "Size", size, "Max", MaxAttachment)
 	}
 	return nil
 }
 
 // Check validates an evidence file as it travels.
 func (a AttachmentData) Check() error {
-	if err := text.Line("the incident id", a.Incident, MaxID); err != nil {
+	if err := text.Line("field.incident_id", a.Incident, MaxID); err != nil {
 		return err
 	}
 	return checkFile(a.Name, a.SHA256, int64(len(a.Data)))
@@ -312,16 +314,16 @@ func knownKind(k Kind) bool {
 func (in *Incident) Move(to Status, by, reason, lessons string, at time.Time) error {
 	if !CanMove(in.Status, to) {
 		if in.Status == Closed {
-			return fmt.Errorf("this incident is closed; record a new development as a new incident")
+			return problem.New(problem.Invalid, "check.closed")
 		}
-		return fmt.Errorf("an incident %s cannot move to %s; from here it can: %s", in.Status, to, list(Next(in.Status)))
+		return problem.New(problem.Invalid, "check.move", "From", i18n.Key("incident_status."+string(in.Status)), "To", i18n.Key("incident_status."+string(to)), "Next", list(Next(in.Status)))
 	}
 	if strings.TrimSpace(reason) == "" {
-		return fmt.Errorf("say why: every decision is recorded with its reason")
+		return problem.New(problem.Invalid, "check.why")
 	}
 	if to == Closed {
 		if utf8.RuneCountInString(strings.TrimSpace(lessons)) < MinLessons {
-			return fmt.Errorf("write the lessons learned (at least %d characters) before closing: what happened, what helped, what should change", MinLessons)
+			return problem.New(problem.Invalid, "check.lessons", "Min", MinLessons)
 		}
 		in.Lessons = strings.TrimSpace(lessons)
 		in.ClosedAt = &at
@@ -334,10 +336,15 @@ func (in *Incident) Move(to Status, by, reason, lessons string, at time.Time) er
 	return nil
 }
 
-func list(ss []Status) string {
+func list(ss []Status) statuses { return statuses(ss) }
+
+// statuses says a list of statuses in the reader's language.
+type statuses []Status
+
+func (ss statuses) In(p *i18n.Printer) string {
 	var out []string
 	for _, s := range ss {
-		out = append(out, string(s))
+		out = append(out, p.T("incident_status."+string(s)))
 	}
 	return strings.Join(out, ", ")
 }

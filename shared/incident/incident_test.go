@@ -35,7 +35,7 @@ func TestTransitions(t *testing.T) {
 func TestMove(t *testing.T) {
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	in := incident.Incident{Title: "Fake clip of the ambassador", Kind: "synthetic-media", Severity: 4, Status: incident.Monitoring}
-	if err := in.Move(incident.Escalated, "hom", "", "", now); err == nil || !strings.Contains(err.Error(), "say why") {
+	if err := in.Move(incident.Escalated, "hom", "", "", now); err == nil || !strings.Contains(err.Error(), "Say why") {
 		t.Fatalf("a decision without a reason: %v", err)
 	}
 	if err := in.Move(incident.Coordinating, "hom", "HQ leads", "", now); err == nil || !strings.Contains(err.Error(), "cannot move to coordinating") {

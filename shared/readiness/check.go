@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"chancery/shared/problem"
 	"chancery/shared/text"
 )
 
@@ -21,27 +22,27 @@ const (
 // reader's clock.
 func (a Answer) Check(now time.Time) error {
 	if a.ItemID == "" {
-		return fmt.Errorf("an answer names no checklist item")
+		return problem.New(problem.Invalid, "check.no_item")
 	}
-	if err := text.Line("the item id", a.ItemID, MaxItemID); err != nil {
+	if err := text.Line("field.item_id", a.ItemID, MaxItemID); err != nil {
 		return err
 	}
 	if !a.NA && !a.Level.Valid() {
-		return fmt.Errorf("level %d is not on the scale: choose 0 (absent) to 4 (measured and improving), or not applicable", a.Level)
+		return problem.New(problem.Invalid, "check.level", "Level", int(a.Level))
 	}
 	if len(a.Evidence) > MaxEvidence {
-		return fmt.Errorf("the evidence note is %d bytes; the limit is %d: shorten it, or point to where the full evidence is kept", len(a.Evidence), MaxEvidence)
+		return problem.New(problem.Invalid, "check.evidence", "N", len(a.Evidence), "Max", MaxEvidence)
 	}
-	if err := text.Block("the evidence note", a.Evidence, MaxEvidence); err != nil {
+	if err := text.Block("field.evidence_note", a.Evidence, MaxEvidence); err != nil {
 		return err
 	}
-	if err := text.Line("the name of who answered", a.AnsweredBy, MaxName); err != nil {
+	if err := text.Line("field.answered_by", a.AnsweredBy, MaxName); err != nil {
 		return err
 	}
 	if a.AnsweredAt.IsZero() {
 		return nil // not yet stamped: the store stamps it
 	}
-	return text.When("the answer", a.AnsweredAt, now)
+	return text.When("field.answer", a.AnsweredAt, now)
 }
 
 // Check validates a signed-off snapshot and each of its answers.
@@ -54,10 +55,10 @@ func (s Snapshot) Check(now time.Time) error {
 	case len(s.Answers) > MaxAnswers:
 		return fmt.Errorf("snapshot %s has %d answers; the most is %d", s.ID, len(s.Answers), MaxAnswers)
 	}
-	if err := text.First(text.Line("the snapshot id", s.ID, MaxItemID),
-		text.Line("the name of who signed off", s.SignedBy, MaxName),
-		text.Block("the sign-off note", s.Note, MaxNote),
-		text.When("the sign-off", s.SignedAt, now)); err != nil {
+	if err := text.First(text.Line("field.snapshot_id", s.ID, MaxItemID),
+		text.Line("field.signed_by", s.SignedBy, MaxName),
+		text.Block("field.signoff_note", s.Note, MaxNote),
+		text.When("field.signoff", s.SignedAt, now)); err != nil {
 		return err
 	}
 	for _, a := range s.Answers {

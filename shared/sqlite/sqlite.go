@@ -230,7 +230,7 @@ func Backup(ctx context.Context, db *sql.DB, path string) error {
 // ErrFull is what a write that found the disk full is answered with: a
 // problem people can act on, not a bare 500. The transaction it ended
 // changed nothing; once there is room, everything goes on.
-var ErrFull = problem.Errorf(problem.Unavailable, "This computer's disk is full, so nothing was saved. Free some space on it (or ask whoever looks after it to), then try again: what was saved before is safe.")
+var ErrFull = problem.New(problem.Unavailable, "error.disk_full")
 
 // IsFull reports whether err is SQLite's "database or disk is full".
 func IsFull(err error) bool {

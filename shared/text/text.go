@@ -9,11 +9,15 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"chancery/shared/i18n"
+	"chancery/shared/problem"
 )
 
 // Line checks a one-line field: valid UTF-8, no control characters (a NUL,
 // a newline, an escape), at most max characters. what names the field in
-// the error.
+// the error: a catalog key under field ("field.title"), so the error reads
+// in its reader's language.
 func Line(what, s string, max int) error {
 	return check(what, s, max, false)
 }
@@ -25,16 +29,17 @@ func Block(what, s string, max int) error {
 }
 
 func check(what, s string, max int, multiline bool) error {
+	field := i18n.Key(what)
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s is not valid text (it is not UTF-8)", what)
+		return problem.New(problem.Invalid, "text.not_utf8", "Field", field)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return fmt.Errorf("%s is %d characters; the limit is %d", what, n, max)
+		return problem.New(problem.Invalid, "text.too_long", "Field", field, "N", n, "Max", max)
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool {
 		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
 	}); i >= 0 {
-		return fmt.Errorf("%s holds a control character (%U) at byte %d", what, []rune(s[i:])[0], i)
+		return problem.New(problem.Invalid, "text.control", "Field", field, "Char", fmt.Sprintf("%U", []rune(s[i:])[0]), "At", fmt.Sprint(i))
 	}
 	return nil
 }
@@ -53,9 +58,9 @@ const MaxAhead = 366 * 24 * time.Hour
 func When(what string, t, now time.Time) error {
 	switch {
 	case t.Before(Earliest):
-		return fmt.Errorf("%s is dated %s, before %d", what, t.UTC().Format("2 January 2006"), Earliest.Year())
+		return problem.New(problem.Invalid, "text.too_early", "Field", i18n.Key(what), "At", t.UTC().Format("2006-01-02"), "Year", fmt.Sprint(Earliest.Year()))
 	case t.After(now.Add(MaxAhead)):
-		return fmt.Errorf("%s is dated %s, more than a year ahead of this clock (%s); check the mission's clock", what, t.UTC().Format("2 January 2006 15:04 UTC"), now.UTC().Format("2 January 2006 15:04 UTC"))
+		return problem.New(problem.Invalid, "text.too_late", "Field", i18n.Key(what), "At", t.UTC().Format("2006-01-02 15:04 UTC"), "Now", now.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	return nil
 }
