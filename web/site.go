@@ -106,7 +106,7 @@ type NavLink struct {
 }
 
 // Page builds the frame of a page for the request; title is a catalog
-// key.
+// key, or a name (a mission's, an incident's id) shown as it is.
 func (s *Site) Page(c echo.Context, title string, data any) Page {
 	u, _ := CurrentUser(c)
 	pr := P(c)
@@ -114,7 +114,10 @@ func (s *Site) Page(c echo.Context, title string, data any) Page {
 	if i18n.Has(site) {
 		site = pr.T(site)
 	}
-	p := Page{Title: pr.T(title), Site: site, User: u, CSRF: CSRFToken(c), Data: data, Lang: pr.Lang()}
+	if i18n.Has(title) {
+		title = pr.T(title)
+	}
+	p := Page{Title: title, Site: site, User: u, CSRF: CSRFToken(c), Data: data, Lang: pr.Lang()}
 	for _, l := range Languages() {
 		if l.Tag != p.Lang {
 			p.Languages = append(p.Languages, l)

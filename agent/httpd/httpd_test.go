@@ -20,6 +20,8 @@ import (
 	"chancery/agent/uplink"
 	"chancery/shared/account"
 	"chancery/shared/framework"
+	"chancery/shared/i18n"
+	"chancery/shared/incident"
 	"chancery/shared/protocol"
 	"chancery/shared/readiness"
 	"chancery/web"
@@ -384,9 +386,29 @@ func TestEveryPageRenders(t *testing.T) {
 	s, _ := e.db.SignOff(ctx, account.System, "<b>note</b>")
 	b := e.browser()
 	b.Login("admin")
-	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes", "/peers", "/incidents", "/incidents/new"}
+	in, err := e.db.CreateIncident(ctx, account.System, incident.Incident{Title: "Fake clip", Kind: "synthetic-media", Severity: 3, FirstSeen: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/", "/snapshots", "/snapshots/" + s.ID, "/users", "/audit", "/sync", "/protocols", "/protocols?q=escalation", "/protocols/ai-use", "/protocols/ai-use/changes", "/peers", "/incidents", "/incidents/new", "/incidents/" + in.ID, "/account"}
 	for _, a := range fwInForce(t, e.db).Areas {
 		paths = append(paths, "/areas/"+a.ID)
+	}
+	// Every page, in every language: each says its language, shows words
+	// of it, and asks the catalog for no key it lacks.
+	for _, lang := range i18n.Languages() {
+		for _, p := range append(paths, "/no-such-page") {
+			raw := e.getIn(t, b, p, lang)
+			if !strings.Contains(raw, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: the page does not say its language", p, lang)
+			}
+			if foot := i18n.For(lang).T("layout.footer"); !strings.Contains(raw, foot) {
+				t.Errorf("%s in %s: the page is not in %s", p, lang, lang)
+			}
+		}
+	}
+	if miss := i18n.Missing(); len(miss) > 0 {
+		t.Errorf("pages asked for keys the catalog lacks: %v", miss)
 	}
 	for _, p := range paths {
 		req, _ := http.NewRequest("GET", e.srv.URL+p, nil)
@@ -409,6 +431,23 @@ func TestEveryPageRenders(t *testing.T) {
 			t.Errorf("%s: user text is not escaped", p)
 		}
 	}
+}
+
+// getIn fetches a page as b, with the browser asking for lang.
+func (e *env) getIn(t *testing.T, b *webtest.Browser, path, lang string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req.Header.Set("Accept-Language", lang)
+	for _, c := range b.C.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	raw, _ := io.ReadAll(r.Body)
+	return string(raw)
 }
 
 func TestUsersPage(t *testing.T) {

@@ -264,6 +264,9 @@ func (p *Printer) HTML(key string, args ...any) template.HTML {
 }
 
 func (p *Printer) localize(key string, data map[string]any, count any) string {
+	if key == "" {
+		return ""
+	}
 	s, err := p.loc.Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data, PluralCount: count})
 	if err != nil && s == "" {
 		missing.Store(key, true)

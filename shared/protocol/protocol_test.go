@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"chancery/shared/i18n"
 	"chancery/shared/protocol"
 )
 
@@ -71,5 +72,42 @@ func TestDiff(t *testing.T) {
 	}
 	if b.String() != " a|-b| c| d|+e|" {
 		t.Fatalf("diff = %s", b.String())
+	}
+}
+
+// TestDefaultsReadInEveryLanguage: each built-in protocol ships in every
+// language Chancery speaks, and a copy HQ published without texts still
+// reads in them while its words are the built-in ones.
+func TestDefaultsReadInEveryLanguage(t *testing.T) {
+	for _, d := range protocol.Defaults() {
+		for _, l := range i18n.Languages() {
+			if l == d.Language() {
+				continue
+			}
+			if _, got := d.In(l); got != l {
+				t.Errorf("%s has no text in %s", d.ID, l)
+			}
+		}
+		bare := d
+		bare.Text = nil
+		if got, lang := bare.In("fr"); lang != "fr" || got.Body == d.Body {
+			t.Errorf("%s as HQ published it reads in %s", d.ID, lang)
+		}
+		bare.Body += "\nA line HQ added.\n"
+		if _, lang := bare.In("fr"); lang != "en" {
+			t.Errorf("%s changed by HQ still reads in the built-in French", d.ID)
+		}
+	}
+	esc := protocol.Defaults()
+	for _, d := range esc {
+		if d.ID != "crisis-escalation" {
+			continue
+		}
+		fr, _ := d.In("fr")
+		for _, s := range []string{"monitoring", "flagged", "responding", "holding", "escalated", "coordinating"} {
+			if step := i18n.For("fr").T("pathway." + s); !strings.Contains(fr.Body, "| **"+step+"** |") {
+				t.Errorf("the French pathway has no step %q", step)
+			}
+		}
 	}
 }

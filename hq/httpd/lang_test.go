@@ -1,0 +1,84 @@
+package httpd_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"chancery/shared/i18n"
+	"chancery/sync/pouch"
+	"chancery/web/webtest"
+)
+
+// TestEveryPageInEveryLanguage: each of HQ's pages says its language,
+// shows words of it, and asks the catalog for no key it lacks; an
+// analyst's choice of language in their account wins over the browser's.
+func TestEveryPageInEveryLanguage(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	e.db.SeedLibrary(context.Background())
+	m := e.enroll("FR-PAR")
+	e.send(m, m.pouch(t, 1, 3, "HQ"))
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	get := func(path, lang string) (int, string) {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("Accept-Language", lang)
+		for _, c := range b.C.Jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		raw, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(raw)
+	}
+	paths := []string{"/", "/?region=Europe&fresh=stale", "/gaps", "/missions", "/missions/FR-PAR", "/missions/FR-PAR/edit", "/missions/new", "/incidents",
+		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/pouches", "/users", "/audit", "/account"}
+	for _, lang := range i18n.Languages() {
+		p := i18n.For(lang)
+		for _, path := range append(paths, "/no-such-page") {
+			status, page := get(path, lang)
+			if status != 200 && path != "/no-such-page" {
+				t.Errorf("%s in %s: %d", path, lang, status)
+			}
+			if !strings.Contains(page, `<html lang="`+lang+`">`) || !strings.Contains(page, p.T("layout.footer")) {
+				t.Errorf("%s is not in %s", path, lang)
+			}
+		}
+	}
+	_, page := get("/", "fr")
+	for _, want := range []string{"Carte de préparation", "Résilience narrative", "Administration centrale"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the French map lacks %q", want)
+		}
+	}
+	if _, page := get("/library/ai-use/edit", "en"); !strings.Contains(page, `name="text.fr.title" maxlength="200" value="Règles d’usage des outils d’IA"`) {
+		t.Error("the form for a new version does not carry the protocol's French text")
+	}
+	if miss := i18n.Missing(); len(miss) > 0 {
+		t.Errorf("pages asked for keys the catalog lacks: %v", miss)
+	}
+
+	// The account's language wins over the browser's.
+	b.Get("/account")
+	if r := b.Post("/account/language", map[string][]string{"lang": {"fr"}}); r.Status != 303 {
+		t.Fatalf("choosing French: %d", r.Status)
+	}
+	if _, page := get("/missions", "en"); !strings.Contains(page, `<html lang="fr">`) {
+		t.Error("the language chosen in the account does not win over the browser's")
+	}
+	if r := b.Get("/account"); !strings.Contains(r.Body, "Désormais, Chancery s’adresse à vous en français.") {
+		t.Error("no word that the language was saved")
+	}
+	if r := b.Post("/account/language", map[string][]string{"lang": {"klingon"}}); r.Status != 400 || !strings.Contains(r.Body, "klingon") {
+		t.Errorf("an unknown language: %d", r.Status)
+	}
+	b.Post("/account/language", map[string][]string{"lang": {""}})
+	if _, page := get("/missions", "en"); !strings.Contains(page, `<html lang="en">`) {
+		t.Error("going back to the browser's language does not")
+	}
+}
