@@ -91,10 +91,10 @@ type publishForm struct {
 	ID, Title, Category, Body, Note string
 	// Texts are the protocol in the other shipped languages; a language
 	// left blank is read in the protocol's own.
-	Texts                           []langText
-	ScopeKind, Region, Missions     string
-	New                             bool
-	Regions                         []string
+	Texts                       []langText
+	ScopeKind, Region, Missions string
+	New                         bool
+	Regions                     []string
 	// Review is what publishing would do, shown before it is done.
 	Review *publishReview
 }
