@@ -32,7 +32,7 @@ func (d *DB) CreateIncident(ctx context.Context, by account.Actor, in incident.I
 	if in.FirstSeen.IsZero() {
 		in.FirstSeen = now
 	}
-	in.Timeline = []incident.Entry{{At: now, By: by.Username, To: incident.Monitoring, Reason: "Recorded"}}
+	in.Timeline = []incident.Entry{{At: now, By: by.Username, To: incident.Monitoring, Reason: incident.CreatedReason}}
 	if err := in.Check(d.Now()); err != nil {
 		return in, problem.New(problem.Invalid, "incident.not_recorded", "Why", err)
 	}

@@ -130,6 +130,13 @@ type Entry struct {
 	Ack bool `json:"ack,omitempty"`
 }
 
+// CreatedReason is the reason of an incident's first timeline entry, the
+// one its recording makes. Pages say it in the reader's language.
+const CreatedReason = "Recorded"
+
+// Created reports whether the entry is the incident's recording.
+func (e Entry) Created() bool { return e.From == "" && e.Reason == CreatedReason && !e.HQ }
+
 // Acknowledged returns HQ's acknowledgement of the escalation, if it has
 // come.
 func (in Incident) Acknowledged() *Entry {
