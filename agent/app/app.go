@@ -307,13 +307,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return web.ServeTLS(ctx, e, c.Addr, cert, logger, func(addr net.Addr) {
 		if firstPassword != "" {
-			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once. Log in and add accounts for your colleagues.\n", firstPassword)
+			cli.Say(stdout, "cli.first_admin_agent", "Password", firstPassword)
 		}
 		if relays != nil {
 			relays.listening(addr.String())
 		}
 		if cert != nil {
-			fmt.Fprintf(stdout, "HTTPS certificate fingerprint (SHA-256), for staff to check in their browser: %s\n", cert.Fingerprint())
+			cli.Say(stdout, "cli.tls_fingerprint", "Fingerprint", cert.Fingerprint())
 		}
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery agent for %s: %s://%s/\n", name, scheme, addr)

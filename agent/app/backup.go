@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"chancery/shared/cli"
 	"chancery/shared/backup"
 )
 
@@ -50,7 +51,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := backup.Write(ctx, db.SQL(), c.Data, out, rs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s). It holds no usable private key: the mission's keys in it open only with its key file, which is not in the backup (keep a copy of %s apart).\n", out, len(rs), cmp.Or(c.KeyFile, "keys.key"))
+	cli.Say(stdout, "cli.agent_backup", "Out", out, "Count", len(rs), "KeyFile", cmp.Or(c.KeyFile, "keys.key"))
 	return nil
 }
 
@@ -80,7 +81,7 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if kept != "" {
-		fmt.Fprintf(stdout, "The database in place is kept as %s.\n", kept)
+		cli.Say(stdout, "cli.db_kept", "Kept", kept)
 	}
 	db, _, err := openStore(ctx, c)
 	if err != nil {
@@ -90,6 +91,6 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := db.Restored(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Restored %s. Before it sends anything, the next sync asks HQ how far this mission's log went, and numbers the changes made from now on after it.\n", from)
+	cli.Say(stdout, "cli.agent_restored", "From", from)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 
+	"chancery/shared/cli"
 	"chancery/agent/store"
 	"chancery/shared/account"
 	"chancery/shared/readiness"
@@ -33,7 +34,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Demo assessment written: %d answers, signed off. Every evidence note says it is demo data.\n", n)
+	cli.Say(stdout, "cli.agent_demo", "N", fmt.Sprint(n))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"chancery/shared/cli"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/account"
@@ -75,7 +76,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Wrote %s. Carry it to HQ (chancery-hq mission enroll --request FILE) and bring back HQ's answer; then run:\n  chancery-agent enroll --code %s --response ANSWER-FILE\n", name, code)
+		cli.Say(stdout, "cli.enroll_request", "Name", name, "Code", code)
 		return nil
 	case response != "":
 		b, err := os.ReadFile(response)
@@ -89,14 +90,16 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := l.EnrollResponse(ctx, hq, code, resp); err != nil {
 			return fmt.Errorf("enrollment failed: %w", err)
 		}
-		fmt.Fprintf(stdout, "Enrolled as %s (%s) by file. Send changes with 'chancery-agent pouch export'.\n%s", resp.Mission, resp.Name, fingerprintLine(resp))
+		cli.Say(stdout, "cli.enrolled_file", "Mission", resp.Mission, "Name", resp.Name)
+		fmt.Fprint(stdout, fingerprintLine(resp))
 		return nil
 	}
 	resp, err := l.Enroll(ctx, hq, code, mission)
 	if err != nil {
 		return fmt.Errorf("enrollment failed: %w", err)
 	}
-	fmt.Fprintf(stdout, "Enrolled as %s (%s) with HQ at %s. The agent now syncs on its schedule; run 'chancery-agent sync' to sync at once.\n%s", resp.Mission, resp.Name, hq, fingerprintLine(resp))
+	cli.Say(stdout, "cli.enrolled", "Mission", resp.Mission, "Name", resp.Name, "HQ", hq)
+	fmt.Fprint(stdout, fingerprintLine(resp))
 	return nil
 }
 
@@ -130,14 +133,14 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if st, _ := l.Status(ctx); st.HQURL == "" {
-		fmt.Fprintf(stdout, "New keys made (%s). They go to HQ in the next exported pouch: run 'chancery-agent pouch export'.\n", id)
+		cli.Say(stdout, "cli.rotate_file", "ID", id)
 		return nil
 	}
 	if err := l.Sync(ctx); err != nil {
-		fmt.Fprintf(stdout, "New keys made (%s). HQ could not be told yet (%v); the next sync tells it. The old keys stay in use until then.\n", id, err)
+		cli.Say(stdout, "cli.rotate_later", "ID", id, "Why", err)
 		return nil
 	}
-	fmt.Fprintf(stdout, "New keys made (%s) and confirmed by HQ; they are in use.\n", id)
+	cli.Say(stdout, "cli.rotated", "ID", id)
 	return nil
 }
 
@@ -162,8 +165,7 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Synced with %s: HQ holds every change up to %d; %d pending. Sent %d pouch(es), %d bytes.\n",
-		st.HQURL, st.Acked, st.Pending, l.Sent.Pouches, l.Sent.Bytes)
+	cli.Say(stdout, "cli.synced", "HQ", st.HQURL, "Acked", fmt.Sprint(st.Acked), "Pending", fmt.Sprint(st.Pending), "Pouches", fmt.Sprint(l.Sent.Pouches), "Bytes", fmt.Sprint(l.Sent.Bytes))
 	return updateLine(ctx, db, stdout)
 }
 
@@ -178,10 +180,9 @@ func updateLine(ctx context.Context, db *store.DB, stdout io.Writer) error {
 		return err
 	}
 	if up.Error != "" {
-		fmt.Fprintf(stdout, "HQ's update %d was refused: %s. What is in force stays; it is tried again after %s. Tell HQ if this goes on.\n",
-			up.Failed, up.Error, up.RetryAt.Local().Format("2 Jan 2006 15:04"))
+		cli.Say(stdout, "cli.update_refused", "Version", fmt.Sprint(up.Failed), "Why", up.Error, "At", cli.P().Date(up.RetryAt)+" UTC")
 	}
-	fmt.Fprintf(stdout, "In force: HQ's release %d, capability framework version %d.\n", up.Version, f.Version)
+	cli.Say(stdout, "cli.in_force", "Release", fmt.Sprint(up.Version), "Version", fmt.Sprint(f.Version))
 	return nil
 }
 
@@ -224,7 +225,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Wrote %s: changes %d to %d (%d bytes). Carry it to HQ; bring back the reply HQ gives you and run 'chancery-agent pouch import FILE'.\n", name, m.First, m.Last, len(raw))
+		cli.Say(stdout, "cli.pouch_written", "Name", name, "First", fmt.Sprint(m.First), "Last", fmt.Sprint(m.Last), "Bytes", fmt.Sprint(len(raw)))
 		return nil
 	}
 	if len(files) == 0 {
@@ -239,7 +240,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("%s: %v", f, err)
 		}
-		fmt.Fprintf(stdout, "%s: HQ holds every change up to %d.\n", f, r.Through)
+		cli.Say(stdout, "cli.reply_imported", "File", f, "Through", fmt.Sprint(r.Through))
 	}
 	return updateLine(ctx, db, stdout)
 }

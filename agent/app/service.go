@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"chancery/shared/cli"
 )
 
 // serviceName is the agent's name in Windows' service manager.
@@ -32,8 +34,8 @@ func serviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err := installService(exe, run, c.Data); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Installed the Windows service %s; it starts with the computer, and is started now.\n", serviceName)
-		fmt.Fprintf(stdout, "Data: %s\nLog (with the first administrator password, on the first start): %s\n", c.Data, serviceLog(c))
+		cli.Say(stdout, "cli.service_installed", "Name", serviceName)
+		cli.Say(stdout, "cli.service_paths", "Data", c.Data, "Log", serviceLog(c))
 		return nil
 	case "uninstall":
 		if len(args) > 1 {
@@ -42,7 +44,7 @@ func serviceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err := uninstallService(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Stopped and removed the Windows service %s; the data folder is left as it was.\n", serviceName)
+		cli.Say(stdout, "cli.service_removed", "Name", serviceName)
 		return nil
 	case "run":
 		c, _, err := parseArgs("serve", args[1:], stderr, nil)
@@ -149,3 +151,4 @@ func serviceLog(c Config) string {
 	}
 	return abs
 }
+

@@ -281,9 +281,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return web.ServeTLS(ctx, e, c.Addr, cert, logger, func(addr net.Addr) {
 		if first != "" {
-			fmt.Fprintf(stdout, "First start: created the administrator account.\n  username: admin\n  password: %s\nThis password is shown once.\n", first)
+			cli.Say(stdout, "cli.first_admin", "Password", first)
 		}
-		fmt.Fprintf(stdout, "HQ's key fingerprint (missions see it when they enroll): %s\n", exchange.Fingerprint(w.db.HQSigningPublic()))
+		cli.Say(stdout, "cli.hq_fingerprint", "Fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
 		// This line comes last: scripts and tests wait for it.
 		fmt.Fprintf(stdout, "Chancery HQ: %s://%s/\n", scheme, addr)
 	})
@@ -339,26 +339,26 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 		if err := w.db.AddMission(ctx, account.System, m); err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
-		fmt.Fprintf(stdout, "Registered %s. Issue its enrollment code with: chancery-hq mission code --code %s\n", m.Code, m.Code)
+		cli.Say(stdout, "cli.registered", "Code", m.Code)
 	case "code":
 		code, exp, err := w.db.IssueCode(ctx, account.System, m.Code)
 		if err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
-		fmt.Fprintf(stdout, "Enrollment code for %s: %s\nIt works once, until %s.\nHQ's key fingerprint, which the mission sees when it enrolls: %s\n", m.Code, code, exp.UTC().Format(time.RFC3339), exchange.Fingerprint(w.db.HQSigningPublic()))
+		cli.Say(stdout, "cli.code", "Mission", m.Code, "Code", code, "Until", exp.UTC().Format(time.RFC3339), "Fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
 	case "revoke":
 		if err := w.db.Revoke(ctx, account.System, m.Code); err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
-		fmt.Fprintf(stdout, "Revoked %s: its pouches are refused from now on.\n", m.Code)
+		cli.Say(stdout, "cli.revoked", "Code", m.Code)
 	case "rekey":
 		code, exp, err := w.db.ResetKeys(ctx, account.System, m.Code)
 		if err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
-		fmt.Fprintf(stdout, "Revoked the keys of %s. It enrolls again, with new keys, using the re-enrollment code %s (valid until %s).\nHQ's key fingerprint, which the mission sees when it enrolls: %s\n", m.Code, code, exp.UTC().Format(time.RFC3339), exchange.Fingerprint(w.db.HQSigningPublic()))
+		cli.Say(stdout, "cli.rekeyed", "Mission", m.Code, "Code", code, "Until", exp.UTC().Format(time.RFC3339), "Fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
 	case "enroll":
 		b, err := os.ReadFile(request)
 		if err != nil {
@@ -370,14 +370,14 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		resp, err := w.ingest.Enroll(ctx, req, "file "+filepath.Base(request))
 		if err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
 		b, _ = json.MarshalIndent(resp, "", "  ")
 		name := filepath.Join(out, "enroll-answer-"+resp.Mission+".json")
 		if err := durable.WriteFile(name, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Enrolled %s. Carry %s back to the mission.\n", resp.Mission, name)
+		cli.Say(stdout, "cli.enrolled_by_file", "Mission", resp.Mission, "Name", name)
 	}
 	return nil
 }
@@ -430,7 +430,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Added %d demo missions (%d were there already). They are marked as demo data everywhere.\n", added, n-added)
+	cli.Say(stdout, "cli.demo", "Added", fmt.Sprint(added), "There", fmt.Sprint(n-added))
 	return nil
 }
 
@@ -479,10 +479,10 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := backup.EncryptFile(out+".keys", keyFile, rs); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Backup written to %s, and HQ's key file to %s.keys, both readable only with the key of %d recipient(s)%s. Together they hold HQ's private keys: keep them as you would the keys.\n", out, out, len(rs), escrowNote(escrow))
+		cli.Say(stdout, "cli.hq_backup_keys", "Out", out, "Count", len(rs), "Escrow", escrowNote(escrow))
 		return nil
 	}
-	fmt.Fprintf(stdout, "Backup written to %s, readable only with the key of %d recipient(s)%s. It holds no usable private key: HQ's keys in it open only with the key file %s, which is not in the backup (--with-keys writes it too).\n", out, len(rs), escrowNote(escrow), keyFile)
+	cli.Say(stdout, "cli.hq_backup", "Out", out, "Count", len(rs), "Escrow", escrowNote(escrow), "KeyFile", keyFile)
 	return nil
 }
 
@@ -493,7 +493,7 @@ func escrowNote(escrow []string) string {
 	if len(escrow) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", the %d escrow key(s) kept with HQ among them", len(escrow))
+	return cli.P().T("cli.escrow_note", "Count", len(escrow))
 }
 
 func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -516,7 +516,7 @@ func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if kept != "" {
-			fmt.Fprintf(stdout, "The key file in place is kept as %s.\n", kept)
+			cli.Say(stdout, "cli.keys_kept", "Kept", kept)
 		}
 	}
 	kept, err := backup.Restore(ctx, from, identity, c.Data, live)
@@ -524,14 +524,14 @@ func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if kept != "" {
-		fmt.Fprintf(stdout, "The database in place is kept as %s.\n", kept)
+		cli.Say(stdout, "cli.db_kept", "Kept", kept)
 	}
 	w, err := open(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer w.db.Close()
-	fmt.Fprintf(stdout, "Restored %s. HQ's key fingerprint: %s. Missions whose changes came after the backup send them again: they keep every change until HQ's receipt covers it.\n", from, exchange.Fingerprint(w.db.HQSigningPublic()))
+	cli.Say(stdout, "cli.hq_restored", "From", from, "Fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
 	return nil
 }
 
@@ -573,9 +573,9 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer w.db.Close()
 	if args[0] == "revoke" {
 		if err := w.acc.RevokeToken(ctx, account.System, name); err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
-		fmt.Fprintf(stdout, "Revoked the token %s.\n", name)
+		cli.Say(stdout, "cli.token_revoked", "Name", name)
 		return nil
 	}
 	if !slices.Contains(httpd.Roles, role) {
@@ -583,9 +583,9 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	t, err := w.acc.AddToken(ctx, account.System, name, role)
 	if err != nil {
-		return errors.New(problem.MessageOf(err))
+		return problem.Shown(err)
 	}
-	fmt.Fprintf(stdout, "Token %s (%s): %s\nIt is shown once. Send it as: Authorization: Bearer TOKEN\n", name, role, t)
+	cli.Say(stdout, "cli.token", "Name", name, "Role", role, "Token", t)
 	return nil
 }
 
@@ -612,8 +612,8 @@ func frameworkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer w.db.Close()
 	p, err := w.db.PublishFramework(ctx, account.System, body, scope)
 	if err != nil {
-		return errors.New(problem.MessageOf(err))
+		return problem.Shown(err)
 	}
-	fmt.Fprintf(stdout, "Published framework version %d to %s. Missions receive it with their next sync; their answers carry over through its renamed items.\n", p.Doc.Version, scope)
+	cli.Say(stdout, "cli.framework_published", "Version", fmt.Sprint(p.Doc.Version), "Scope", scope)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"chancery/shared/cli"
 	"chancery/shared/durable"
 	"chancery/sync/pouch"
 )
@@ -48,15 +49,15 @@ func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer)
 				}
 				out := filepath.Join(dir, "reply-"+filepath.Base(f))
 				if err = durable.WriteFile(out, func(w io.Writer) error { _, err := w.Write(reply); return err }); err == nil {
-					fmt.Fprintf(stdout, "taken in; reply: %s\n", out)
+					cli.Say(stdout, "cli.taken_in", "Reply", out)
 					continue
 				}
 			}
 		}
 		failed++
-		fmt.Fprintf(stdout, "REFUSED: %v. Nothing of it was written.\n", err)
+		cli.Say(stdout, "cli.refused", "Why", err)
 	}
-	fmt.Fprintf(stdout, "%s %d taken in, %d refused.\n", bar(len(files), len(files)), len(files)-failed, failed)
+	cli.Say(stdout, "cli.import_done", "Bar", bar(len(files), len(files)), "Taken", fmt.Sprint(len(files)-failed), "Refused", fmt.Sprint(failed))
 	if failed > 0 {
 		return fmt.Errorf("%d of %d pouches were refused", failed, len(files))
 	}

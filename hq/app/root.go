@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,7 +55,7 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Wrote the root key %s (id %s).\nIts public key: %s\nKeep the file off the HQ server, and a copy in a second safe place.\n", *out, root.KeyID(pub), base64.StdEncoding.EncodeToString(pub))
+		cli.Say(stdout, "cli.root_key", "File", *out, "ID", root.KeyID(pub), "Public", base64.StdEncoding.EncodeToString(pub))
 		return nil
 	case "sign":
 		return rootSign(args[1:], stdout, stderr)
@@ -99,7 +98,7 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if fresh {
 			what = "HQ's next online keys (they wait until a statement certifies them)"
 		}
-		fmt.Fprintf(stdout, "Wrote %s to %s. Fingerprint %s.\nCarry it to the root keys and sign with: chancery-hq root sign --online %s …\n", what, out, exchange.Fingerprint(on.Signing[0]), out)
+		cli.Say(stdout, "cli.root_online", "What", what, "File", out, "Fingerprint", exchange.Fingerprint(on.Signing[0]))
 	case "install":
 		if len(rest) != 1 {
 			return fmt.Errorf("%w: root install FILE", errUsage)
@@ -110,12 +109,12 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		rotated, err := w.db.InstallRoot(ctx, account.System, b)
 		if err != nil {
-			return errors.New(problem.MessageOf(err))
+			return problem.Shown(err)
 		}
 		_, st, _ := root.Parse(b)
-		fmt.Fprintf(stdout, "Installed root version %d. Missions follow it at their next exchange.\n", st.Version)
+		cli.Say(stdout, "cli.root_installed", "Version", fmt.Sprint(st.Version))
 		if rotated {
-			fmt.Fprintf(stdout, "HQ's online keys are now the new ones (fingerprint %s). A running HQ takes them within seconds, or at once on SIGHUP (systemctl kill -s HUP chancery-hq).\n", exchange.Fingerprint(w.db.HQSigningPublic()))
+			cli.Say(stdout, "cli.root_rotated", "Fingerprint", exchange.Fingerprint(w.db.HQSigningPublic()))
 		}
 	case "show":
 		all, err := w.db.Roots(ctx)
@@ -123,15 +122,15 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		if len(all) == 0 {
-			fmt.Fprintln(stdout, "No root installed: missions trust the HQ key they pinned at enrollment.")
+			cli.Say(stdout, "cli.root_none")
 		}
 		for _, b := range all {
 			_, st, err := root.Parse(b)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "version %d, issued %s: online key %s; %d of %d root keys sign the next\n", st.Version, st.Issued.Format(time.DateOnly),
-				exchange.Fingerprint(st.Online.Signing[0]), st.Root.Threshold, len(st.Root.Keys))
+			cli.Say(stdout, "cli.root_line", "Version", fmt.Sprint(st.Version), "Issued", st.Issued.Format(time.DateOnly),
+				"Fingerprint", exchange.Fingerprint(st.Online.Signing[0]), "Threshold", fmt.Sprint(st.Root.Threshold), "Keys", fmt.Sprint(len(st.Root.Keys)))
 		}
 	}
 	return nil
@@ -221,9 +220,9 @@ func rootSign(args []string, stdout, stderr io.Writer) error {
 	}
 	_, st, _ := root.Parse(s.Encode())
 	if err := s.Complete(prev); err != nil {
-		fmt.Fprintf(stdout, "Wrote %s, version %d, not yet complete: %v.\nHave the other holders add theirs: chancery-hq root sign --out %s --previous … --key THEIR.key\n", *out, st.Version, err, *out)
+		cli.Say(stdout, "cli.root_partial", "File", *out, "Version", fmt.Sprint(st.Version), "Why", err)
 		return nil
 	}
-	fmt.Fprintf(stdout, "Wrote %s: root version %d, complete. Install it on HQ with: chancery-hq root install %s\n", *out, st.Version, *out)
+	cli.Say(stdout, "cli.root_complete", "File", *out, "Version", fmt.Sprint(st.Version))
 	return nil
 }

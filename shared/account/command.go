@@ -3,10 +3,10 @@ package account
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 
+	"chancery/shared/cli"
 	"chancery/shared/problem"
 )
 
@@ -21,7 +21,7 @@ func (s *Service) AddUser(ctx context.Context, out io.Writer, username, name, ro
 		name = username
 	}
 	if _, err := s.CreateUser(ctx, System, username, name, role, password); err != nil {
-		return errors.New(problem.MessageOf(err))
+		return problem.Shown(err)
 	}
 	return printDone(out, username, password, generated)
 }
@@ -33,13 +33,13 @@ func (s *Service) ResetPassword(ctx context.Context, out io.Writer, username, pa
 		password = GeneratePassword()
 	}
 	if err := s.SetPassword(ctx, System, username, password); err != nil {
-		return errors.New(problem.MessageOf(err))
+		return problem.Shown(err)
 	}
 	return printDone(out, username, password, generated)
 }
 
 func printDone(out io.Writer, username, password string, generated bool) error {
-	fmt.Fprintf(out, "Done: %s.\n", username)
+	cli.Say(out, "cli.user_done", "User", username)
 	if generated {
 		fmt.Fprintf(out, "  password: %s\n", password)
 	}
@@ -53,6 +53,6 @@ func VerifyAuditCommand(ctx context.Context, db *sql.DB, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%v. The entries before it are intact (%d checked); restore the database from a backup taken before the change, and find out who had access to the machine", err, n)
 	}
-	fmt.Fprintf(out, "The audit log's %d chained entries are intact: none was changed, removed from the middle or moved.\n", n)
+	cli.Say(out, "cli.audit_intact", "N", fmt.Sprint(n))
 	return nil
 }

@@ -9,9 +9,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sort"
+	"sync"
+
+	"chancery/shared/i18n"
+	"chancery/shared/problem"
 )
+
+// P is the printer of the command line's language: the operator's locale
+// (LC_ALL, LC_MESSAGES, LANG) where Chancery speaks it, else English.
+var P = sync.OnceValue(func() *i18n.Printer { return i18n.For(i18n.Match(i18n.FromEnv(os.Environ()))) })
+
+// Say writes the catalog message key, with its parameters, as a line.
+func Say(w io.Writer, key string, args ...any) {
+	fmt.Fprintln(w, P().T(key, args...))
+}
 
 // Command runs one command with its arguments.
 type Command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
@@ -47,7 +61,7 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	default:
 		cmd, ok := p.Commands[name]
 		if !ok {
-			fmt.Fprintf(stderr, "%s: unknown command %q\n\n%s", p.Name, name, p.Usage)
+			fmt.Fprintf(stderr, "%s: %s\n\n%s", p.Name, P().T("cli.unknown_command", "Name", name), p.Usage)
 			return 2
 		}
 		err = cmd(ctx, args[1:], stdout, stderr)
@@ -59,8 +73,18 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, p.Name+":", err)
 		return 2
 	}
-	fmt.Fprintln(stderr, p.Name+":", err)
+	fmt.Fprintln(stderr, p.Name+":", say(err))
 	return 1
+}
+
+// say is an error in the command line's language: a coded error says its
+// catalog message; any other, its text.
+func say(err error) string {
+	var pe *problem.Error
+	if errors.As(err, &pe) && error(pe) == err {
+		return pe.In(P())
+	}
+	return err.Error()
 }
 
 // Logger makes a program's logger: lines of key=value text, or JSON

@@ -218,6 +218,31 @@ func Match(prefs ...string) string {
 	return Source
 }
 
+// FromEnv returns the language of a POSIX locale environment (LC_ALL,
+// then LC_MESSAGES, then LANG: "fr_FR.UTF-8" is fr-FR), or "" for none or
+// for the C locale: the command line's language.
+func FromEnv(environ []string) string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		v := env[k]
+		if v == "" {
+			continue
+		}
+		v, _, _ = strings.Cut(v, ".")
+		v, _, _ = strings.Cut(v, "@")
+		if v == "C" || v == "POSIX" {
+			return ""
+		}
+		return strings.ReplaceAll(v, "_", "-")
+	}
+	return ""
+}
+
 // Printer writes messages, numbers and dates in one language.
 type Printer struct {
 	lang string

@@ -69,6 +69,16 @@ func (e *Error) In(p *i18n.Printer) string {
 	return p.T(e.Key, e.Args...)
 }
 
+// Shown is err as a person is told it: itself when it is coded, else an
+// error with the message MessageOf gives (the details stay in the log).
+func Shown(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e
+	}
+	return &Error{Code: Internal, Key: "error.internal", Message: MessageOf(err)}
+}
+
 // CodeOf returns the code of err, or Internal when err carries none.
 func CodeOf(err error) Code {
 	var e *Error
