@@ -1,11 +1,17 @@
 package web
 
 import (
+	"io"
 	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"text/template/parse"
+
+	"github.com/labstack/echo/v4"
 
 	"chancery/shared/i18n"
 )
@@ -162,6 +168,52 @@ func TestTheTestSeesEnglish(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("the check misses the English in %s", src)
+		}
+	}
+}
+
+// TestSiteLanguage: a browser that asks for no language Chancery speaks
+// gets the site's default; one that asks for one it speaks gets that.
+func TestSiteLanguage(t *testing.T) {
+	pages, err := Parse("agent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Site{Pages: pages, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Name: "Embassy", Language: "fr"}
+	e := s.Echo()
+	e.GET("/login", func(c echo.Context) error { return c.Render(http.StatusOK, "login", s.Page(c, "login.title", loginData{})) })
+	for _, c := range []struct{ accept, want string }{{"", "fr"}, {"de-DE", "fr"}, {"en-GB,en;q=0.8", "en"}, {"fr-CA", "fr"}} {
+		req := httptest.NewRequest("GET", "/login", nil)
+		if c.accept != "" {
+			req.Header.Set("Accept-Language", c.accept)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), `<html lang="`+c.want+`">`) {
+			t.Errorf("Accept-Language %q: want a page in %s", c.accept, c.want)
+		}
+	}
+	// The links at the foot of the login page choose for this browser.
+	req := httptest.NewRequest("GET", "/lang?to=en&next=/login", nil)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+		t.Fatalf("choosing a language: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	req = httptest.NewRequest("GET", "/login", nil)
+	for _, ck := range rec.Result().Cookies() {
+		req.AddCookie(ck)
+	}
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `<html lang="en">`) || !strings.Contains(rec.Body.String(), `id="lang-fr"`) {
+		t.Error("the language chosen at the login page does not hold, or the page offers no way back")
+	}
+	for _, bad := range []string{"/lang?to=xx", "/lang?to=en&next=https://evil.example/"} {
+		rec = httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest("GET", bad, nil))
+		if loc := rec.Header().Get("Location"); strings.Contains(loc, "evil") || (strings.Contains(bad, "xx") && rec.Code != http.StatusBadRequest) {
+			t.Errorf("%s: %d %s", bad, rec.Code, loc)
 		}
 	}
 }

@@ -281,7 +281,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
-	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, AccessLog: accessLog(c.AccessLog, logger), Link: link, SyncNow: runner.Now, Peers: peers,
+	srv := &httpd.Server{Store: db, Accounts: acc, Logger: logger, SiteName: name, AccessLog: accessLog(c.AccessLog, logger), Language: c.Language, Link: link, SyncNow: runner.Now, Peers: peers,
 		NextSync: runner.Next, SyncEvery: runner.Every(),
 		Urgent: func() {
 			select {

@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"chancery/shared/cli"
 	"chancery/shared/backup"
+	"chancery/shared/cli"
 )
 
 type recipientList []string

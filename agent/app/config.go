@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chancery/shared/backup"
+	"chancery/shared/i18n"
 	"chancery/shared/settings"
 	"chancery/sync/schedule"
 	"chancery/web"
@@ -43,6 +44,7 @@ type Config struct {
 	KeyFile       string        // CHANCERY_AGENT_KEY_FILE: the file that opens the private keys sealed in the database; empty: keys.key beside it
 	LogFormat     string        // CHANCERY_AGENT_LOG_FORMAT: text, or json for a log collector
 	AccessLog     bool          // CHANCERY_AGENT_ACCESS_LOG: a log line for every request
+	Language      string        // CHANCERY_AGENT_LANGUAGE: the pages' language for a browser that asks for none Chancery speaks
 	Backups       backup.Config // CHANCERY_AGENT_BACKUP_…: backups on a schedule
 }
 
@@ -89,6 +91,7 @@ func (c *Config) settings(fs *flag.FlagSet, environ, args []string) *settings.Se
 	s.String(&c.HQCA, "hq-ca", "", "PEM file of the CA certificates that HQ's HTTPS certificate is checked against; empty: the system's. HQ's keys pinned at enrollment are checked as well, whatever TLS says")
 	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
 	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
+	s.String(&c.Language, "language", "", "the language of pages for a browser that asks for none Chancery speaks ("+strings.Join(i18n.Languages(), ", ")+"); empty: English. Each person can choose theirs in their account")
 	c.Backups.Bind(s, "chancery-agent")
 	return s
 }
@@ -116,6 +119,9 @@ func (c *Config) check() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_AGENT_LOG_FORMAT)", c.LogFormat)
+	}
+	if c.Language != "" && !i18n.Supported(c.Language) {
+		return fmt.Errorf("the language %q is not one Chancery speaks; choose one of: %s (--language, CHANCERY_AGENT_LANGUAGE)", c.Language, strings.Join(i18n.Languages(), ", "))
 	}
 	if c.Backups.Schedule != "" && strings.TrimSpace(c.Backups.Recipients) == "" {
 		return fmt.Errorf("scheduled backups need the age public key that opens them: set backup-recipient (CHANCERY_AGENT_BACKUP_RECIPIENT)")

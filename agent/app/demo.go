@@ -8,9 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 
-	"chancery/shared/cli"
 	"chancery/agent/store"
 	"chancery/shared/account"
+	"chancery/shared/cli"
 	"chancery/shared/readiness"
 )
 

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"chancery/shared/cli"
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/account"
+	"chancery/shared/cli"
 	"chancery/shared/durable"
 	"chancery/sync/exchange"
 	"chancery/web"

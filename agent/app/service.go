@@ -151,4 +151,3 @@ func serviceLog(c Config) string {
 	}
 	return abs
 }
-

@@ -75,6 +75,9 @@ type Server struct {
 	TLSFingerprint string
 	// AccessLog, if set, gets a line for every request.
 	AccessLog *slog.Logger
+	// Language is the language of pages for a browser that asks for none
+	// Chancery speaks; "" is English.
+	Language string
 }
 
 type handler struct {
@@ -89,7 +92,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName, Metrics: s.metrics(), AccessLog: s.AccessLog,
+	site := &web.Site{Pages: pages, Logger: s.Logger, Name: s.SiteName, Language: s.Language, Metrics: s.metrics(), AccessLog: s.AccessLog,
 		Footer: func(c echo.Context) string {
 			f, err := s.Store.Framework(c.Request().Context())
 			if err != nil {

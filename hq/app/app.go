@@ -30,6 +30,7 @@ import (
 	"chancery/shared/backup"
 	"chancery/shared/cli"
 	"chancery/shared/durable"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 	"chancery/shared/settings"
 	"chancery/sync/exchange"
@@ -86,6 +87,7 @@ type Config struct {
 	KeyFile       string
 	LogFormat     string
 	AccessLog     bool
+	Language      string
 	Backups       backup.Config
 }
 
@@ -107,6 +109,7 @@ func (c *Config) settings(fs *flag.FlagSet, environ, args []string) *settings.Se
 	s.String(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	s.String(&c.LogFormat, "log-format", "text", "how log lines are written: text, or json for a log collector")
 	s.Bool(&c.AccessLog, "access-log", true, "write a log line for every request")
+	s.String(&c.Language, "language", "", "the language of pages for a browser that asks for none Chancery speaks ("+strings.Join(i18n.Languages(), ", ")+"); empty: English. Each person can choose theirs in their account")
 	c.Backups.Bind(s, "chancery-hq")
 	return s
 }
@@ -148,6 +151,9 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, nil, fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_HQ_LOG_FORMAT)", c.LogFormat)
+	}
+	if c.Language != "" && !i18n.Supported(c.Language) {
+		return c, nil, fmt.Errorf("the language %q is not one Chancery speaks; choose one of: %s (--language, CHANCERY_HQ_LANGUAGE)", c.Language, strings.Join(i18n.Languages(), ", "))
 	}
 	return c, fs.Args(), nil
 }
@@ -242,7 +248,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.AccessLog {
 		access = logger.With("log", "access")
 	}
-	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Uploads: uploads, Logger: logger, AccessLog: access}).Handler()
+	e, err := (&httpd.Server{Store: w.db, Accounts: w.acc, Ingest: w.ingest, Uploads: uploads, Logger: logger, AccessLog: access, Language: c.Language}).Handler()
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ type Server struct {
 	Logger  *slog.Logger
 	// AccessLog, if set, gets a line for every request.
 	AccessLog *slog.Logger
+	// Language is the language of pages for a browser that asks for none
+	// Chancery speaks; "" is English.
+	Language string
 }
 
 type handler struct {
@@ -73,7 +76,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "site.hq", Metrics: s.metrics(), AccessLog: s.AccessLog,
+	site := &web.Site{Pages: pages, Logger: s.Logger, Name: "site.hq", Language: s.Language, Metrics: s.metrics(), AccessLog: s.AccessLog,
 		Footer: func(c echo.Context) string {
 			cat, err := s.Store.Catalog(c.Request().Context())
 			if err != nil {

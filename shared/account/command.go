@@ -41,7 +41,7 @@ func (s *Service) ResetPassword(ctx context.Context, out io.Writer, username, pa
 func printDone(out io.Writer, username, password string, generated bool) error {
 	cli.Say(out, "cli.user_done", "User", username)
 	if generated {
-		fmt.Fprintf(out, "  password: %s\n", password)
+		cli.Say(out, "cli.password_line", "Password", password)
 	}
 	return nil
 }
