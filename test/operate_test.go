@@ -220,7 +220,7 @@ func TestConfigFiles(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"mision-name = \"x\"\n", `agent.toml: unknown key "mision-name"; the known ones are addr, data, mission-name`},
 		{"sync-attempts = 0\n", `agent.toml: sync-attempts = 0 is not a whole number of at least 1`},
-		{"log-format = \"yaml\"\n", `the log format "yaml" is neither text nor json`},
+		{"log-format = \"yaml\"\n", `the log format “yaml” is neither text nor json`},
 	} {
 		os.WriteFile(conf, []byte(tc.text), 0o600)
 		out, err := runErr("chancery-agent", "serve", "--data", dir, "--config", conf)

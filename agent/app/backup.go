@@ -34,7 +34,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if out == "" || len(recips) == 0 {
-		return fmt.Errorf("%w: backup needs --out FILE and at least one --recipient age1…", errUsage)
+		return cli.Usage("cli.backup_usage")
 	}
 	rs, err := backup.Recipients(recips)
 	if err != nil {
@@ -74,7 +74,7 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if from == "" || identity == "" {
-		return fmt.Errorf("%w: restore needs --from BACKUP and --identity KEYFILE; stop the agent first", errUsage)
+		return cli.Usage("cli.restore_usage_agent")
 	}
 	kept, err := backup.Restore(ctx, from, identity, c.Data, c.dbPath())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"chancery/shared/backup"
 	"chancery/shared/i18n"
+	"chancery/shared/problem"
 	"chancery/shared/settings"
 	"chancery/sync/schedule"
 	"chancery/web"
@@ -118,19 +119,19 @@ func (c *Config) check() error {
 		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_AGENT_LOG_FORMAT)", c.LogFormat)
+		return problem.New(problem.Invalid, "cli.bad_log_format", "Value", c.LogFormat, "Env", envPrefix+"LOG_FORMAT")
 	}
 	if c.Language != "" && !i18n.Supported(c.Language) {
-		return fmt.Errorf("the language %q is not one Chancery speaks; choose one of: %s (--language, CHANCERY_AGENT_LANGUAGE)", c.Language, strings.Join(i18n.Languages(), ", "))
+		return problem.New(problem.Invalid, "cli.bad_language", "Value", c.Language, "Choices", strings.Join(i18n.Languages(), ", "), "Env", envPrefix+"LANGUAGE")
 	}
 	if c.Backups.Schedule != "" && strings.TrimSpace(c.Backups.Recipients) == "" {
-		return fmt.Errorf("scheduled backups need the age public key that opens them: set backup-recipient (CHANCERY_AGENT_BACKUP_RECIPIENT)")
+		return problem.New(problem.Invalid, "cli.backup_needs_recipient", "Env", envPrefix+"BACKUP_RECIPIENT")
 	}
 	if c.Data == "" {
-		return fmt.Errorf("the data folder cannot be empty; give --data or CHANCERY_AGENT_DATA")
+		return problem.New(problem.Invalid, "cli.no_data", "Env", envPrefix+"DATA")
 	}
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
-		return fmt.Errorf("sessions: idle time must be at least 1m and no longer than the maximum age (now %s and %s)", c.SessionIdle, c.SessionMax)
+		return problem.New(problem.Invalid, "cli.bad_sessions", "Idle", c.SessionIdle.String(), "Max", c.SessionMax.String())
 	}
 	if c.RelayBind != "" {
 		relayHost, _, err := net.SplitHostPort(c.RelayBind)
@@ -159,13 +160,13 @@ func (c *Config) check() error {
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither)")
+		return problem.New(problem.Invalid, "cli.tls_pair")
 	}
 	if c.TLSCert != "" && c.TLSSelfSigned {
-		return fmt.Errorf("choose --tls-self-signed or --tls-cert with --tls-key, not both")
+		return problem.New(problem.Invalid, "cli.tls_both")
 	}
 	if len(c.MissionName) > 100 {
-		return fmt.Errorf("the mission name is limited to 100 characters")
+		return problem.New(problem.Invalid, "cli.name_too_long")
 	}
 	return nil
 }

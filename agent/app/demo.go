@@ -11,6 +11,7 @@ import (
 	"chancery/agent/store"
 	"chancery/shared/account"
 	"chancery/shared/cli"
+	"chancery/shared/problem"
 	"chancery/shared/readiness"
 )
 
@@ -43,7 +44,7 @@ func Demo(ctx context.Context, db *store.DB, seed string) (int, error) {
 	if got, err := db.Answers(ctx); err != nil {
 		return 0, err
 	} else if len(got) > 0 {
-		return 0, fmt.Errorf("this mission already has %d answers; demo data goes only into an empty database", len(got))
+		return 0, problem.New(problem.Conflict, "cli.demo_not_empty", "N", fmt.Sprint(len(got)))
 	}
 	h := fnv.New64a()
 	h.Write([]byte(seed))

@@ -18,6 +18,7 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/cli"
 	"chancery/shared/durable"
+	"chancery/shared/problem"
 	"chancery/sync/exchange"
 	"chancery/web"
 )
@@ -54,7 +55,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if code == "" || (hq == "" && requestOut == "" && response == "") {
-		return fmt.Errorf("%w: enroll needs --code CODE and one of --hq URL, --request-out DIR or --response FILE", errUsage)
+		return cli.Usage("cli.enroll_usage")
 	}
 	db, _, err := openStore(ctx, c)
 	if err != nil {
@@ -85,7 +86,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		var resp exchange.EnrollResponse
 		if err := json.Unmarshal(b, &resp); err != nil {
-			return fmt.Errorf("%s is not HQ's enrollment answer: %v", response, err)
+			return problem.New(problem.Invalid, "cli.not_answer", "File", response, "Why", err)
 		}
 		if err := l.EnrollResponse(ctx, hq, code, resp); err != nil {
 			return fmt.Errorf("enrollment failed: %w", err)
@@ -159,7 +160,7 @@ func syncOnce(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := l.Sync(ctx); err != nil {
-		return fmt.Errorf("sync failed: %v. Nothing is lost: the changes stay here until HQ's receipt covers them", err)
+		return problem.New(problem.Unavailable, "cli.sync_failed", "Why", err)
 	}
 	st, err := l.Status(ctx)
 	if err != nil {
@@ -215,7 +216,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if sub == "export" {
 		if out == "" {
-			return fmt.Errorf("%w: pouch export needs --out DIR", errUsage)
+			return cli.Usage("cli.export_usage")
 		}
 		raw, m, err := l.Seal(ctx)
 		if err != nil {
@@ -229,7 +230,7 @@ func pouchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("%w: pouch import needs a reply file from HQ", errUsage)
+		return cli.Usage("cli.import_reply_usage")
 	}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)

@@ -147,13 +147,13 @@ func parse(name string, args []string, stderr io.Writer, extra func(*flag.FlagSe
 		return c, nil, err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return c, nil, fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither)")
+		return c, nil, problem.New(problem.Invalid, "cli.tls_pair")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return c, nil, fmt.Errorf("the log format %q is neither text nor json (--log-format, CHANCERY_HQ_LOG_FORMAT)", c.LogFormat)
+		return c, nil, problem.New(problem.Invalid, "cli.bad_log_format", "Value", c.LogFormat, "Env", "CHANCERY_HQ_LOG_FORMAT")
 	}
 	if c.Language != "" && !i18n.Supported(c.Language) {
-		return c, nil, fmt.Errorf("the language %q is not one Chancery speaks; choose one of: %s (--language, CHANCERY_HQ_LANGUAGE)", c.Language, strings.Join(i18n.Languages(), ", "))
+		return c, nil, problem.New(problem.Invalid, "cli.bad_language", "Value", c.Language, "Choices", strings.Join(i18n.Languages(), ", "), "Env", "CHANCERY_HQ_LANGUAGE")
 	}
 	return c, fs.Args(), nil
 }
@@ -339,7 +339,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if p.s != "" {
 				v, err := strconv.ParseFloat(p.s, 64)
 				if err != nil {
-					return fmt.Errorf("%q is not a number; write coordinates in decimal degrees", p.s)
+					return problem.New(problem.Invalid, "mission_new.bad_coord", "Value", p.s)
 				}
 				*p.dst = &v
 			}
@@ -372,7 +372,7 @@ func mission(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		var req exchange.EnrollRequest
 		if err := json.Unmarshal(b, &req); err != nil {
-			return fmt.Errorf("%s is not an enrollment request: %v", request, err)
+			return problem.New(problem.Invalid, "cli.not_request", "File", request, "Why", err)
 		}
 		resp, err := w.ingest.Enroll(ctx, req, "file "+filepath.Base(request))
 		if err != nil {
@@ -456,7 +456,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if out == "" {
-		return cli.Usagef("backup needs --out FILE (and --recipient age1…, unless HQ keeps an escrow key)")
+		return cli.Usage("cli.hq_backup_usage")
 	}
 	w, err := open(ctx, c)
 	if err != nil {
@@ -471,7 +471,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(recips)+len(escrow) == 0 {
-		return cli.Usagef("backup needs at least one --recipient age1…: HQ keeps no escrow key")
+		return cli.Usage("cli.hq_backup_recipient")
 	}
 	rs, err := backup.Recipients(append(recips, escrow...))
 	if err != nil {
@@ -513,7 +513,7 @@ func restoreCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if from == "" || identity == "" {
-		return cli.Usagef("restore needs --from BACKUP and --identity KEYFILE; stop HQ first")
+		return cli.Usage("cli.restore_usage_hq")
 	}
 	live := filepath.Join(c.Data, "hq.db")
 	if keys != "" {
@@ -585,7 +585,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	if !slices.Contains(httpd.Roles, role) {
-		return cli.Usagef("unknown role %q; choose one of %s", role, strings.Join(httpd.Roles, ", "))
+		return cli.Usage("account.unknown_role", "Role", role, "Roles", strings.Join(httpd.Roles, ", "))
 	}
 	t, err := w.acc.AddToken(ctx, account.System, name, role)
 	if err != nil {

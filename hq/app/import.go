@@ -11,6 +11,7 @@ import (
 
 	"chancery/shared/cli"
 	"chancery/shared/durable"
+	"chancery/shared/problem"
 	"chancery/sync/pouch"
 )
 
@@ -29,7 +30,7 @@ func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("%w: name the pouch files to import", errUsage)
+		return cli.Usage("cli.name_pouches")
 	}
 	w, err := open(ctx, c)
 	if err != nil {
@@ -59,7 +60,7 @@ func importPouches(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	cli.Say(stdout, "cli.import_done", "Bar", bar(len(files), len(files)), "Taken", fmt.Sprint(len(files)-failed), "Refused", fmt.Sprint(failed))
 	if failed > 0 {
-		return fmt.Errorf("%d of %d pouches were refused", failed, len(files))
+		return problem.New(problem.Invalid, "cli.pouches_refused", "Failed", fmt.Sprint(failed), "Count", len(files))
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func rootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return cli.ErrUsage
 		}
 		if *out == "" {
-			return fmt.Errorf("%w: root keygen needs --out FILE", errUsage)
+			return cli.Usage("cli.keygen_usage")
 		}
 		pub, err := root.NewKey(*out)
 		if err != nil {
@@ -156,7 +156,7 @@ func rootSign(args []string, stdout, stderr io.Writer) error {
 		return cli.ErrUsage
 	}
 	if *out == "" || len(keys) == 0 {
-		return fmt.Errorf("%w: root sign needs --out FILE and at least one --key", errUsage)
+		return cli.Usage("cli.sign_usage")
 	}
 	var prev root.Trusted
 	if *prevFile != "" {
@@ -171,11 +171,11 @@ func rootSign(args []string, stdout, stderr io.Writer) error {
 	var s root.Signed
 	if b, err := os.ReadFile(*out); err == nil {
 		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("%s is not a root statement: %v", *out, err)
+			return problem.New(problem.Invalid, "cli.not_statement", "File", *out, "Why", err)
 		}
 	} else {
 		if *onlineFile == "" {
-			return fmt.Errorf("%w: a new statement needs --online FILE (written on HQ by \"chancery-hq root online\")", errUsage)
+			return cli.Usage("cli.statement_needs_online")
 		}
 		b, err := os.ReadFile(*onlineFile)
 		if err != nil {
@@ -183,7 +183,7 @@ func rootSign(args []string, stdout, stderr io.Writer) error {
 		}
 		var on root.Online
 		if err := json.Unmarshal(b, &on); err != nil {
-			return fmt.Errorf("%s is not HQ's online keys: %v", *onlineFile, err)
+			return problem.New(problem.Invalid, "cli.not_online", "File", *onlineFile, "Why", err)
 		}
 		role := prev.Statement.Root
 		if len(rootKeys) > 0 || prev.Zero() {

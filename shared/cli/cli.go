@@ -46,6 +46,19 @@ func Usagef(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
 }
 
+// Usage returns an ErrUsage error whose message is the catalog message
+// key, said in the command line's language.
+func Usage(key string, args ...any) error {
+	return usageError{problem.New(problem.Invalid, key, args...).(*problem.Error)}
+}
+
+type usageError struct{ e *problem.Error }
+
+func (u usageError) Is(target error) bool      { return target == ErrUsage }
+func (u usageError) Unwrap() error             { return u.e }
+func (u usageError) Error() string             { return "usage: " + u.e.Error() }
+func (u usageError) In(p *i18n.Printer) string { return u.e.In(p) }
+
 // Main runs the command named by args[0] and returns the exit status.
 func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -70,7 +83,12 @@ func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
-		fmt.Fprintln(stderr, p.Name+":", err)
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(stderr, p.Name+":", P().T("cli.usage", "Why", u.In(P())))
+		} else {
+			fmt.Fprintln(stderr, p.Name+":", err)
+		}
 		return 2
 	}
 	fmt.Fprintln(stderr, p.Name+":", say(err))
@@ -83,6 +101,9 @@ func say(err error) string {
 	var pe *problem.Error
 	if errors.As(err, &pe) && error(pe) == err {
 		return pe.In(P())
+	}
+	if l, ok := err.(i18n.Localizable); ok {
+		return l.In(P())
 	}
 	return err.Error()
 }
