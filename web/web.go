@@ -81,6 +81,10 @@ func (t *Templates) parse(program string, p *i18n.Printer, funcs template.FuncMa
 		"num":    func(v any) string { return num(p, v) },
 		"ago":    func(t *time.Time) string { return Ago(p, t) },
 		"scope":  func(s string) string { return Scope(p, s) },
+		// fieldKind is the last part of a form field's name: "guidance"
+		// of "item.STR-01.guidance".
+		"fieldKind": func(name string) string { return name[strings.LastIndex(name, ".")+1:] },
+
 		"versions": func(vs []int) string {
 			out := make([]string, len(vs))
 			for i, v := range vs {

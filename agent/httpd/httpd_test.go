@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -586,5 +587,52 @@ func TestSelfService(t *testing.T) {
 	}
 	if r := hom.Get("/account"); r.Status == http.StatusOK && strings.Contains(r.Body, `id="my-role"`) {
 		t.Fatal("hom's old session goes on after the reset")
+	}
+}
+
+// TestEveryStateHasWords: the values the mission's pages say through the
+// catalog (incident kinds, severities, statuses and moves, levels, model
+// coverage, relay events, peer states, roles) each have a message, in
+// every language.
+func TestEveryStateHasWords(t *testing.T) {
+	var keys []string
+	for _, k := range incident.Kinds {
+		keys = append(keys, "kind."+string(k.Kind))
+	}
+	for _, s := range incident.Severities {
+		keys = append(keys, fmt.Sprintf("severity.%d", s.Severity), fmt.Sprintf("severity_def.%d", s.Severity))
+	}
+	for _, s := range incident.Statuses {
+		keys = append(keys, "incident_status."+string(s), "incident_verb."+string(s))
+		if s != incident.Closed {
+			keys = append(keys, "pathway."+string(s))
+		}
+	}
+	for _, l := range readiness.Levels() {
+		keys = append(keys, fmt.Sprintf("level.%d", int(l)))
+	}
+	for _, c := range []readiness.Coverage{readiness.Missing, readiness.Partial, readiness.Present} {
+		keys = append(keys, "coverage."+string(c))
+	}
+	for _, e := range []string{uplink.EventHanded, uplink.EventReceipt, uplink.EventReplyRefused, uplink.EventStale, uplink.EventHQRefused, uplink.EventPeerRefused,
+		uplink.EventTaken, uplink.EventCarried, uplink.EventReturned, uplink.EventFull, uplink.EventExpired, uplink.EventSetAside, uplink.EventDocument, uplink.EventServed} {
+		keys = append(keys, "relay_event."+e)
+	}
+	for _, s := range []string{"alive", "left", "failed"} {
+		keys = append(keys, "peers.state_"+s)
+	}
+	for _, r := range httpd.Roles {
+		keys = append(keys, "role."+r)
+	}
+	for _, l := range i18n.Languages() {
+		have := map[string]bool{}
+		for _, k := range i18n.Keys(l) {
+			have[k] = true
+		}
+		for _, k := range keys {
+			if !have[k] {
+				t.Errorf("%s has no %s", l, k)
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"chancery/web"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"chancery/shared/framework"
 	"chancery/shared/i18n"
 	"chancery/shared/problem"
+	"chancery/web"
 )
 
 // The framework editor: protocol owners edit the next capability

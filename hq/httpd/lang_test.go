@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"chancery/hq/httpd"
+	"chancery/hq/readymap"
+	"chancery/hq/rollout"
 	"chancery/shared/i18n"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
@@ -37,7 +40,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 		return r.StatusCode, string(raw)
 	}
 	paths := []string{"/", "/?region=Europe&fresh=stale", "/gaps", "/missions", "/missions/FR-PAR", "/missions/FR-PAR/edit", "/missions/new", "/incidents",
-		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/pouches", "/users", "/audit", "/account"}
+		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/library/framework/translate?lang=fr", "/pouches", "/users", "/audit", "/account"}
 	for _, lang := range i18n.Languages() {
 		p := i18n.For(lang)
 		for _, path := range append(paths, "/no-such-page") {
@@ -80,5 +83,35 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	b.Post("/account/language", map[string][]string{"lang": {""}})
 	if _, page := get("/missions", "en"); !strings.Contains(page, `<html lang="en">`) {
 		t.Error("going back to the browser's language does not")
+	}
+}
+
+// TestEveryStateHasWords: the values HQ's pages say through the catalog
+// (mission and rollout states, the gap questions, framework changes,
+// roles) each have a message, in every language.
+func TestEveryStateHasWords(t *testing.T) {
+	keys := []string{"mission_state.new", "mission_state.enrolled", "mission_state.revoked"}
+	for _, s := range []string{rollout.Pending, rollout.Sent, rollout.Applied, rollout.Failed, rollout.Unknown} {
+		keys = append(keys, "rollout."+s)
+	}
+	for _, q := range readymap.Questions {
+		keys = append(keys, "gap."+q.ID+".text", "gap."+q.ID+".shows")
+	}
+	for _, k := range []string{"added", "removed", "renamed", "changed"} {
+		keys = append(keys, "fw_change."+k)
+	}
+	for _, r := range httpd.Roles {
+		keys = append(keys, "role."+r)
+	}
+	for _, l := range i18n.Languages() {
+		have := map[string]bool{}
+		for _, k := range i18n.Keys(l) {
+			have[k] = true
+		}
+		for _, k := range keys {
+			if !have[k] {
+				t.Errorf("%s has no %s", l, k)
+			}
+		}
 	}
 }

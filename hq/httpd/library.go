@@ -37,19 +37,44 @@ func (h *handler) library(c echo.Context) error {
 		}
 	}
 	u, _ := web.CurrentUser(c)
+	translations, err := h.translations(c)
+	if err != nil {
+		return err
+	}
 	return c.Render(http.StatusOK, "library", h.page(c, "protocols.title", struct {
-		Latest     []store.Publication
-		CanPublish bool
-	}{latest, has(canPublish, u.Role)}))
+		Latest       []store.Publication
+		CanPublish   bool
+		Translations []translationState
+	}{latest, has(canPublish, u.Role), translations}))
+}
+
+// translations lists the languages the framework in force can be
+// translated into here, with what is left to translate in each.
+func (h *handler) translations(c echo.Context) ([]translationState, error) {
+	cat, err := h.Store.Catalog(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	cur := cat.Framework()
+	var out []translationState
+	for _, l := range web.Languages() {
+		if translatable(cur, l.Tag) {
+			out = append(out, translationState{l.Tag, l.Name, len(cur.Untranslated(l.Tag))})
+		}
+	}
+	return out, nil
 }
 
 type ledgerData struct {
-	Pub        store.Publication
-	HTML       template.HTML
-	Versions   []store.Publication
-	Rows       []rollout.Row
-	Counts     map[string]int
-	CanPublish bool
+	Pub store.Publication
+	// Translations, for the framework, are the languages it can be
+	// translated into here, with how many fields lack a translation.
+	Translations []translationState
+	HTML         template.HTML
+	Versions     []store.Publication
+	Rows         []rollout.Row
+	Counts       map[string]int
+	CanPublish   bool
 }
 
 func (h *handler) libraryDoc(c echo.Context) error {
@@ -80,7 +105,13 @@ func (h *handler) libraryDoc(c echo.Context) error {
 	}
 	rows := rollout.Ledger(p, missions, updates, acks, h.Store.Now())
 	u, _ := web.CurrentUser(c)
-	pg := h.page(c, "protocols.title", ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)})
+	d := ledgerData{Pub: p, HTML: body, Versions: versions, Rows: rows, Counts: rollout.Count(rows), CanPublish: has(canPublish, u.Role)}
+	if p.Kind == store.KindFramework {
+		if d.Translations, err = h.translations(c); err != nil {
+			return err
+		}
+	}
+	pg := h.page(c, "protocols.title", d)
 	if web.Flash(c) == "published" {
 		pg.Flash = web.T(c, "library.published")
 	}
@@ -97,6 +128,13 @@ type publishForm struct {
 	Regions                     []string
 	// Review is what publishing would do, shown before it is done.
 	Review *publishReview
+}
+
+// translationState is a language the framework can be translated into,
+// and how many of its fields lack a translation in it.
+type translationState struct {
+	Tag, Name string
+	Missing   int
 }
 
 // langText is the protocol in one more language, as the form holds it.

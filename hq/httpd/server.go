@@ -98,12 +98,13 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			return nil
 		}}},
 		LargeBodies: map[string]int64{
-			"/library":            protocol.MaxBody + 16<<10,
-			"/library/framework":  1 << 20,
-			"/api/v1/framework":   1 << 20,
-			exchange.PathExchange: s.Ingest.Limits.MaxPouch,
-			exchange.PathUploads:  s.Ingest.Limits.MaxPouch,
-			"/pouches":            s.Ingest.Limits.MaxPouch + 64<<10,
+			"/library":                     protocol.MaxBody + 16<<10,
+			"/library/framework":           1 << 20,
+			"/library/framework/translate": 1 << 20,
+			"/api/v1/framework":            1 << 20,
+			exchange.PathExchange:          s.Ingest.Limits.MaxPouch,
+			exchange.PathUploads:           s.Ingest.Limits.MaxPouch,
+			"/pouches":                     s.Ingest.Limits.MaxPouch + 64<<10,
 		},
 		Nav: []web.NavItem{
 			{Href: "/", Label: "nav.map"},
@@ -167,6 +168,8 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/library/new", h.publishPage, web.RequireRole(canPublish...))
 	g.GET("/library/framework/edit", h.frameworkPage, web.RequireRole(canPublish...))
 	g.POST("/library/framework", h.editFramework, web.RequireRole(canPublish...))
+	g.GET("/library/framework/translate", h.translatePage, web.RequireRole(canPublish...))
+	g.POST("/library/framework/translate", h.translate, web.RequireRole(canPublish...))
 	g.POST("/library", h.publish, web.RequireRole(canPublish...))
 	g.GET("/library/:id", h.libraryDoc, web.RequireLogin)
 	g.GET("/library/:id/edit", h.publishPage, web.RequireRole(canPublish...))
