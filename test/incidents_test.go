@@ -75,7 +75,7 @@ func TestIncidentReachesHQAndGuidanceComesBack(t *testing.T) {
 	// HQ would have sent it.
 	run(t, "chancery-agent", "sync", "--data", agentDir)
 	run(t, "chancery-agent", "sync", "--data", agentDir)
-	if !strings.Contains(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id), "in the mission's timeline") {
+	if !strings.Contains(html.UnescapeString(get(t, hc, hq.URL+"/incidents/FR-PAR/"+id)), "in the mission's timeline") {
 		t.Fatal("HQ does not know the guidance arrived")
 	}
 	if n := strings.Count(get(t, mc, a.URL+"/incidents/"+id), "use line 4 of the cleared lines"); n != 1 {

@@ -288,7 +288,7 @@ func TestEscrowDrill(t *testing.T) {
 	// key alone, and the HQ brought back from it reads the mission's
 	// pouch.
 	bk := filepath.Join(t.TempDir(), "hq.age")
-	if out := run(t, "chancery-hq", "backup", "--data", s.hqDir, "--out", bk, "--with-keys"); !strings.Contains(out, "escrow key(s) kept with HQ among them") {
+	if out := run(t, "chancery-hq", "backup", "--data", s.hqDir, "--out", bk, "--with-keys"); !strings.Contains(out, "the escrow key kept with HQ among them") {
 		t.Fatal(out)
 	}
 	escrowFile := filepath.Join(t.TempDir(), "escrow.key")

@@ -32,35 +32,9 @@ import (
 // Version is set at build time.
 var Version = "dev"
 
-const usage = `chancery-agent: digital diplomacy readiness at a mission.
-
-Usage:
-  chancery-agent serve [flags]              run the web interface
-  chancery-agent user add [flags]           add an account
-  chancery-agent user passwd [flags]        set an account's password
-  chancery-agent backup --out FILE --recipient AGE_RECIPIENT
-                                            write an encrypted backup
-  chancery-agent restore --from FILE --identity KEYFILE
-                                            put a backup in place (stop the agent first)
-  chancery-agent enroll --hq URL --code CODE [--mission CODE]
-                                            enroll with HQ
-  chancery-agent enroll --code CODE --mission CODE --request-out DIR
-  chancery-agent enroll --code CODE --response FILE
-                                            enroll by file, with no link to HQ
-  chancery-agent keys rotate                make new keys and tell HQ
-  chancery-agent sync                       sync with HQ now
-  chancery-agent pouch export --out DIR     write the pending pouch to a file
-  chancery-agent pouch import FILE          take HQ's reply from a file
-  chancery-agent demo [--seed WORD]         fill an empty mission with demo data
-  chancery-agent audit verify               check that no audit entry was changed, removed or moved
-  chancery-agent doctor                     look the agent over and say what to do about each problem
-  chancery-agent config example             print a config file of every setting, explained
-  chancery-agent service install|uninstall [--config FILE]
-                                            run as a Windows service (as administrator)
-  chancery-agent version
-
-Run a command with -h for its flags.
-`
+// usage is the catalog key of the program's help: the text is in every
+// language, in shared/i18n/catalog.
+const usage = "cli.usage_agent"
 
 // Program is the agent's command line.
 var Program = cli.Program{Name: "chancery-agent", Usage: usage, Commands: map[string]cli.Command{

@@ -41,37 +41,9 @@ import (
 // Version is set at build time.
 var Version = "dev"
 
-const usage = `chancery-hq: the headquarters of Chancery.
-
-Usage:
-  chancery-hq serve [flags]                     run the web interface and the mission API
-  chancery-hq mission add --code C --name N [--country --city --region --lat --lon]
-  chancery-hq mission code --code C             issue a one-time enrollment code
-  chancery-hq mission enroll --request FILE     enroll a mission by file
-  chancery-hq mission rekey --code C            revoke its keys; it enrolls again
-  chancery-hq mission revoke --code C           refuse the mission from now on
-  chancery-hq pouch import [--replies DIR] FILE...
-                                                take in pouches carried by hand
-  chancery-hq demo [--missions N] [--snapshots N]
-                                                add demo missions, marked as demo data
-  chancery-hq framework publish --file FRAMEWORK.json [--scope all]
-                                                publish a new capability framework version
-  chancery-hq audit verify                      check that no audit entry was changed, removed or moved
-  chancery-hq backup --out FILE --recipient AGE_RECIPIENT [--with-keys]
-                                                write an encrypted backup (HQ may run)
-  chancery-hq restore --from FILE --identity KEYFILE [--keys FILE.keys]
-                                                put a backup in place (stop HQ first)
-  chancery-hq root keygen|sign|online|install|show
-                                                HQ's root of trust and key rotation
-  chancery-hq token add|revoke --name NAME [--role analyst]
-                                                API tokens for programs that read the map
-  chancery-hq user add|passwd [flags]
-  chancery-hq doctor                            look HQ over and say what to do about each problem
-  chancery-hq config example                    print a config file of every setting, explained
-  chancery-hq version
-
-Run a command with -h for its flags.
-`
+// usage is the catalog key of the program's help: the text is in every
+// language, in shared/i18n/catalog.
+const usage = "cli.usage_hq"
 
 // Config is HQ's configuration; each field has a flag and a CHANCERY_HQ_
 // environment variable.

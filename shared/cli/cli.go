@@ -32,7 +32,8 @@ type Command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // Program is a command-line program.
 type Program struct {
-	Name     string
+	Name string
+	// Usage is the program's help, or the catalog key of it.
 	Usage    string
 	Version  string
 	Commands map[string]Command
@@ -61,6 +62,9 @@ func (u usageError) In(p *i18n.Printer) string { return u.e.In(p) }
 
 // Main runs the command named by args[0] and returns the exit status.
 func (p Program) Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if i18n.Has(p.Usage) {
+		p.Usage = P().T(p.Usage)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, p.Usage)
 		return 2
