@@ -73,7 +73,7 @@ func recipient(t *testing.T) string {
 func TestAgentDoctor(t *testing.T) {
 	fresh := t.TempDir()
 	out, found := doctor(t, "chancery-agent", fresh)
-	wants(t, "no database", out, found, "PROBLEM  database", "is --data (CHANCERY_AGENT_DATA) the agent's data folder?")
+	wants(t, "no database", out, found, "PROBLEM  database", "is --data (CHANCERY_AGENT_DATA) the program's data folder?")
 	a := startAgent(t, fresh)
 	a.stop(t)
 	out, found = doctor(t, "chancery-agent", fresh)
@@ -177,7 +177,7 @@ func TestDoctorSeesAFullDisk(t *testing.T) {
 func TestHQDoctor(t *testing.T) {
 	dir := t.TempDir()
 	out, found := doctor(t, "chancery-hq", dir)
-	wants(t, "no database", out, found, "PROBLEM  database", "is --data (CHANCERY_HQ_DATA) HQ's data folder?")
+	wants(t, "no database", out, found, "PROBLEM  database", "is --data (CHANCERY_HQ_DATA) the program's data folder?")
 	hq := startHQ(t, dir)
 	hq.stop(t)
 	out, found = doctor(t, "chancery-hq", dir)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"chancery/shared/cli"
 	"chancery/shared/doctor"
 	"chancery/sync/exchange"
 )
@@ -24,52 +26,52 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(rest) > 0 {
 		return errUsage
 	}
-	r := doctor.Report{W: stdout}
-	r.Disk(c.Data, "old backups, finished uploads", "HQ stops taking pouches")
+	r := doctor.Report{W: stdout, P: cli.P()}
+	r.Disk(c.Data, "doctor.clutter_hq", "doctor.stops_hq")
 	if c.TLSCert != "" {
 		kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		switch {
 		case err != nil:
-			r.Problem("tls", "the certificate %s does not load with its key (%v): give a PEM certificate and its PEM private key", c.TLSCert, err)
+			r.Problem("tls", "doctor.cert_bad", "Cert", c.TLSCert, "Why", err)
 		case time.Until(kp.Leaf.NotAfter) < 30*24*time.Hour:
-			r.Problem("tls", "the certificate %s expires on %s: renew it, then systemctl reload chancery-hq", c.TLSCert, kp.Leaf.NotAfter.UTC().Format("2 January 2006"))
+			r.Problem("tls", "doctor.cert_expiring", "Cert", c.TLSCert, "Day", cli.P().Day(kp.Leaf.NotAfter))
 		default:
-			r.OK("tls", "the certificate is good until %s", kp.Leaf.NotAfter.UTC().Format("2 January 2006"))
+			r.OK("tls", "doctor.cert_ok", "Day", cli.P().Day(kp.Leaf.NotAfter))
 		}
 	}
 	path := filepath.Join(c.Data, "hq.db")
 	if _, err := os.Stat(path); err != nil {
-		r.Problem("database", "there is no database at %s: is --data (CHANCERY_HQ_DATA) HQ's data folder?", path)
+		r.Problem("database", "doctor.no_db", "Path", path, "Env", "CHANCERY_HQ_DATA")
 		return r.End()
 	}
 	w, err := open(ctx, c)
 	if err != nil {
-		r.Problem("database", "%s", doctor.Open(err))
+		r.Problem("database", "doctor.error", "Why", doctor.Open(err))
 		return r.End()
 	}
 	defer w.db.Close()
 	if err := doctor.Integrity(ctx, w.db.SQL()); err != nil {
-		r.Problem("database", "%v", err)
+		r.Problem("database", "doctor.error", "Why", err)
 	} else {
-		r.OK("database", "%s passes SQLite's integrity check", path)
+		r.OK("database", "doctor.db_ok", "Path", path)
 	}
 	root, err := w.db.Root(ctx)
 	switch {
 	case err != nil:
-		r.Problem("keys", "%v", err)
+		r.Problem("keys", "doctor.error", "Why", err)
 	case root.Zero():
-		r.Problem("keys", "HQ has no root of trust: its keys cannot be rotated if the server is compromised; set one up (docs/keys.md, \"HQ's root of trust\")")
+		r.Problem("keys", "doctor.no_root")
 	case !root.Certifies(w.db.HQSigningPublic()):
-		r.Problem("keys", "HQ signs with a key its root (version %d) does not certify: missions refuse its replies; install the root statement for its keys (chancery-hq root install)", root.Statement.Version)
+		r.Problem("keys", "doctor.uncertified", "Version", fmt.Sprint(root.Statement.Version))
 	default:
-		r.OK("keys", "HQ's key %s is certified by root version %d", exchange.Fingerprint(w.db.HQSigningPublic()), root.Statement.Version)
+		r.OK("keys", "doctor.certified", "Key", exchange.Fingerprint(w.db.HQSigningPublic()), "Version", fmt.Sprint(root.Statement.Version))
 	}
 	if escrow, err := w.db.Escrow(ctx); err != nil {
-		r.Problem("escrow", "%v", err)
+		r.Problem("escrow", "doctor.error", "Why", err)
 	} else if len(escrow) == 0 {
-		r.Problem("escrow", "no escrow key: if HQ's keys are lost, no one can read the missions' pouches or HQ's backups; make one off line and give HQ its public half (escrow-recipient)")
+		r.Problem("escrow", "doctor.no_escrow")
 	} else {
-		r.OK("escrow", "%d escrow key(s) kept with HQ", len(escrow))
+		r.OK("escrow", "doctor.escrow_ok", "Count", len(escrow))
 	}
 	checkReleases(ctx, &r, w)
 	r.Backups(c.Backups, c.Data, "hq", "chancery-hq backup")
@@ -81,7 +83,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func checkReleases(ctx context.Context, r *doctor.Report, w *wired) {
 	all, err := w.db.MissionUpdates(ctx)
 	if err != nil {
-		r.Problem("releases", "%v", err)
+		r.Problem("releases", "doctor.error", "Why", err)
 		return
 	}
 	codes := slices.Sorted(maps.Keys(all))
@@ -91,13 +93,13 @@ func checkReleases(ctx context.Context, r *doctor.Report, w *wired) {
 		switch {
 		case st.FailedVersion > st.AppliedVersion && st.FailedVersion >= st.SentVersion:
 			refused++
-			r.Problem("releases", "%s refused release %d (%s): its documents in force stay as they were; the mission's page and the rollout ledger say more; fix the cause (often the mission's clock) or publish again", m, st.FailedVersion, st.FailedReason)
+			r.Problem("releases", "doctor.mission_refused", "Mission", m, "Version", fmt.Sprint(st.FailedVersion), "Why", st.FailedReason)
 		case st.SentVersion > st.AppliedVersion && st.SentAt != nil && time.Since(*st.SentAt) > 7*24*time.Hour:
 			stuck++
-			r.Problem("releases", "%s has not taken release %d, sent %s: it has not synced since, or cannot; see its page for when it was last heard from", m, st.SentVersion, st.SentAt.UTC().Format("2 January 2006"))
+			r.Problem("releases", "doctor.mission_stuck", "Mission", m, "Version", fmt.Sprint(st.SentVersion), "Day", cli.P().Day(*st.SentAt))
 		}
 	}
 	if refused+stuck == 0 {
-		r.OK("releases", "no mission refused a release or is stuck on one (%d followed)", len(all))
+		r.OK("releases", "doctor.releases_ok", "N", fmt.Sprint(len(all)))
 	}
 }

@@ -16,23 +16,35 @@ import (
 
 	"chancery/shared/backup"
 	"chancery/shared/health"
+	"chancery/shared/i18n"
+	"chancery/shared/problem"
 )
 
-// Report writes each check's outcome as it is found.
+// Report writes each check's outcome as it is found, in P's language
+// (English if nil).
 type Report struct {
 	W        io.Writer
+	P        *i18n.Printer
 	problems int
 }
 
-// OK says a check found nothing wrong.
-func (r *Report) OK(name, format string, args ...any) {
-	fmt.Fprintf(r.W, "ok       %-10s %s\n", name, fmt.Sprintf(format, args...))
+func (r *Report) p() *i18n.Printer {
+	if r.P == nil {
+		return i18n.English()
+	}
+	return r.P
+}
+
+// OK says a check found nothing wrong: the catalog message key, with its
+// parameters.
+func (r *Report) OK(name, key string, args ...any) {
+	fmt.Fprintf(r.W, "%-8s %-10s %s\n", r.p().T("doctor.ok"), name, r.p().T(key, args...))
 }
 
 // Problem says what a check found, and what to do about it.
-func (r *Report) Problem(name, format string, args ...any) {
+func (r *Report) Problem(name, key string, args ...any) {
 	r.problems++
-	fmt.Fprintf(r.W, "PROBLEM  %-10s %s\n", name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.W, "%-8s %-10s %s\n", r.p().T("doctor.problem"), name, r.p().T(key, args...))
 }
 
 // ErrProblems is the outcome of a report that found something.
@@ -41,28 +53,28 @@ var ErrProblems = errors.New("the doctor found problems; each says what to do")
 // End sums up: nil if nothing was found.
 func (r *Report) End() error {
 	if r.problems == 0 {
-		fmt.Fprintln(r.W, "Nothing wrong found.")
+		fmt.Fprintln(r.W, r.p().T("doctor.nothing"))
 		return nil
 	}
-	fmt.Fprintf(r.W, "%d problem(s) found.\n", r.problems)
+	fmt.Fprintln(r.W, r.p().T("doctor.found", "Count", r.problems))
 	return ErrProblems
 }
 
 // Open says what an error opening the database means: a damaged file
 // is named as such, with what to do.
-func Open(err error) string {
+func Open(err error) error {
 	m := err.Error()
 	if strings.Contains(m, "malformed") || strings.Contains(m, "not a database") || strings.Contains(m, "corrupt") {
-		return fmt.Sprintf("the database does not open (%s): it is damaged; stop the program and restore the last backup (restore keeps the damaged file beside it)", m)
+		return problem.New(problem.Invalid, "doctor.damaged_open", "Why", m)
 	}
-	return m
+	return err
 }
 
 // Integrity runs SQLite's integrity check on db.
 func Integrity(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
 	if err != nil {
-		return fmt.Errorf("the database cannot be checked (%v): it is damaged; restore the last backup", err)
+		return problem.New(problem.Invalid, "doctor.unchecked", "Why", err)
 	}
 	defer rows.Close()
 	var found []string
@@ -76,13 +88,13 @@ func Integrity(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("the database cannot be checked (%v): it is damaged; restore the last backup", err)
+		return problem.New(problem.Invalid, "doctor.unchecked", "Why", err)
 	}
 	if len(found) > 0 {
 		if len(found) > 3 {
 			found = append(found[:3], "…")
 		}
-		return fmt.Errorf("the database is damaged (%s): stop the program and restore the last backup (restore keeps the damaged file beside it)", strings.Join(found, "; "))
+		return problem.New(problem.Invalid, "doctor.damaged", "Why", strings.Join(found, "; "))
 	}
 	return nil
 }
@@ -95,11 +107,11 @@ func (r *Report) Disk(data, clutter, stops string) {
 	free, err := health.Free(data)
 	switch {
 	case err != nil:
-		r.Problem("disk", "cannot read the free space of %s (%v): check that the data folder exists", data, err)
+		r.Problem("disk", "doctor.disk_unread", "Data", data, "Why", err)
 	case free < health.MinFree:
-		r.Problem("disk", "only %d MB free on the disk of %s: free some space (%s); below %d MB %s", free>>20, data, clutter, health.MinFree>>20, stops)
+		r.Problem("disk", "doctor.disk_low", "Free", fmt.Sprint(free>>20), "Data", data, "Clutter", i18n.Key(clutter), "Min", fmt.Sprint(health.MinFree>>20), "Stops", i18n.Key(stops))
 	default:
-		r.OK("disk", "%d MB free", free>>20)
+		r.OK("disk", "doctor.disk_ok", "Free", fmt.Sprint(free>>20))
 	}
 }
 
@@ -114,21 +126,21 @@ func (r *Report) Backups(b backup.Config, data, prefix, byHand string) {
 	kept, _ := backup.Kept(dir, prefix)
 	if len(kept) == 0 {
 		if b.Schedule == "" {
-			r.Problem("backup", "no scheduled backups in %s: set backup-schedule and backup-recipient, or take them by hand (%s) and keep them off this machine", dir, byHand)
+			r.Problem("backup", "doctor.no_schedule", "Dir", dir, "ByHand", byHand)
 		} else {
-			r.Problem("backup", "no backup in %s yet although backup-schedule is %q: the program's log says why a backup failed", dir, b.Schedule)
+			r.Problem("backup", "doctor.no_backup_yet", "Dir", dir, "Schedule", b.Schedule)
 		}
 		return
 	}
 	newest := kept[len(kept)-1]
 	fi, err := os.Stat(newest)
 	if err != nil {
-		r.Problem("backup", "%v", err)
+		r.Problem("backup", "doctor.error", "Why", err)
 		return
 	}
 	if age := time.Since(fi.ModTime()); age > 48*time.Hour {
-		r.Problem("backup", "the newest backup, %s, is %d days old: check that the schedule runs (the program's log says why a backup failed)", newest, int(age.Hours()/24))
+		r.Problem("backup", "doctor.backup_old", "Newest", newest, "Days", fmt.Sprint(int(age.Hours()/24)))
 		return
 	}
-	r.OK("backup", "newest %s, %s old", filepath.Base(newest), time.Since(fi.ModTime()).Round(time.Minute))
+	r.OK("backup", "doctor.backup_ok", "Newest", filepath.Base(newest), "Age", r.p().Span(time.Since(fi.ModTime())))
 }
