@@ -30,7 +30,7 @@ func (d *DB) Install(ctx context.Context, by account.Actor, docs []protocol.Docu
 	now := sqlite.Time(d.Now())
 	for _, doc := range docs {
 		if err := doc.Check(); err != nil {
-			return 0, problem.Errorf(problem.Invalid, "%s", err)
+			return 0, err
 		}
 		var cur int
 		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM protocols WHERE id = ?", doc.ID).Scan(&cur); err != nil {

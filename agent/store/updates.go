@@ -76,7 +76,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, version int64, expires time.Time, 
 	now := d.Now().UTC()
 	for _, doc := range docs {
 		if err := doc.Check(); err != nil {
-			return problem.Errorf(problem.Invalid, "%s", err)
+			return err
 		}
 		var cur int
 		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM protocols WHERE id = ?", doc.ID).Scan(&cur); err != nil {

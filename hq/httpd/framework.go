@@ -213,11 +213,11 @@ func check(p *i18n.Printer, cur, next *framework.Framework, e *editForm) bool {
 					field = "into"
 				}
 				if e.Items[i].Errors[field] == "" {
-					e.Items[i].Errors[field] = upper(pr.Text) + "."
+					e.Items[i].Errors[field] = upper(pr.Say(p)) + "."
 				}
 				continue
 			}
-			e.Problems = append(e.Problems, upper(pr.String())+".")
+			e.Problems = append(e.Problems, upper(pr.In(p))+".")
 		}
 	} else if err != nil {
 		e.Problems = append(e.Problems, err.Error())

@@ -252,7 +252,7 @@ func (h *handler) publish(c echo.Context) error {
 	checked := doc
 	checked.Version = 1 // the store numbers it; the rest is checked now, before the review
 	if err := checked.Check(); err != nil {
-		return h.publishRefused(c, f, problem.New(problem.Invalid, "library.invalid", "Why", strings.TrimPrefix(err.Error(), "protocol ")))
+		return h.publishRefused(c, f, err)
 	}
 	rv, err := h.reviewPublication(c, doc, scope)
 	if err != nil {

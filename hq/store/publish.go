@@ -124,7 +124,7 @@ func (d *DB) publish(ctx context.Context, by account.Actor, doc protocol.Documen
 		doc.Version = last + 1
 		doc.Issued = now.Truncate(time.Second)
 		if err := doc.Check(); err != nil {
-			return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
+			return Publication{}, err
 		}
 	}
 	body, err := json.Marshal(doc)

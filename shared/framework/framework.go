@@ -28,6 +28,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"chancery/shared/i18n"
 )
 
 // Area is one of the six areas of the capability map.
@@ -158,14 +160,28 @@ type ValidationError struct {
 type Problem struct {
 	Item  string // an item's id, or "" for the document as a whole
 	Field string // "id", "area", "models", "question", "guidance", "evidence", "weight", "addresses", "renamed"
-	Text  string
+	Text  string // in English
+	// Key and Args name the message in the catalog, for In.
+	Key  string
+	Args []any
 }
 
-func (p Problem) String() string {
+func problemOf(item, field, key string, args []any) Problem {
+	return Problem{Item: item, Field: field, Key: key, Args: args, Text: i18n.English().T(key, args...)}
+}
+
+func (p Problem) String() string { return p.In(i18n.English()) }
+
+// Say returns the problem's text alone in pr's language, without the
+// item it is about.
+func (p Problem) Say(pr *i18n.Printer) string { return pr.T(p.Key, p.Args...) }
+
+// In returns the problem in pr's language, with the item it is about.
+func (p Problem) In(pr *i18n.Printer) string {
 	if p.Item != "" {
-		return "item " + p.Item + ": " + p.Text
+		return pr.T("fw_check.item", "Item", p.Item, "Text", p.Say(pr))
 	}
-	return p.Text
+	return p.Say(pr)
 }
 
 func (e *ValidationError) Error() string {
@@ -180,38 +196,36 @@ func (e *ValidationError) Error() string {
 // *ValidationError naming each problem.
 func (f *Framework) Validate() error {
 	var p []Problem
-	add := func(format string, args ...any) { p = append(p, Problem{Text: fmt.Sprintf(format, args...)}) }
-	at := func(item, field, format string, args ...any) {
-		p = append(p, Problem{Item: item, Field: field, Text: fmt.Sprintf(format, args...)})
-	}
+	add := func(key string, args ...any) { p = append(p, problemOf("", "", key, args)) }
+	at := func(item, field, key string, args ...any) { p = append(p, problemOf(item, field, key, args)) }
 
 	if f.Version < 1 {
-		add("version must be 1 or more, got %d", f.Version)
+		add("fw_check.version", "Version", fmt.Sprint(f.Version))
 	}
 	areas := map[string]bool{}
 	for _, a := range f.Areas {
 		if a.ID == "" || a.Name == "" {
-			add("area %q needs an id and a name", a.ID)
+			add("fw_check.area_needs", "ID", a.ID)
 		}
 		if areas[a.ID] {
-			add("duplicate area id %q", a.ID)
+			add("fw_check.area_twice", "ID", a.ID)
 		}
 		areas[a.ID] = true
 	}
 	models := map[string]bool{}
 	for _, m := range f.Models {
 		if m.ID == "" || m.Name == "" || m.Risk == "" {
-			add("model %q needs an id, a name and a risk", m.ID)
+			add("fw_check.model_needs", "ID", m.ID)
 		}
 		if models[m.ID] {
-			add("duplicate model id %q", m.ID)
+			add("fw_check.model_twice", "ID", m.ID)
 		}
 		models[m.ID] = true
 	}
 	sources := map[string]bool{}
 	for _, s := range f.Sources {
 		if sources[s.ID] {
-			add("duplicate source id %q", s.ID)
+			add("fw_check.source_twice", "ID", s.ID)
 		}
 		sources[s.ID] = true
 	}
@@ -221,62 +235,62 @@ func (f *Framework) Validate() error {
 	areaUsed, modelUsed, sourceUsed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, it := range f.Items {
 		if it.ID == "" {
-			at("", "id", "an item has no id (question %q)", it.Question)
+			at("", "id", "fw_check.no_id", "Question", it.Question)
 			continue
 		}
 		if ids[it.ID] {
-			at(it.ID, "id", "the id is used by another item too")
+			at(it.ID, "id", "fw_check.id_twice")
 		}
 		ids[it.ID] = true
 		if !areas[it.Area] {
-			at(it.ID, "area", "unknown area %q", it.Area)
+			at(it.ID, "area", "fw_check.unknown_area", "Area", it.Area)
 		}
 		areaUsed[it.Area] = true
 		if len(it.Models) == 0 {
-			at(it.ID, "models", "names no model")
+			at(it.ID, "models", "fw_check.no_model")
 		}
 		for _, m := range it.Models {
 			if !models[m] {
-				at(it.ID, "models", "unknown model %q", m)
+				at(it.ID, "models", "fw_check.unknown_model", "Model", m)
 			}
 			modelUsed[m] = true
 		}
 		for _, s := range it.Addresses {
 			if !sources[s] {
-				at(it.ID, "addresses", "unknown source %q", s)
+				at(it.ID, "addresses", "fw_check.unknown_source", "Source", s)
 			}
 			sourceUsed[s] = true
 		}
 		for _, fl := range []struct{ name, v string }{{"question", it.Question}, {"guidance", it.Guidance}, {"evidence", it.Evidence}} {
 			if strings.TrimSpace(fl.v) == "" {
-				at(it.ID, fl.name, "needs %s", map[string]string{"question": "a question", "guidance": "guidance", "evidence": "the evidence that counts"}[fl.name])
+				at(it.ID, fl.name, "fw_check.needs_"+fl.name)
 			}
 		}
 		if it.Weight < 1 || it.Weight > MaxWeight {
-			at(it.ID, "weight", "weight %d is outside 1..%d", it.Weight, MaxWeight)
+			at(it.ID, "weight", "fw_check.weight", "Weight", fmt.Sprint(it.Weight), "Max", fmt.Sprint(MaxWeight))
 		}
 	}
 	for old, id := range f.Renamed {
 		if !ids[id] {
-			at(old, "renamed", "renamed item %s points to %q, which is not an item of this version", old, id)
+			at(old, "renamed", "fw_check.renamed_to_nothing", "Old", old, "ID", id)
 		}
 		if ids[old] {
-			at(old, "renamed", "renamed item %s is still an item of this version", old)
+			at(old, "renamed", "fw_check.renamed_still", "Old", old)
 		}
 	}
 	for _, a := range f.Areas {
 		if !areaUsed[a.ID] {
-			add("area %q is not covered by any item", a.ID)
+			add("fw_check.area_uncovered", "ID", a.ID)
 		}
 	}
 	for _, m := range f.Models {
 		if !modelUsed[m.ID] {
-			add("model %q is not covered by any item", m.ID)
+			add("fw_check.model_uncovered", "ID", m.ID)
 		}
 	}
 	for _, s := range f.Sources {
 		if !sourceUsed[s.ID] {
-			add("source %q (%s) is not addressed by any item", s.ID, s.Text)
+			add("fw_check.source_unaddressed", "ID", s.ID, "Text", s.Text)
 		}
 	}
 	if len(p) > 0 {

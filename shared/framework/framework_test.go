@@ -78,8 +78,8 @@ func TestBrokenFrameworkRefused(t *testing.T) {
 		want string
 	}{
 		{"duplicate id", func(m map[string]any) { item(m, 1)["id"] = item(m, 0)["id"] }, `item STR-01: the id is used by another item too`},
-		{"unknown area", func(m map[string]any) { item(m, 0)["area"] = "diplomacy" }, `item STR-01: unknown area "diplomacy"`},
-		{"unknown model", func(m map[string]any) { item(m, 0)["models"] = []any{"astrology"} }, `item STR-01: unknown model "astrology"`},
+		{"unknown area", func(m map[string]any) { item(m, 0)["area"] = "diplomacy" }, `item STR-01: unknown area “diplomacy”`},
+		{"unknown model", func(m map[string]any) { item(m, 0)["models"] = []any{"astrology"} }, `item STR-01: unknown model “astrology”`},
 		{"uncovered model", func(m map[string]any) {
 			var keep []any
 			for _, it := range items(m) {
@@ -96,7 +96,7 @@ func TestBrokenFrameworkRefused(t *testing.T) {
 				}
 			}
 			m["items"] = keep
-		}, `model "tech-ambassador" is not covered by any item`},
+		}, `model “tech-ambassador” is not covered by any item`},
 		{"uncovered area", func(m map[string]any) {
 			var keep []any
 			for _, it := range items(m) {
@@ -105,14 +105,14 @@ func TestBrokenFrameworkRefused(t *testing.T) {
 				}
 			}
 			m["items"] = keep
-		}, `area "ai" is not covered by any item`},
+		}, `area “ai” is not covered by any item`},
 		{"unaddressed source", func(m map[string]any) {
 			for _, it := range items(m) {
 				if it.(map[string]any)["id"] == "NAR-01" {
 					it.(map[string]any)["addresses"] = []any{}
 				}
 			}
-		}, `source "nr-1" (Do missions know how to report an emerging narrative risk?) is not addressed by any item`},
+		}, `source “nr-1” (Do missions know how to report an emerging narrative risk?) is not addressed by any item`},
 		{"weight out of range", func(m map[string]any) { item(m, 0)["weight"] = 7 }, "item STR-01: weight 7 is outside 1..3"},
 		{"misspelt key", func(m map[string]any) { item(m, 0)["wieght"] = 2 }, `unknown field "wieght"`},
 		{"no version", func(m map[string]any) { m["version"] = 0 }, "version must be 1 or more"},

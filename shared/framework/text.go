@@ -100,28 +100,28 @@ func or(a, b string) string {
 
 // checkText adds a problem for each text that names a language badly or
 // an area, model or item the framework does not have.
-func (f *Framework) checkText(add func(format string, args ...any)) {
+func (f *Framework) checkText(add func(key string, args ...any)) {
 	if f.Lang != "" && !langRE.MatchString(f.Lang) {
-		add("lang %q is not a language tag such as en or fr", f.Lang)
+		add("fw_check.bad_lang", "Lang", f.Lang)
 	}
 	for _, lang := range slices.Sorted(maps.Keys(f.Text)) {
 		t := f.Text[lang]
 		if !langRE.MatchString(lang) {
-			add("text %q: not a language tag such as en or fr", lang)
+			add("fw_check.bad_text_lang", "Lang", lang)
 		}
 		for _, id := range slices.Sorted(maps.Keys(t.Areas)) {
 			if _, ok := f.Area(id); !ok {
-				add("text %s: there is no area %q to translate", lang, id)
+				add("fw_check.text_no_area", "Lang", lang, "ID", id)
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(t.Models)) {
 			if _, ok := f.Model(id); !ok {
-				add("text %s: there is no model %q to translate", lang, id)
+				add("fw_check.text_no_model", "Lang", lang, "ID", id)
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(t.Items)) {
 			if _, err := f.Item(id); err != nil {
-				add("text %s: there is no item %q to translate", lang, id)
+				add("fw_check.text_no_item", "Lang", lang, "ID", id)
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func TestBuiltinReadsInEveryLanguage(t *testing.T) {
 func TestTextRefusesUnknownIds(t *testing.T) {
 	f := *framework.Builtin()
 	f.Text = map[string]framework.Text{"fr": {Items: map[string]framework.ItemText{"STR-99": {Question: "?"}}}}
-	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), `no item "STR-99" to translate`) {
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), `no item “STR-99” to translate`) {
 		t.Fatalf("validate: %v", err)
 	}
 	f.Text = map[string]framework.Text{"français": {}}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+
+	"chancery/shared/problem"
 )
 
 // Document is one version of one protocol.
@@ -102,29 +104,29 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,63}$`)
 func (d Document) Check() error {
 	switch {
 	case !idRE.MatchString(d.ID):
-		return fmt.Errorf("protocol id %q: use 2 to 64 lower-case letters, digits and dashes", d.ID)
+		return problem.New(problem.Invalid, "doc_check.id", "ID", d.ID)
 	case strings.TrimSpace(d.Title) == "" || utf8.RuneCountInString(d.Title) > MaxTitle:
-		return fmt.Errorf("protocol %s: a title is 1 to %d characters", d.ID, MaxTitle)
+		return problem.New(problem.Invalid, "doc_check.title", "ID", d.ID, "Max", MaxTitle)
 	case strings.TrimSpace(d.Category) == "":
-		return fmt.Errorf("protocol %s: a category is required", d.ID)
+		return problem.New(problem.Invalid, "doc_check.category", "ID", d.ID)
 	case d.Version < 1:
-		return fmt.Errorf("protocol %s: versions start at 1", d.ID)
+		return problem.New(problem.Invalid, "doc_check.version", "ID", d.ID)
 	case len(d.Body) > MaxBody || !utf8.ValidString(d.Body):
-		return fmt.Errorf("protocol %s: the text must be valid UTF-8 and at most %d bytes", d.ID, MaxBody)
+		return problem.New(problem.Invalid, "doc_check.body", "ID", d.ID, "Max", MaxBody)
 	case d.Lang != "" && !langRE.MatchString(d.Lang):
-		return fmt.Errorf("protocol %s: lang %q is not a language tag such as en or fr", d.ID, d.Lang)
+		return problem.New(problem.Invalid, "doc_check.lang", "ID", d.ID, "Lang", d.Lang)
 	}
 	for _, l := range slices.Sorted(maps.Keys(d.Text)) {
 		t := d.Text[l]
 		switch {
 		case !langRE.MatchString(l):
-			return fmt.Errorf("protocol %s: %q is not a language tag such as en or fr", d.ID, l)
+			return problem.New(problem.Invalid, "doc_check.lang", "ID", d.ID, "Lang", l)
 		case strings.TrimSpace(t.Title) == "" || utf8.RuneCountInString(t.Title) > MaxTitle:
-			return fmt.Errorf("protocol %s, in %s: a title is 1 to %d characters", d.ID, l, MaxTitle)
+			return problem.New(problem.Invalid, "doc_check.text_title", "ID", d.ID, "Lang", l, "Max", MaxTitle)
 		case strings.TrimSpace(t.Category) == "":
-			return fmt.Errorf("protocol %s, in %s: a category is required", d.ID, l)
+			return problem.New(problem.Invalid, "doc_check.text_category", "ID", d.ID, "Lang", l)
 		case len(t.Body) > MaxBody || !utf8.ValidString(t.Body):
-			return fmt.Errorf("protocol %s, in %s: the text must be valid UTF-8 and at most %d bytes", d.ID, l, MaxBody)
+			return problem.New(problem.Invalid, "doc_check.text_body", "ID", d.ID, "Lang", l, "Max", MaxBody)
 		}
 	}
 	return nil

@@ -53,7 +53,7 @@ func TestHTMLIsSafe(t *testing.T) {
 
 func TestParseRefusesBadHeaders(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
-		{"id: x\n---\nbody", "protocol id \"x\""},
+		{"id: x\n---\nbody", "protocol id “x”"},
 		{"id: good-id\ntitle: T\n\nbody", "no '---' line"},
 		{"id: good-id\ntitle: T\ncategory: C\ncolour: red\n---\nbody", `unknown header "colour"`},
 		{"id: good-id\ncategory: C\n---\nbody", "a title is"},

@@ -168,7 +168,7 @@ func TestVersionMapping(t *testing.T) {
 		t.Fatalf("overall %d with %d answered; want 75 with 2", r.Overall.Value, r.Overall.Answered)
 	}
 	if _, err := framework.Parse([]byte(strings.Replace(string(mustJSON(t, f)), `"OLD-1":"A1"`, `"OLD-1":"A7"`, 1))); err == nil ||
-		!strings.Contains(err.Error(), `renamed item OLD-1 points to "A7", which is not an item of this version`) {
+		!strings.Contains(err.Error(), `renamed item OLD-1 points to “A7”, which is not an item of this version`) {
 		t.Fatalf("mapping to a missing item: %v", err)
 	}
 }
