@@ -81,6 +81,14 @@ func (t *Templates) parse(program string, p *i18n.Printer, funcs template.FuncMa
 		"num":    func(v any) string { return num(p, v) },
 		"ago":    func(t *time.Time) string { return Ago(p, t) },
 		"scope":  func(s string) string { return Scope(p, s) },
+		// say is a catalog key's message, or, for text that is not a
+		// key (an error from elsewhere), the text itself.
+		"say": func(s string) string {
+			if i18n.Has(s) {
+				return p.T(s)
+			}
+			return s
+		},
 		// fieldKind is the last part of a form field's name: "guidance"
 		// of "item.STR-01.guidance".
 		"fieldKind": func(name string) string { return name[strings.LastIndex(name, ".")+1:] },

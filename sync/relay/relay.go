@@ -99,13 +99,17 @@ type Known struct {
 	Heard time.Time
 }
 
+// NoBadge is the reason given for a node that shows no badge: a catalog
+// key, which pages say in their reader's language.
+const NoBadge = "relay.no_badge"
+
 // peerOf reads a member's badge; the caller holds n.mu.
 func (n *Node) peerOf(m *memberlist.Node) Peer {
 	p := Peer{Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port))), Node: m.Name}
 	meta, err := openBadge(n.id, m.Name, m.Meta)
 	switch {
 	case len(m.Meta) == 0:
-		p.Unknown = "it shows no badge (an agent not enrolled yet, or a node that holds only the gossip key)"
+		p.Unknown = NoBadge
 	case err != nil:
 		p.Unknown = err.Error()
 	default:
