@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -271,25 +272,16 @@ func (h *handler) editFramework(c echo.Context) error {
 	if !check(web.P(c), cur, next, &e) {
 		return render(http.StatusBadRequest)
 	}
-	if e.ScopeKind == "" {
-		e.Problems = append(e.Problems, web.T(c, "fw_edit.choose_scope"))
+	scope, bad := chosenScope(c, e.ScopeKind, e.Region, e.Missions)
+	if bad != "" {
+		e.Problems = append(e.Problems, bad)
 		return render(http.StatusBadRequest)
 	}
-	scope := scopeOf(e.ScopeKind, e.Region, e.Missions)
-	if err := store.CheckScope(scope); err != nil {
-		e.Problems = append(e.Problems, problem.MessageIn(err, web.P(c)))
-		return render(http.StatusBadRequest)
-	}
-	missions, err := h.Store.Missions(ctx)
+	reach, err := h.reach(ctx, scope)
 	if err != nil {
 		return err
 	}
-	rv := &review{Changes: framework.Diff(cur, next), Scope: scope}
-	for _, m := range missions {
-		if m.State != "revoked" && store.InScope(scope, m) {
-			rv.Reach = append(rv.Reach, m)
-		}
-	}
+	rv := &review{Changes: framework.Diff(cur, next), Scope: scope, Reach: reach}
 	e.Review = rv
 	if c.FormValue("action") != "publish" {
 		return render(http.StatusOK)
@@ -304,6 +296,35 @@ func (h *handler) editFramework(c echo.Context) error {
 	}
 	web.SetFlash(c, "published")
 	return c.Redirect(http.StatusSeeOther, "/library/framework")
+}
+
+// chosenScope is the scope a publishing form chose, or what is wrong
+// with the choice, in the reader's words.
+func chosenScope(c echo.Context, kind, region, missions string) (scope, problemText string) {
+	if kind == "" {
+		return "", web.T(c, "fw_edit.choose_scope")
+	}
+	scope = scopeOf(kind, region, missions)
+	if err := store.CheckScope(scope); err != nil {
+		return "", problem.MessageIn(err, web.P(c))
+	}
+	return scope, ""
+}
+
+// reach lists the missions a publication to scope reaches: those in it,
+// enrolled or waiting to be, never revoked ones.
+func (h *handler) reach(ctx context.Context, scope string) ([]store.Mission, error) {
+	missions, err := h.Store.Missions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Mission
+	for _, m := range missions {
+		if m.State != "revoked" && store.InScope(scope, m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // apiPublishFramework publishes a framework version sent as JSON, for a

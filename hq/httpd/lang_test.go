@@ -103,15 +103,7 @@ func TestEveryStateHasWords(t *testing.T) {
 	for _, r := range httpd.Roles {
 		keys = append(keys, "role."+r)
 	}
-	for _, l := range i18n.Languages() {
-		have := map[string]bool{}
-		for _, k := range i18n.Keys(l) {
-			have[k] = true
-		}
-		for _, k := range keys {
-			if !have[k] {
-				t.Errorf("%s has no %s", l, k)
-			}
-		}
+	for _, miss := range i18n.Lacking(keys...) {
+		t.Errorf("the catalog lacks %s", miss)
 	}
 }

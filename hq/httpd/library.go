@@ -288,14 +288,9 @@ func (h *handler) reviewPublication(c echo.Context, doc protocol.Document, scope
 		old, rv.Version = versions[0].Doc.Body, versions[0].Doc.Version+1
 	}
 	rv.Lines = protocol.Diff(old, doc.Body)
-	missions, err := h.Store.Missions(ctx)
-	if err != nil {
+	var err error
+	if rv.Reach, err = h.reach(ctx, scope); err != nil {
 		return nil, err
-	}
-	for _, m := range missions {
-		if m.State != "revoked" && store.InScope(scope, m) {
-			rv.Reach = append(rv.Reach, m)
-		}
 	}
 	parts := []string{doc.ID, doc.Title, doc.Category, doc.Body, doc.Note, scope}
 	for _, l := range slices.Sorted(maps.Keys(doc.Text)) {

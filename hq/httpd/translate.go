@@ -180,25 +180,15 @@ func (h *handler) translate(c echo.Context) error {
 		f.Problems = append(f.Problems, err.Error())
 		return render(http.StatusBadRequest)
 	}
-	if f.ScopeKind == "" {
-		f.Problems = append(f.Problems, web.T(c, "fw_edit.choose_scope"))
+	scope, bad := chosenScope(c, f.ScopeKind, f.Region, f.Missions)
+	if bad != "" {
+		f.Problems = append(f.Problems, bad)
 		return render(http.StatusBadRequest)
 	}
-	scope := scopeOf(f.ScopeKind, f.Region, f.Missions)
-	if err := store.CheckScope(scope); err != nil {
-		f.Problems = append(f.Problems, problem.MessageIn(err, web.P(c)))
-		return render(http.StatusBadRequest)
-	}
-	missions, err := h.Store.Missions(ctx)
-	if err != nil {
+	if rv.Reach, err = h.reach(ctx, scope); err != nil {
 		return err
 	}
 	rv.Scope = scope
-	for _, m := range missions {
-		if m.State != "revoked" && store.InScope(scope, m) {
-			rv.Reach = append(rv.Reach, m)
-		}
-	}
 	f.Review = rv
 	if form.Get("action") != "publish" {
 		return render(http.StatusOK)

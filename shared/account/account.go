@@ -328,6 +328,19 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, username, password 
 	if err != nil {
 		return err
 	}
+	return s.change(ctx, by, username, func(tx *sql.Tx, u User) (string, string, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID); err != nil {
+			return "", "", err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID)
+		return "user.password", "", err
+	})
+}
+
+// change runs do on username's account in one transaction, and records
+// the action and detail do returns in the audit log; an action of ""
+// changes nothing.
+func (s *Service) change(ctx context.Context, by Actor, username string, do func(tx *sql.Tx, u User) (action, detail string, err error)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -337,13 +350,11 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, username, password 
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID); err != nil {
+	action, detail, err := do(tx, u)
+	if err != nil || action == "" {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
-		return err
-	}
-	if err := Audit(ctx, tx, by, "user.password", u.Username, ""); err != nil {
+	if err := Audit(ctx, tx, by, action, u.Username, detail); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -375,59 +386,34 @@ func (s *Service) SetRole(ctx context.Context, by Actor, username, role string) 
 	if !slices.Contains(s.roles, role) {
 		return problem.New(problem.Invalid, "account.not_a_role", "Role", role, "Roles", strings.Join(s.roles, ", "))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := userBy(ctx, tx, "username", username)
-	if err != nil {
-		return err
-	}
-	if u.Username == by.Username {
-		return problem.New(problem.Conflict, "account.own_role")
-	}
-	if u.Role == role {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE users SET role = ? WHERE id = ?", role, u.ID); err != nil {
-		return err
-	}
-	if err := Audit(ctx, tx, by, "user.role", u.Username, u.Role+" → "+role); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.change(ctx, by, username, func(tx *sql.Tx, u User) (string, string, error) {
+		switch {
+		case u.Username == by.Username:
+			return "", "", problem.New(problem.Conflict, "account.own_role")
+		case u.Role == role:
+			return "", "", nil
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE users SET role = ? WHERE id = ?", role, u.ID)
+		return "user.role", u.Role + " → " + role, err
+	})
 }
 
 // SetDisabled disables or re-enables an account; disabling ends its
 // sessions.
 func (s *Service) SetDisabled(ctx context.Context, by Actor, username string, disabled bool) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := userBy(ctx, tx, "username", username)
-	if err != nil {
-		return err
-	}
-	if u.Username == by.Username {
-		return problem.New(problem.Conflict, "account.own_disable")
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = ? WHERE id = ?", disabled, u.ID); err != nil {
-		return err
-	}
-	action := "user.enable"
-	if disabled {
-		action = "user.disable"
-		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
-			return err
+	return s.change(ctx, by, username, func(tx *sql.Tx, u User) (string, string, error) {
+		if u.Username == by.Username {
+			return "", "", problem.New(problem.Conflict, "account.own_disable")
 		}
-	}
-	if err := Audit(ctx, tx, by, action, u.Username, ""); err != nil {
-		return err
-	}
-	return tx.Commit()
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = ? WHERE id = ?", disabled, u.ID); err != nil {
+			return "", "", err
+		}
+		if !disabled {
+			return "user.enable", "", nil
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID)
+		return "user.disable", "", err
+	})
 }
 
 // SetLanguage saves the language username reads in: a shipped language's
@@ -436,22 +422,10 @@ func (s *Service) SetLanguage(ctx context.Context, by Actor, username, lang stri
 	if lang != "" && !i18n.Supported(lang) {
 		return problem.New(problem.Invalid, "account.lang_unknown", "Lang", lang, "Choices", strings.Join(i18n.Languages(), ", "))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := userBy(ctx, tx, "username", username)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE users SET lang = ? WHERE id = ?", lang, u.ID); err != nil {
-		return err
-	}
-	if err := Audit(ctx, tx, by, "user.language", u.Username, lang); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.change(ctx, by, username, func(tx *sql.Tx, u User) (string, string, error) {
+		_, err := tx.ExecContext(ctx, "UPDATE users SET lang = ? WHERE id = ?", lang, u.ID)
+		return "user.language", lang, err
+	})
 }
 
 // Users lists every account by username.

@@ -313,6 +313,21 @@ func Missing() []string {
 	return out
 }
 
+// Lacking returns, as "fr: key", each of keys that a shipped language's
+// catalog lacks: for tests of the values a program says through the
+// catalog.
+func Lacking(keys ...string) []string {
+	var out []string
+	for _, l := range Languages() {
+		for _, k := range keys {
+			if !load().keys[l][k] {
+				out = append(out, l+": "+k)
+			}
+		}
+	}
+	return out
+}
+
 // Has reports whether the source catalog has key.
 func Has(key string) bool { return load().keys[Source][key] }
 
