@@ -2,7 +2,6 @@ package httpd_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,18 +25,9 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	b := webtest.New(t, e.srv.URL, password)
 	b.Login("admin")
 	get := func(path, lang string) (int, string) {
-		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
-		req.Header.Set("Accept-Language", lang)
-		for _, c := range b.C.Jar.Cookies(req.URL) {
-			req.AddCookie(c)
-		}
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		raw, _ := io.ReadAll(r.Body)
-		return r.StatusCode, string(raw)
+		b.Header = http.Header{"Accept-Language": {lang}}
+		r := b.Get(path)
+		return r.Status, r.Body
 	}
 	paths := []string{"/", "/?region=Europe&fresh=stale", "/gaps", "/missions", "/missions/FR-PAR", "/missions/FR-PAR/edit", "/missions/new", "/incidents",
 		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/library/framework/translate?lang=fr", "/pouches", "/users", "/audit", "/account"}
