@@ -218,7 +218,7 @@ func TestConfigFiles(t *testing.T) {
 	a.stop(t)
 
 	for _, tc := range []struct{ text, want string }{
-		{"mision-name = \"x\"\n", `agent.toml: unknown key "mision-name"; the known ones are addr, data, mission-name`},
+		{"mision-name = \"x\"\n", `agent.toml: unknown key “mision-name”; the known ones are addr, data, mission-name`},
 		{"sync-attempts = 0\n", `agent.toml: sync-attempts = 0 is not a whole number of at least 1`},
 		{"log-format = \"yaml\"\n", `the log format “yaml” is neither text nor json`},
 	} {
@@ -229,7 +229,7 @@ func TestConfigFiles(t *testing.T) {
 		}
 	}
 	os.WriteFile(conf, []byte("adr = \"0.0.0.0:1\"\n"), 0o600)
-	if out, err := runErr("chancery-hq", "serve", "--data", t.TempDir(), "--config", conf); err == nil || !strings.Contains(out, `agent.toml: unknown key "adr"`) {
+	if out, err := runErr("chancery-hq", "serve", "--data", t.TempDir(), "--config", conf); err == nil || !strings.Contains(out, `agent.toml: unknown key “adr”`) {
 		t.Fatalf("HQ with a bad config: %v %s", err, out)
 	}
 }

@@ -181,7 +181,9 @@ func TestSiteLanguage(t *testing.T) {
 	}
 	s := &Site{Pages: pages, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Name: "Embassy", Language: "fr"}
 	e := s.Echo()
-	e.GET("/login", func(c echo.Context) error { return c.Render(http.StatusOK, "login", s.Page(c, "login.title", loginData{})) })
+	e.GET("/login", func(c echo.Context) error {
+		return c.Render(http.StatusOK, "login", s.Page(c, "login.title", loginData{}))
+	})
 	for _, c := range []struct{ accept, want string }{{"", "fr"}, {"de-DE", "fr"}, {"en-GB,en;q=0.8", "en"}, {"fr-CA", "fr"}} {
 		req := httptest.NewRequest("GET", "/login", nil)
 		if c.accept != "" {

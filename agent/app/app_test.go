@@ -34,14 +34,14 @@ func TestBadConfigIsExplained(t *testing.T) {
 		want string
 	}{
 		{"misspelt setting", map[string]string{"CHANCERY_AGENT_ADRR": "x"}, []string{"serve"}, "unknown setting CHANCERY_AGENT_ADRR in the environment; the known ones are CHANCERY_AGENT_ADDR"},
-		{"address without port", nil, []string{"serve", "--data", dir, "--addr", "127.0.0.1"}, `address "127.0.0.1" is not host:port`},
+		{"address without port", nil, []string{"serve", "--data", dir, "--addr", "127.0.0.1"}, `address “127.0.0.1” is not host:port`},
 		{"host name", nil, []string{"serve", "--data", dir, "--addr", "embassy.example:80"}, "must be an IP address or localhost"},
-		{"bad duration", map[string]string{"CHANCERY_AGENT_SESSION_IDLE": "ten"}, []string{"serve"}, `CHANCERY_AGENT_SESSION_IDLE="ten" is not a duration`},
+		{"bad duration", map[string]string{"CHANCERY_AGENT_SESSION_IDLE": "ten"}, []string{"serve"}, `CHANCERY_AGENT_SESSION_IDLE=“ten” is not a duration`},
 		{"unknown flag", nil, []string{"serve", "--colour", "red"}, "flag provided but not defined: -colour"},
 		{"unknown command", nil, []string{"launch"}, `unknown command “launch”`},
 		{"relay on the LAN, web on loopback", nil, []string{"serve", "--data", dir, "--relay-bind", "0.0.0.0:7946", "--relay-key", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="}, "listen on the LAN too (--addr 0.0.0.0:8080)"},
 		{"relay network not CIDR", nil, []string{"serve", "--data", dir, "--relay-bind", "127.0.0.1:0", "--relay-key", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "--relay-networks", "10.0.0.0"}, `"10.0.0.0" is not a network in CIDR form`},
-		{"relay quota", map[string]string{"CHANCERY_AGENT_RELAY_QUOTA_MB": "0"}, []string{"serve"}, "CHANCERY_AGENT_RELAY_QUOTA_MB=\"0\" is not a whole number of at least 1"},
+		{"relay quota", map[string]string{"CHANCERY_AGENT_RELAY_QUOTA_MB": "0"}, []string{"serve"}, "CHANCERY_AGENT_RELAY_QUOTA_MB=“0” is not a whole number of at least 1"},
 		{"weak first password", nil, []string{"serve", "--data", dir, "--admin-password", "short"}, "12 to 256 characters"},
 	}
 	for _, tt := range tests {

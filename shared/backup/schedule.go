@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/robfig/cron/v3"
 
+	"chancery/shared/i18n"
 	"chancery/shared/settings"
 )
 
@@ -44,10 +45,10 @@ type Config struct {
 
 // Bind binds the settings of scheduled backups for the program named.
 func (c *Config) Bind(s *settings.Set, program string) {
-	s.String(&c.Schedule, "backup-schedule", "", "when to take an encrypted backup of the database, a cron expression such as @daily or 0 2 * * *; empty: none (take them with "+program+" backup)")
-	s.String(&c.Dir, "backup-dir", "", "the folder scheduled backups go to; empty: backups in the data folder. Best on another disk")
-	s.Int(&c.Keep, "backup-keep", 14, 1, "how many scheduled backups to keep; the oldest beyond them are removed")
-	s.String(&c.Recipients, "backup-recipient", "", "the age public keys (age1…, comma-separated) that open the scheduled backups, kept off the machine")
+	s.String(&c.Schedule, "backup-schedule", "", i18n.Local().T("setting.backup.schedule", "Program", program))
+	s.String(&c.Dir, "backup-dir", "", "setting.backup.dir")
+	s.Int(&c.Keep, "backup-keep", 14, 1, "setting.backup.keep")
+	s.String(&c.Recipients, "backup-recipient", "", "setting.backup.recipient")
 }
 
 // Start takes db's backups on the schedule, if there is one (else it

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"sort"
-	"sync"
 
 	"chancery/shared/i18n"
 	"chancery/shared/problem"
@@ -20,7 +18,7 @@ import (
 
 // P is the printer of the command line's language: the operator's locale
 // (LC_ALL, LC_MESSAGES, LANG) where Chancery speaks it, else English.
-var P = sync.OnceValue(func() *i18n.Printer { return i18n.For(i18n.Match(i18n.FromEnv(os.Environ()))) })
+var P = i18n.Local
 
 // Say writes the catalog message key, with its parameters, as a line.
 func Say(w io.Writer, key string, args ...any) {

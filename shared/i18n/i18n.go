@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -242,6 +243,10 @@ func FromEnv(environ []string) string {
 	}
 	return ""
 }
+
+// Local is the printer of the process's locale (see FromEnv): the
+// language of the command line.
+var Local = sync.OnceValue(func() *Printer { return For(Match(FromEnv(os.Environ()))) })
 
 // Printer writes messages, numbers and dates in one language.
 type Printer struct {

@@ -27,6 +27,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"chancery/shared/i18n"
+	"chancery/shared/problem"
 )
 
 // Set is the settings of one command.
@@ -79,9 +82,9 @@ func New(fs *flag.FlagSet, prefix string, environ []string, args ...string) *Set
 		if _, err := toml.DecodeFile(s.file, &s.values); err != nil {
 			var pe toml.ParseError
 			if errors.As(err, &pe) {
-				s.errs = append(s.errs, fmt.Sprintf("%s, line %d: %s", s.file, pe.Position.Line, pe.Message))
+				s.errs = append(s.errs, i18n.Local().T("settings.line", "File", s.file, "Line", fmt.Sprint(pe.Position.Line), "Why", pe.Message))
 			} else {
-				s.errs = append(s.errs, fmt.Sprintf("cannot read the config file %s: %v", s.file, err))
+				s.errs = append(s.errs, i18n.Local().T("settings.unreadable", "File", s.file, "Why", err))
 			}
 		}
 	}
@@ -95,6 +98,9 @@ func (s *Set) key(name string) string {
 // bind records a setting: its default now, then (at Check) its file and
 // environment values, read by parse; the flag itself is fs's.
 func (s *Set) bind(name, kind, def string, parse func(string) error, fromFile func(any) bool, register func(usage string), usage string) {
+	if i18n.Has(usage) {
+		usage = i18n.Local().T(usage)
+	}
 	k := s.key(name)
 	s.docs = append(s.docs, doc{name, def, usage + " (" + k + ")"})
 	s.known = append(s.known, k)
@@ -102,11 +108,11 @@ func (s *Set) bind(name, kind, def string, parse func(string) error, fromFile fu
 	register(usage + " (" + k + ")")
 	s.apply = append(s.apply, func() {
 		if v, ok := s.values[name]; ok && !fromFile(v) {
-			s.errs = append(s.errs, fmt.Sprintf("%s: %s = %s is not %s", s.file, name, show(v), kind))
+			s.errs = append(s.errs, i18n.Local().T("settings.bad_value", "File", s.file, "Name", name, "Value", show(v), "Kind", kind))
 		}
 		if v, ok := s.env[k]; ok {
 			if err := parse(v); err != nil {
-				s.errs = append(s.errs, fmt.Sprintf("%s=%q is not %s", k, v, kind))
+				s.errs = append(s.errs, i18n.Local().T("settings.bad_env", "Name", k, "Value", v, "Kind", kind))
 			}
 		}
 	})
@@ -123,7 +129,7 @@ func show(v any) string {
 // name in the file.
 func (s *Set) String(p *string, name, def, usage string) {
 	*p = def
-	s.bind(name, "text (write it in quotes)", strconv.Quote(def), func(v string) error { *p = v; return nil },
+	s.bind(name, i18n.Local().T("settings.kind_text"), strconv.Quote(def), func(v string) error { *p = v; return nil },
 		func(v any) bool {
 			str, ok := v.(string)
 			if ok {
@@ -144,7 +150,7 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, usage s
 		}
 		return err
 	}
-	s.bind(name, "a duration; write it like 30m or 12h", strconv.Quote(shortDuration(def)), parse,
+	s.bind(name, i18n.Local().T("settings.kind_duration"), strconv.Quote(shortDuration(def)), parse,
 		func(v any) bool { str, ok := v.(string); return ok && parse(str) == nil },
 		func(u string) { s.fs.DurationVar(p, name, def, u) }, usage)
 }
@@ -159,7 +165,7 @@ func (s *Set) Int(p *int, name string, def, min int, usage string) {
 		*p = int(n)
 		return true
 	}
-	s.bind(name, fmt.Sprintf("a whole number of at least %d", min), strconv.Itoa(def),
+	s.bind(name, i18n.Local().T("settings.kind_int", "Min", fmt.Sprint(min)), strconv.Itoa(def),
 		func(v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || !set(n) {
@@ -174,7 +180,7 @@ func (s *Set) Int(p *int, name string, def, min int, usage string) {
 // Bool binds an on/off setting, written true or false.
 func (s *Set) Bool(p *bool, name string, def bool, usage string) {
 	*p = def
-	s.bind(name, "true or false", strconv.FormatBool(def),
+	s.bind(name, i18n.Local().T("settings.kind_bool"), strconv.FormatBool(def),
 		func(v string) error {
 			b, err := strconv.ParseBool(v)
 			if err == nil {
@@ -198,7 +204,7 @@ func (s *Set) Bool(p *bool, name string, def bool, usage string) {
 func (s *Set) Check() error {
 	for k := range s.values {
 		if !slices.Contains(s.names, k) {
-			s.errs = append(s.errs, fmt.Sprintf("%s: unknown key %q; the known ones are %s", s.file, k, strings.Join(s.names, ", ")))
+			s.errs = append(s.errs, i18n.Local().T("settings.unknown_key", "File", s.file, "Key", k, "Known", strings.Join(s.names, ", ")))
 		}
 	}
 	for _, a := range s.apply {
@@ -207,7 +213,7 @@ func (s *Set) Check() error {
 	known := append(slices.Clone(s.known), s.key("config"))
 	for k := range s.env {
 		if !slices.Contains(known, k) {
-			s.errs = append(s.errs, fmt.Sprintf("unknown setting %s in the environment; the known ones are %s", k, strings.Join(known, ", ")))
+			s.errs = append(s.errs, i18n.Local().T("settings.unknown_env", "Name", k, "Known", strings.Join(known, ", ")))
 		}
 	}
 	if len(s.errs) > 0 {
@@ -270,13 +276,13 @@ func (s *Set) File() string { return s.file }
 func CheckAddr(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("address %q is not host:port; for example 127.0.0.1:8080, or 0.0.0.0:8080 for the whole network", addr)
+		return problem.New(problem.Invalid, "settings.addr", "Addr", addr)
 	}
 	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
-		return fmt.Errorf("address %q: the host must be an IP address or localhost", addr)
+		return problem.New(problem.Invalid, "settings.addr_host", "Addr", addr)
 	}
 	if _, err := net.LookupPort("tcp", port); err != nil {
-		return fmt.Errorf("address %q: bad port", addr)
+		return problem.New(problem.Invalid, "settings.addr_port", "Addr", addr)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func TestConfigFile(t *testing.T) {
 // nothing of it is used.
 func TestConfigFileMistakesAreNamed(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
-		{"adress = \"x\"\n", `app.toml: unknown key "adress"; the known ones are addr, session-idle, sync-attempts, relay-fast`},
+		{"adress = \"x\"\n", `app.toml: unknown key “adress”; the known ones are addr, session-idle, sync-attempts, relay-fast`},
 		{"session-idle = \"ten\"\n", `app.toml: session-idle = "ten" is not a duration`},
 		{"sync-attempts = 0\n", `app.toml: sync-attempts = 0 is not a whole number of at least 1`},
 		{"sync-attempts = \"3\"\n", `app.toml: sync-attempts = "3" is not a whole number`},
@@ -107,7 +107,7 @@ func TestPrecedence(t *testing.T) {
 func TestMistakesAreNamed(t *testing.T) {
 	_, _, err := bind([]string{"APP_ADRR=x", "APP_SESSION_IDLE=ten"})
 	if err == nil || !strings.Contains(err.Error(), "unknown setting APP_ADRR in the environment; the known ones are APP_ADDR, APP_SESSION_IDLE, APP_SYNC_ATTEMPTS, APP_RELAY_FAST, APP_CONFIG") ||
-		!strings.Contains(err.Error(), `APP_SESSION_IDLE="ten" is not a duration`) {
+		!strings.Contains(err.Error(), `APP_SESSION_IDLE=“ten” is not a duration`) {
 		t.Fatalf("err = %v", err)
 	}
 }
