@@ -611,6 +611,10 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 		if live {
 			// HQ signed it a moment ago: the difference is the clocks'.
 			s.ClockSkew = l.DB.Now().Sub(r.At).Round(time.Second)
+			// And HQ is reached, now, in the same write as the receipt:
+			// no page may show a change received by HQ beside a banner
+			// saying HQ is out of reach (the sync's end says it again).
+			s.LastOK, s.LastError, s.Refused = l.DB.Now(), "", ""
 		}
 		if r.Serial > 0 {
 			s.ReplySerial = r.Serial
