@@ -286,16 +286,25 @@ func (h *handler) editFramework(c echo.Context) error {
 	if c.FormValue("action") != "publish" {
 		return render(http.StatusOK)
 	}
-	if c.FormValue("reviewed") != scope || c.FormValue("confirm") != strconv.Itoa(len(rv.Reach)) {
-		e.Problems = append(e.Problems, web.T(c, "fw_edit.confirm", "Count", len(rv.Reach)))
-		return render(http.StatusBadRequest)
+	if status, bad := h.publishReviewed(c, next, scope, len(rv.Reach)); bad != "" {
+		e.Problems = append(e.Problems, bad)
+		return render(status)
 	}
-	if _, err := h.Store.PublishFramework(ctx, web.ActorOf(c), next.Encode(), scope); err != nil {
-		e.Problems = append(e.Problems, web.T(c, "fw_edit.not_published", "Why", problem.MessageIn(err, web.P(c))))
-		return render(http.StatusConflict)
+	return c.Redirect(http.StatusSeeOther, "/library/framework")
+}
+
+// publishReviewed publishes next to scope once the form confirms the
+// review: the scope reviewed, and the number of missions it reaches. When
+// it does not publish, it returns the status and what to tell the person.
+func (h *handler) publishReviewed(c echo.Context, next *framework.Framework, scope string, reach int) (int, string) {
+	if c.FormValue("reviewed") != scope || c.FormValue("confirm") != strconv.Itoa(reach) {
+		return http.StatusBadRequest, web.T(c, "fw_edit.confirm", "Count", reach)
+	}
+	if _, err := h.Store.PublishFramework(c.Request().Context(), web.ActorOf(c), next.Encode(), scope); err != nil {
+		return http.StatusConflict, web.T(c, "fw_edit.not_published", "Why", problem.MessageIn(err, web.P(c)))
 	}
 	web.SetFlash(c, "published")
-	return c.Redirect(http.StatusSeeOther, "/library/framework")
+	return http.StatusSeeOther, ""
 }
 
 // chosenScope is the scope a publishing form chose, or what is wrong

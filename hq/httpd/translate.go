@@ -193,18 +193,13 @@ func (h *handler) translate(c echo.Context) error {
 	if form.Get("action") != "publish" {
 		return render(http.StatusOK)
 	}
-	if form.Get("reviewed") != scope || form.Get("confirm") != strconv.Itoa(len(rv.Reach)) {
-		f.Problems = append(f.Problems, web.T(c, "fw_edit.confirm", "Count", len(rv.Reach)))
-		return render(http.StatusBadRequest)
-	}
 	if len(rv.Changed) == 0 {
 		f.Problems = append(f.Problems, web.T(c, "translate.nothing"))
 		return render(http.StatusBadRequest)
 	}
-	if _, err := h.Store.PublishFramework(ctx, web.ActorOf(c), next.Encode(), scope); err != nil {
-		f.Problems = append(f.Problems, web.T(c, "fw_edit.not_published", "Why", problem.MessageIn(err, web.P(c))))
-		return render(http.StatusConflict)
+	if status, bad := h.publishReviewed(c, &next, scope, len(rv.Reach)); bad != "" {
+		f.Problems = append(f.Problems, bad)
+		return render(status)
 	}
-	web.SetFlash(c, "published")
 	return c.Redirect(http.StatusSeeOther, "/library/framework")
 }
