@@ -2,21 +2,17 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"chancery/shared/account"
 	"chancery/shared/changelog"
+	"chancery/shared/evidence"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/shared/sqlite"
@@ -264,22 +260,10 @@ func (d *DB) Urgent(ctx context.Context) ([]changelog.Change, error) {
 // stored under its hash; its type is sniffed for information and never
 // used to serve it.
 func (d *DB) AddAttachment(ctx context.Context, by account.Actor, id, name string, data []byte) (incident.Incident, error) {
-	if len(data) == 0 || len(data) > incident.MaxAttachment {
-		return incident.Incident{}, problem.New(problem.Invalid, "incident.file_size", "Max", incident.MaxAttachment>>20)
+	a, err := evidence.New(name, data, by.Username, d.Now())
+	if err != nil {
+		return incident.Incident{}, err
 	}
-	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune { // a tab or newline in a name is no one's intent
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, name)
-	if name == "." || name == "/" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > 200 {
-		name = "evidence"
-	}
-	sum := sha256.Sum256(data)
-	a := incident.Attachment{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: http.DetectContentType(data),
-		At: d.Now().UTC().Truncate(time.Second), By: by.Username}
 	return d.updateIncident(ctx, by, id, "incident.attach", func(tx *sql.Tx, in *incident.Incident) error {
 		in.Attachments = append(in.Attachments, a)
 		in.UpdatedAt = a.At
@@ -305,7 +289,7 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 		if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data); err != nil {
 			return a, nil, err
 		}
-		if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sha {
+		if !a.Matches(data) {
 			return a, nil, fmt.Errorf("evidence file %s of %s is damaged", sha, id)
 		}
 		return a, data, nil

@@ -1,9 +1,11 @@
 package httpd
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,14 +91,27 @@ func translation(cur *framework.Framework, lang string, v url.Values) (translate
 			next.Models[m.ID] = x
 		}
 	}
-	for _, it := range cur.Items {
+	for _, it := range slices.Concat(cur.Items, cur.Ministry) {
 		tt := t.Items[it.ID]
 		row := textRow{ID: it.ID, Lang: lang, Fields: []field{
 			{"item." + it.ID + ".question", it.Question, get("item."+it.ID+".question", tt.Question)},
 			{"item." + it.ID + ".guidance", it.Guidance, get("item."+it.ID+".guidance", tt.Guidance)},
 			{"item." + it.ID + ".evidence", it.Evidence, get("item."+it.ID+".evidence", tt.Evidence)}}}
+		x := framework.ItemText{Question: row.Fields[0].Text, Guidance: row.Fields[1].Text, Evidence: row.Fields[2].Text}
+		for lv, words := range it.Rubric {
+			have := ""
+			if lv < len(tt.Rubric) {
+				have = tt.Rubric[lv]
+			}
+			name := fmt.Sprintf("item.%s.rubric.%d", it.ID, lv)
+			row.Fields = append(row.Fields, field{name, words, get(name, have)})
+			x.Rubric = append(x.Rubric, row.Fields[len(row.Fields)-1].Text)
+		}
+		if !slices.ContainsFunc(x.Rubric, func(s string) bool { return s != "" }) {
+			x.Rubric = nil
+		}
 		f.Items = append(f.Items, row)
-		if x := (framework.ItemText{Question: row.Fields[0].Text, Guidance: row.Fields[1].Text, Evidence: row.Fields[2].Text}); x != (framework.ItemText{}) {
+		if x.Question != "" || x.Guidance != "" || x.Evidence != "" || x.Rubric != nil {
 			next.Items[it.ID] = x
 		}
 	}

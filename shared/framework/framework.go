@@ -48,7 +48,32 @@ type Model struct {
 	// Risk is what an institution risks when the model is missing or
 	// stands alone.
 	Risk string `json:"risk"`
+	// Expected lists the ministry profiles expected to run the model as
+	// an institution of its own; empty means every profile. Where it is
+	// not expected, a missing model is said so, not raised as a risk.
+	Expected []string `json:"expected,omitempty"`
 }
+
+// The ministry profiles: a large ministry is expected to hold more of the
+// models as institutions of their own than a small one, which may run a
+// lighter model (one cross-functional cell, clear protocols, trusted
+// tools, training and a mission readiness map).
+const (
+	Large = "large"
+	Mid   = "mid"
+	Small = "small"
+)
+
+// Profiles lists the ministry profiles, largest first.
+var Profiles = []string{Large, Mid, Small}
+
+func expectedOf(expected []string, profile string) bool {
+	return len(expected) == 0 || profile == "" || slices.Contains(expected, profile)
+}
+
+// ExpectedOf reports whether a ministry of the profile is expected to run
+// the model; "" is any profile.
+func (m Model) ExpectedOf(profile string) bool { return expectedOf(m.Expected, profile) }
 
 // Source is a question from the domain that the items must answer.
 type Source struct {
@@ -69,7 +94,29 @@ type Item struct {
 	// (essential).
 	Weight    int      `json:"weight"`
 	Addresses []string `json:"addresses"`
+	// Rubric says what each level of the scale, 0 to 4, means for this
+	// item, so that two people score the same practice alike.
+	Rubric []string `json:"rubric,omitempty"`
+	// FreshMonths is how long an answer's evidence stays current: older
+	// evidence is flagged as stale. 0 is no limit.
+	FreshMonths int `json:"fresh_months,omitempty"`
+	// Expected lists the ministry profiles expected to have the
+	// capability; empty means every profile. An item not expected of the
+	// ministry's profile leaves its scores, as not applicable does.
+	Expected []string `json:"expected,omitempty"`
+	// Protocols names the library protocols the item asks about.
+	Protocols []string `json:"protocols,omitempty"`
 }
+
+// ExpectedOf reports whether a ministry of the profile is expected to
+// have the item's capability; "" is any profile.
+func (it Item) ExpectedOf(profile string) bool { return expectedOf(it.Expected, profile) }
+
+// RubricLevels is the number of levels a rubric describes: 0 to 4.
+const RubricLevels = 5
+
+// MaxFreshMonths is the longest freshness an item may set: ten years.
+const MaxFreshMonths = 120
 
 // Framework is one version of the capability framework.
 type Framework struct {
@@ -79,6 +126,11 @@ type Framework struct {
 	Models  []Model  `json:"models"`
 	Sources []Source `json:"sources"`
 	Items   []Item   `json:"items"`
+	// Ministry is the second kind of assessment: the items headquarters
+	// answers for the ministry as a whole (a strategy, a directorate or
+	// cell, an envoy, an AI unit…), on the same scale, with the same
+	// evidence and sign-off as a mission's. Missions do not answer them.
+	Ministry []Item `json:"ministry,omitempty"`
 	// Renamed maps the ids of items from earlier versions to the item of
 	// this version that carries their answers on. Answers given to an old
 	// id count for the new one, so missions on different versions
@@ -159,7 +211,7 @@ type ValidationError struct {
 // it is about, when it is about one, and what is wrong.
 type Problem struct {
 	Item  string // an item's id, or "" for the document as a whole
-	Field string // "id", "area", "models", "question", "guidance", "evidence", "weight", "addresses", "renamed"
+	Field string // "id", "area", "models", "question", "guidance", "evidence", "weight", "addresses", "rubric", "fresh_months", "expected", "renamed"
 	Text  string // in English
 	// Key and Args name the message in the catalog, for In.
 	Key  string
@@ -233,7 +285,7 @@ func (f *Framework) Validate() error {
 	f.checkText(add)
 	ids := map[string]bool{}
 	areaUsed, modelUsed, sourceUsed := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, it := range f.Items {
+	for _, it := range slices.Concat(f.Items, f.Ministry) {
 		if it.ID == "" {
 			at("", "id", "fw_check.no_id", "Question", it.Question)
 			continue
@@ -269,12 +321,35 @@ func (f *Framework) Validate() error {
 		if it.Weight < 1 || it.Weight > MaxWeight {
 			at(it.ID, "weight", "fw_check.weight", "Weight", fmt.Sprint(it.Weight), "Max", fmt.Sprint(MaxWeight))
 		}
+		if n := len(it.Rubric); n != 0 && n != RubricLevels {
+			at(it.ID, "rubric", "fw_check.rubric_levels", "N", n, "Want", RubricLevels)
+		}
+		for lv, r := range it.Rubric {
+			if strings.TrimSpace(r) == "" {
+				at(it.ID, "rubric", "fw_check.rubric_empty", "Level", lv)
+			}
+		}
+		if it.FreshMonths < 0 || it.FreshMonths > MaxFreshMonths {
+			at(it.ID, "fresh_months", "fw_check.fresh", "N", it.FreshMonths, "Max", MaxFreshMonths)
+		}
+		for _, pr := range it.Expected {
+			if !slices.Contains(Profiles, pr) {
+				at(it.ID, "expected", "fw_check.profile", "Profile", pr, "Profiles", strings.Join(Profiles, ", "))
+			}
+		}
+	}
+	for _, m := range f.Models {
+		for _, pr := range m.Expected {
+			if !slices.Contains(Profiles, pr) {
+				add("fw_check.model_profile", "ID", m.ID, "Profile", pr, "Profiles", strings.Join(Profiles, ", "))
+			}
+		}
 	}
 	for old, id := range f.Renamed {
-		if !ids[id] {
+		if _, err := f.Item(id); err != nil {
 			at(old, "renamed", "fw_check.renamed_to_nothing", "Old", old, "ID", id)
 		}
-		if ids[old] {
+		if _, err := f.Item(old); err == nil {
 			at(old, "renamed", "fw_check.renamed_still", "Old", old)
 		}
 	}
@@ -299,12 +374,42 @@ func (f *Framework) Validate() error {
 	return nil
 }
 
+// Publishable checks what a new version must have beyond [Validate]: a
+// rubric for every item, mission and ministry alike. Versions published
+// before rubrics existed still read (Validate); no new one goes out
+// without them.
+func (f *Framework) Publishable() error {
+	var p []Problem
+	if err := f.Validate(); err != nil {
+		p = append(p, err.(*ValidationError).Problems...)
+	}
+	for _, it := range slices.Concat(f.Items, f.Ministry) {
+		if it.ID != "" && len(it.Rubric) == 0 {
+			p = append(p, problemOf(it.ID, "rubric", "fw_check.needs_rubric", nil))
+		}
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
 // ErrUnknownItem is returned when an item id is not in the framework.
 var ErrUnknownItem = errors.New("unknown checklist item")
 
 // Item returns the item with the given id.
 func (f *Framework) Item(id string) (Item, error) {
 	for _, it := range f.Items {
+		if it.ID == id {
+			return it, nil
+		}
+	}
+	return Item{}, fmt.Errorf("%w %q", ErrUnknownItem, id)
+}
+
+// MinistryItem returns the ministry-level item with the given id.
+func (f *Framework) MinistryItem(id string) (Item, error) {
+	for _, it := range f.Ministry {
 		if it.ID == id {
 			return it, nil
 		}
@@ -345,6 +450,18 @@ func (f *Framework) Current(id string) (string, bool) {
 func (f *Framework) ItemsIn(area string) []Item {
 	var out []Item
 	for _, it := range f.Items {
+		if it.Area == area {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// MinistryIn returns the ministry-level items of one area, in framework
+// order.
+func (f *Framework) MinistryIn(area string) []Item {
+	var out []Item
+	for _, it := range f.Ministry {
 		if it.Area == area {
 			out = append(out, it)
 		}

@@ -3,6 +3,7 @@ package framework_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,38 +82,49 @@ func TestBrokenFrameworkRefused(t *testing.T) {
 		{"unknown area", func(m map[string]any) { item(m, 0)["area"] = "diplomacy" }, `item STR-01: unknown area “diplomacy”`},
 		{"unknown model", func(m map[string]any) { item(m, 0)["models"] = []any{"astrology"} }, `item STR-01: unknown model “astrology”`},
 		{"uncovered model", func(m map[string]any) {
-			var keep []any
-			for _, it := range items(m) {
-				ms := it.(map[string]any)["models"].([]any)
-				var rest []any
-				for _, x := range ms {
-					if x != "tech-ambassador" {
-						rest = append(rest, x)
+			for _, kind := range []string{"items", "ministry"} {
+				var keep []any
+				for _, it := range m[kind].([]any) {
+					ms := it.(map[string]any)["models"].([]any)
+					var rest []any
+					for _, x := range ms {
+						if x != "tech-ambassador" {
+							rest = append(rest, x)
+						}
+					}
+					if len(rest) > 0 {
+						it.(map[string]any)["models"] = rest
+						keep = append(keep, it)
 					}
 				}
-				if len(rest) > 0 {
-					it.(map[string]any)["models"] = rest
-					keep = append(keep, it)
-				}
+				m[kind] = keep
 			}
-			m["items"] = keep
+			delete(m, "text") // its translations of the dropped items would be refused first
 		}, `model “tech-ambassador” is not covered by any item`},
 		{"uncovered area", func(m map[string]any) {
-			var keep []any
-			for _, it := range items(m) {
-				if it.(map[string]any)["area"] != "ai" {
-					keep = append(keep, it)
+			for _, kind := range []string{"items", "ministry"} {
+				var keep []any
+				for _, it := range m[kind].([]any) {
+					if it.(map[string]any)["area"] != "ai" {
+						keep = append(keep, it)
+					}
 				}
+				m[kind] = keep
 			}
-			m["items"] = keep
+			delete(m, "text")
 		}, `area “ai” is not covered by any item`},
 		{"unaddressed source", func(m map[string]any) {
-			for _, it := range items(m) {
-				if it.(map[string]any)["id"] == "NAR-01" {
-					it.(map[string]any)["addresses"] = []any{}
+			for _, it := range append(items(m), m["ministry"].([]any)...) {
+				if it := it.(map[string]any); it["id"] == "NAR-01" || it["id"] == "MIN-NAR-02" {
+					it["addresses"] = []any{}
 				}
 			}
 		}, `source “nr-1” (Do missions know how to report an emerging narrative risk?) is not addressed by any item`},
+		{"rubric of four levels", func(m map[string]any) { item(m, 0)["rubric"] = []any{"a", "b", "c", "d"} }, "item STR-01: the rubric describes 4 levels; it must describe 5, from 0 to 4"},
+		{"empty rubric level", func(m map[string]any) { item(m, 0)["rubric"] = []any{"a", "b", " ", "d", "e"} }, "item STR-01: the rubric says nothing of level 2"},
+		{"unknown profile", func(m map[string]any) { item(m, 0)["expected"] = []any{"huge"} }, "item STR-01: unknown ministry profile “huge”"},
+		{"freshness out of range", func(m map[string]any) { item(m, 0)["fresh_months"] = 600 }, "item STR-01: evidence cannot stay fresh for 600 months; the most is 120"},
+		{"ministry item reuses a mission id", func(m map[string]any) { m["ministry"].([]any)[0].(map[string]any)["id"] = "STR-01" }, "item STR-01: the id is used by another item too"},
 		{"weight out of range", func(m map[string]any) { item(m, 0)["weight"] = 7 }, "item STR-01: weight 7 is outside 1..3"},
 		{"misspelt key", func(m map[string]any) { item(m, 0)["wieght"] = 2 }, `unknown field "wieght"`},
 		{"no version", func(m map[string]any) { m["version"] = 0 }, "version must be 1 or more"},
@@ -171,5 +183,78 @@ func TestDiff(t *testing.T) {
 	}
 	if len(got) != 4 {
 		t.Errorf("changes: %v", got)
+	}
+}
+
+// Every item says what each level means for it, and a new version without
+// a rubric is refused for publication while an old one still reads.
+func TestEveryItemHasARubric(t *testing.T) {
+	f := framework.Builtin()
+	if err := f.Publishable(); err != nil {
+		t.Fatalf("built-in framework is not publishable: %v", err)
+	}
+	for _, it := range append(f.Items, f.Ministry...) {
+		if len(it.Rubric) != framework.RubricLevels {
+			t.Errorf("%s: rubric has %d levels", it.ID, len(it.Rubric))
+		}
+	}
+	b := broken(t, func(m map[string]any) { delete(item(m, 3), "rubric") })
+	g, err := framework.Parse(b)
+	if err != nil {
+		t.Fatalf("a version without a rubric no longer reads: %v", err)
+	}
+	err = g.Publishable()
+	if err == nil || !strings.Contains(err.Error(), "item STR-04: needs a rubric") {
+		t.Fatalf("Publishable = %v, want it to name STR-04's missing rubric", err)
+	}
+}
+
+// HQ's own assessment is a second kind: its items are not a mission's,
+// and the profile decides which of them a ministry is expected to have.
+func TestMinistryItemsAndProfiles(t *testing.T) {
+	f := framework.Builtin()
+	if len(f.Ministry) < 8 {
+		t.Fatalf("%d ministry items, want a checklist of 8 or more", len(f.Ministry))
+	}
+	if _, err := f.Item("MIN-GOV-01"); err == nil {
+		t.Error("a ministry item is answerable as a mission's")
+	}
+	if _, err := f.MinistryItem("MIN-GOV-01"); err != nil {
+		t.Error(err)
+	}
+	dir, _ := f.MinistryItem("MIN-GOV-01")  // a directorate
+	cell, _ := f.MinistryItem("MIN-GOV-02") // a cross-functional cell
+	if !dir.ExpectedOf(framework.Large) || dir.ExpectedOf(framework.Small) {
+		t.Error("a directorate should be expected of a large ministry only")
+	}
+	if cell.ExpectedOf(framework.Large) || !cell.ExpectedOf(framework.Small) || !cell.ExpectedOf(framework.Mid) {
+		t.Error("a cell should be the lighter model of small and mid-sized ministries")
+	}
+	envoy, _ := f.Model("tech-ambassador")
+	if envoy.ExpectedOf(framework.Small) || !envoy.ExpectedOf(framework.Large) {
+		t.Error("a tech envoy is expected of a large ministry, not of a small one")
+	}
+	// Each of the six questions is answered from HQ and from missions.
+	for q := 1; q <= 6; q++ {
+		src := "q-" + string(rune('0'+q))
+		var mission, ministry int
+		for _, it := range f.Items {
+			if slices.Contains(it.Addresses, src) {
+				mission++
+			}
+		}
+		for _, it := range f.Ministry {
+			if slices.Contains(it.Addresses, src) {
+				ministry++
+			}
+		}
+		if ministry == 0 || (mission == 0 && q != 1) {
+			t.Errorf("question %s: %d mission and %d ministry items address it", src, mission, ministry)
+		}
+	}
+	for _, it := range f.ItemsIn("sovereignty") {
+		if !slices.Contains(it.Addresses, "q-5") {
+			t.Errorf("%s is not reachable from question 5 (sovereignty)", it.ID)
+		}
 	}
 }

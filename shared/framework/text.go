@@ -41,6 +41,28 @@ type ItemText struct {
 	Question string `json:"question,omitempty"`
 	Guidance string `json:"guidance,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
+	// Rubric holds the five levels' words; an empty level is read in the
+	// framework's own language.
+	Rubric []string `json:"rubric,omitempty"`
+}
+
+func (t ItemText) empty() bool {
+	return t.Question == "" && t.Guidance == "" && t.Evidence == "" && !slices.ContainsFunc(t.Rubric, func(s string) bool { return s != "" })
+}
+
+// itemIn returns it with the words of tt where tt has them.
+func itemIn(it Item, tt ItemText) Item {
+	it.Question, it.Guidance, it.Evidence = or(tt.Question, it.Question), or(tt.Guidance, it.Guidance), or(tt.Evidence, it.Evidence)
+	if len(tt.Rubric) > 0 && len(it.Rubric) > 0 {
+		r := slices.Clone(it.Rubric)
+		for i := range r {
+			if i < len(tt.Rubric) {
+				r[i] = or(tt.Rubric[i], r[i])
+			}
+		}
+		it.Rubric = r
+	}
+	return it
 }
 
 var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
@@ -85,8 +107,11 @@ func (f *Framework) In(lang string) *Framework {
 	}
 	g.Items = slices.Clone(f.Items)
 	for i, it := range g.Items {
-		tt := t.Items[it.ID]
-		g.Items[i].Question, g.Items[i].Guidance, g.Items[i].Evidence = or(tt.Question, it.Question), or(tt.Guidance, it.Guidance), or(tt.Evidence, it.Evidence)
+		g.Items[i] = itemIn(it, t.Items[it.ID])
+	}
+	g.Ministry = slices.Clone(f.Ministry)
+	for i, it := range g.Ministry {
+		g.Ministry[i] = itemIn(it, t.Items[it.ID])
 	}
 	return &g
 }
@@ -120,7 +145,8 @@ func (f *Framework) checkText(add func(key string, args ...any)) {
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(t.Items)) {
-			if _, err := f.Item(id); err != nil {
+			_, err := f.Item(id)
+			if _, merr := f.MinistryItem(id); err != nil && merr != nil {
 				add("fw_check.text_no_item", "Lang", lang, "ID", id)
 			}
 		}
@@ -152,11 +178,18 @@ func (f *Framework) Untranslated(lang string) []string {
 		miss("model", m.ID, "solves", mt.Solves)
 		miss("model", m.ID, "risk", mt.Risk)
 	}
-	for _, it := range f.Items {
+	for _, it := range slices.Concat(f.Items, f.Ministry) {
 		tt := t.Items[it.ID]
 		miss("item", it.ID, "question", tt.Question)
 		miss("item", it.ID, "guidance", tt.Guidance)
 		miss("item", it.ID, "evidence", tt.Evidence)
+		for lv := range it.Rubric {
+			v := ""
+			if lv < len(tt.Rubric) {
+				v = tt.Rubric[lv]
+			}
+			miss("item", it.ID, fmt.Sprintf("rubric %d", lv), v)
+		}
 	}
 	return out
 }
@@ -221,17 +254,33 @@ func (f *Framework) CarryText(prev *Framework, origOf map[string]string) {
 				}
 			}
 		}
-		for _, it := range f.Items {
+		for _, it := range slices.Concat(f.Items, f.Ministry) {
 			orig := it.ID
 			if o, ok := origOf[it.ID]; ok {
 				orig = o
 			}
 			old, err := prev.Item(orig)
 			if err != nil {
-				continue
+				if old, err = prev.MinistryItem(orig); err != nil {
+					continue
+				}
 			}
 			tt := pt.Items[orig]
-			if x := (ItemText{Question: keep(it.Question, old.Question, tt.Question), Guidance: keep(it.Guidance, old.Guidance, tt.Guidance), Evidence: keep(it.Evidence, old.Evidence, tt.Evidence)}); x != (ItemText{}) {
+			x := ItemText{Question: keep(it.Question, old.Question, tt.Question), Guidance: keep(it.Guidance, old.Guidance, tt.Guidance), Evidence: keep(it.Evidence, old.Evidence, tt.Evidence)}
+			for lv, r := range it.Rubric {
+				then, tr := "", ""
+				if lv < len(old.Rubric) {
+					then = old.Rubric[lv]
+				}
+				if lv < len(tt.Rubric) {
+					tr = tt.Rubric[lv]
+				}
+				x.Rubric = append(x.Rubric, keep(r, then, tr))
+			}
+			if !x.empty() {
+				if x.Rubric != nil && !slices.ContainsFunc(x.Rubric, func(s string) bool { return s != "" }) {
+					x.Rubric = nil
+				}
 				t.Items[it.ID] = x
 			}
 		}

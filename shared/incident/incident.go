@@ -6,7 +6,6 @@
 package incident
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"chancery/shared/i18n"
+	"chancery/shared/evidence"
 	"chancery/shared/problem"
 	"chancery/shared/text"
 )
@@ -150,23 +150,11 @@ func (in Incident) Acknowledged() *Entry {
 
 // Attachment is evidence kept with an incident; its bytes are stored
 // apart, under their hash.
-type Attachment struct {
-	Name   string    `json:"name"`
-	SHA256 string    `json:"sha256"`
-	Size   int64     `json:"size"`
-	Type   string    `json:"type"` // as sniffed, for information only: never used to serve it
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-}
+type Attachment = evidence.File
 
 // AttachmentData is an evidence file as it travels to HQ, after the
-// incident's text. The receiver checks Data against SHA256.
-type AttachmentData struct {
-	Incident string `json:"incident"`
-	SHA256   string `json:"sha256"`
-	Name     string `json:"name"`
-	Data     []byte `json:"data"` // base64 in JSON
-}
+// incident's text.
+type AttachmentData = evidence.Data
 
 // Incident is one narrative-risk incident.
 type Incident struct {
@@ -198,9 +186,8 @@ const (
 	MaxList    = 20
 	MaxItem    = 300
 	MinLessons = 20
-	// MaxAttachment is the largest evidence file: enough for a phone
-	// screenshot or a short clip, small enough for a slow link.
-	MaxAttachment = 10 << 20
+	// MaxAttachment is the largest evidence file.
+	MaxAttachment = evidence.MaxSize
 )
 
 // Limits on an incident's record beyond what people type.
@@ -208,8 +195,7 @@ const (
 	MaxID          = 64
 	MaxName        = 64
 	MaxTimeline    = 2000
-	MaxAttachments = 100
-	MaxFileName    = 200
+	MaxAttachments = evidence.MaxFiles
 )
 
 // Check validates an incident as any site receives it: at the mission
@@ -276,35 +262,11 @@ func (in Incident) Check(now time.Time) error {
 		}
 	}
 	for _, a := range in.Attachments {
-		if err := checkFile(a.Name, a.SHA256, a.Size); err != nil {
-			return err
-		}
-		if err := text.Line("field.file_type", a.Type, MaxItem); err != nil {
+		if err := a.Check(); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func checkFile(name, sha string, size int64) error {
-	if err := text.Line("field.file_name", name, MaxFileName); err != nil {
-		return err
-	}
-	if b, err := hex.DecodeString(sha); err != nil || len(b) != 32 {
-		return problem.New(problem.Invalid, "check.file_sum", "Name", name)
-	}
-	if size < 0 || size > MaxAttachment {
-		return problem.New(problem.Invalid, "check.file_size", "Name", name, "Size", size, "Max", MaxAttachment)
-	}
-	return nil
-}
-
-// Check validates an evidence file as it travels.
-func (a AttachmentData) Check() error {
-	if err := text.Line("field.incident_id", a.Incident, MaxID); err != nil {
-		return err
-	}
-	return checkFile(a.Name, a.SHA256, int64(len(a.Data)))
 }
 
 func knownKind(k Kind) bool {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"chancery/shared/framework"
 	"chancery/shared/i18n"
 	"chancery/shared/protocol"
 )
@@ -108,6 +109,31 @@ func TestDefaultsReadInEveryLanguage(t *testing.T) {
 			if step := i18n.For("fr").T("pathway." + s); !strings.Contains(fr.Body, "| **"+step+"** |") {
 				t.Errorf("the French pathway has no step %q", step)
 			}
+		}
+	}
+}
+
+// The items that ask about a protocol name one that ships: the two the
+// domain calls for (a sovereignty check, platform engagement in a crisis)
+// among them.
+func TestItemsReferenceDefaultProtocols(t *testing.T) {
+	ids := map[string]bool{}
+	for _, d := range protocol.Defaults() {
+		ids[d.ID] = true
+	}
+	f := framework.Builtin()
+	used := map[string]bool{}
+	for _, it := range append(f.Items, f.Ministry...) {
+		for _, p := range it.Protocols {
+			if !ids[p] {
+				t.Errorf("%s names protocol %q, which does not ship", it.ID, p)
+			}
+			used[p] = true
+		}
+	}
+	for _, p := range []string{"sovereignty-check", "platform-engagement"} {
+		if !used[p] {
+			t.Errorf("no item references the %s protocol", p)
 		}
 	}
 }

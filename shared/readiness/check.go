@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"chancery/shared/evidence"
 	"chancery/shared/problem"
 	"chancery/shared/text"
 )
@@ -38,6 +39,14 @@ func (a Answer) Check(now time.Time) error {
 	}
 	if err := text.Line("field.answered_by", a.AnsweredBy, MaxName); err != nil {
 		return err
+	}
+	if err := evidence.CheckAll(a.Files); err != nil {
+		return err
+	}
+	if !a.EvidenceOn.IsZero() {
+		if err := text.When("field.evidence_on", a.EvidenceOn, now); err != nil {
+			return err
+		}
 	}
 	if a.AnsweredAt.IsZero() {
 		return nil // not yet stamped: the store stamps it

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"time"
 
+	"chancery/shared/evidence"
 	"chancery/shared/framework"
 )
 
@@ -72,6 +73,31 @@ type Answer struct {
 	Evidence   string    `json:"evidence,omitempty"`
 	AnsweredBy string    `json:"by"`
 	AnsweredAt time.Time `json:"at"`
+	// EvidenceOn is the day the evidence dates from (a training's date, a
+	// rule's last review); zero means the day of the answer.
+	EvidenceOn time.Time `json:"evidence_on,omitzero"`
+	// Files are the evidence files kept with the answer.
+	Files []evidence.File `json:"files,omitempty"`
+}
+
+// EvidenceDate is the day the answer's evidence dates from: its evidence
+// date, or else the day it was answered.
+func (a Answer) EvidenceDate() time.Time {
+	if !a.EvidenceOn.IsZero() {
+		return a.EvidenceOn
+	}
+	return a.AnsweredAt
+}
+
+// Stale reports whether the answer's evidence is older than the item
+// allows (its FreshMonths) at now. Not applicable and level 0 claim
+// nothing, so they are never stale.
+func (a Answer) Stale(it framework.Item, now time.Time) bool {
+	if it.FreshMonths == 0 || a.NA || a.Level == Absent {
+		return false
+	}
+	d := a.EvidenceDate()
+	return !d.IsZero() && d.AddDate(0, it.FreshMonths, 0).Before(now)
 }
 
 // Unsupported reports whether the answer claims level 3 or 4 without any
@@ -157,7 +183,15 @@ type ModelCoverage struct {
 	Model    framework.Model
 	Score    Score
 	Coverage Coverage
+	// Expected says whether the ministry's profile is expected to run the
+	// model; one not expected and not present is said so, not raised as
+	// a risk.
+	Expected bool
 }
+
+// AtRisk reports whether the model is lacking where it is expected: the
+// risk the framework names for it applies.
+func (m ModelCoverage) AtRisk() bool { return m.Expected && m.Coverage != Present }
 
 // AreaScore is an area with its score.
 type AreaScore struct {
@@ -204,11 +238,21 @@ func Carry(f *framework.Framework, answers map[string]Answer) map[string]Answer 
 	return out
 }
 
-// Assess computes the report for answers keyed by item id, after carrying
-// answers to renamed items over (see Carry). Answers to items the
+// Assess computes a mission's report for answers keyed by item id, after
+// carrying answers to renamed items over (see Carry). Answers to items the
 // framework does not know are ignored.
 func Assess(f *framework.Framework, answers map[string]Answer) Report {
-	answers = Carry(f, answers)
+	return assess(f, f.Items, Carry(f, answers), "")
+}
+
+// AssessMinistry computes the report of headquarters' own assessment, of
+// the framework's ministry items, for a ministry of the profile: an item
+// not expected of the profile leaves the scores, as not applicable does.
+func AssessMinistry(f *framework.Framework, answers map[string]Answer, profile string) Report {
+	return assess(f, f.Ministry, answers, profile)
+}
+
+func assess(f *framework.Framework, items []framework.Item, answers map[string]Answer, profile string) Report {
 	r := Report{}
 	areaIdx := map[string]int{}
 	for i, a := range f.Areas {
@@ -218,9 +262,12 @@ func Assess(f *framework.Framework, answers map[string]Answer) Report {
 	modelIdx := map[string]int{}
 	for i, m := range f.Models {
 		modelIdx[m.ID] = i
-		r.Models = append(r.Models, ModelCoverage{Model: m})
+		r.Models = append(r.Models, ModelCoverage{Model: m, Expected: m.ExpectedOf(profile)})
 	}
-	for _, it := range f.Items {
+	for _, it := range items {
+		if !it.ExpectedOf(profile) {
+			continue
+		}
 		a, ok := answers[it.ID]
 		r.Overall.add(it, a, ok)
 		r.Areas[areaIdx[it.Area]].Score.add(it, a, ok)

@@ -212,3 +212,71 @@ func TestSummaryRoundTrip(t *testing.T) {
 		t.Fatal("a summary from another framework version was accepted")
 	}
 }
+
+// Evidence older than the item allows is stale; the evidence date counts
+// when given, the day of the answer otherwise.
+func TestStaleEvidence(t *testing.T) {
+	f := framework.Builtin()
+	training, _ := f.Item("AI-02") // twelve months
+	if training.FreshMonths != 12 {
+		t.Fatalf("AI-02 fresh for %d months, want 12", training.FreshMonths)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	a := readiness.Answer{ItemID: "AI-02", Level: readiness.Practised, AnsweredAt: now.AddDate(0, -1, 0), EvidenceOn: now.AddDate(0, -13, 0)}
+	if !a.Stale(training, now) {
+		t.Error("training evidence of 13 months ago is not flagged")
+	}
+	a.EvidenceOn = now.AddDate(0, -11, 0)
+	if a.Stale(training, now) {
+		t.Error("training evidence of 11 months ago is flagged")
+	}
+	a.EvidenceOn = time.Time{}
+	a.AnsweredAt = now.AddDate(-2, 0, 0)
+	if !a.Stale(training, now) {
+		t.Error("an answer of two years ago without an evidence date is not stale")
+	}
+	a.NA = true
+	if a.Stale(training, now) {
+		t.Error("not applicable claims nothing and cannot be stale")
+	}
+	strategy, _ := f.Item("STR-05") // no limit
+	if (readiness.Answer{Level: readiness.Measured, AnsweredAt: now.AddDate(-9, 0, 0)}).Stale(strategy, now) {
+		t.Error("an item without a freshness rule flagged stale")
+	}
+}
+
+// The ministry profile decides which of HQ's items count and which models
+// are a risk when missing.
+func TestMinistryProfile(t *testing.T) {
+	f := framework.Builtin()
+	answers := map[string]readiness.Answer{}
+	for _, it := range f.Ministry {
+		answers[it.ID] = readiness.Answer{ItemID: it.ID, Level: readiness.Defined}
+	}
+	answers["MIN-GOV-01"] = readiness.Answer{ItemID: "MIN-GOV-01", Level: readiness.Absent} // no directorate
+	large := readiness.AssessMinistry(f, answers, framework.Large)
+	small := readiness.AssessMinistry(f, answers, framework.Small)
+	if large.Overall.Items == small.Overall.Items {
+		t.Fatalf("both profiles expect %d items", large.Overall.Items)
+	}
+	if small.Overall.Value != 50 {
+		t.Errorf("small ministry scores %d, want 50: a directorate is not expected of it", small.Overall.Value)
+	}
+	if large.Overall.Value >= 50 {
+		t.Errorf("large ministry without a directorate scores %d, want under 50", large.Overall.Value)
+	}
+	var envoy readiness.ModelCoverage
+	for _, m := range small.Models {
+		if m.Model.ID == "tech-ambassador" {
+			envoy = m
+		}
+	}
+	if envoy.Expected || envoy.AtRisk() {
+		t.Errorf("a small ministry is judged at risk for lacking a tech envoy: %+v", envoy)
+	}
+	for _, m := range large.Models {
+		if m.Model.ID == "tech-ambassador" && !m.Expected {
+			t.Error("a large ministry is not expected to have a tech envoy")
+		}
+	}
+}

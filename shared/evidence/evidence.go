@@ -1,0 +1,133 @@
+// Package evidence is the files people keep as proof: a screenshot with
+// an incident, a signed instruction or a training record with an answer.
+// A file is stored under the SHA-256 of its bytes, travels to
+// headquarters as a change of its own after the record that names it, and
+// is checked against its hash wherever it is read. Its type is sniffed for
+// information and never used to serve it: every site hands it out as a
+// download in a sandbox.
+package evidence
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"chancery/shared/problem"
+	"chancery/shared/text"
+)
+
+// Limits on evidence files.
+const (
+	// MaxSize is the largest file: enough for a phone screenshot, a
+	// scanned instruction or a short clip, small enough for a slow link.
+	MaxSize = 10 << 20
+	// MaxFiles is the most files one record keeps.
+	MaxFiles = 100
+	MaxName  = 200
+	maxType  = 300
+	maxID    = 64
+	maxBy    = 64
+)
+
+// File is an evidence file as the record that keeps it names it; its
+// bytes are stored apart, under their hash.
+type File struct {
+	Name   string    `json:"name"`
+	SHA256 string    `json:"sha256"`
+	Size   int64     `json:"size"`
+	Type   string    `json:"type"` // as sniffed, for information only
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+}
+
+// New describes data, a file called name that by keeps at at. The name is
+// cut to its last element and cleaned of control characters; a file
+// empty or over MaxSize is refused.
+func New(name string, data []byte, by string, at time.Time) (File, error) {
+	if len(data) == 0 || len(data) > MaxSize {
+		return File{}, problem.New(problem.Invalid, "incident.file_size", "Max", MaxSize>>20)
+	}
+	sum := sha256.Sum256(data)
+	return File{Name: CleanName(name), SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)),
+		Type: http.DetectContentType(data), At: at.UTC().Truncate(time.Second), By: by}, nil
+}
+
+// CleanName keeps the last element of a name a browser sent, without
+// control characters; a name that is nothing after that is "evidence".
+func CleanName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune { // a tab or newline in a name is no one's intent
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "." || name == "/" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxName {
+		return "evidence"
+	}
+	return name
+}
+
+// Matches reports whether data is the file's bytes.
+func (f File) Matches(data []byte) bool {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) == f.SHA256
+}
+
+// Check validates a file's description as any site receives it.
+func (f File) Check() error {
+	if err := check(f.Name, f.SHA256, f.Size); err != nil {
+		return err
+	}
+	return text.First(text.Line("field.file_type", f.Type, maxType), text.Line("field.file_by", f.By, maxBy))
+}
+
+// CheckAll validates the files of one record.
+func CheckAll(fs []File) error {
+	if len(fs) > MaxFiles {
+		return problem.New(problem.Invalid, "check.files", "N", len(fs), "Max", MaxFiles)
+	}
+	for _, f := range fs {
+		if err := f.Check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func check(name, sha string, size int64) error {
+	if err := text.Line("field.file_name", name, MaxName); err != nil {
+		return err
+	}
+	if b, err := hex.DecodeString(sha); err != nil || len(b) != 32 {
+		return problem.New(problem.Invalid, "check.file_sum", "Name", name)
+	}
+	if size < 0 || size > MaxSize {
+		return problem.New(problem.Invalid, "check.file_size", "Name", name, "Size", size, "Max", MaxSize)
+	}
+	return nil
+}
+
+// Data is an evidence file as it travels to headquarters, after the
+// record that names it: an incident's, or an answer's (Item). The
+// receiver checks Data against SHA256.
+type Data struct {
+	Incident string `json:"incident"`
+	Item     string `json:"item,omitempty"`
+	SHA256   string `json:"sha256"`
+	Name     string `json:"name"`
+	Data     []byte `json:"data"` // base64 in JSON
+}
+
+// Check validates a file as it travels.
+func (d Data) Check() error {
+	if err := text.First(text.Line("field.incident_id", d.Incident, maxID), text.Line("field.item_id", d.Item, maxID)); err != nil {
+		return err
+	}
+	return check(d.Name, d.SHA256, int64(len(d.Data)))
+}
