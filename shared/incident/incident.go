@@ -13,8 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"chancery/shared/i18n"
 	"chancery/shared/evidence"
+	"chancery/shared/i18n"
 	"chancery/shared/problem"
 	"chancery/shared/text"
 )
