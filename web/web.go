@@ -104,7 +104,7 @@ func (t *Templates) parse(program string, p *i18n.Printer, funcs template.FuncMa
 	for k, v := range funcs {
 		all[k] = v
 	}
-	base, err := template.New("layout.html").Funcs(all).ParseFS(files, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(all).ParseFS(files, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}

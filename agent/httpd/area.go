@@ -12,25 +12,11 @@ import (
 	"chancery/shared/readiness"
 )
 
-type itemView struct {
-	Item        framework.Item
-	Models      []string
-	Answer      readiness.Answer
-	Answered    bool
-	Unsupported bool
-	Error       string
-	// Saved says the person has just saved this item: the page says so
-	// beside it, with the new scores.
-	Saved bool
-}
-
 type areaData struct {
 	Area       framework.Area
 	Score      readiness.Score
-	Items      []itemView
-	Levels     []readiness.Level
+	Items      []web.ItemView
 	Overall    readiness.Score
-	CanAnswer  bool
 	Prev, Next *framework.Area
 }
 
@@ -60,7 +46,7 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 	report := readiness.Assess(f, answers)
 	score, _ := report.Area(area.ID)
 	u, _ := web.CurrentUser(c)
-	d := areaData{Area: area, Score: score, Overall: report.Overall, Levels: readiness.Levels(), CanAnswer: has(canAnswer, u.Role)}
+	d := areaData{Area: area, Score: score, Overall: report.Overall}
 	saved := ""
 	if k := web.Flash(c); strings.HasPrefix(k, "saved:") && failed == nil {
 		saved = strings.TrimPrefix(k, "saved:")
@@ -77,26 +63,25 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 	}
 	for _, it := range f.ItemsIn(area.ID) {
 		a, answered := answers[it.ID]
-		v := itemView{Item: it, Answer: a, Answered: answered, Unsupported: answered && a.Unsupported()}
-		for _, m := range it.Models {
-			if model, ok := f.Model(m); ok {
-				v.Models = append(v.Models, model.Name)
-			}
-		}
+		v := web.NewItemView(f, it, a, answered, h.Store.Now())
+		v.Action, v.FilesURL, v.ProtocolURL = "/answers/"+it.ID, "/answers/"+it.ID+"/files/", "/protocols/"
+		v.CanAnswer, v.CSRF = has(canAnswer, u.Role), web.CSRFToken(c)
 		if failed != nil && failed.ItemID == it.ID {
 			// Shown as typed, so that nothing typed is lost.
-			v.Answer.Evidence = failed.Evidence
+			v.Answer.Evidence, v.Answer.EvidenceOn = failed.Evidence, failed.EvidenceOn
 			if c.FormValue("level") != "" {
 				v.Answer.Level, v.Answer.NA, v.Answered = failed.Level, failed.NA, true
 			}
 			v.Error = msg
 		}
-		v.Saved = it.ID == saved
+		if it.ID == saved {
+			v.Saved = web.P(c).HTML("area.saved", "Item", it.ID, "Area", area.Name, "Score", score.Value, "Overall", report.Overall.Value)
+		}
 		d.Items = append(d.Items, v)
 	}
 	p := h.page(c, area.Name, d)
 	if failed != nil {
-		p.Error = "Your answer to " + failed.ItemID + " was not saved: " + msg
+		p.Error = web.T(c, "answer.not_saved", "Item", failed.ItemID, "Text", msg)
 	}
 	return c.Render(status, "area", p)
 }

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html"
@@ -20,6 +21,7 @@ import (
 	"chancery/agent/store"
 	"chancery/agent/uplink"
 	"chancery/shared/account"
+	"chancery/shared/changelog"
 	"chancery/shared/framework"
 	"chancery/shared/i18n"
 	"chancery/shared/incident"
@@ -290,7 +292,9 @@ func TestBadAnswersChangeNothing(t *testing.T) {
 		{"level not a number", "/answers/GOV-01", url.Values{"level": {"high"}}, 400, "must be a number from 0 to 4"},
 		{"no level", "/answers/GOV-01", url.Values{"evidence": {"x"}}, 400, "Choose a maturity level"},
 		{"oversized note", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("é", 2001)}}, 400, "the limit is 4,000"},
-		{"oversized body", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("x", 70_000)}}, 413, "larger than this server accepts"},
+		{"oversized body", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence": {strings.Repeat("x", incident.MaxAttachment+70_000)}}, 413, "larger than this server accepts"},
+		{"evidence date not a day", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence_on": {"last spring"}}, 400, "The evidence date is a day"},
+		{"evidence date in the future", "/answers/GOV-01", url.Values{"level": {"2"}, "evidence_on": {e.db.Now().AddDate(0, 0, 10).Format(time.DateOnly)}}, 400, "is in the future"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -611,5 +615,77 @@ func TestEveryStateHasWords(t *testing.T) {
 	}
 	for _, miss := range i18n.Lacking(keys...) {
 		t.Errorf("the catalog lacks %s", miss)
+	}
+}
+
+// Where people answer, each level says what it means for the item; an
+// answer keeps its evidence date and files, downloads them inert, and
+// flags evidence older than the item allows.
+func TestAnswerRubricEvidenceDateAndFiles(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.Login("amira")
+	page := b.Get("/areas/ai").Body
+	it, _ := framework.Builtin().Item("AI-02")
+	for lv, words := range it.Rubric {
+		if !strings.Contains(page, words) {
+			t.Errorf("the rubric of AI-02 at level %d is not shown where people answer: %q", lv, words)
+		}
+	}
+	old := e.db.Now().AddDate(0, -14, 0).Format(time.DateOnly)
+	payload := []byte("<script>alert(1)</script> training register, 14 names")
+	r := b.PostFiles("/answers/AI-02", url.Values{"level": {"3"}, "evidence": {"Training register"}, "evidence_on": {old}},
+		webtest.File{Field: "file", Name: "../../register.html", Data: payload})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("answer with a file: %d\n%s", r.Status, r.Body)
+	}
+	page = b.Get("/areas/ai").Body
+	if !strings.Contains(page, `id="AI-02-stale"`) || !strings.Contains(page, "stays current for 12 months") {
+		t.Error("training evidence of 14 months ago is not flagged as stale")
+	}
+	link := regexp.MustCompile(`href="(/answers/AI-02/files/[0-9a-f]{64})" download>register.html<`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatal("the evidence file is not listed under its own name, without its path")
+	}
+	resp, err := b.C.Get(e.srv.URL + link[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, payload) || resp.Header.Get("Content-Type") != "application/octet-stream" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("evidence file served as %q, CSP %q", resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+	}
+	// Renewing the evidence clears the flag; the file stays with the answer.
+	r = b.Post("/answers/AI-02", url.Values{"level": {"3"}, "evidence": {"Training register"}, "evidence_on": {e.db.Now().Format(time.DateOnly)}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("renewed answer: %d", r.Status)
+	}
+	page = b.Get("/areas/ai").Body
+	if strings.Contains(page, `id="AI-02-stale"`) || !strings.Contains(page, "register.html") {
+		t.Error("renewed evidence still flagged, or the file was lost")
+	}
+	// A file too large is refused and changes nothing.
+	r = b.PostFiles("/answers/AI-02", url.Values{"level": {"4"}}, webtest.File{Field: "file", Name: "big.bin", Data: make([]byte, incident.MaxAttachment+1)})
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "An evidence file is 1 byte to 10 MB") {
+		t.Fatalf("oversized file: %d", r.Status)
+	}
+	a, _ := e.db.Answers(context.Background())
+	if a["AI-02"].Level != 3 || len(a["AI-02"].Files) != 1 {
+		t.Fatalf("a refused file changed the answer: %+v", a["AI-02"])
+	}
+	// The file travels to HQ as a change after the answer naming it.
+	cs, _ := e.db.Changes(context.Background(), 0, 100)
+	var answerAt, fileAt int
+	for i, c := range cs {
+		if c.Entity == changelog.EntityAnswer && c.Key == "AI-02" && answerAt == 0 {
+			answerAt = i + 1
+		}
+		if c.Entity == changelog.EntityAttachment {
+			fileAt = i + 1
+		}
+	}
+	if answerAt == 0 || fileAt <= answerAt {
+		t.Errorf("the file's change (%d) does not follow the answer's (%d)", fileAt, answerAt)
 	}
 }

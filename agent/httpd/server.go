@@ -101,7 +101,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 			return web.T(c, "footer.framework", "Version", strconv.Itoa(f.Version))
 		},
 		BodyLimit:   MaxBody,
-		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
+		LargeBodies: map[string]int64{"/incidents/": incident.MaxAttachment + 64<<10, "/answers/": incident.MaxAttachment + 64<<10, relay.PathPouches: relay.MaxPouch},
 		Ready: []health.Check{health.Writable(s.Store.SQL()), health.DiskOf(s.Store.SQL()), {Name: "keys", Run: func(ctx context.Context) error {
 			// The link record holds the mission's keys, sealed: reading it
 			// opens them with the key file.
@@ -134,6 +134,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/", h.home, web.RequireLogin)
 	g.GET("/areas/:area", h.area, web.RequireLogin)
 	g.POST("/answers/:item", h.answer, web.RequireRole(canAnswer...))
+	g.GET("/answers/:item/files/:sha", h.answerFile, web.RequireLogin)
 	g.POST("/signoff", h.signOff, web.RequireRole(canSignOff...))
 	g.GET("/snapshots", h.snapshots, web.RequireLogin)
 	g.GET("/snapshots/:id", h.snapshot, web.RequireLogin)

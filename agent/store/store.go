@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"chancery/shared/account"
 	"chancery/shared/changelog"
 	"chancery/shared/clock"
+	"chancery/shared/evidence"
 	"chancery/shared/framework"
 	"chancery/shared/incident"
 	"chancery/shared/problem"
@@ -155,11 +157,12 @@ func (d *DB) Audit(ctx context.Context, by account.Actor, action, target, detail
 	return account.Audit(ctx, d.sql, by, action, target, detail)
 }
 
-const answerCols = "item_id, level, na, evidence, answered_by, answered_at"
+const answerCols = "item_id, level, na, evidence, answered_by, answered_at, evidence_on, files"
 
 func scanAnswer(r interface{ Scan(...any) error }) (readiness.Answer, error) {
 	var a readiness.Answer
-	if err := r.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
+	if err := r.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt),
+		(*sqlite.NullTime)(&a.EvidenceOn), (*evidence.List)(&a.Files)); err != nil {
 		return a, err
 	}
 	return a, nil
@@ -199,18 +202,37 @@ func (d *DB) CheckAnswer(ctx context.Context, a readiness.Answer) error {
 	return nil
 }
 
-// SaveAnswer records an answer to one item. Saving an answer identical to
-// the current one changes nothing and logs nothing.
-func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer) (readiness.Answer, error) {
+// Upload is an evidence file as a person sends it.
+type Upload struct {
+	Name string
+	Data []byte
+}
+
+// SaveAnswer records an answer to one item, with the evidence files
+// uploaded beside it; the files it kept before stay with it. Saving an
+// answer identical to the current one, with no file, changes nothing and
+// logs nothing.
+func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer, uploads ...Upload) (readiness.Answer, error) {
 	a.Evidence = strings.TrimSpace(strings.ReplaceAll(a.Evidence, "\r\n", "\n"))
 	if a.NA {
 		a.Level = 0
 	}
+	a.EvidenceOn = day(a.EvidenceOn)
+	a.AnsweredBy = by.Username
+	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
+	var files []evidence.File
+	var datas [][]byte
+	for _, u := range uploads {
+		f, err := evidence.New(u.Name, u.Data, by.Username, a.AnsweredAt)
+		if err != nil {
+			return a, err
+		}
+		files, datas = append(files, f), append(datas, u.Data)
+	}
+	a.Files = files
 	if err := d.CheckAnswer(ctx, a); err != nil {
 		return a, err
 	}
-	a.AnsweredBy = by.Username
-	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
 
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -219,9 +241,18 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	defer tx.Rollback()
 	cur, err := scanAnswer(tx.QueryRowContext(ctx, "SELECT "+answerCols+" FROM answers WHERE item_id = ?", a.ItemID))
 	switch {
-	case err == nil && cur.Level == a.Level && cur.NA == a.NA && cur.Evidence == a.Evidence:
+	case err == nil && cur.Level == a.Level && cur.NA == a.NA && cur.Evidence == a.Evidence && cur.EvidenceOn.Equal(a.EvidenceOn) && len(files) == 0:
 		return cur, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return a, err
+	}
+	a.Files = cur.Files
+	for _, f := range files {
+		if !slices.ContainsFunc(a.Files, func(g evidence.File) bool { return g.SHA256 == f.SHA256 }) {
+			a.Files = append(a.Files, f)
+		}
+	}
+	if err := evidence.CheckAll(a.Files); err != nil {
 		return a, err
 	}
 	if err := putAnswer(ctx, tx, a); err != nil {
@@ -230,9 +261,22 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	if err := appendChange(ctx, tx, changelog.EntityAnswer, a.ItemID, a, a.AnsweredAt); err != nil {
 		return a, err
 	}
+	for i, f := range files {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", f.SHA256, f.Size, datas[i]); err != nil {
+			return a, err
+		}
+		// The file travels as a change of its own, after the answer
+		// that names it.
+		if err := appendChange(ctx, tx, changelog.EntityAttachment, f.SHA256, evidence.Data{Item: a.ItemID, SHA256: f.SHA256, Name: f.Name, Data: datas[i]}, a.AnsweredAt); err != nil {
+			return a, err
+		}
+	}
 	what := fmt.Sprintf("level %d", a.Level)
 	if a.NA {
 		what = "not applicable"
+	}
+	if len(files) > 0 {
+		what += fmt.Sprintf(", %d file(s) added", len(files))
 	}
 	if err := account.Audit(ctx, tx, by, "answer", a.ItemID, what); err != nil {
 		return a, err
@@ -240,11 +284,43 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	return a, tx.Commit()
 }
 
+// day keeps the date of t alone, at midnight UTC: an evidence date is a
+// day, whatever the clock of whoever typed it.
+func day(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	y, m, dd := t.Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+}
+
+// AnswerFile returns an evidence file of an answer, checking its hash.
+func (d *DB) AnswerFile(ctx context.Context, item, sha string) (evidence.File, []byte, error) {
+	a, err := scanAnswer(d.sql.QueryRowContext(ctx, "SELECT "+answerCols+" FROM answers WHERE item_id = ?", item))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return evidence.File{}, nil, err
+	}
+	for _, f := range a.Files {
+		if f.SHA256 != sha {
+			continue
+		}
+		var data []byte
+		if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data); err != nil {
+			return f, nil, err
+		}
+		if !f.Matches(data) {
+			return f, nil, fmt.Errorf("evidence file %s of %s is damaged", sha, item)
+		}
+		return f, data, nil
+	}
+	return evidence.File{}, nil, problem.New(problem.NotFound, "answer.no_such_file", "Item", item)
+}
+
 func putAnswer(ctx context.Context, tx *sql.Tx, a readiness.Answer) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO answers (`+answerCols+`) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO answers (`+answerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
-		answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
-		a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, sqlite.Time(a.AnsweredAt))
+		answered_by = excluded.answered_by, answered_at = excluded.answered_at, evidence_on = excluded.evidence_on, files = excluded.files`,
+		a.ItemID, a.Level, a.NA, a.Evidence, a.AnsweredBy, sqlite.Time(a.AnsweredAt), sqlite.NullTime(a.EvidenceOn), evidence.List(a.Files))
 	return err
 }
 

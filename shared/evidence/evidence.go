@@ -9,7 +9,10 @@ package evidence
 
 import (
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -130,4 +133,36 @@ func (d Data) Check() error {
 		return err
 	}
 	return check(d.Name, d.SHA256, int64(len(d.Data)))
+}
+
+// List is a record's files as one TEXT column holds them: JSON, or empty
+// text for none.
+type List []File
+
+// Value writes the list as JSON, or empty text when there is none.
+func (l List) Value() (driver.Value, error) {
+	if len(l) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal([]File(l))
+	return string(b), err
+}
+
+// Scan reads what Value wrote.
+func (l *List) Scan(v any) error {
+	var b []byte
+	switch v := v.(type) {
+	case nil:
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("evidence: cannot scan %T as a list of files", v)
+	}
+	*l = nil
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, (*[]File)(l))
 }

@@ -47,6 +47,11 @@ func (a Answer) Check(now time.Time) error {
 		if err := text.When("field.evidence_on", a.EvidenceOn, now); err != nil {
 			return err
 		}
+		// A day ahead leaves room for time zones; evidence of a later day
+		// does not exist yet.
+		if a.EvidenceOn.After(now.Add(48 * time.Hour)) {
+			return problem.New(problem.Invalid, "check.evidence_future", "Day", a.EvidenceOn.Format(time.DateOnly))
+		}
 	}
 	if a.AnsweredAt.IsZero() {
 		return nil // not yet stamped: the store stamps it

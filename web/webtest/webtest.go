@@ -5,9 +5,11 @@
 package webtest
 
 import (
+	"bytes"
 	"cmp"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -170,4 +172,44 @@ func FormValues(page string) url.Values {
 		v.Add(name, cmp.Or(chosen, first))
 	}
 	return v
+}
+
+// File is a file a form sends.
+type File struct {
+	Field, Name string
+	Data        []byte
+}
+
+// PostFiles sends a multipart form with files, and the CSRF token of the
+// last page seen unless the form has its own.
+func (b *Browser) PostFiles(path string, form url.Values, files ...File) Resp {
+	b.T.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	if _, ok := form["csrf"]; !ok {
+		w.WriteField("csrf", b.CSRF)
+	}
+	for k, vs := range form {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		fw, _ := w.CreateFormFile(f.Field, f.Name)
+		fw.Write(f.Data)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", b.Base+path, &body)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	r, err := b.C.Do(req)
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	defer r.Body.Close()
+	out, _ := io.ReadAll(r.Body)
+	if m := CSRFPattern.FindSubmatch(out); m != nil {
+		b.CSRF = string(m[1])
+	}
+	return Resp{r.StatusCode, r.Header, html.UnescapeString(string(out))}
 }

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"html/template"
+	"time"
+
+	"chancery/shared/framework"
+	"chancery/shared/readiness"
+)
+
+// ItemView is one checklist item as a person reads and answers it, at a
+// mission or at headquarters: the same scale, rubric, evidence and files.
+// The page draws it with the "checklist-item" template.
+type ItemView struct {
+	Item     framework.Item
+	Models   []string
+	Answer   readiness.Answer
+	Answered bool
+	// Unsupported is a claim of level 3–4 without evidence; Stale is
+	// evidence older than the item allows.
+	Unsupported, Stale bool
+	// Error is why the answer just sent was refused, shown beside it.
+	Error string
+	// Saved, after a save, says so beside the item, with the new scores.
+	Saved template.HTML
+	// Action is where the form posts; FilesURL is the folder of the
+	// item's evidence files; ProtocolURL is where a protocol id is
+	// appended to link to it, "" for no links.
+	Action, FilesURL, ProtocolURL string
+	CanAnswer                     bool
+	CSRF                          string
+	Levels                        []readiness.Level
+}
+
+// NewItemView returns the view of an item and its answer, if any, at now.
+func NewItemView(f *framework.Framework, it framework.Item, a readiness.Answer, answered bool, now time.Time) ItemView {
+	v := ItemView{Item: it, Answer: a, Answered: answered, Levels: readiness.Levels(),
+		Unsupported: answered && a.Unsupported(), Stale: answered && a.Stale(it, now)}
+	for _, m := range it.Models {
+		if model, ok := f.Model(m); ok {
+			v.Models = append(v.Models, model.Name)
+		}
+	}
+	return v
+}
+
+// Rubric returns what level l means for the item, "" when the item has
+// no rubric (a version published before rubrics).
+func (v ItemView) Rubric(l readiness.Level) string {
+	if int(l) < len(v.Item.Rubric) {
+		return v.Item.Rubric[l]
+	}
+	return ""
+}
+
+// Checked reports whether level l is the answer's.
+func (v ItemView) Checked(l readiness.Level) bool {
+	return v.Answered && !v.Answer.NA && v.Answer.Level == l
+}
+
+// EvidenceOn is the evidence date as a date field holds it.
+func (v ItemView) EvidenceOn() string {
+	if v.Answer.EvidenceOn.IsZero() {
+		return ""
+	}
+	return v.Answer.EvidenceOn.Format(time.DateOnly)
+}
