@@ -19,6 +19,9 @@ type ItemView struct {
 	// Unsupported is a claim of level 3–4 without evidence; Stale is
 	// evidence older than the item allows.
 	Unsupported, Stale bool
+	// NotExpected, when set, says why the item does not count: the
+	// ministry's profile is not expected to have it.
+	NotExpected string
 	// Error is why the answer just sent was refused, shown beside it.
 	Error string
 	// Saved, after a save, says so beside the item, with the new scores.

@@ -9,6 +9,7 @@ import (
 	"chancery/hq/httpd"
 	"chancery/hq/readymap"
 	"chancery/hq/rollout"
+	"chancery/shared/framework"
 	"chancery/shared/i18n"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
@@ -30,7 +31,8 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 		return r.Status, r.Body
 	}
 	paths := []string{"/", "/?region=Europe&fresh=stale", "/gaps", "/missions", "/missions/FR-PAR", "/missions/FR-PAR/edit", "/missions/new", "/incidents",
-		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/library/framework/translate?lang=fr", "/pouches", "/users", "/audit", "/account"}
+		"/incidents/lessons", "/library", "/library/ai-use", "/library/ai-use/edit", "/library/new", "/library/framework/edit", "/library/framework/translate?lang=fr", "/pouches", "/users", "/audit", "/account",
+		"/ministry", "/questions", "/report", "/missions/FR-PAR/report"}
 	for _, lang := range i18n.Languages() {
 		p := i18n.For(lang)
 		for _, path := range append(paths, "/no-such-page") {
@@ -92,6 +94,12 @@ func TestEveryStateHasWords(t *testing.T) {
 	}
 	for _, r := range httpd.Roles {
 		keys = append(keys, "role."+r)
+	}
+	for _, p := range framework.Profiles {
+		keys = append(keys, "profile."+p, "profile_means."+p)
+	}
+	for _, q := range readymap.SixQuestions {
+		keys = append(keys, "six."+q+".title", "six."+q+".ask")
 	}
 	for _, miss := range i18n.Lacking(keys...) {
 		t.Errorf("the catalog lacks %s", miss)

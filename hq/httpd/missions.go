@@ -202,6 +202,10 @@ type itemRow struct {
 	ID, Area, Question string
 	Answer             readiness.Answer
 	Answered           bool
+	// Stale is evidence older than the item allows; Fresh is how long it
+	// allows, in months.
+	Stale bool
+	Fresh int
 }
 
 func (h *handler) mission(c echo.Context) error {
@@ -248,7 +252,7 @@ func (h *handler) renderMissionStatus(c echo.Context, status int, code string, e
 	d := missionData{Row: h.row(m, readiness.Summarize(f, report).Overall), Report: report, Framework: f.Version, Newest: cat.Framework().Version, Snapshots: snaps, Received: n, Arrival: arrival, CanManage: has(canManage, u.Role), Code: code, Expires: expires, Fingerprint: exchange.Fingerprint(h.Store.HQSigningPublic()), Audit: audit}
 	for _, it := range f.Items {
 		a, ok := answers[it.ID]
-		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok})
+		d.Items = append(d.Items, itemRow{it.ID, it.Area, it.Question, a, ok, ok && a.Stale(it, h.Store.Now()), it.FreshMonths})
 	}
 	d.Trends = trends(web.P(c), f, snaps, d.Report)
 	sig, err := h.Store.IncidentSignals(ctx)
@@ -325,6 +329,7 @@ func (h *handler) rekey(c echo.Context) error {
 // as a small chart with its axis, dates and values (see trends).
 type trend struct {
 	Area     string
+	Name     string
 	Points   string
 	Dots     []trendDot
 	Signoffs int
@@ -364,24 +369,36 @@ func trends(p *i18n.Printer, f *framework.Framework, snaps []readiness.Snapshot,
 	dates = append(dates, p.T("mission.now"))
 	out := make([]trend, len(f.Areas))
 	for a := range f.Areas {
-		var pts, words []string
-		t := trend{Area: f.Areas[a].ID, Signoffs: len(snaps), From: dates[0]}
+		values := make([]int, len(reports))
 		for i, r := range reports {
-			x := trendRight
-			if len(reports) > 1 {
-				x = trendLeft + float64(i)*(trendRight-trendLeft)/float64(len(reports)-1)
-			}
-			v := r.Areas[a].Score.Value
-			y := trendBottom - float64(v)*(trendBottom-trendTop)/100
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-			t.Dots = append(t.Dots, trendDot{X: x, Y: y, Value: v, When: dates[i]})
-			words = append(words, p.T("mission.dot", "Value", v, "When", dates[i]))
+			values[i] = r.Areas[a].Score.Value
 		}
-		t.Points = strings.Join(pts, " ")
-		last := t.Dots[len(t.Dots)-1]
-		t.Now, t.LabelX, t.LabelY = last.Value, last.X-4, last.Y-5
-		t.Says = f.Areas[a].Name + ": " + strings.Join(words, ", ")
-		out[a] = t
+		out[a] = drawTrend(p, f.Areas[a].ID, f.Areas[a].Name, len(snaps), values, dates)
 	}
 	return out
+}
+
+// drawTrend places a series of scores, oldest first, on a trend chart;
+// id names it and name says it for screen readers.
+func drawTrend(p interface {
+	T(string, ...any) string
+}, id, name string, signoffs int, values []int, dates []string) trend {
+	var pts, words []string
+	t := trend{Area: id, Signoffs: signoffs, From: dates[0]}
+	for i, v := range values {
+		x := trendRight
+		if len(values) > 1 {
+			x = trendLeft + float64(i)*(trendRight-trendLeft)/float64(len(values)-1)
+		}
+		y := trendBottom - float64(v)*(trendBottom-trendTop)/100
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+		t.Dots = append(t.Dots, trendDot{X: x, Y: y, Value: v, When: dates[i]})
+		words = append(words, p.T("mission.dot", "Value", v, "When", dates[i]))
+	}
+	t.Points = strings.Join(pts, " ")
+	last := t.Dots[len(t.Dots)-1]
+	t.Now, t.LabelX, t.LabelY = last.Value, last.X-4, last.Y-5
+	t.Says = name + ": " + strings.Join(words, ", ")
+	t.Name = name
+	return t
 }

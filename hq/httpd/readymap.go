@@ -137,6 +137,10 @@ type mapData struct {
 	Height   int
 	Query    string
 	Regions  []string
+	// HQ is headquarters' own assessment, shown above the missions; HQAreas
+	// are its area scores in the map's columns (nil where it has none).
+	HQ      readymap.Ministry
+	HQAreas []*int
 }
 
 func (h *handler) mapPage(c echo.Context) error {
@@ -169,6 +173,21 @@ func (h *handler) mapPage(c echo.Context) error {
 		cols[i].URL = "/" + query(f, "sort", col.Key, "desc", desc)
 	}
 	d.Columns = cols
+	cat, err := h.Store.Catalog(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if d.HQ, _, err = h.loadMinistry(c.Request().Context(), ministryFramework(cat)); err != nil {
+		return err
+	}
+	for _, a := range m.Framework.Areas {
+		s, ok := d.HQ.Report.Area(a.ID)
+		if !ok || s.Items == 0 {
+			d.HQAreas = append(d.HQAreas, nil)
+			continue
+		}
+		d.HQAreas = append(d.HQAreas, intp(s.Value))
+	}
 	for _, r := range d.Rows {
 		if r.Lat == nil || r.Lon == nil {
 			d.Unplaced++
@@ -187,13 +206,40 @@ func (h *handler) gapsPage(c echo.Context) error {
 	}
 	f := filterOf(c)
 	rows := m.Select(f)
+	cat, err := h.Store.Catalog(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	mf := ministryFramework(cat).In(web.Lang(c))
+	hq, prof, err := h.loadMinistry(c.Request().Context(), mf)
+	if err != nil {
+		return err
+	}
+	gaps := []gapView{}
+	for _, g := range readymap.Gaps(rows) {
+		v := gapView{GapAnswer: g}
+		for _, id := range g.Question.Ministry {
+			if a, ok := hq.Answer(mf, id, h.Store.Now()); ok {
+				v.HQ = append(v.HQ, a)
+			}
+		}
+		gaps = append(gaps, v)
+	}
 	return c.Render(http.StatusOK, "gaps", h.page(c, "gaps.title", struct {
-		Gaps     []readymap.GapAnswer
+		Gaps     []gapView
 		Models   []readymap.ModelGap
 		Filter   readymap.Filter
 		Regions  []string
 		Missions int
-	}{readymap.Gaps(rows), m.Models, f, m.RegionNames(), len(rows)}))
+		Profile  string
+	}{gaps, m.Models, f, m.RegionNames(), len(rows), prof.Profile}))
+}
+
+// gapView is a question of the gap view with headquarters' own answers
+// on the same matter beside the missions'.
+type gapView struct {
+	readymap.GapAnswer
+	HQ []readymap.HQAnswer
 }
 
 // Exports: the same rows as the grid with the same filter, for

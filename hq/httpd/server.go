@@ -20,6 +20,7 @@ import (
 	"chancery/hq/store"
 	"chancery/shared/account"
 	"chancery/shared/health"
+	"chancery/shared/incident"
 	"chancery/shared/protocol"
 	"chancery/sync/exchange"
 	"chancery/web"
@@ -99,6 +100,7 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		}}},
 		LargeBodies: map[string]int64{
 			"/library":                     protocol.MaxBody + 16<<10,
+			"/ministry/answers/":           incident.MaxAttachment + 64<<10,
 			"/library/framework":           1 << 20,
 			"/library/framework/translate": 1 << 20,
 			"/api/v1/framework":            1 << 20,
@@ -109,6 +111,8 @@ func (s *Server) Handler() (*echo.Echo, error) {
 		Nav: []web.NavItem{
 			{Href: "/", Label: "nav.map"},
 			{Href: "/gaps", Label: "nav.gaps"},
+			{Href: "/questions", Label: "nav.questions"},
+			{Href: "/ministry", Label: "nav.ministry"},
 			{Href: "/missions", Label: "nav.missions"},
 			{Href: "/incidents", Label: "nav.incidents"},
 			{Href: "/library", Label: "nav.protocols"},
@@ -146,10 +150,19 @@ func (s *Server) Handler() (*echo.Echo, error) {
 	g.GET("/map.csv", h.mapCSV, web.RequireLogin)
 	g.GET("/map.json", h.mapJSON, web.RequireLogin)
 	g.GET("/missions.geojson", h.missionsGeoJSON, web.RequireLogin)
+	g.GET("/questions", h.questionsPage, web.RequireLogin)
+	g.GET("/report", h.ministryReport, web.RequireLogin)
+	g.GET("/ministry", h.ministryPage, web.RequireLogin)
+	g.POST("/ministry/answers/:item", h.ministryAnswer, web.RequireRole(canAssess...))
+	g.GET("/ministry/answers/:item/files/:sha", h.ministryFile, web.RequireLogin)
+	g.POST("/ministry/signoff", h.ministrySignOff, web.RequireRole(canSign...))
+	g.POST("/ministry/profile", h.setProfile, web.RequireRole(canManage...))
 	g.GET("/missions", h.missions, web.RequireLogin)
 	g.GET("/missions/new", h.newMission, web.RequireRole(canManage...))
 	g.POST("/missions", h.addMission, web.RequireRole(canManage...))
 	g.GET("/missions/:code", h.mission, web.RequireLogin)
+	g.GET("/missions/:code/report", h.missionReport, web.RequireLogin)
+	g.GET("/missions/:code/answers/:item/files/:sha", h.missionAnswerFile, web.RequireLogin)
 	g.POST("/missions/:code/code", h.issueCode, web.RequireRole(canManage...))
 	g.POST("/missions/:code/revoke", h.revoke, web.RequireRole(canManage...))
 	g.POST("/missions/:code/rekey", h.rekey, web.RequireRole(canManage...))

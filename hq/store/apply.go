@@ -226,10 +226,10 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change, 
 	}
 	switch r := rec.(type) {
 	case readiness.Answer:
-		_, err := tx.ExecContext(ctx, `INSERT INTO answers (mission, item_id, level, na, evidence, answered_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO answers (mission, `+answerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mission, item_id) DO UPDATE SET level = excluded.level, na = excluded.na, evidence = excluded.evidence,
-			answered_by = excluded.answered_by, answered_at = excluded.answered_at`,
-			mission, r.ItemID, r.Level, r.NA, r.Evidence, r.AnsweredBy, sqlite.Time(r.AnsweredAt))
+			answered_by = excluded.answered_by, answered_at = excluded.answered_at, evidence_on = excluded.evidence_on, files = excluded.files`,
+			append([]any{mission}, answerArgs(r)...)...)
 		return err
 	case readiness.Snapshot:
 		answers, err := json.Marshal(r.Answers)
@@ -256,20 +256,7 @@ func apply(ctx context.Context, tx *sql.Tx, mission string, c changelog.Change, 
 
 // Answers returns a mission's current answers as HQ holds them.
 func (d *DB) Answers(ctx context.Context, mission string) (map[string]readiness.Answer, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT item_id, level, na, evidence, answered_by, answered_at FROM answers WHERE mission = ?", mission)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]readiness.Answer{}
-	for rows.Next() {
-		var a readiness.Answer
-		if err := rows.Scan(&a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
-			return nil, err
-		}
-		out[a.ItemID] = a
-	}
-	return out, rows.Err()
+	return queryAnswers(ctx, d.sql, "SELECT "+answerCols+" FROM answers WHERE mission = ?", mission)
 }
 
 // Snapshots returns a mission's signed-off snapshots, newest first.

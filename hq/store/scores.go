@@ -114,7 +114,7 @@ func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, [
 // mission and item: what the gap view needs, and no more.
 func (d *DB) AnswersTo(ctx context.Context, items []string) (map[string]map[string]readiness.Answer, error) {
 	b, _ := json.Marshal(items)
-	rows, err := d.sql.QueryContext(ctx, `SELECT mission, item_id, level, na, evidence, answered_by, answered_at FROM answers
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, `+answerCols+` FROM answers
 		WHERE item_id IN (SELECT value FROM json_each(?))`, string(b))
 	if err != nil {
 		return nil, err
@@ -123,8 +123,8 @@ func (d *DB) AnswersTo(ctx context.Context, items []string) (map[string]map[stri
 	out := map[string]map[string]readiness.Answer{}
 	for rows.Next() {
 		var mission string
-		var a readiness.Answer
-		if err := rows.Scan(&mission, &a.ItemID, &a.Level, &a.NA, &a.Evidence, &a.AnsweredBy, (*sqlite.Time)(&a.AnsweredAt)); err != nil {
+		a, err := scanAnswer(rows, &mission)
+		if err != nil {
 			return nil, err
 		}
 		if out[mission] == nil {
