@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"chancery/hq/store"
+	"chancery/shared/account"
 	"chancery/shared/framework"
 	"chancery/shared/readiness"
 )
@@ -65,7 +66,28 @@ func Generate(ctx context.Context, db *store.DB, o Options) (int, error) {
 			added++
 		}
 	}
-	return added, nil
+	return added, ministry(ctx, db, rng, f)
+}
+
+// ministry gives HQ an assessment of its own, once: ministry items at
+// the levels a ministry part of the way there shows, and a sign-off.
+func ministry(ctx context.Context, db *store.DB, rng *rand.Rand, f *framework.Framework) error {
+	have, err := db.MinistryAnswers(ctx)
+	if err != nil || len(have) > 0 || len(f.Ministry) == 0 {
+		return err
+	}
+	by := account.Actor{Username: "demo", Remote: "demo"}
+	for _, it := range f.Ministry {
+		a := readiness.Answer{ItemID: it.ID, Level: readiness.Level(rng.IntN(4))}
+		if a.Level >= readiness.Defined {
+			a.Evidence = "Demo data: " + it.Evidence
+		}
+		if _, err := db.SaveMinistryAnswer(ctx, by, f, a); err != nil {
+			return err
+		}
+	}
+	_, err = db.SignOffMinistry(ctx, by, f, "Demo data: the year's review")
+	return err
 }
 
 // assessment makes a mission's current answers and its signed-off

@@ -7,13 +7,18 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"chancery/hq/demo"
+	"chancery/shared/changelog"
+	"chancery/shared/evidence"
 	"chancery/shared/framework"
 	"chancery/shared/incident"
+	"chancery/shared/readiness"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
 )
@@ -162,10 +167,25 @@ func TestSixQuestionsAnswered(t *testing.T) {
 	if !regexp.MustCompile(`href="/missions/[A-Z]{2}-[A-Z0-9]+#a-[A-Z]+-\d\d"`).MatchString(page.Body) {
 		t.Error("no answer links to the missions behind it")
 	}
-	// HQ has answered nothing: every expected item is lacking, and the
-	// answer says so.
-	if !strings.Contains(page.Body, "Headquarters lacks 1 of its 1 items on this question") {
-		t.Error("HQ's unanswered items are not counted as lacking")
+	// Each answer counts HQ's lacking items as its own assessment says:
+	// expected of the profile, and below "defined" or unanswered.
+	hq, _ := e.db.MinistryAnswers(context.Background())
+	f := framework.Builtin()
+	for _, q := range []string{"q-1", "q-2", "q-3", "q-4", "q-5", "q-6"} {
+		want, of := 0, 0
+		for _, it := range f.Ministry {
+			if !slices.Contains(it.Addresses, q) {
+				continue
+			}
+			of++
+			if a, ok := hq[it.ID]; it.ExpectedOf(framework.Mid) && (!ok || (!a.NA && a.Level < 2)) {
+				want++
+			}
+		}
+		line := regexp.MustCompile(`data-answer="` + q + `">Headquarters lacks (\d+) of its (\d+) items`).FindStringSubmatch(page.Body)
+		if line == nil || line[1] != strconv.Itoa(want) || line[2] != strconv.Itoa(of) {
+			t.Errorf("%s: the answer says %v; HQ lacks %d of %d", q, line, want, of)
+		}
 	}
 }
 
@@ -223,4 +243,48 @@ func firstMission(t *testing.T, b *webtest.Browser) string {
 		t.Fatal("no mission on the map")
 	}
 	return m[1]
+}
+
+// A mission's answer names its evidence files; the bytes follow as a
+// change of their own. HQ lists the file at once, says it has not arrived
+// until it has, and then serves it inert; the stale evidence is flagged.
+func TestMissionEvidenceFilesReachHQ(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	data := []byte("register of the AI training, 12 names")
+	f, err := evidence.New("register.txt", data, "amira", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readiness.Answer{ItemID: "AI-02", Level: readiness.Practised, Evidence: "Training register", AnsweredBy: "amira", AnsweredAt: time.Now().UTC(),
+		EvidenceOn: time.Now().UTC().AddDate(-2, 0, 0), Files: []evidence.File{f}}
+	if s, _, msg := e.send(m, m.seal(t, 1, change(changelog.EntityAnswer, "AI-02", a))); s != 200 {
+		t.Fatalf("answer: %d %s", s, msg)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	page := b.Get("/missions/FR-PAR").Body
+	link := regexp.MustCompile(`href="(/missions/FR-PAR/answers/AI-02/files/[0-9a-f]{64})" download>register.txt<`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatal("the mission's evidence file is not listed at HQ")
+	}
+	if !strings.Contains(page, `data-stale="AI-02"`) {
+		t.Error("evidence of two years ago for a training item is not flagged at HQ")
+	}
+	if r := b.Get(link[1]); r.Status != http.StatusNotFound || !strings.Contains(r.Body, "has not received this evidence file yet") {
+		t.Errorf("a file not yet received: %d %s", r.Status, r.Body)
+	}
+	file := evidence.Data{Item: "AI-02", SHA256: f.SHA256, Name: f.Name, Data: data}
+	if s, _, msg := e.send(m, m.seal(t, 2, change(changelog.EntityAttachment, f.SHA256, file))); s != 200 {
+		t.Fatalf("file: %d %s", s, msg)
+	}
+	resp, err := b.C.Get(e.srv.URL + link[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, data) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("the mission's file served as %q: %q", resp.Header.Get("Content-Type"), got)
+	}
 }

@@ -40,6 +40,8 @@ type editForm struct {
 
 	ScopeKind, Region, Missions string
 	Regions                     []string
+	// Profiles are the ministry profiles an item may be expected of.
+	Profiles []string
 	// Review is set once the draft is valid and a scope chosen.
 	Review *review
 }
@@ -53,9 +55,17 @@ type itemForm struct {
 	Weight                       int
 	Models                       map[string]bool
 	Addresses                    string
-	Remove                       bool
-	Into                         string
-	Errors                       map[string]string // field → what is wrong
+	// Rubric holds what each level 0–4 means for the item; Fresh is how
+	// many months its evidence stays current (0: no limit); Expected, the
+	// ministry profiles expected to have it (none: every one); Protocols,
+	// the library protocols it asks about, comma-separated.
+	Rubric    [framework.RubricLevels]string
+	Fresh     int
+	Expected  map[string]bool
+	Protocols string
+	Remove    bool
+	Into      string
+	Errors    map[string]string // field → what is wrong
 }
 
 // Err returns what is wrong with a field, if anything.
@@ -84,10 +94,13 @@ func (h *handler) frameworkPage(c echo.Context) error {
 // formOf lays a framework version out as the editor's fields, with one
 // blank item to add.
 func formOf(f *framework.Framework) editForm {
-	e := editForm{Base: f.Version, Version: f.Version, Title: f.Title, Areas: f.Areas, Models: f.Models}
+	e := editForm{Base: f.Version, Version: f.Version, Title: f.Title, Areas: f.Areas, Models: f.Models, Profiles: framework.Profiles}
 	for i, it := range f.Items {
-		e.Items = append(e.Items, itemForm{Index: i, Orig: it.ID, ID: it.ID, Area: it.Area, Question: it.Question, Guidance: it.Guidance,
-			Evidence: it.Evidence, Weight: it.Weight, Models: set(it.Models), Addresses: strings.Join(it.Addresses, ", ")})
+		form := itemForm{Index: i, Orig: it.ID, ID: it.ID, Area: it.Area, Question: it.Question, Guidance: it.Guidance,
+			Evidence: it.Evidence, Weight: it.Weight, Models: set(it.Models), Addresses: strings.Join(it.Addresses, ", "),
+			Fresh: it.FreshMonths, Expected: set(it.Expected), Protocols: strings.Join(it.Protocols, ", ")}
+		copy(form.Rubric[:], it.Rubric)
+		e.Items = append(e.Items, form)
 	}
 	e.Items = append(e.Items, itemForm{Index: len(f.Items), Weight: 2, Area: f.Areas[0].ID, Models: map[string]bool{}})
 	return e
@@ -108,7 +121,7 @@ const MaxItemID = 24
 // into the draft framework and the form as the person left it. Problems
 // found while reading are on the form.
 func readForm(p *i18n.Printer, cur *framework.Framework, v url.Values) (*framework.Framework, editForm) {
-	e := editForm{Base: cur.Version, Title: strings.TrimSpace(v.Get("title")), ScopeKind: v.Get("scope"), Region: v.Get("region"), Missions: v.Get("missions")}
+	e := editForm{Base: cur.Version, Title: strings.TrimSpace(v.Get("title")), ScopeKind: v.Get("scope"), Region: v.Get("region"), Missions: v.Get("missions"), Profiles: framework.Profiles}
 	e.Version, _ = strconv.Atoi(v.Get("version"))
 	next := &framework.Framework{Version: e.Version, Title: e.Title, Sources: cur.Sources, Renamed: map[string]string{}}
 	for i, a := range cur.Areas {
@@ -132,8 +145,13 @@ func readForm(p *i18n.Printer, cur *framework.Framework, v url.Values) (*framewo
 		}
 		it := itemForm{Index: i, Orig: v.Get(k("orig")), ID: strings.TrimSpace(v.Get(k("id"))), Area: v.Get(k("area")),
 			Question: clean(v.Get(k("question"))), Guidance: clean(v.Get(k("guidance"))), Evidence: clean(v.Get(k("evidence"))),
-			Addresses: v.Get(k("addresses")), Remove: v.Get(k("remove")) != "", Into: v.Get(k("into")), Models: set(v[k("models")]), Errors: map[string]string{}}
+			Addresses: v.Get(k("addresses")), Remove: v.Get(k("remove")) != "", Into: v.Get(k("into")), Models: set(v[k("models")]), Errors: map[string]string{},
+			Expected: set(v[k("expected")]), Protocols: v.Get(k("protocols"))}
 		it.Weight, _ = strconv.Atoi(v.Get(k("weight")))
+		it.Fresh, _ = strconv.Atoi(strings.TrimSpace(v.Get(k("fresh"))))
+		for lv := range it.Rubric {
+			it.Rubric[lv] = clean(v.Get(k(fmt.Sprintf("rubric.%d", lv))))
+		}
 		if it.Orig != "" {
 			if _, err := cur.Item(it.Orig); err != nil {
 				it.Orig = "" // not an item of the version in force: a new one
@@ -151,7 +169,7 @@ func readForm(p *i18n.Printer, cur *framework.Framework, v url.Values) (*framewo
 				renamed[it.Orig] = it.Into
 			}
 			continue
-		case it.Orig == "" && it.ID == "" && it.Question == "" && it.Guidance == "" && it.Evidence == "":
+		case it.Orig == "" && it.ID == "" && it.Question == "" && it.Guidance == "" && it.Evidence == "" && it.Rubric == [framework.RubricLevels]string{}:
 			continue // the blank row left blank
 		case it.ID == "":
 			item.Errors["id"] = p.T("fw_edit.need_id")
@@ -171,8 +189,24 @@ func readForm(p *i18n.Printer, cur *framework.Framework, v url.Values) (*framewo
 				models = append(models, m.ID)
 			}
 		}
-		next.Items = append(next.Items, framework.Item{ID: it.ID, Area: it.Area, Models: models, Question: it.Question, Guidance: it.Guidance,
-			Evidence: it.Evidence, Weight: it.Weight, Addresses: addrs})
+		fi := framework.Item{ID: it.ID, Area: it.Area, Models: models, Question: it.Question, Guidance: it.Guidance,
+			Evidence: it.Evidence, Weight: it.Weight, Addresses: addrs, FreshMonths: it.Fresh,
+			Protocols: strings.FieldsFunc(it.Protocols, func(r rune) bool { return r == ',' || r == ' ' })}
+		if it.Rubric != [framework.RubricLevels]string{} {
+			fi.Rubric = it.Rubric[:]
+		}
+		for _, pr := range framework.Profiles {
+			if it.Expected[pr] && len(it.Expected) < len(framework.Profiles) {
+				fi.Expected = append(fi.Expected, pr)
+			}
+		}
+		next.Items = append(next.Items, fi)
+	}
+	// HQ's own checklist is not edited here: it goes on as it is, or as
+	// the built-in one when the version in force has none.
+	next.Ministry = cur.Ministry
+	if len(next.Ministry) == 0 {
+		next.Ministry = framework.Builtin().Ministry
 	}
 	// Renames from earlier versions stay, pointing where their item went.
 	for o, n := range cur.Renamed {
@@ -205,7 +239,7 @@ func check(p *i18n.Printer, cur, next *framework.Framework, e *editForm) bool {
 		}
 	}
 	var ve *framework.ValidationError
-	if err := next.Validate(); errors.As(err, &ve) {
+	if err := next.Publishable(); errors.As(err, &ve) {
 		for _, pr := range ve.Problems {
 			i, ok := row[pr.Item]
 			if ok && pr.Field != "" {

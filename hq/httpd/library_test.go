@@ -229,6 +229,15 @@ func TestFrameworkEditor(t *testing.T) {
 	if !strings.Contains(item(r.Body, 1), "Name the owner and the date of the last review.") || !strings.Contains(item(r.Body, n), `value="STR-90"`) {
 		t.Fatal("a refused draft lost what was typed")
 	}
+	if !strings.Contains(item(r.Body, n), "Needs a rubric: what each level from 0 to 4 means for this item") {
+		t.Fatal("a new item without a rubric is not refused beside its fields")
+	}
+	if !strings.Contains(item(r.Body, 1), "The mission holds the current text and can state its priorities.") && !strings.Contains(item(r.Body, 0), "The mission holds the current text and can state its priorities.") {
+		t.Fatal("the editor does not carry the items' rubrics")
+	}
+	for lv, words := range []string{"No review.", "Reviewed now and then.", "A yearly review is planned.", "The review happens with the missions.", "The review changes the strategy."} {
+		v.Set(fmt.Sprintf("item.%d.rubric.%d", n, lv), words)
+	}
 	v.Set("item.0.question", "Is there a written digital foreign policy strategy?")
 	v.Set("item.2.into", "STR-04")
 	if r = b.Post("/library/framework", v); r.Status != 400 || !strings.Contains(r.Body, "Choose which missions receive this version") {

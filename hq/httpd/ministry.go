@@ -211,7 +211,7 @@ func (h *handler) missionAnswerFile(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return problem.New(problem.NotFound, "hq_incident.file_not_yet")
+		return problem.New(problem.NotFound, "answer.file_not_yet")
 	}
 	return web.Download(c, f.Name, data)
 }

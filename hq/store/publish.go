@@ -298,6 +298,9 @@ func (d *DB) PublishFramework(ctx context.Context, by account.Actor, body []byte
 		return Publication{}, err
 	}
 	f, err := framework.Parse(body)
+	if err == nil {
+		err = f.Publishable()
+	}
 	if err != nil {
 		return Publication{}, problem.Errorf(problem.Invalid, "%s", err)
 	}
