@@ -191,7 +191,7 @@ func TestBrowserReadinessMap(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#heat`)),
 	)
-	if rows, dots := count(`#heat tbody tr`), count(`svg.worldmap circle`); rows != 24 || dots != 24 {
+	if rows, dots := count(`#heat tbody tr[data-code]`), count(`svg.worldmap circle`); rows != 24 || dots != 24 {
 		t.Fatalf("grid rows %d, map dots %d; want 24 each", rows, dots)
 	}
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('svg.worldmap image').getBoundingClientRect().width`)); err != nil || n < 300 {
@@ -210,7 +210,7 @@ func TestBrowserReadinessMap(t *testing.T) {
 		return strings.Contains(loc, "region=Africa")
 	})
 	do(t, ctx, "filtered page", chromedp.WaitVisible(chromedp.CSS(`#heat`)))
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#heat tbody tr')].map(r => r.dataset.code)`))
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#heat tbody tr[data-code]')].map(r => r.dataset.code)`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestBrowserReadinessMap(t *testing.T) {
 	}
 
 	do(t, ctx, "open a mission",
-		chromedp.Click(chromedp.CSS(`#heat tbody tr th a`)),
+		chromedp.Click(chromedp.CSS(`#heat tbody tr[data-code] th a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#overall`)),
 	)
 	if h := text(t, ctx, `h1`); !strings.Contains(h, shown[0]) || !strings.Contains(strings.ToLower(h), "demo data") {

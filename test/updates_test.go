@@ -72,7 +72,8 @@ func nextFramework(v int, extra bool) *framework.Framework {
 	if extra {
 		f.Items = append(f.Items, framework.Item{ID: "STR-90", Area: "strategy", Models: []string{"digital-foreign-policy"},
 			Question: "Is the digital strategy reviewed every year with the missions?", Guidance: "A dated review with the missions' input.",
-			Evidence: "The last review's minutes.", Weight: 2})
+			Evidence: "The last review's minutes.", Weight: 2,
+			Rubric: []string{"No review.", "Reviewed now and then.", "A yearly review is planned.", "The review happens with the missions.", "The review changes the strategy."}})
 	}
 	return &f
 }

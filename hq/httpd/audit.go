@@ -174,7 +174,7 @@ func (h *handler) ministryReport(c echo.Context) error {
 	}
 	p := web.P(c)
 	now := h.Store.Now()
-	d := reportData{Subject: h.site.Name, Generated: now, Profile: hq.Profile, Version: f.Version, Missions: len(m.Missions),
+	d := reportData{Subject: h.page(c, "", nil).Site, Generated: now, Profile: hq.Profile, Version: f.Version, Missions: len(m.Missions),
 		Assessed: assessed(m.Missions), HQAssessed: hq.Assessed(), HQOverall: hq.Report.Overall.Value,
 		ALabel: p.T("report.hq"), BLabel: p.T("report.missions_mean")}
 	for _, ms := range m.Missions {

@@ -182,7 +182,7 @@ func TestSixQuestionsAnswered(t *testing.T) {
 				want++
 			}
 		}
-		line := regexp.MustCompile(`data-answer="` + q + `">Headquarters lacks (\d+) of its (\d+) items`).FindStringSubmatch(page.Body)
+		line := regexp.MustCompile(`data-answer="` + q + `">At headquarters, (\d+) of (\d+) lacking`).FindStringSubmatch(page.Body)
 		if line == nil || line[1] != strconv.Itoa(want) || line[2] != strconv.Itoa(of) {
 			t.Errorf("%s: the answer says %v; HQ lacks %d of %d", q, line, want, of)
 		}
