@@ -2,9 +2,14 @@ package web
 
 import (
 	"html/template"
+	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"chancery/shared/evidence"
 	"chancery/shared/framework"
+	"chancery/shared/problem"
 	"chancery/shared/readiness"
 )
 
@@ -67,4 +72,47 @@ func (v ItemView) EvidenceOn() string {
 		return ""
 	}
 	return v.Answer.EvidenceOn.Format(time.DateOnly)
+}
+
+// ReadAnswer reads an answer to the item from the checklist's form: the
+// level (or not applicable), the evidence note and date, and the files
+// sent. When the form is wrong it returns, in the reader's language, what
+// to correct, and the answer as typed so that nothing typed is lost.
+func ReadAnswer(c echo.Context, item string) (readiness.Answer, []evidence.Upload, string) {
+	a := readiness.Answer{ItemID: item, Evidence: c.FormValue("evidence")}
+	if on := c.FormValue("evidence_on"); on != "" {
+		t, err := time.Parse(time.DateOnly, on)
+		if err != nil {
+			return a, nil, T(c, "answer.bad_date")
+		}
+		a.EvidenceOn = t
+	}
+	switch lv := c.FormValue("level"); lv {
+	case "na":
+		a.NA = true
+	case "":
+		return a, nil, T(c, "answer.no_level")
+	default:
+		n, err := strconv.Atoi(lv)
+		if err != nil {
+			return a, nil, T(c, "answer.bad_level")
+		}
+		a.Level = readiness.Level(n)
+	}
+	uploads, err := Uploads(c, "file", evidence.MaxSize)
+	if err != nil {
+		return a, nil, problem.MessageIn(err, P(c))
+	}
+	return a, uploads, ""
+}
+
+// Refused shows the answer a person just sent as they typed it, with msg,
+// why it was refused, beside it: levelGiven says whether they chose a
+// level at all.
+func (v *ItemView) Refused(a readiness.Answer, levelGiven bool, msg string) {
+	v.Answer.Evidence, v.Answer.EvidenceOn = a.Evidence, a.EvidenceOn
+	if levelGiven {
+		v.Answer.Level, v.Answer.NA, v.Answered = a.Level, a.NA, true
+	}
+	v.Error = msg
 }

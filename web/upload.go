@@ -7,19 +7,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"chancery/shared/evidence"
 	"chancery/shared/problem"
 )
-
-// Upload is one file a person sent with a form.
-type Upload struct {
-	Name string
-	Data []byte
-}
 
 // Uploads returns the files sent in the form field, none when the form
 // has no such field or is not multipart. A file over max bytes is refused
 // with a message that says the limit, and none is read.
-func Uploads(c echo.Context, field string, max int64) ([]Upload, error) {
+func Uploads(c echo.Context, field string, max int64) ([]evidence.Upload, error) {
 	form, err := c.MultipartForm()
 	if errors.Is(err, http.ErrNotMultipart) {
 		return nil, nil
@@ -27,7 +22,7 @@ func Uploads(c echo.Context, field string, max int64) ([]Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Upload
+	var out []evidence.Upload
 	for _, fh := range form.File[field] {
 		if fh.Size == 0 && fh.Filename == "" {
 			continue // the field left empty
@@ -47,7 +42,7 @@ func Uploads(c echo.Context, field string, max int64) ([]Upload, error) {
 		if int64(len(data)) > max {
 			return nil, problem.New(problem.Invalid, "incident.file_size", "Max", max>>20)
 		}
-		out = append(out, Upload{Name: fh.Filename, Data: data})
+		out = append(out, evidence.Upload{Name: fh.Filename, Data: data})
 	}
 	return out, nil
 }

@@ -2,15 +2,10 @@ package httpd
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"chancery/agent/store"
-	"chancery/shared/incident"
 	"chancery/shared/problem"
-	"chancery/shared/readiness"
 	"chancery/web"
 )
 
@@ -24,35 +19,11 @@ func (h *handler) answer(c echo.Context) error {
 	if err != nil {
 		return problem.New(problem.Invalid, "answer.no_item", "Item", c.Param("item"), "Version", f.Version)
 	}
-	a := readiness.Answer{ItemID: it.ID, Evidence: c.FormValue("evidence")}
-	if on := c.FormValue("evidence_on"); on != "" {
-		t, err := time.Parse(time.DateOnly, on)
-		if err != nil {
-			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, web.T(c, "answer.bad_date"))
-		}
-		a.EvidenceOn = t
+	a, uploads, msg := web.ReadAnswer(c, it.ID)
+	if msg != "" {
+		return h.renderArea(c, it.Area, http.StatusBadRequest, &a, msg)
 	}
-	switch lv := c.FormValue("level"); lv {
-	case "na":
-		a.NA = true
-	case "":
-		return h.renderArea(c, it.Area, http.StatusBadRequest, &a, web.T(c, "answer.no_level"))
-	default:
-		n, err := strconv.Atoi(lv)
-		if err != nil {
-			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, web.T(c, "answer.bad_level"))
-		}
-		a.Level = readiness.Level(n)
-	}
-	uploads, err := web.Uploads(c, "file", incident.MaxAttachment)
-	if err != nil {
-		return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageIn(err, web.P(c)))
-	}
-	var ups []store.Upload
-	for _, u := range uploads {
-		ups = append(ups, store.Upload{Name: u.Name, Data: u.Data})
-	}
-	if _, err := h.Store.SaveAnswer(c.Request().Context(), web.ActorOf(c), a, ups...); err != nil {
+	if _, err := h.Store.SaveAnswer(c.Request().Context(), web.ActorOf(c), a, uploads...); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			return h.renderArea(c, it.Area, http.StatusBadRequest, &a, problem.MessageIn(err, web.P(c)))
 		}

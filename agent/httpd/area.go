@@ -67,12 +67,7 @@ func (h *handler) renderArea(c echo.Context, areaID string, status int, failed *
 		v.Action, v.FilesURL, v.ProtocolURL = "/answers/"+it.ID, "/answers/"+it.ID+"/files/", "/protocols/"
 		v.CanAnswer, v.CSRF = has(canAnswer, u.Role), web.CSRFToken(c)
 		if failed != nil && failed.ItemID == it.ID {
-			// Shown as typed, so that nothing typed is lost.
-			v.Answer.Evidence, v.Answer.EvidenceOn = failed.Evidence, failed.EvidenceOn
-			if c.FormValue("level") != "" {
-				v.Answer.Level, v.Answer.NA, v.Answered = failed.Level, failed.NA, true
-			}
-			v.Error = msg
+			v.Refused(*failed, c.FormValue("level") != "", msg)
 		}
 		if it.ID == saved {
 			v.Saved = web.P(c).HTML("area.saved", "Item", it.ID, "Area", area.Name, "Score", score.Value, "Overall", report.Overall.Value)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -285,14 +284,8 @@ func (d *DB) Attachment(ctx context.Context, id, sha string) (incident.Attachmen
 		if a.SHA256 != sha {
 			continue
 		}
-		var data []byte
-		if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data); err != nil {
-			return a, nil, err
-		}
-		if !a.Matches(data) {
-			return a, nil, fmt.Errorf("evidence file %s of %s is damaged", sha, id)
-		}
-		return a, data, nil
+		data, err := d.fileBytes(ctx, a, id)
+		return a, data, err
 	}
 	return incident.Attachment{}, nil, problem.New(problem.NotFound, "incident.no_such_file", "ID", id)
 }

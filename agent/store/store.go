@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -202,32 +201,17 @@ func (d *DB) CheckAnswer(ctx context.Context, a readiness.Answer) error {
 	return nil
 }
 
-// Upload is an evidence file as a person sends it.
-type Upload struct {
-	Name string
-	Data []byte
-}
-
 // SaveAnswer records an answer to one item, with the evidence files
 // uploaded beside it; the files it kept before stay with it. Saving an
 // answer identical to the current one, with no file, changes nothing and
 // logs nothing.
-func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer, uploads ...Upload) (readiness.Answer, error) {
-	a.Evidence = strings.TrimSpace(strings.ReplaceAll(a.Evidence, "\r\n", "\n"))
-	if a.NA {
-		a.Level = 0
-	}
-	a.EvidenceOn = day(a.EvidenceOn)
+func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer, uploads ...evidence.Upload) (readiness.Answer, error) {
+	a = a.Tidy()
 	a.AnsweredBy = by.Username
 	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
-	var files []evidence.File
-	var datas [][]byte
-	for _, u := range uploads {
-		f, err := evidence.New(u.Name, u.Data, by.Username, a.AnsweredAt)
-		if err != nil {
-			return a, err
-		}
-		files, datas = append(files, f), append(datas, u.Data)
+	files, err := evidence.Describe(uploads, by.Username, a.AnsweredAt)
+	if err != nil {
+		return a, err
 	}
 	a.Files = files
 	if err := d.CheckAnswer(ctx, a); err != nil {
@@ -246,12 +230,7 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return a, err
 	}
-	a.Files = cur.Files
-	for _, f := range files {
-		if !slices.ContainsFunc(a.Files, func(g evidence.File) bool { return g.SHA256 == f.SHA256 }) {
-			a.Files = append(a.Files, f)
-		}
-	}
+	a.Files = evidence.Add(cur.Files, files...)
 	if err := evidence.CheckAll(a.Files); err != nil {
 		return a, err
 	}
@@ -262,12 +241,12 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 		return a, err
 	}
 	for i, f := range files {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", f.SHA256, f.Size, datas[i]); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", f.SHA256, f.Size, uploads[i].Data); err != nil {
 			return a, err
 		}
 		// The file travels as a change of its own, after the answer
 		// that names it.
-		if err := appendChange(ctx, tx, changelog.EntityAttachment, f.SHA256, evidence.Data{Item: a.ItemID, SHA256: f.SHA256, Name: f.Name, Data: datas[i]}, a.AnsweredAt); err != nil {
+		if err := appendChange(ctx, tx, changelog.EntityAttachment, f.SHA256, evidence.Data{Item: a.ItemID, SHA256: f.SHA256, Name: f.Name, Data: uploads[i].Data}, a.AnsweredAt); err != nil {
 			return a, err
 		}
 	}
@@ -284,14 +263,17 @@ func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answe
 	return a, tx.Commit()
 }
 
-// day keeps the date of t alone, at midnight UTC: an evidence date is a
-// day, whatever the clock of whoever typed it.
-func day(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
+// fileBytes reads the bytes of an evidence file of of (an incident or an
+// item), checking them against its hash.
+func (d *DB) fileBytes(ctx context.Context, f evidence.File, of string) ([]byte, error) {
+	var data []byte
+	if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", f.SHA256).Scan(&data); err != nil {
+		return nil, err
 	}
-	y, m, dd := t.Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	if !f.Matches(data) {
+		return nil, fmt.Errorf("evidence file %s of %s is damaged", f.SHA256, of)
+	}
+	return data, nil
 }
 
 // AnswerFile returns an evidence file of an answer, checking its hash.
@@ -304,14 +286,8 @@ func (d *DB) AnswerFile(ctx context.Context, item, sha string) (evidence.File, [
 		if f.SHA256 != sha {
 			continue
 		}
-		var data []byte
-		if err := d.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data); err != nil {
-			return f, nil, err
-		}
-		if !f.Matches(data) {
-			return f, nil, fmt.Errorf("evidence file %s of %s is damaged", sha, item)
-		}
-		return f, data, nil
+		data, err := d.fileBytes(ctx, f, item)
+		return f, data, err
 	}
 	return evidence.File{}, nil, problem.New(problem.NotFound, "answer.no_such_file", "Item", item)
 }

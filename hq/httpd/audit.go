@@ -165,6 +165,24 @@ type reportData struct {
 
 func intp(v int) *int { return &v }
 
+// meanOf gives an area's mean score over the assessed missions whose
+// framework version has it, nil when none has.
+func meanOf(ms []readymap.Mission) func(area string) *int {
+	return func(area string) *int {
+		var sum, n int
+		for _, m := range ms {
+			if m.Assessed() && m.HasArea(area) {
+				sum += m.Area(area)
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		return intp(sum / n)
+	}
+}
+
 func (h *handler) ministryReport(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := web.Lang(c)
@@ -185,19 +203,6 @@ func (h *handler) ministryReport(c echo.Context) error {
 	if hq.SignOff != nil {
 		d.SignedBy, d.SignedAt = hq.SignOff.SignedBy, &hq.SignOff.SignedAt
 	}
-	mean := func(area string) *int {
-		var sum, n int
-		for _, ms := range m.Missions {
-			if ms.Assessed() && ms.HasArea(area) {
-				sum += ms.Area(area)
-				n++
-			}
-		}
-		if n == 0 {
-			return nil
-		}
-		return intp(sum / n)
-	}
 	hqArea := func(area string) *int {
 		s, ok := hq.Report.Area(area)
 		if !ok || s.Items == 0 || !hq.Assessed() {
@@ -205,7 +210,7 @@ func (h *handler) ministryReport(c echo.Context) error {
 		}
 		return intp(s.Value)
 	}
-	d.Bars, d.BarsHeight = bars(f.Areas, hqArea, mean)
+	d.Bars, d.BarsHeight = bars(f.Areas, hqArea, meanOf(m.Missions))
 	six, models := readymap.Six(f, hq, m.Missions, now)
 	for _, ma := range models {
 		r := modelRow{Model: ma.Model, Coverage: ma.HQ.Coverage, Expected: ma.HQ.Expected, AtRisk: ma.AtRisk(), Missing: ma.Missing, Partial: ma.Partial, Of: ma.Of}
@@ -354,20 +359,7 @@ func (h *handler) missionReport(c echo.Context) error {
 		}
 		return intp(s.Value)
 	}
-	mean := func(area string) *int {
-		var sum, n int
-		for _, x := range m.Missions {
-			if x.Assessed() && x.HasArea(area) {
-				sum += x.Area(area)
-				n++
-			}
-		}
-		if n == 0 {
-			return nil
-		}
-		return intp(sum / n)
-	}
-	d.Bars, d.BarsHeight = bars(f.Areas, mine, mean)
+	d.Bars, d.BarsHeight = bars(f.Areas, mine, meanOf(m.Missions))
 	for _, mc := range rep.Models {
 		d.Models = append(d.Models, modelRow{Model: mc.Model, Coverage: mc.Coverage, Expected: true, AtRisk: mc.Coverage != readiness.Present})
 	}

@@ -3,16 +3,13 @@ package httpd
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"chancery/hq/readymap"
 	"chancery/hq/store"
 	"chancery/shared/framework"
-	"chancery/shared/incident"
 	"chancery/shared/problem"
 	"chancery/shared/readiness"
 	"chancery/web"
@@ -112,11 +109,7 @@ func (h *handler) renderMinistry(c echo.Context, status int, failed *readiness.A
 				v.NotExpected = web.T(c, "ministry.not_expected", "Profile", web.T(c, "profile."+prof.Profile))
 			}
 			if failed != nil && failed.ItemID == it.ID {
-				v.Answer.Evidence, v.Answer.EvidenceOn = failed.Evidence, failed.EvidenceOn
-				if c.FormValue("level") != "" {
-					v.Answer.Level, v.Answer.NA, v.Answered = failed.Level, failed.NA, true
-				}
-				v.Error = msg
+				v.Refused(*failed, c.FormValue("level") != "", msg)
 			}
 			if it.ID == saved {
 				v.Saved = web.P(c).HTML("ministry.saved", "Item", it.ID, "Score", m.Report.Overall.Value)
@@ -155,35 +148,11 @@ func (h *handler) ministryAnswer(c echo.Context) error {
 	if err != nil {
 		return problem.New(problem.Invalid, "answer.no_item", "Item", c.Param("item"), "Version", f.Version)
 	}
-	a := readiness.Answer{ItemID: it.ID, Evidence: c.FormValue("evidence")}
-	if on := c.FormValue("evidence_on"); on != "" {
-		t, err := time.Parse(time.DateOnly, on)
-		if err != nil {
-			return h.renderMinistry(c, http.StatusBadRequest, &a, web.T(c, "answer.bad_date"))
-		}
-		a.EvidenceOn = t
+	a, uploads, msg := web.ReadAnswer(c, it.ID)
+	if msg != "" {
+		return h.renderMinistry(c, http.StatusBadRequest, &a, msg)
 	}
-	switch lv := c.FormValue("level"); lv {
-	case "na":
-		a.NA = true
-	case "":
-		return h.renderMinistry(c, http.StatusBadRequest, &a, web.T(c, "answer.no_level"))
-	default:
-		n, err := strconv.Atoi(lv)
-		if err != nil {
-			return h.renderMinistry(c, http.StatusBadRequest, &a, web.T(c, "answer.bad_level"))
-		}
-		a.Level = readiness.Level(n)
-	}
-	uploads, err := web.Uploads(c, "file", incident.MaxAttachment)
-	if err != nil {
-		return h.renderMinistry(c, http.StatusBadRequest, &a, problem.MessageIn(err, web.P(c)))
-	}
-	var ups []store.Upload
-	for _, u := range uploads {
-		ups = append(ups, store.Upload{Name: u.Name, Data: u.Data})
-	}
-	if _, err := h.Store.SaveMinistryAnswer(ctx, web.ActorOf(c), f, a, ups...); err != nil {
+	if _, err := h.Store.SaveMinistryAnswer(ctx, web.ActorOf(c), f, a, uploads...); err != nil {
 		if problem.CodeOf(err) == problem.Invalid {
 			return h.renderMinistry(c, http.StatusBadRequest, &a, problem.MessageIn(err, web.P(c)))
 		}

@@ -125,36 +125,19 @@ func (d *DB) MinistryAnswers(ctx context.Context) (map[string]readiness.Answer, 
 	return queryAnswers(ctx, d.sql, "SELECT "+answerCols+" FROM ministry_answers")
 }
 
-// Upload is an evidence file as a person sends it.
-type Upload struct {
-	Name string
-	Data []byte
-}
-
 // SaveMinistryAnswer records HQ's answer to one of the framework's
 // ministry items, with the evidence files uploaded beside it; the files
 // it kept before stay with it. It is checked as a mission's answer is.
-func (d *DB) SaveMinistryAnswer(ctx context.Context, by account.Actor, f *framework.Framework, a readiness.Answer, uploads ...Upload) (readiness.Answer, error) {
+func (d *DB) SaveMinistryAnswer(ctx context.Context, by account.Actor, f *framework.Framework, a readiness.Answer, uploads ...evidence.Upload) (readiness.Answer, error) {
 	if _, err := f.MinistryItem(a.ItemID); err != nil {
 		return a, problem.New(problem.Invalid, "answer.no_item", "Item", a.ItemID, "Version", f.Version)
 	}
-	a.Evidence = strings.TrimSpace(strings.ReplaceAll(a.Evidence, "\r\n", "\n"))
-	if a.NA {
-		a.Level = 0
-	}
-	if !a.EvidenceOn.IsZero() {
-		y, m, dd := a.EvidenceOn.Date()
-		a.EvidenceOn = time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
-	}
+	a = a.Tidy()
 	a.AnsweredBy = by.Username
 	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
-	var files []evidence.File
-	for _, u := range uploads {
-		ef, err := evidence.New(u.Name, u.Data, by.Username, a.AnsweredAt)
-		if err != nil {
-			return a, err
-		}
-		files = append(files, ef)
+	files, err := evidence.Describe(uploads, by.Username, a.AnsweredAt)
+	if err != nil {
+		return a, err
 	}
 	a.Files = files
 	if err := a.Check(d.Now()); err != nil {
@@ -169,11 +152,8 @@ func (d *DB) SaveMinistryAnswer(ctx context.Context, by account.Actor, f *framew
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return a, err
 	}
-	a.Files = cur.Files
+	a.Files = evidence.Add(cur.Files, files...)
 	for i, ef := range files {
-		if !slices.ContainsFunc(a.Files, func(g evidence.File) bool { return g.SHA256 == ef.SHA256 }) {
-			a.Files = append(a.Files, ef)
-		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO ministry_files (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ef.SHA256, ef.Size, uploads[i].Data); err != nil {
 			return a, err
 		}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -58,6 +59,38 @@ func New(name string, data []byte, by string, at time.Time) (File, error) {
 	sum := sha256.Sum256(data)
 	return File{Name: CleanName(name), SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)),
 		Type: http.DetectContentType(data), At: at.UTC().Truncate(time.Second), By: by}, nil
+}
+
+// Upload is a file as a person sends it, before it is kept.
+type Upload struct {
+	Name string
+	Data []byte
+}
+
+// Describe describes each upload as [New] does, refusing them all if one
+// is refused.
+func Describe(uploads []Upload, by string, at time.Time) ([]File, error) {
+	out := make([]File, 0, len(uploads))
+	for _, u := range uploads {
+		f, err := New(u.Name, u.Data, by, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Add returns the files of have with those of add it does not hold yet:
+// the same bytes kept twice are one file.
+func Add(have []File, add ...File) []File {
+	out := slices.Clone(have)
+	for _, f := range add {
+		if !slices.ContainsFunc(out, func(g File) bool { return g.SHA256 == f.SHA256 }) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // CleanName keeps the last element of a name a browser sent, without

@@ -23,6 +23,7 @@ package readiness
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"chancery/shared/evidence"
@@ -78,6 +79,22 @@ type Answer struct {
 	EvidenceOn time.Time `json:"evidence_on,omitzero"`
 	// Files are the evidence files kept with the answer.
 	Files []evidence.File `json:"files,omitempty"`
+}
+
+// Tidy returns the answer as it is kept: the note without surrounding
+// space and with plain line ends, no level when not applicable, and the
+// evidence date a day at midnight UTC, whatever the clock of whoever
+// typed it.
+func (a Answer) Tidy() Answer {
+	a.Evidence = strings.TrimSpace(strings.ReplaceAll(a.Evidence, "\r\n", "\n"))
+	if a.NA {
+		a.Level = 0
+	}
+	if !a.EvidenceOn.IsZero() {
+		y, m, d := a.EvidenceOn.Date()
+		a.EvidenceOn = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return a
 }
 
 // EvidenceDate is the day the answer's evidence dates from: its evidence

@@ -63,6 +63,13 @@ func (b *Browser) Do(method, path string, form url.Values) Resp {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return b.send(req)
+}
+
+// send sends a request and reads its answer, keeping the page's CSRF
+// token for the next form.
+func (b *Browser) send(req *http.Request) Resp {
+	b.T.Helper()
 	r, err := b.C.Do(req)
 	if err != nil {
 		b.T.Fatal(err)
@@ -202,14 +209,8 @@ func (b *Browser) PostFiles(path string, form url.Values, files ...File) Resp {
 	req, _ := http.NewRequest("POST", b.Base+path, &body)
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	r, err := b.C.Do(req)
-	if err != nil {
-		b.T.Fatal(err)
+	for k, v := range b.Header {
+		req.Header[k] = v
 	}
-	defer r.Body.Close()
-	out, _ := io.ReadAll(r.Body)
-	if m := CSRFPattern.FindSubmatch(out); m != nil {
-		b.CSRF = string(m[1])
-	}
-	return Resp{r.StatusCode, r.Header, html.UnescapeString(string(out))}
+	return b.send(req)
 }
