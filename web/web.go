@@ -66,6 +66,7 @@ func (t *Templates) parse(program string, p *i18n.Printer, funcs template.FuncMa
 	all := template.FuncMap{
 		"static": t.StaticURL,
 		"add":    func(a, b int) int { return a + b },
+		"join":   func(xs []string) string { return List(p, xs) },
 		"sub":    func(a, b int) int { return a - b },
 		"band":   Band,
 		"int":    func(l readiness.Level) int { return int(l) },

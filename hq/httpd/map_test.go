@@ -194,3 +194,78 @@ func TestMapOfAFreshHQ(t *testing.T) {
 		}
 	}
 }
+
+// The grid shows a page of missions at a time, the exports all of them;
+// missions in one city are one dot on the world map that says how many.
+func TestMapPagesAndPlaces(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	if _, err := demo.Generate(context.Background(), e.db, demo.Options{Missions: 250, Snapshots: 1, Seed: 4, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("ana")
+	page := b.Get("/?sort=code").Body
+	first := rowRE.FindAllStringSubmatch(page, -1)
+	if len(first) != 100 || !strings.Contains(page, "page 1 of 3") || !strings.Contains(page, `href="/?page=2&amp;sort=code"`) && !strings.Contains(page, `href="/?page=2&sort=code"`) {
+		t.Fatalf("page 1: %d rows, or no way to page 2", len(first))
+	}
+	last := rowRE.FindAllStringSubmatch(b.Get("/?sort=code&page=3").Body, -1)
+	if len(last) != 50 || last[0][1] <= first[99][1] {
+		t.Fatalf("page 3: %d rows from %v", len(last), last[0])
+	}
+	if r := b.Get("/?page=99"); len(rowRE.FindAllStringSubmatch(r.Body, -1)) != 50 {
+		t.Error("a page beyond the last does not show the last")
+	}
+	recs, _ := csv.NewReader(strings.NewReader(b.Get("/map.csv").Body)).ReadAll()
+	if len(recs)-1 != 250 {
+		t.Errorf("the export holds %d missions, want all 250", len(recs)-1)
+	}
+	// 250 missions in 94 capitals: a dot a city, each saying how many.
+	dots := strings.Count(page, "<circle ")
+	counts := regexp.MustCompile(`data-count="(\d+)"`).FindAllStringSubmatch(page, -1)
+	total := dots - len(counts)
+	for _, c := range counts {
+		n, _ := strconv.Atoi(c[1])
+		total += n
+	}
+	if dots > 94 || total != 250 {
+		t.Errorf("%d dots standing for %d missions; want at most 94 for all 250", dots, total)
+	}
+}
+
+// The map HQ keeps is the map: every kind of write to what it shows is on
+// the next page, however it was made.
+func TestMapIsNeverStale(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	m := e.enroll("FR-PAR")
+	e.enroll("KE-NBO")
+	b := webtest.New(t, e.srv.URL, password)
+	b.Login("admin")
+	row := func(code string) string {
+		return regexp.MustCompile(`(?s)<tr class="[^"]*" data-code="` + code + `">.*?</tr>`).FindString(b.Get("/").Body)
+	}
+	if r := row("FR-PAR"); !strings.Contains(r, "No answer yet") && !strings.Contains(r, "unassessed") {
+		t.Fatalf("FR-PAR before any answer: %s", r)
+	}
+	// A sync with answers.
+	e.send(m, m.pouch(t, 1, 8, "HQ"))
+	if r := row("FR-PAR"); strings.Contains(r, "unassessed") || !strings.Contains(r, "just now") {
+		t.Fatalf("FR-PAR after its sync: %s", r)
+	}
+	// The registry edited.
+	ms, _ := e.db.Mission(context.Background(), "KE-NBO")
+	ms.Name, ms.Region = "Embassy in Nairobi", "Africa"
+	if err := e.db.UpdateMission(context.Background(), account.System, ms); err != nil {
+		t.Fatal(err)
+	}
+	if r := row("KE-NBO"); !strings.Contains(r, "Embassy in Nairobi") || !strings.Contains(r, "Africa") {
+		t.Fatalf("KE-NBO after its edit: %s", r)
+	}
+	// A mission revoked leaves the map.
+	if err := e.db.Revoke(context.Background(), account.System, "KE-NBO"); err != nil {
+		t.Fatal(err)
+	}
+	if r := row("KE-NBO"); r != "" {
+		t.Fatalf("a revoked mission is still on the map: %s", r)
+	}
+}

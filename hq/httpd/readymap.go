@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,6 +28,47 @@ import (
 // lang is the language its words (area and model names, risks) are read
 // in; "" keeps the framework's own, as exports do.
 func (h *handler) loadMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
+	if withGaps {
+		return h.buildMap(ctx, true, lang)
+	}
+	// The map without gaps is kept, by language, for as long as nothing it
+	// is built from changes (store.MapVersion); each reading of it works
+	// out again what time alone changes.
+	v, err := h.Store.MapVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.maps.Lock()
+	kept, ok := h.maps.by[lang]
+	h.maps.Unlock()
+	if ok && kept.version == v {
+		seen, err := h.Store.LastSeen(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return kept.m.At(h.Store.Now(), seen), nil
+	}
+	m, err := h.buildMap(ctx, false, lang)
+	if err != nil {
+		return nil, err
+	}
+	h.maps.Lock()
+	if h.maps.by == nil {
+		h.maps.by = map[string]keptMap{}
+	}
+	h.maps.by[lang] = keptMap{version: v, m: m}
+	h.maps.Unlock()
+	return m, nil
+}
+
+// keptMap is a map built at a version of what it is built from.
+type keptMap struct {
+	version int64
+	m       *readymap.Map
+}
+
+// buildMap builds the map from the database.
+func (h *handler) buildMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
 	missions, err := h.Store.Missions(ctx)
 	if err != nil {
 		return nil, err
@@ -115,6 +157,10 @@ type column struct {
 	Sorted     string // "ascending", "descending" or ""
 }
 
+// dot is one place on the world map: a mission, or the missions that
+// stand too close to tell apart at the map's size (an embassy and its
+// consulates in one city), drawn as one dot that says how many and their
+// mean.
 type dot struct {
 	X, Y        float64
 	Code, Name  string
@@ -123,6 +169,67 @@ type dot struct {
 	Assessed    bool
 	LastSeen    *time.Time
 	Seen        string
+	// Count is how many missions the dot stands for; Codes, the first of
+	// them, for its title; R, its radius.
+	Count int
+	Codes []string
+	R     float64
+
+	sum, assessed int
+}
+
+// GridPage is how many missions the heat grid shows at a time: the map
+// stays quick however many missions there are, and the exports hold them
+// all.
+const GridPage = 100
+
+// dotCell is the size, in the world map's units, below which missions are
+// one dot.
+const dotCell = 4.0
+
+// dots places the missions on the world map, those in one cell as one dot.
+func dots(rows []readymap.Mission) (out []dot, unplaced int) {
+	at := map[[2]int]int{}
+	for _, r := range rows {
+		if r.Lat == nil || r.Lon == nil {
+			unplaced++
+			continue
+		}
+		x, y := worldmap.Project(*r.Lon, *r.Lat)
+		cell := [2]int{int(x / dotCell), int(y / dotCell)}
+		i, seen := at[cell]
+		if !seen {
+			i = len(out)
+			at[cell] = i
+			out = append(out, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Stale: true, R: 5})
+		}
+		d := &out[i]
+		d.Count++
+		if len(d.Codes) < 8 {
+			d.Codes = append(d.Codes, r.Code)
+		}
+		if r.Assessed() {
+			d.assessed++
+			d.sum += r.Report.Overall.Value
+		}
+		// A place is stale only when every mission there is.
+		d.Stale = d.Stale && r.Stale
+		if d.Count == 1 {
+			d.LastSeen, d.Seen = r.Mission.LastSeen, r.Seen
+		}
+	}
+	for i := range out {
+		d := &out[i]
+		d.Assessed = d.assessed > 0
+		if d.Assessed {
+			d.Score = d.sum / d.assessed
+			d.Band = web.Band(d.Score)
+		}
+		if d.Count > 1 {
+			d.R = min(5+math.Sqrt(float64(d.Count)), 12)
+		}
+	}
+	return out, unplaced
 }
 
 type mapData struct {
@@ -137,6 +244,12 @@ type mapData struct {
 	Height   int
 	Query    string
 	Regions  []string
+	// Page is the grid's page, from 1, of Pages; Shown are the missions on
+	// it (Rows holds every mission the filter keeps), From and To their
+	// places in Rows; PrevURL and NextURL lead to the pages beside it.
+	Page, Pages, From, To int
+	Shown                 []readymap.Mission
+	PrevURL, NextURL      string
 	// HQ is headquarters' own assessment, shown above the missions; HQAreas
 	// are its area scores in the map's columns (nil where it has none).
 	HQ      readymap.Ministry
@@ -188,13 +301,17 @@ func (h *handler) mapPage(c echo.Context) error {
 		}
 		d.HQAreas = append(d.HQAreas, intp(s.Value))
 	}
-	for _, r := range d.Rows {
-		if r.Lat == nil || r.Lon == nil {
-			d.Unplaced++
-			continue
-		}
-		x, y := worldmap.Project(*r.Lon, *r.Lat)
-		d.Dots = append(d.Dots, dot{X: x, Y: y, Code: r.Code, Name: r.Name, Score: r.Report.Overall.Value, Band: web.Band(r.Report.Overall.Value), Stale: r.Stale, Assessed: r.Assessed(), Seen: r.Seen, LastSeen: r.Mission.LastSeen})
+	d.Dots, d.Unplaced = dots(d.Rows)
+	d.Pages = max(1, (len(d.Rows)+GridPage-1)/GridPage)
+	d.Page, _ = strconv.Atoi(c.QueryParam("page"))
+	d.Page = min(max(d.Page, 1), d.Pages)
+	d.From, d.To = (d.Page-1)*GridPage, min(d.Page*GridPage, len(d.Rows))
+	d.Shown = d.Rows[d.From:d.To]
+	if d.Page > 1 {
+		d.PrevURL = "/" + query(f, "page", strconv.Itoa(d.Page-1))
+	}
+	if d.Page < d.Pages {
+		d.NextURL = "/" + query(f, "page", strconv.Itoa(d.Page+1))
 	}
 	return c.Render(http.StatusOK, "map", h.page(c, "map.title", d))
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -69,6 +70,11 @@ type Server struct {
 type handler struct {
 	*Server
 	site *web.Site
+	// maps keeps the readiness map built last, by language (see loadMap).
+	maps struct {
+		sync.Mutex
+		by map[string]keptMap
+	}
 }
 
 // Handler builds the Echo instance.

@@ -173,6 +173,28 @@ func Build(in Inputs) *Map {
 	return m
 }
 
+// At returns the map as it reads at now, each mission last seen at seen
+// (those it does not name as they were): the same missions and scores,
+// with how long ago each was seen, which are stale, and the regions'
+// counts of stale missions worked out again. A map kept while nothing it
+// was built from changed is read through At, since time alone makes a
+// mission stale.
+func (m *Map) At(now time.Time, seen map[string]*time.Time) *Map {
+	out := *m
+	out.Built = now
+	out.Missions = slices.Clone(m.Missions)
+	for i := range out.Missions {
+		v := &out.Missions[i]
+		if t, ok := seen[v.Code]; ok {
+			v.Mission.LastSeen = t
+		}
+		v.Seen, v.Stale = Ago(v.Mission.LastSeen, now)
+		v.Changed, _ = Ago(v.LastChange, now)
+	}
+	out.Regions = regions(m.Framework, out.Missions)
+	return &out
+}
+
 // versions lists the framework versions that missions are assessed
 // against, oldest first.
 func versions(ms []Mission) []int {

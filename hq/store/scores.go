@@ -100,7 +100,7 @@ func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, [
 		}
 		code := m.Code
 		var s Scores
-		if !summary.Valid || json.Unmarshal([]byte(summary.String), &s.Summary) != nil || s.Summary.Framework != cat.Of(m).Version {
+		if !summary.Valid || !d.decodeSummary(code, summary.String, &s.Summary) || s.Summary.Framework != cat.Of(m).Version {
 			stale = append(stale, code)
 			continue
 		}
@@ -108,6 +108,28 @@ func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, [
 		out[code] = s
 	}
 	return out, stale, rows.Err()
+}
+
+// decodedSummary is a mission's scores with the text they were read from.
+type decodedSummary struct {
+	text string
+	s    readiness.Summary
+}
+
+// decodeSummary decodes a mission's stored scores, or takes them as last
+// decoded when their text is the same.
+func (d *DB) decodeSummary(code, text string, into *readiness.Summary) bool {
+	if v, ok := d.summaries.Load(code); ok && v.(decodedSummary).text == text {
+		*into = v.(decodedSummary).s
+		return true
+	}
+	var s readiness.Summary
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return false
+	}
+	d.summaries.Store(code, decodedSummary{text, s})
+	*into = s
+	return true
 }
 
 // AnswersTo returns every mission's answers to the given items, keyed by
@@ -131,6 +153,35 @@ func (d *DB) AnswersTo(ctx context.Context, items []string) (map[string]map[stri
 			out[mission] = map[string]readiness.Answer{}
 		}
 		out[mission][a.ItemID] = a
+	}
+	return out, rows.Err()
+}
+
+// MapVersion is the readiness map's version: it moves on with every write
+// to what the map is built from (see migration 0116), so a map built at
+// one version is the map as long as the version stays.
+func (d *DB) MapVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := d.sql.QueryRowContext(ctx, "SELECT v FROM map_version WHERE id = 1").Scan(&v)
+	return v, err
+}
+
+// LastSeen returns when each mission was last heard of, nil for never:
+// what the map reads afresh each time, since every exchange moves it.
+func (d *DB) LastSeen(ctx context.Context) (map[string]*time.Time, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT code, last_seen FROM missions")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*time.Time{}
+	for rows.Next() {
+		var code string
+		var seen sqlite.NullTime
+		if err := rows.Scan(&code, &seen); err != nil {
+			return nil, err
+		}
+		out[code] = seen.Ptr()
 	}
 	return out, rows.Err()
 }

@@ -61,6 +61,10 @@ type DB struct {
 	withdrawn shortCache[[]string]
 	peerKey   shortCache[string]
 	escrow    shortCache[[]string]
+	// summaries keeps each mission's scores as last decoded (mission code
+	// → decodedSummary): the map reads every mission's row, and decodes
+	// only those whose text changed.
+	summaries sync.Map
 }
 
 // Keys are HQ's own keys: its online keys in use and the age identities
