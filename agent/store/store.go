@@ -206,14 +206,11 @@ func (d *DB) CheckAnswer(ctx context.Context, a readiness.Answer) error {
 // answer identical to the current one, with no file, changes nothing and
 // logs nothing.
 func (d *DB) SaveAnswer(ctx context.Context, by account.Actor, a readiness.Answer, uploads ...evidence.Upload) (readiness.Answer, error) {
-	a = a.Tidy()
-	a.AnsweredBy = by.Username
-	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
-	files, err := evidence.Describe(uploads, by.Username, a.AnsweredAt)
+	a, err := a.Given(by.Username, d.Now(), uploads)
 	if err != nil {
 		return a, err
 	}
-	a.Files = files
+	files := a.Files
 	if err := d.CheckAnswer(ctx, a); err != nil {
 		return a, err
 	}

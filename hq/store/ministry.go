@@ -132,14 +132,11 @@ func (d *DB) SaveMinistryAnswer(ctx context.Context, by account.Actor, f *framew
 	if _, err := f.MinistryItem(a.ItemID); err != nil {
 		return a, problem.New(problem.Invalid, "answer.no_item", "Item", a.ItemID, "Version", f.Version)
 	}
-	a = a.Tidy()
-	a.AnsweredBy = by.Username
-	a.AnsweredAt = d.Now().UTC().Truncate(time.Millisecond)
-	files, err := evidence.Describe(uploads, by.Username, a.AnsweredAt)
+	a, err := a.Given(by.Username, d.Now(), uploads)
 	if err != nil {
 		return a, err
 	}
-	a.Files = files
+	files := a.Files
 	if err := a.Check(d.Now()); err != nil {
 		return a, err
 	}

@@ -97,6 +97,17 @@ func (a Answer) Tidy() Answer {
 	return a
 }
 
+// Given returns the answer as by gives it at at, tidied, with the files
+// uploaded with it described as its new files (the store adds those it
+// kept before). An upload that cannot be kept refuses the answer.
+func (a Answer) Given(by string, at time.Time, uploads []evidence.Upload) (Answer, error) {
+	a = a.Tidy()
+	a.AnsweredBy, a.AnsweredAt = by, at.UTC().Truncate(time.Millisecond)
+	files, err := evidence.Describe(uploads, by, a.AnsweredAt)
+	a.Files = files
+	return a, err
+}
+
 // EvidenceDate is the day the answer's evidence dates from: its evidence
 // date, or else the day it was answered.
 func (a Answer) EvidenceDate() time.Time {
