@@ -256,12 +256,8 @@ func (h *handler) ministryReport(c echo.Context) error {
 	slices.SortStableFunc(d.Actions, func(a, b action) int { return cmp.Compare(b.score, a.score) })
 	d.Actions = d.Actions[:min(len(d.Actions), 8)]
 	// Trends: HQ's overall score at each of its sign-offs, and now.
-	signoffs, err := h.Store.MinistrySignOffs(ctx)
-	if err != nil {
-		return err
-	}
-	if len(signoffs) > 0 {
-		d.Trends = append(d.Trends, ministryTrend(p, f, signoffs, hq.Report))
+	if len(hq.SignOffs) > 0 {
+		d.Trends = append(d.Trends, ministryTrend(p, f, hq.SignOffs, hq.Report))
 	}
 	return c.Render(http.StatusOK, "report", h.page(c, "report.title", d))
 }
@@ -323,7 +319,13 @@ func (h *handler) missionReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, _, hq, err := h.audit(ctx, lang)
+	// The mission is compared with the means of the map HQ keeps; of HQ's
+	// own assessment only its profile is said.
+	m, err := h.loadMap(ctx, false, lang)
+	if err != nil {
+		return err
+	}
+	prof, err := h.Store.Profile(ctx)
 	if err != nil {
 		return err
 	}
@@ -344,7 +346,7 @@ func (h *handler) missionReport(c echo.Context) error {
 	rep := readiness.Assess(f, answers)
 	p := web.P(c)
 	now := h.Store.Now()
-	d := reportData{Mission: &ms, Subject: ms.Code + " " + ms.Name, Generated: now, Profile: hq.Profile, Version: f.Version,
+	d := reportData{Mission: &ms, Subject: ms.Code + " " + ms.Name, Generated: now, Profile: prof.Profile, Version: f.Version,
 		Missions: len(m.Missions), Assessed: assessed(m.Missions), ALabel: ms.Code, BLabel: p.T("report.missions_mean")}
 	if rep.Overall.Answered > 0 {
 		d.Overall = intp(rep.Overall.Value)

@@ -46,11 +46,7 @@ func (h *handler) loadMinistry(ctx context.Context, f *framework.Framework) (rea
 	if err != nil {
 		return readymap.Ministry{}, prof, err
 	}
-	var last *store.MinistrySignOff
-	if len(signoffs) > 0 {
-		last = &signoffs[0]
-	}
-	return readymap.BuildMinistry(f, answers, prof.Profile, last, h.Store.Now()), prof, nil
+	return readymap.BuildMinistry(f, answers, prof.Profile, signoffs, h.Store.Now()), prof, nil
 }
 
 type ministryArea struct {
@@ -86,12 +82,8 @@ func (h *handler) renderMinistry(c echo.Context, status int, failed *readiness.A
 	if err != nil {
 		return err
 	}
-	signoffs, err := h.Store.MinistrySignOffs(ctx)
-	if err != nil {
-		return err
-	}
 	u, _ := web.CurrentUser(c)
-	d := ministryData{Ministry: m, Profile: prof, Profiles: framework.Profiles, SignOffs: signoffs, Version: f.Version,
+	d := ministryData{Ministry: m, Profile: prof, Profiles: framework.Profiles, SignOffs: m.SignOffs, Version: f.Version,
 		CanSign: has(canSign, u.Role), CanProfile: has(canManage, u.Role)}
 	flash, saved := web.Flash(c), ""
 	if k, ok := strings.CutPrefix(flash, "saved:"); ok && failed == nil {

@@ -15,7 +15,10 @@ type Ministry struct {
 	Profile string
 	Report  readiness.Report
 	Answers map[string]readiness.Answer
-	SignOff *store.MinistrySignOff
+	// SignOff is the latest of SignOffs, newest first; nil when HQ never
+	// signed off.
+	SignOff  *store.MinistrySignOff
+	SignOffs []store.MinistrySignOff
 	// Stale lists the items whose evidence is older than they allow.
 	Stale []string
 }
@@ -42,8 +45,11 @@ func (h HQAnswer) Rubric() string {
 }
 
 // BuildMinistry judges HQ's answers for the profile.
-func BuildMinistry(f *framework.Framework, answers map[string]readiness.Answer, profile string, signoff *store.MinistrySignOff, now time.Time) Ministry {
-	m := Ministry{Profile: profile, Answers: answers, SignOff: signoff, Report: readiness.AssessMinistry(f, answers, profile)}
+func BuildMinistry(f *framework.Framework, answers map[string]readiness.Answer, profile string, signoffs []store.MinistrySignOff, now time.Time) Ministry {
+	m := Ministry{Profile: profile, Answers: answers, SignOffs: signoffs, Report: readiness.AssessMinistry(f, answers, profile)}
+	if len(signoffs) > 0 {
+		m.SignOff = &signoffs[0]
+	}
 	for _, it := range f.Ministry {
 		if a, ok := answers[it.ID]; ok && a.Stale(it, now) {
 			m.Stale = append(m.Stale, it.ID)
