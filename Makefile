@@ -13,13 +13,20 @@ LDFLAGS_HQ := -s -w -X chancery/hq/app.Version=$(VERSION)
 BUILDVCS := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
 export CGO_ENABLED := 0
 
-.PHONY: all build run test vet bench soak cross dist schema-fixture chromium clean
+.PHONY: all build run test vet bench soak cross dist litestream schema-fixture chromium clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -buildvcs=$(BUILDVCS) -ldflags '$(LDFLAGS)' -o $(BIN)/chancery-agent chancery/agent/cmd/chancery-agent
 	$(GO) build -trimpath -buildvcs=$(BUILDVCS) -ldflags '$(LDFLAGS_HQ)' -o $(BIN)/chancery-hq chancery/hq/cmd/chancery-hq
+
+# litestream builds the Litestream release that deploy/litestream pins
+# (HQ's replica sidecar, deploy/INSTALL.md) into bin/. It is a module of
+# its own, outside the workspace, so that none of its dependencies moves a
+# version in Chancery's.
+litestream:
+	cd deploy/litestream && GOWORK=off $(GO) build -trimpath -ldflags '-s -w' -o ../../$(BIN)/litestream github.com/benbjohnson/litestream/cmd/litestream
 
 # run starts HQ and three demo missions on loopback, each on its own
 # SQLite database in .run/, and prints every address and the login.

@@ -11,10 +11,11 @@ import (
 	"testing"
 )
 
-// TestUnitsAreHardened: both systemd units run the program unprivileged,
-// from its data folder, with the sandbox the deployment guide promises.
+// TestUnitsAreHardened: every systemd unit (the agent, HQ and HQ's
+// replica sidecar) runs its program unprivileged, with its config file,
+// in the sandbox the deployment guide promises.
 func TestUnitsAreHardened(t *testing.T) {
-	for _, unit := range []string{"chancery-agent.service", "chancery-hq.service"} {
+	for _, unit := range []string{"chancery-agent.service", "chancery-hq.service", "chancery-hq-replica.service"} {
 		b, err := os.ReadFile(filepath.Join("..", "deploy", "systemd", unit))
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +32,7 @@ func TestUnitsAreHardened(t *testing.T) {
 				t.Errorf("%s lacks %s", unit, want)
 			}
 		}
-		if set["User=root"] || !strings.Contains(string(b), "--config /etc/chancery/") {
+		if set["User=root"] || !strings.Contains(string(b), "-config /etc/chancery/") {
 			t.Errorf("%s runs as root or without its config file", unit)
 		}
 	}
