@@ -48,7 +48,7 @@ func Open(ctx context.Context, path string, sources ...fs.FS) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
-	db, err := sql.Open("sqlite", DSN(path))
+	db, err := sql.Open(driverName, DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
