@@ -97,7 +97,9 @@ func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, err
 	recips := make([]age.Recipient, len(env.Recipients))
 	for i, r := range env.Recipients {
 		m.Recipients = append(m.Recipients, Fingerprint(r))
-		recips[i] = r
+		if recips[i], err = fast(r); err != nil {
+			return Manifest{}, fmt.Errorf("pouch: seal: %w", err)
+		}
 	}
 	mj, err := json.Marshal(m)
 	if err != nil {
