@@ -74,9 +74,11 @@ const (
 // ErrEnrollLimit answers an address that has failed to enroll too often.
 var ErrEnrollLimit = problem.New(problem.TooMany, "enroll.too_many")
 
-// job is a verified pouch waiting for the writer.
+// job is what waits for the writer: a verified pouch, or the note that a
+// reply carries a release (sent).
 type job struct {
 	p    store.Pouch
+	sent *store.Sending
 	done chan result
 }
 
@@ -90,10 +92,10 @@ type result struct {
 // commit stays short.
 const maxBatch = 128
 
-// write runs the single writer: it takes the pouches waiting, stores them
-// in one transaction, and tells each caller its outcome. Verifying pouches
-// and sealing replies, the costly parts, stay with the callers, in
-// parallel.
+// write runs the single writer: it takes the jobs waiting, stores their
+// pouches in one transaction and their release notes in another, and
+// tells each caller its outcome. Verifying pouches and sealing replies,
+// the costly parts, stay with the callers, in parallel.
 func (s *Service) write() {
 	for j := range s.queue {
 		batch := []job{j}
@@ -106,32 +108,57 @@ func (s *Service) write() {
 				break fill
 			}
 		}
-		ps := make([]store.Pouch, len(batch))
-		for i, j := range batch {
-			ps[i] = j.p
-		}
-		through, serial, err := s.DB.Ingest(context.Background(), ps)
-		if err != nil && len(batch) > 1 {
-			// One pouch must not cost the others theirs: the batch is
-			// taken again one pouch at a time, so that only a pouch that
-			// cannot be applied fails, and alone.
-			for _, j := range batch {
-				t, serial, err := s.DB.Ingest(context.Background(), []store.Pouch{j.p})
-				r := result{err: refusal(j.p, err), serial: serial}
-				if err == nil {
-					r.through = t[0]
-				}
-				j.done <- r
+		var pouches, notes []job
+		for _, j := range batch {
+			if j.sent != nil {
+				notes = append(notes, j)
+			} else {
+				pouches = append(pouches, j)
 			}
-			continue
 		}
-		for i, j := range batch {
+		s.writePouches(pouches)
+		if len(notes) > 0 {
+			ns := make([]store.Sending, len(notes))
+			for i, j := range notes {
+				ns[i] = *j.sent
+			}
+			err := s.DB.Sent(context.Background(), ns...)
+			for _, j := range notes {
+				j.done <- result{err: err}
+			}
+		}
+	}
+}
+
+func (s *Service) writePouches(batch []job) {
+	if len(batch) == 0 {
+		return
+	}
+	ps := make([]store.Pouch, len(batch))
+	for i, j := range batch {
+		ps[i] = j.p
+	}
+	through, serial, err := s.DB.Ingest(context.Background(), ps)
+	if err != nil && len(batch) > 1 {
+		// One pouch must not cost the others theirs: the batch is taken
+		// again one pouch at a time, so that only a pouch that cannot be
+		// applied fails, and alone.
+		for _, j := range batch {
+			t, serial, err := s.DB.Ingest(context.Background(), []store.Pouch{j.p})
 			r := result{err: refusal(j.p, err), serial: serial}
 			if err == nil {
-				r.through = through[i]
+				r.through = t[0]
 			}
 			j.done <- r
 		}
+		return
+	}
+	for i, j := range batch {
+		r := result{err: refusal(j.p, err), serial: serial}
+		if err == nil {
+			r.through = through[i]
+		}
+		j.done <- r
 	}
 }
 
@@ -214,22 +241,32 @@ func (r *Rejected) Unwrap() error { return r.Err }
 
 // store hands a verified pouch to the writer and waits for the commit.
 func (s *Service) store(ctx context.Context, p store.Pouch) (through, serial int64, err error) {
-	s.start.Do(func() {
-		s.queue = make(chan job, maxBatch)
-		go s.write()
-	})
-	j := job{p: p, done: make(chan result, 1)}
+	r, err := s.queued(ctx, job{p: p})
+	return r.through, r.serial, err
+}
+
+// queued hands a job to the writer and waits for its outcome.
+func (s *Service) queued(ctx context.Context, j job) (result, error) {
+	s.init()
+	j.done = make(chan result, 1)
 	s.waiting.Add(1)
 	defer s.waiting.Add(-1)
 	select {
 	case s.queue <- j:
 	case <-ctx.Done():
-		return 0, 0, ctx.Err()
+		return result{}, ctx.Err()
 	}
-	// Once queued, the pouch is committed or refused whatever the caller
+	// Once queued, the job is committed or refused whatever the caller
 	// does; wait for the outcome so that the reply tells the truth.
 	r := <-j.done
-	return r.through, r.serial, r.err
+	return r, r.err
+}
+
+func (s *Service) init() {
+	s.start.Do(func() {
+		s.queue = make(chan job, maxBatch)
+		go s.write()
+	})
 }
 
 func (s *Service) receiver() pouch.Receiver {
@@ -366,8 +403,8 @@ func Outcome(err error) string {
 	return "error"
 }
 
-// QueueDepth is how many verified pouches wait for the writer, or are
-// being written.
+// QueueDepth is how many verified pouches (and notes of releases sent)
+// wait for the writer, or are being written.
 func (s *Service) QueueDepth() int64 { return s.waiting.Load() }
 
 func (s *Service) take(ctx context.Context, raw []byte, via string) ([]byte, error) {
@@ -573,7 +610,11 @@ func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool
 	}
 	rl := exchange.SignRelease(s.DB.Keys().Signing, rel)
 	r.Release = &rl
-	return s.DB.Sent(ctx, mission, version, rel.Expires)
+	// Noted by the writer with others, as pouches are: a thousand missions
+	// syncing after a publication each wrote their own synced transaction
+	// before, one after another.
+	_, err = s.queued(ctx, job{sent: &store.Sending{Mission: mission, Version: version, Expires: rel.Expires}})
+	return err
 }
 
 // seal makes the reply to the pouch m, sealed to the mission's active key

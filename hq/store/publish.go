@@ -236,13 +236,33 @@ func (d *DB) missionUpdates(ctx context.Context, where string, args ...any) (map
 	return out, rows.Err()
 }
 
-// Sent records that a release went to a mission.
-func (d *DB) Sent(ctx context.Context, mission string, version int64, expires time.Time) error {
+// Sending notes that HQ's reply to a mission carries release Version,
+// valid until Expires.
+type Sending struct {
+	Mission string
+	Version int64
+	Expires time.Time
+}
+
+// Sent records the releases HQ's replies carry, in one transaction.
+func (d *DB) Sent(ctx context.Context, notes ...Sending) error {
 	now := sqlite.Time(d.Now())
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO mission_updates (mission, sent_version, sent_at, sent_expires) VALUES (?, ?, ?, ?)
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, n := range notes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mission_updates (mission, sent_version, sent_at, sent_expires) VALUES (?, ?, ?, ?)
 		ON CONFLICT (mission) DO UPDATE SET sent_version = excluded.sent_version, sent_at = excluded.sent_at, sent_expires = excluded.sent_expires`,
-		mission, version, now, sqlite.Time(expires))
-	d.updates.Delete(mission)
+			n.Mission, n.Version, now, sqlite.Time(n.Expires)); err != nil {
+			return err
+		}
+	}
+	err = tx.Commit()
+	for _, n := range notes {
+		d.updates.Delete(n.Mission)
+	}
 	return err
 }
 
