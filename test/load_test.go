@@ -39,7 +39,7 @@ type loadMission struct {
 // change sent. The design's target is 1,000 exchanges a second on 2
 // cores.
 func BenchmarkHQOverHTTP(b *testing.B) {
-	const missions, each = 200, 10
+	const missions, each = 200, 25
 	dir := b.TempDir()
 	hq := startHQ(b, dir)
 	ms := make([]*loadMission, missions)

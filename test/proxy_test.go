@@ -39,6 +39,7 @@ type proxy struct {
 	up         bucket
 	dn         bucket
 	wg         sync.WaitGroup
+	live       sync.Map // the connections open now, client side to HQ's
 }
 
 // bucket paces bytes to the proxy's rate: each send waits until the link
@@ -79,6 +80,16 @@ func newProxy(t testing.TB, target string) *proxy {
 }
 
 func (p *proxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// closeLive closes every connection open through the proxy, as a NAT box
+// forgets an idle one between two syncs.
+func (p *proxy) closeLive() {
+	p.live.Range(func(c, u any) bool {
+		c.(net.Conn).Close()
+		u.(net.Conn).Close()
+		return true
+	})
+}
 
 func (p *proxy) serve() {
 	defer p.wg.Done()
@@ -123,6 +134,8 @@ func (p *proxy) pipe(client net.Conn) {
 	c, u := p.delayed(client), p.delayed(upstream)
 	defer c.Close()
 	defer u.Close()
+	p.live.Store(c, u)
+	defer p.live.Delete(c)
 	done := make(chan struct{}, 2)
 	p.conns.Add(1)
 	go func() {

@@ -297,12 +297,20 @@ func SecurityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
+			api := strings.HasPrefix(c.Request().URL.Path, "/api/")
+			if api && c.Request().Method == http.MethodPost {
+				// A mission's exchanges: a program posts a pouch and takes
+				// the answer, which no cache keeps (an answer to a POST is
+				// stored only when it says so) and no browser renders.
+				// Every byte here crosses the slowest links at each sync.
+				return next(c)
+			}
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Cache-Control", "no-store")
-			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-				// The mission API answers programs with pouches and JSON,
-				// never pages: the headers that guard pages in a browser
-				// would only cost bytes on a slow link.
+			if api {
+				// The API answers programs with JSON, never pages: the
+				// headers that guard pages in a browser would only cost
+				// bytes on a slow link.
 				return next(c)
 			}
 			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

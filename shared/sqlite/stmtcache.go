@@ -132,7 +132,9 @@ func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.inne
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return c.in().PrepareContext(ctx, query)
 }
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.in().BeginTx(context.Background(), driver.TxOptions{}) }
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.in().BeginTx(context.Background(), driver.TxOptions{})
+}
 func (c *cachingConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
 	return c.in().BeginTx(ctx, o)
 }

@@ -337,6 +337,9 @@ func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, b
 		return nil, err
 	}
 	req.Header.Set("Content-Type", ctype)
+	// The pouch says who sends it; a program name would be bytes on every
+	// exchange over the slowest links.
+	req.Header.Set("User-Agent", "")
 	if c.CarriedBy != "" {
 		req.Header.Set(HeaderCarriedBy, c.CarriedBy)
 	}
