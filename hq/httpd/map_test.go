@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,7 +15,9 @@ import (
 	"time"
 
 	"chancery/hq/demo"
+	"chancery/hq/httpd"
 	"chancery/shared/account"
+	"chancery/shared/protocol"
 	"chancery/sync/pouch"
 	"chancery/web/webtest"
 )
@@ -268,4 +272,53 @@ func TestMapIsNeverStale(t *testing.T) {
 	if r := row("KE-NBO"); r != "" {
 		t.Fatalf("a revoked mission is still on the map: %s", r)
 	}
+}
+
+// The map HQ keeps and patches with the missions that changed reads, in
+// every form, as one built afresh from the database by a server that kept
+// nothing, through answers arriving, an edit, a revocation, a mission
+// added and a publication.
+func TestKeptMapReadsAsOneBuiltAfresh(t *testing.T) {
+	e := newEnv(t, pouch.DefaultLimits)
+	ms := []*mission{e.enroll("FR-PAR"), e.enroll("KE-NBO"), e.enroll("BR-BSB"), e.enroll("JP-TYO")}
+	kept := webtest.New(t, e.srv.URL, password)
+	kept.Login("admin")
+	csrf := regexp.MustCompile(`name="csrf" value="[^"]*"|content="[^"]*" name="csrf-token"|"csrf":"[^"]*"|"built":"[^"]*"`)
+	same := func(step string) {
+		t.Helper()
+		h, err := (&httpd.Server{Store: e.db, Accounts: e.acc, Ingest: e.ing, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		afresh := httptest.NewServer(h)
+		defer afresh.Close()
+		b := webtest.New(t, afresh.URL, password)
+		b.Login("admin")
+		for _, path := range []string{"/map.json", "/map.csv", "/", "/?page=2", "/?region=Africa", "/?lang=fr"} {
+			got, want := csrf.ReplaceAllString(kept.Get(path).Body, ""), csrf.ReplaceAllString(b.Get(path).Body, "")
+			if got != want {
+				t.Fatalf("%s: the kept map's %s differs from one built afresh:\n%s\n---\n%s", step, path, got, want)
+			}
+		}
+	}
+	same("at first")
+	e.send(ms[0], ms[0].pouch(t, 1, 8, "HQ"))
+	e.send(ms[3], ms[3].pouch(t, 1, 3, "HQ"))
+	same("after two syncs")
+	m, _ := e.db.Mission(context.Background(), "KE-NBO")
+	m.Name, m.Region = "Embassy in Nairobi", "Africa"
+	if err := e.db.UpdateMission(context.Background(), account.System, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Revoke(context.Background(), account.System, "BR-BSB"); err != nil {
+		t.Fatal(err)
+	}
+	ms = append(ms, e.enroll("IN-DEL"))
+	e.send(ms[0], ms[0].pouch(t, 9, 2, "HQ"))
+	same("after an edit, a revocation, a mission added and a sync")
+	if _, err := e.db.Publish(context.Background(), account.System, protocol.Document{ID: "ai-use", Title: "AI rules", Category: "AI readiness", Body: "# Rules"}, "all"); err != nil {
+		t.Fatal(err)
+	}
+	e.send(ms[4], ms[4].pouch(t, 1, 5, "HQ"))
+	same("after a publication and a sync")
 }

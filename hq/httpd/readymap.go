@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,81 +30,125 @@ import (
 // in; "" keeps the framework's own, as exports do.
 func (h *handler) loadMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
 	if withGaps {
-		return h.buildMap(ctx, true, lang)
+		m, _, err := h.buildMap(ctx, true, lang, false, nil, nil)
+		return m, err
 	}
-	// The map without gaps is kept, by language, for as long as nothing it
-	// is built from changes (store.MapVersion); each reading of it works
-	// out again what time alone changes.
-	v, err := h.Store.MapVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
+	// The map without gaps is kept, by language, and at each reading only
+	// the rows of the missions that changed since are built again
+	// (store.MapChanges); all of it when a change concerns every mission.
+	// Each reading works out again what time alone changes.
 	h.maps.Lock()
 	kept, ok := h.maps.by[lang]
 	h.maps.Unlock()
-	if ok && kept.version == v {
-		seen, err := h.Store.LastSeen(ctx)
+	since := int64(-1)
+	if ok {
+		since = kept.version
+	}
+	v, changed, all, err := h.Store.MapChanges(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ok && !all && len(changed) == 0:
+	case ok && !all:
+		in, _, err := h.mapInputs(ctx, false, lang, true, changed, kept.read)
 		if err != nil {
 			return nil, err
 		}
-		return kept.m.At(h.Store.Now(), seen), nil
-	}
-	m, err := h.buildMap(ctx, false, lang)
-	if err != nil {
-		return nil, err
+		kept = keptMap{version: v, m: kept.m.Patch(in, changed), read: kept.read}
+	default:
+		m, read, err := h.buildMap(ctx, false, lang, false, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		kept = keptMap{version: v, m: m, read: read}
 	}
 	h.maps.Lock()
 	if h.maps.by == nil {
 		h.maps.by = map[string]keptMap{}
 	}
-	h.maps.by[lang] = keptMap{version: v, m: m}
+	h.maps.by[lang] = kept
 	h.maps.Unlock()
-	return m, nil
+	seen, err := h.Store.LastSeen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kept.m.At(h.Store.Now(), seen), nil
 }
 
-// keptMap is a map built at a version of what it is built from.
+// keptMap is a map built at a version of what it is built from, with
+// the frameworks it read in its language.
 type keptMap struct {
 	version int64
 	m       *readymap.Map
+	read    *translated
+}
+
+// translated keeps frameworks as read in one language: made once, and
+// the same for every row of a kept map, however often it is patched.
+type translated struct {
+	lang string
+	mu   sync.Mutex
+	by   map[*framework.Framework]*framework.Framework
+}
+
+func (t *translated) of(f *framework.Framework) *framework.Framework {
+	if t.lang == "" {
+		return f
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.by[f]; ok {
+		return r
+	}
+	if t.by == nil {
+		t.by = map[*framework.Framework]*framework.Framework{}
+	}
+	t.by[f] = f.In(t.lang)
+	return t.by[f]
 }
 
 // buildMap builds the map from the database.
-func (h *handler) buildMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
-	missions, err := h.Store.Missions(ctx)
+func (h *handler) buildMap(ctx context.Context, withGaps bool, lang string, only bool, codes []string, read *translated) (*readymap.Map, *translated, error) {
+	in, read, err := h.mapInputs(ctx, withGaps, lang, only, codes, read)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	scores, err := h.Store.AllScores(ctx)
+	return readymap.Build(in), read, nil
+}
+
+// mapInputs reads what the map is built from: of every mission, or with
+// only set, of the missions named, to patch a kept map with. The
+// frameworks are read in lang through read (made when nil), which it
+// returns.
+func (h *handler) mapInputs(ctx context.Context, withGaps bool, lang string, only bool, codes []string, read *translated) (readymap.Inputs, *translated, error) {
+	missions, err := h.Store.MissionsOf(ctx, only, codes...)
 	if err != nil {
-		return nil, err
+		return readymap.Inputs{}, nil, err
 	}
-	signoffs, err := h.Store.LatestSignOffs(ctx)
+	scores, err := h.Store.ScoresOf(ctx, only, codes...)
 	if err != nil {
-		return nil, err
+		return readymap.Inputs{}, nil, err
+	}
+	signoffs, err := h.Store.SignOffsOf(ctx, only, codes...)
+	if err != nil {
+		return readymap.Inputs{}, nil, err
 	}
 	cat, err := h.Store.Catalog(ctx)
 	if err != nil {
-		return nil, err
+		return readymap.Inputs{}, nil, err
 	}
-	in := readymap.Inputs{Framework: cat.Framework(), FrameworkOf: cat.Of, Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
-	if lang != "" {
-		in.Framework = in.Framework.In(lang)
-		read := map[*framework.Framework]*framework.Framework{}
-		in.FrameworkOf = func(m store.Mission) *framework.Framework {
-			f := cat.Of(m)
-			if r, ok := read[f]; ok {
-				return r
-			}
-			read[f] = f.In(lang)
-			return read[f]
-		}
+	if read == nil {
+		read = &translated{lang: lang}
 	}
+	in := readymap.Inputs{Framework: read.of(cat.Framework()), FrameworkOf: func(m store.Mission) *framework.Framework { return read.of(cat.Of(m)) },
+		Missions: missions, Scores: scores, SignOffs: signoffs, Now: h.Store.Now()}
 	if withGaps {
 		if in.Answers, err = h.Store.AnswersTo(ctx, readymap.Items(cat.Frameworks()...)); err != nil {
-			return nil, err
+			return readymap.Inputs{}, nil, err
 		}
 	}
-	return readymap.Build(in), nil
+	return in, read, nil
 }
 
 // filterOf reads the map's filter from the query string.

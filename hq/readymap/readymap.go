@@ -173,6 +173,40 @@ func Build(in Inputs) *Map {
 	return m
 }
 
+// Patch returns m with the rows of the missions named built again from
+// in, which holds those missions as they are now (a mission named that in
+// does not hold is gone), and the regions, models and framework versions
+// worked out again over every row. in's framework is m's.
+func (m *Map) Patch(in Inputs, codes []string) *Map {
+	fresh := Build(in)
+	named := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		named[c] = true
+	}
+	out := *m
+	out.Built = in.Now
+	out.Missions = make([]Mission, 0, len(m.Missions)+len(fresh.Missions))
+	for _, v := range m.Missions {
+		if !named[v.Code] {
+			out.Missions = append(out.Missions, v)
+		}
+	}
+	out.Missions = append(out.Missions, fresh.Missions...)
+	slices.SortFunc(out.Missions, func(a, b Mission) int { return strings.Compare(a.Code, b.Code) })
+	out.Revoked = nil
+	for _, r := range m.Revoked {
+		if !named[r.Code] {
+			out.Revoked = append(out.Revoked, r)
+		}
+	}
+	out.Revoked = append(out.Revoked, fresh.Revoked...)
+	slices.SortFunc(out.Revoked, func(a, b store.Mission) int { return strings.Compare(a.Code, b.Code) })
+	out.Regions = regions(m.Framework, out.Missions)
+	out.Models = modelGaps(m.Framework, out.Missions)
+	out.Frameworks = versions(out.Missions)
+	return &out
+}
+
 // At returns the map as it reads at now, each mission last seen at seen
 // (those it does not name as they were): the same missions and scores,
 // with how long ago each was seen, which are stale, and the regions'

@@ -320,7 +320,13 @@ type SignOff struct {
 
 // LatestSignOffs returns each mission's newest sign-off.
 func (d *DB) LatestSignOffs(ctx context.Context) (map[string]SignOff, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT mission, id, signed_by, max(signed_at) FROM snapshots GROUP BY mission`)
+	return d.SignOffsOf(ctx, false)
+}
+
+// SignOffsOf is LatestSignOffs, only of the missions named when only is
+// set.
+func (d *DB) SignOffsOf(ctx context.Context, only bool, codes ...string) (map[string]SignOff, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT mission, id, signed_by, max(signed_at) FROM snapshots WHERE `+among("mission", only)+` GROUP BY mission`, codesArg(only, codes)...)
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,12 @@ func scanMission(r interface{ Scan(...any) error }) (Mission, error) {
 
 // Missions lists the registry by code.
 func (d *DB) Missions(ctx context.Context) ([]Mission, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT "+missionCols+" FROM missions ORDER BY code")
+	return d.MissionsOf(ctx, false)
+}
+
+// MissionsOf is Missions, only those named when only is set.
+func (d *DB) MissionsOf(ctx context.Context, only bool, codes ...string) ([]Mission, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT "+missionCols+" FROM missions WHERE "+among("code", only)+" ORDER BY code", codesArg(only, codes)...)
 	if err != nil {
 		return nil, err
 	}

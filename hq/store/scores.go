@@ -58,11 +58,16 @@ func (d *DB) refreshScores(ctx context.Context, tx *sql.Tx, cat *Catalog, missio
 // framework version than the mission's (it applied a new one, or HQ's
 // scoring changed) are computed again first.
 func (d *DB) AllScores(ctx context.Context) (map[string]Scores, error) {
+	return d.ScoresOf(ctx, false)
+}
+
+// ScoresOf is AllScores of the missions named, when only is set.
+func (d *DB) ScoresOf(ctx context.Context, only bool, codes ...string) (map[string]Scores, error) {
 	cat, err := d.Catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out, stale, err := d.readScores(ctx, cat)
+	out, stale, err := d.readScores(ctx, cat, only, codes)
 	if err != nil || len(stale) == 0 {
 		return out, err
 	}
@@ -79,12 +84,13 @@ func (d *DB) AllScores(ctx context.Context) (map[string]Scores, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	out, _, err = d.readScores(ctx, cat)
+	out, _, err = d.readScores(ctx, cat, only, codes)
 	return out, err
 }
 
-func (d *DB) readScores(ctx context.Context, cat *Catalog) (map[string]Scores, []string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT m.code, m.framework, s.summary, s.last_change FROM missions m LEFT JOIN mission_scores s ON s.mission = m.code`)
+func (d *DB) readScores(ctx context.Context, cat *Catalog, only bool, codes []string) (map[string]Scores, []string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT m.code, m.framework, s.summary, s.last_change FROM missions m LEFT JOIN mission_scores s ON s.mission = m.code
+		WHERE `+among("m.code", only), codesArg(only, codes)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,6 +170,62 @@ func (d *DB) MapVersion(ctx context.Context) (int64, error) {
 	var v int64
 	err := d.sql.QueryRowContext(ctx, "SELECT v FROM map_version WHERE id = 1").Scan(&v)
 	return v, err
+}
+
+// MapChanges returns the map's version and the missions whose rows of the
+// map changed since version since; all is true when the change concerns
+// every mission (a publication, a mission's code changed) or goes back
+// further than HQ notes, and the whole map must be built again.
+func (d *DB) MapChanges(ctx context.Context, since int64) (v int64, missions []string, all bool, err error) {
+	tx, err := d.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer tx.Rollback()
+	var oldest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT (SELECT v FROM map_version WHERE id = 1), (SELECT min(v) FROM map_changes)").Scan(&v, &oldest); err != nil {
+		return 0, nil, false, err
+	}
+	if v == since {
+		return v, nil, false, nil
+	}
+	if v < since || !oldest.Valid || oldest.Int64 > since+1 {
+		return v, nil, true, nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT mission FROM map_changes WHERE v > ? AND v <= ?", since, v)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m sql.NullString
+		if err := rows.Scan(&m); err != nil {
+			return 0, nil, false, err
+		}
+		if !m.Valid {
+			return v, nil, true, nil
+		}
+		missions = append(missions, m.String)
+	}
+	return v, missions, false, rows.Err()
+}
+
+// among is the SQL condition that a column is one of codes (given as the
+// JSON of the list), or true when only is false.
+func among(col string, only bool) string {
+	if !only {
+		return "1"
+	}
+	return col + " IN (SELECT value FROM json_each(?))"
+}
+
+// codesArg is codes as among's argument, if there are any.
+func codesArg(only bool, codes []string) []any {
+	if !only {
+		return nil
+	}
+	b, _ := json.Marshal(codes)
+	return []any{string(b)}
 }
 
 // LastSeen returns when each mission was last heard of, nil for never:
