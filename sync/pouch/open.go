@@ -13,6 +13,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 )
@@ -46,6 +47,26 @@ type Pouch struct {
 	Manifest Manifest
 	// Lines are the body's lines, each one JSON value.
 	Lines [][]byte
+}
+
+// gzipReaders keeps decompressors for reuse: each holds a 32 KiB window.
+var gzipReaders sync.Pool
+
+// readAll is io.ReadAll into buf, which is sized for what is expected.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // maxManifest caps the manifest, which is small.
@@ -174,17 +195,9 @@ func (rc Receiver) Open(r io.Reader) (*Pouch, error) {
 	if !bytes.HasPrefix(ct, []byte("age-encryption.org/v1\n")) {
 		return nil, fmt.Errorf("%w: it does not start as an age file", ErrNotPouch)
 	}
-	dr, err := age.Decrypt(bytes.NewReader(ct), ids...)
+	pt, err := decrypt(ct, ids)
 	if err != nil {
-		var nomatch *age.NoIdentityMatchError
-		if errors.As(err, &nomatch) {
-			return nil, fmt.Errorf("%w: %v", ErrNotForUs, err)
-		}
-		return nil, fmt.Errorf("%w: header: %v", ErrTampered, err)
-	}
-	pt, err := io.ReadAll(dr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTampered, err)
+		return nil, err
 	}
 	return rc.verify(pt, lim)
 }
@@ -205,13 +218,19 @@ func (rc Receiver) verify(pt []byte, lim Limits) (*Pouch, error) {
 	if m.RawSize > lim.MaxRaw {
 		return nil, fmt.Errorf("%w: body of %d bytes once decompressed, the limit is %d", ErrTooLarge, m.RawSize, lim.MaxRaw)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	if zr == nil {
+		zr = new(gzip.Reader)
+	}
+	defer gzipReaders.Put(zr)
+	if err := zr.Reset(bytes.NewReader(body)); err != nil {
 		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
 	}
 	// The signed raw size is only a claim: read one byte past it, so that a
 	// body larger than it says stops there (a decompression bomb).
-	raw, err := io.ReadAll(io.LimitReader(zr, m.RawSize+1))
+	// Sized for what the manifest says, up to a mebibyte: a claim is not
+	// worth more memory than what it decompresses to.
+	raw, err := readAll(io.LimitReader(zr, m.RawSize+1), make([]byte, 0, min(m.RawSize+1, 1<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
 	}
