@@ -26,6 +26,11 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+var fastGzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
 // Sender is who seals a pouch.
 type Sender struct {
 	Site string
@@ -68,13 +73,17 @@ func Seal(w io.Writer, from Sender, env Envelope, lines [][]byte) (Manifest, err
 		raw.WriteByte('\n')
 	}
 	var body bytes.Buffer
-	zw := gzipWriters.Get().(*gzip.Writer)
+	pool := &gzipWriters
+	if raw.Len() < 4<<10 {
+		pool = &fastGzipWriters
+	}
+	zw := pool.Get().(*gzip.Writer)
 	zw.Reset(&body)
 	_, err := zw.Write(raw.Bytes())
 	if err == nil {
 		err = zw.Close()
 	}
-	gzipWriters.Put(zw)
+	pool.Put(zw)
 	if err != nil {
 		return Manifest{}, err
 	}
