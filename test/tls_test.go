@@ -70,6 +70,17 @@ func (ca *testCA) issue(t testing.TB, dir string, serial int64) (certFile, keyFi
 	return certFile, keyFile
 }
 
+// startTLSHQ starts HQ on hqDir serving HTTPS with a certificate of a new
+// test CA, whose files go in pki; caFile is the CA's certificate.
+func startTLSHQ(t testing.TB, hqDir, pki string) (hq *agent, ca *testCA, caFile string) {
+	t.Helper()
+	ca = newTestCA(t)
+	caFile = filepath.Join(pki, "ca.pem")
+	os.WriteFile(caFile, ca.pem, 0o600)
+	cert, key := ca.issue(t, pki, 100)
+	return startHQ(t, hqDir, "--tls-cert", cert, "--tls-key", key), ca, caFile
+}
+
 func (ca *testCA) transport() *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
@@ -97,11 +108,7 @@ var tlsFingerprintRE = regexp.MustCompile(`fingerprint \(SHA-256\)[^:]*: ([0-9A-
 // Secure and __Host- under TLS, and pages carry HSTS.
 func TestTLS(t *testing.T) {
 	hqDir, agentDir, pki := t.TempDir(), t.TempDir(), t.TempDir()
-	ca := newTestCA(t)
-	caFile := filepath.Join(pki, "ca.pem")
-	os.WriteFile(caFile, ca.pem, 0o600)
-	certFile, keyFile := ca.issue(t, pki, 100)
-	hq := startHQ(t, hqDir, "--tls-cert", certFile, "--tls-key", keyFile)
+	hq, ca, caFile := startTLSHQ(t, hqDir, pki)
 	if !strings.HasPrefix(hq.URL, "https://") {
 		t.Fatalf("HQ serves %s", hq.URL)
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -152,12 +151,8 @@ func gzipLines(b *testing.B, s *site, n int) int {
 func BenchmarkWireOverTLS(b *testing.B) {
 	var cold, resumed, kept, conns int64
 	for b.Loop() {
-		hqDir, agentDir, pki := b.TempDir(), b.TempDir(), b.TempDir()
-		ca := newTestCA(b)
-		caFile := filepath.Join(pki, "ca.pem")
-		os.WriteFile(caFile, ca.pem, 0o600)
-		cert, key := ca.issue(b, pki, 100)
-		hq := startHQ(b, hqDir, "--tls-cert", cert, "--tls-key", key)
+		hqDir, agentDir := b.TempDir(), b.TempDir()
+		hq, _, caFile := startTLSHQ(b, hqDir, b.TempDir())
 		px := newProxy(b, strings.TrimPrefix(hq.URL, "https://"))
 		run(b, "chancery-hq", "mission", "add", "--data", hqDir, "--code", "FR-PAR", "--name", "Paris")
 		code := codeRE.FindString(run(b, "chancery-hq", "mission", "code", "--data", hqDir, "--code", "FR-PAR"))
