@@ -30,7 +30,7 @@ import (
 // in; "" keeps the framework's own, as exports do.
 func (h *handler) loadMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, error) {
 	if withGaps {
-		m, _, err := h.buildMap(ctx, true, lang, false, nil, nil)
+		m, _, err := h.buildMap(ctx, true, lang)
 		return m, err
 	}
 	// The map without gaps is kept, by language, and at each reading only
@@ -57,7 +57,7 @@ func (h *handler) loadMap(ctx context.Context, withGaps bool, lang string) (*rea
 		}
 		kept = keptMap{version: v, m: kept.m.Patch(in, changed), read: kept.read}
 	default:
-		m, read, err := h.buildMap(ctx, false, lang, false, nil, nil)
+		m, read, err := h.buildMap(ctx, false, lang)
 		if err != nil {
 			return nil, err
 		}
@@ -108,9 +108,10 @@ func (t *translated) of(f *framework.Framework) *framework.Framework {
 	return t.by[f]
 }
 
-// buildMap builds the map from the database.
-func (h *handler) buildMap(ctx context.Context, withGaps bool, lang string, only bool, codes []string, read *translated) (*readymap.Map, *translated, error) {
-	in, read, err := h.mapInputs(ctx, withGaps, lang, only, codes, read)
+// buildMap builds the whole map from the database, and returns the
+// frameworks it read in lang.
+func (h *handler) buildMap(ctx context.Context, withGaps bool, lang string) (*readymap.Map, *translated, error) {
+	in, read, err := h.mapInputs(ctx, withGaps, lang, false, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -42,7 +42,12 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{inner: c, stmts: map[string]*cachedStmt{}}, nil
+	in, ok := c.(inner)
+	if !ok {
+		c.Close()
+		return nil, errors.New("sqlite: the driver's connection lacks what the statement cache needs")
+	}
+	return &cachingConn{inner: in, stmts: map[string]*cachedStmt{}}, nil
 }
 
 // inner is what the wrapped connection is known to do; SQLite's does all
@@ -59,7 +64,7 @@ type inner interface {
 }
 
 type cachingConn struct {
-	inner driver.Conn
+	inner inner
 	stmts map[string]*cachedStmt
 }
 
@@ -68,8 +73,6 @@ type cachedStmt struct {
 	busy bool
 }
 
-func (c *cachingConn) in() inner { return c.inner.(inner) }
-
 // stmt returns the kept statement for query, preparing it the first time,
 // or, when the kept one is busy or the cache is full, a statement for
 // this one use (one-off true), which the caller closes.
@@ -77,7 +80,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (s *cachedStmt, on
 	if s := c.stmts[query]; s != nil && !s.busy {
 		return s, false, nil
 	}
-	ds, err := c.in().PrepareContext(ctx, query)
+	ds, err := c.inner.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, false, err
 	}
@@ -130,17 +133,17 @@ func (c *cachingConn) Close() error {
 
 func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.in().PrepareContext(ctx, query)
+	return c.inner.PrepareContext(ctx, query)
 }
 func (c *cachingConn) Begin() (driver.Tx, error) {
-	return c.in().BeginTx(context.Background(), driver.TxOptions{})
+	return c.inner.BeginTx(context.Background(), driver.TxOptions{})
 }
 func (c *cachingConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
-	return c.in().BeginTx(ctx, o)
+	return c.inner.BeginTx(ctx, o)
 }
-func (c *cachingConn) ResetSession(ctx context.Context) error { return c.in().ResetSession(ctx) }
-func (c *cachingConn) IsValid() bool                          { return c.in().IsValid() }
-func (c *cachingConn) Ping(ctx context.Context) error         { return c.in().Ping(ctx) }
+func (c *cachingConn) ResetSession(ctx context.Context) error { return c.inner.ResetSession(ctx) }
+func (c *cachingConn) IsValid() bool                          { return c.inner.IsValid() }
+func (c *cachingConn) Ping(ctx context.Context) error         { return c.inner.Ping(ctx) }
 
 // cachedRows hands its statement back when closed.
 type cachedRows struct {
