@@ -161,7 +161,7 @@ func TestEscrowOpensPouches(t *testing.T) {
 	run(t, "chancery-agent", "pouch", "export", "--data", agentDir, "--out", usb)
 	files, _ := filepath.Glob(filepath.Join(usb, "*.pouch"))
 	plain, err := exec.Command(ageBin, "-d", "-i", idFile, files[0]).Output()
-	if err != nil || !strings.HasPrefix(string(plain), "CHANCERY-POUCH/1\n") {
+	if err != nil || !strings.HasPrefix(string(plain), "CHANCERY-POUCH/2\n") {
 		t.Fatalf("escrow could not open the pouch: %v", err)
 	}
 	// HQ still takes the pouch: it is one of the recipients.
@@ -270,7 +270,7 @@ func TestEscrowDrill(t *testing.T) {
 		t.Fatalf("the mission's pouch does not open with the escrow key: %v", err)
 	}
 	plain, _ := io.ReadAll(r)
-	if !bytes.HasPrefix(plain, []byte("CHANCERY-POUCH/1")) {
+	if !bytes.HasPrefix(plain, []byte("CHANCERY-POUCH/2")) {
 		t.Fatal("the escrow key opened something that is not a pouch")
 	}
 	// A mission enrolled by file learns the escrow key from HQ's answer.

@@ -210,7 +210,7 @@ func (m *loadMission) seal(b *testing.B, seq int64) []byte {
 	body, _ := json.Marshal(a)
 	line, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAnswer, Key: a.ItemID, Op: changelog.OpPut, Body: body, At: a.AnsweredAt})
 	var buf bytes.Buffer
-	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{m.hq}, First: seq, Last: seq}, [][]byte{line}); err != nil {
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{m.hq}, First: seq, Last: seq, Format: pouch.Format}, [][]byte{line}); err != nil {
 		b.Fatal(err)
 	}
 	return buf.Bytes()

@@ -120,7 +120,6 @@ func TestPagesGoCompressed(t *testing.T) {
 	}
 	req, _ := http.NewRequest("POST", hq.URL+"/api/v1/exchange", strings.NewReader(strings.Repeat("x", 4096)))
 	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("Content-Type", "application/vnd.chancery.pouch")
 	r, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,10 @@ type Link struct {
 	// documents (0 if none waits), DeferredHad the newest release they
 	// held then.
 	Deferred, DeferredHad int64
+	// PouchFormat is the newest pouch format HQ has said it reads, which
+	// the mission's pouches are written in (see chancery/sync/pouch); 1
+	// until HQ says more.
+	PouchFormat int
 }
 
 // Keys are the mission's key pairs by slot.
@@ -92,7 +96,7 @@ func (l Link) Enrolled() bool { return l.HQSigning != "" && l.Keys.Current != ""
 const linkCols = `mission, name, hq_url, hq_recipients, hq_signing, card,
 	key_current, key_next, key_previous, key_enrolling, acked, receipt_at, last_ok, last_try, last_error,
 	upload_sent, upload_total, reply_serial, clock_skew_ms, restored_seq, seq_floor, hq_root, audit_at, revoked, peer_key, peer_key_prev,
-	refused, carried_through, carried_by, carried_at`
+	refused, carried_through, carried_by, carried_at, pouch_format`
 
 // Link returns the mission's link record.
 func (d *DB) Link(ctx context.Context) (Link, error) {
@@ -108,9 +112,9 @@ func (d *DB) readLink(ctx context.Context, q queryer) (Link, error) {
 		&l.Mission, &l.Name, &l.HQURL, &recips, &l.HQSigning, &l.Card,
 		&l.Keys.Current, &l.Keys.Next, &l.Keys.Previous, &l.Keys.Enrolling, &l.Acked, &receipt, &ok, &try, &l.LastError,
 		&l.UploadSent, &l.UploadTotal, &l.ReplySerial, &skew, &l.RestoredSeq, &l.SeqFloor, &l.Root, &l.AuditAt, &revoked, &l.PeerKey, &l.PeerKeyPrev,
-		&l.Refused, &l.CarriedThrough, &l.CarriedBy, &carried, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
+		&l.Refused, &l.CarriedThrough, &l.CarriedBy, &carried, &l.PouchFormat, &l.PeerDocuments, &l.Deferred, &l.DeferredHad)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Link{PeerDocuments: -1, RestoredSeq: -1}, nil
+		return Link{PeerDocuments: -1, RestoredSeq: -1, PouchFormat: 1}, nil
 	}
 	if err != nil {
 		return l, fmt.Errorf("read the link to HQ: %w", err)
@@ -157,7 +161,7 @@ func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 	}
 	keys := Keys{Current: d.box.Seal(l.Keys.Current), Next: d.box.Seal(l.Keys.Next), Previous: d.box.Seal(l.Keys.Previous), Enrolling: d.box.Seal(l.Keys.Enrolling)}
 	_, err = tx.ExecContext(ctx, `INSERT INTO link (id, `+linkCols+`, peer_documents, deferred, deferred_had)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET mission = excluded.mission, name = excluded.name, hq_url = excluded.hq_url,
 			hq_recipients = excluded.hq_recipients, hq_signing = excluded.hq_signing, card = excluded.card,
 			key_current = excluded.key_current, key_next = excluded.key_next, key_previous = excluded.key_previous,
@@ -167,12 +171,12 @@ func (d *DB) writeLink(ctx context.Context, tx *sql.Tx, l Link) error {
 			hq_root = excluded.hq_root, audit_at = excluded.audit_at, revoked = excluded.revoked,
 			peer_key = excluded.peer_key, peer_key_prev = excluded.peer_key_prev,
 			refused = excluded.refused, carried_through = excluded.carried_through, carried_by = excluded.carried_by, carried_at = excluded.carried_at,
-			peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
+			pouch_format = excluded.pouch_format, peer_documents = excluded.peer_documents, deferred = excluded.deferred, deferred_had = excluded.deferred_had`,
 		l.Mission, l.Name, l.HQURL, string(recips), l.HQSigning, l.Card,
 		keys.Current, keys.Next, keys.Previous, keys.Enrolling, l.Acked, sqlite.NullTime(l.ReceiptAt),
 		sqlite.NullTime(l.LastOK), sqlite.NullTime(l.LastTry), l.LastError,
 		l.UploadSent, l.UploadTotal, l.ReplySerial, l.ClockSkew.Milliseconds(), l.RestoredSeq, l.SeqFloor, l.Root, l.AuditAt, string(revoked), d.box.Seal(l.PeerKey), d.box.Seal(l.PeerKeyPrev),
-		l.Refused, l.CarriedThrough, l.CarriedBy, sqlite.NullTime(l.CarriedAt), peerDocs, l.Deferred, l.DeferredHad)
+		l.Refused, l.CarriedThrough, l.CarriedBy, sqlite.NullTime(l.CarriedAt), max(l.PouchFormat, 1), peerDocs, l.Deferred, l.DeferredHad)
 	if err != nil {
 		return fmt.Errorf("write the link to HQ: %w", err)
 	}

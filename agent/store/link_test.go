@@ -61,7 +61,7 @@ func TestLinkUpgradedFromMetaKeys(t *testing.T) {
 		HQSigning: "c2lnbmluZw==", Card: "card",
 		Keys:  store.Keys{Current: "AGE-SECRET-KEY-CUR seed", Previous: "AGE-SECRET-KEY-PREV seed"},
 		Acked: 41, ReceiptAt: time.Date(2026, 11, 30, 10, 0, 0, 5e8, time.UTC), LastOK: time.Date(2026, 11, 30, 10, 0, 1, 0, time.UTC),
-		PeerDocuments: 7, Deferred: 9, DeferredHad: 7, RestoredSeq: -1,
+		PeerDocuments: 7, Deferred: 9, DeferredHad: 7, RestoredSeq: -1, PouchFormat: 1,
 	}
 	if !linkEqual(l, want) {
 		t.Fatalf("link after upgrade:\n got %+v\nwant %+v", l, want)

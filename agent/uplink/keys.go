@@ -87,7 +87,7 @@ func (l *Link) sealRekey(p peer) ([]byte, pouch.Manifest, error) {
 	line := Rekey{AgeRecipient: p.next.id.Recipient().String(), SigningKey: base64.StdEncoding.EncodeToString(p.next.public())}.Encode()
 	var buf bytes.Buffer
 	m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
-		pouch.Envelope{Kind: pouch.KindRekey, To: "HQ", Recipients: p.recipients}, [][]byte{line})
+		pouch.Envelope{Kind: pouch.KindRekey, To: "HQ", Recipients: p.recipients, Format: p.format}, [][]byte{line})
 	if err != nil {
 		return nil, m, fmt.Errorf("seal the key rotation: %w", err)
 	}

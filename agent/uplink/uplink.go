@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -284,6 +285,8 @@ func (l *Link) pin(ctx context.Context, hqURL string, codeKey []byte, resp excha
 			s.PeerKey, s.PeerKeyPrev = resp.PeerKey, ""
 		}
 		s.Mission, s.Name = resp.Mission, resp.Name
+		// Unsigned, and so only a first guess: the receipts say it again.
+		s.PouchFormat = max(1, min(resp.PouchFormat, pouch.Format))
 		s.HQURL, s.HQRecipients, s.HQSigning, s.Card = hqURL, resp.HQRecipients, resp.HQSigningKey, resp.Card
 		s.Keys = store.Keys{Current: s.Keys.Enrolling, Previous: s.Keys.Current}
 		s.ReceiptAt = time.Time{}
@@ -341,6 +344,7 @@ type peer struct {
 	readers    []*age.X25519Identity
 	recipients []*age.X25519Recipient
 	hq         pinnedHQ
+	format     int // the pouch format HQ reads
 }
 
 func (l *Link) peer(ctx context.Context) (peer, error) {
@@ -362,7 +366,7 @@ func peerOf(k store.Link) (peer, error) {
 	if err != nil {
 		return p, err
 	}
-	p.mission, p.current, p.readers = k.Mission, cur, []*age.X25519Identity{cur.id}
+	p.mission, p.current, p.readers, p.format = k.Mission, cur, []*age.X25519Identity{cur.id}, k.PouchFormat
 	if k.Keys.Next != "" {
 		next, err := parseKeyPair(k.Keys.Next)
 		if err != nil {
@@ -483,7 +487,7 @@ func (l *Link) seal(ctx context.Context, viaPeers bool, peersHave int64) ([]byte
 			return nil, pouch.Manifest{}, err
 		}
 	}
-	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, PeerDocuments: hint, Root: p.hq.root.Statement.Version}
+	env := pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, PeerDocuments: hint, Root: p.hq.root.Statement.Version, Format: p.format}
 	// Where the audit chain stands, recomputed from its entries: HQ sees
 	// a history rewritten since it last heard.
 	mark, err := l.auditMark(ctx, k.AuditAt)
@@ -589,6 +593,10 @@ func (l *Link) takeReply(ctx context.Context, raw []byte, sent string) (exchange
 		}
 		s.Revoked = slices.Clone(r.Revoked)
 		s.AuditAt = r.AuditAt
+		if r.Reads > 0 {
+			// HQ's signed word on the pouch format it reads.
+			s.PouchFormat = min(r.Reads, pouch.Format)
+		}
 		if r.PeerKey != "" && r.PeerKey != s.PeerKey {
 			if _, err := relay.ParsePeerKey(r.PeerKey); err != nil {
 				return fmt.Errorf("HQ's receipt carries a peer key that is not one: %w", err)
@@ -769,6 +777,10 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			}
 		}
 		reply, err := c.Exchange(ctx, raw)
+		if l.olderHQ(ctx, err) {
+			i-- // the same pouch again, sealed in the format HQ reads
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -803,6 +815,28 @@ func (l *Link) Sync(ctx context.Context) (err error) {
 			stuck = r.Through
 		}
 	}
+}
+
+// olderHQ reports whether err is HQ refusing as unreadable a pouch
+// written in a format newer than 1, which an HQ brought back on an older
+// program does: the mission then writes format 1, which every HQ reads,
+// until a receipt says HQ reads more, and a kept pouch of the newer
+// format is dropped to be sealed again.
+func (l *Link) olderHQ(ctx context.Context, err error) bool {
+	var re *exchange.RemoteError
+	if !errors.As(err, &re) || re.Status != http.StatusBadRequest {
+		return false
+	}
+	downgraded := false
+	werr := l.DB.UpdateLink(ctx, func(s *store.Link) error {
+		downgraded = s.PouchFormat > 1
+		s.PouchFormat = 1
+		return nil
+	})
+	if werr != nil || !downgraded {
+		return false
+	}
+	return l.DB.DropOutgoing(ctx) == nil
 }
 
 // SendUrgent sends each escalated incident not yet received by HQ, each
@@ -841,14 +875,15 @@ func (l *Link) sendUrgent(ctx context.Context, attempts int) (pouches int, size 
 	if err != nil {
 		return pouches, size, err
 	}
-	for _, c := range urgent {
+	for i := 0; i < len(urgent); i++ {
+		c := urgent[i]
 		lines, err := pouch.ChangeLines([]changelog.Change{c})
 		if err != nil {
 			return pouches, size, err
 		}
 		var buf bytes.Buffer
 		m, err := pouch.Seal(&buf, pouch.Sender{Site: p.mission, Key: p.current.sk},
-			pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, First: c.Seq, Last: c.Seq}, lines)
+			pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: p.recipients, First: c.Seq, Last: c.Seq, Format: p.format}, lines)
 		if err != nil {
 			return pouches, size, err
 		}
@@ -858,6 +893,10 @@ func (l *Link) sendUrgent(ctx context.Context, attempts int) (pouches int, size 
 			cl.Attempts = attempts
 		}
 		reply, err := cl.Exchange(ctx, buf.Bytes())
+		if l.olderHQ(ctx, err) {
+			p.format, i = 1, i-1 // this one again, in the format HQ reads
+			continue
+		}
 		if err != nil {
 			return pouches, size, err
 		}

@@ -156,7 +156,7 @@ func (m *mission) report(t testing.TB, seq int64, r changelog.UpdateReport) []by
 // send posts a pouch and opens the receipt in HQ's reply.
 func (e *env) send(m *mission, raw []byte) (int, exchange.Receipt, string) {
 	e.t.Helper()
-	resp, err := http.Post(e.srv.URL+exchange.PathExchange, exchange.ContentType, bytes.NewReader(raw))
+	resp, err := http.Post(e.srv.URL+exchange.PathExchange, "", bytes.NewReader(raw))
 	if err != nil {
 		e.t.Fatal(err)
 	}

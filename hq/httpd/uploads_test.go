@@ -34,7 +34,7 @@ func (m *mission) bigPouch(t testing.TB, seq int64, n int) []byte {
 	line, _ := json.Marshal(changelog.Change{Site: m.code, Seq: seq, Entity: changelog.EntityAttachment, Key: sha, Op: changelog.OpPut, Body: body, At: time.Now().UTC()})
 	r, _ := age.ParseX25519Recipient(m.hq.HQRecipients[0])
 	var buf bytes.Buffer
-	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, First: seq, Last: seq}, [][]byte{line}); err != nil {
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{r}, First: seq, Last: seq, Format: pouch.Format}, [][]byte{line}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

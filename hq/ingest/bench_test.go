@@ -97,7 +97,7 @@ func (h *benchHQ) pouch(b *testing.B, m *benchMission) []byte {
 	if seq > 1 {
 		audit.At, audit.AtHash = 2*(seq-1), fmt.Sprint("head", 2*(seq-1))
 	}
-	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{h.hqR}, First: seq, Last: seq, Audit: audit}, [][]byte{line}); err != nil {
+	if _, err := pouch.Seal(&buf, pouch.Sender{Site: m.code, Key: m.sk}, pouch.Envelope{Kind: pouch.KindChanges, To: "HQ", Recipients: []*age.X25519Recipient{h.hqR}, First: seq, Last: seq, Audit: audit, Format: pouch.Format}, [][]byte{line}); err != nil {
 		b.Fatal(err)
 	}
 	return buf.Bytes()

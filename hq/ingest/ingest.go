@@ -332,7 +332,7 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 	s.enrolling.Refund(remote, now)
 	keys := s.DB.Keys()
 	resp := exchange.EnrollResponse{Mission: m.Code, Name: m.Name, HQSite: store.Site,
-		HQRecipients: []string{keys.Identity.Recipient().String()}, HQSigningKey: s.DB.HQSigningPublic()}
+		HQRecipients: []string{keys.Identity.Recipient().String()}, HQSigningKey: s.DB.HQSigningPublic(), PouchFormat: pouch.Format}
 	escrow, err := s.DB.Escrow(ctx)
 	if err != nil {
 		return exchange.EnrollResponse{}, err
@@ -639,6 +639,9 @@ func (s *Service) seal(ctx context.Context, m pouch.Manifest, r exchange.Reply) 
 	if e, _, _ := strings.Cut(pk, "."); e != strconv.FormatUint(uint64(m.PeerEpoch), 10) {
 		r.Receipt.PeerKey = pk // the mission holds another, or none
 	}
+	if m.Format < pouch.Format {
+		r.Receipt.Reads = pouch.Format
+	}
 	if len(roots) > 0 && r.Receipt.Card == "" && r.Receipt.Rekeyed == "" {
 		// Until the mission says it follows HQ's newest root, each reply
 		// renews its card with HQ's key in use: a card signed by a key a
@@ -653,6 +656,6 @@ func (s *Service) seal(ctx context.Context, m pouch.Manifest, r exchange.Reply) 
 	}
 	var buf bytes.Buffer
 	_, err = pouch.Seal(&buf, pouch.Sender{Site: store.Site, Key: s.DB.Keys().Signing},
-		pouch.Envelope{Kind: pouch.KindReply, To: r.Receipt.Mission, Recipients: []*age.X25519Recipient{to}, Roots: roots}, lines)
+		pouch.Envelope{Kind: pouch.KindReply, To: r.Receipt.Mission, Recipients: []*age.X25519Recipient{to}, Roots: roots, Format: m.Format}, lines)
 	return buf.Bytes(), err
 }

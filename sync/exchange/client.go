@@ -114,7 +114,7 @@ func (c *Client) Exchange(ctx context.Context, pouch []byte) ([]byte, error) {
 	if len(pouch) > SmallPouch {
 		return c.upload(ctx, pouch)
 	}
-	return c.post(ctx, PathExchange, ContentType, pouch)
+	return c.post(ctx, PathExchange, "", pouch)
 }
 
 // upload sends a large pouch so that a dropped connection costs only the
@@ -211,7 +211,7 @@ func (c *Client) upload(ctx context.Context, pouch []byte) ([]byte, error) {
 			offset = n
 		}
 	}
-	return c.post(ctx, loc+"/exchange", ContentType, nil)
+	return c.post(ctx, loc+"/exchange", "", nil)
 }
 
 // patch sends the pouch from *offset in chunks, adapting *chunk to the
@@ -336,7 +336,10 @@ func (c *Client) once(ctx context.Context, h *http.Client, path, ctype string, b
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", ctype)
+	if ctype != "" {
+		// A pouch goes without one: it says what it is in its first bytes.
+		req.Header.Set("Content-Type", ctype)
+	}
 	// The pouch says who sends it; a program name would be bytes on every
 	// exchange over the slowest links.
 	req.Header.Set("User-Agent", "")

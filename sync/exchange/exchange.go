@@ -25,9 +25,6 @@ const (
 	PathExchange = "/api/v1/exchange"
 )
 
-// ContentType is the media type of a pouch on the wire.
-const ContentType = "application/vnd.chancery.pouch"
-
 // Enrollment. The mission sends its new public keys with a MAC under the
 // key derived from its one-time code (enroll.Key); HQ answers with its own
 // keys and a MAC under the same key over its answer and the mission's
@@ -77,6 +74,11 @@ type EnrollResponse struct {
 	// PeerKey is the key missions seal what they tell each other with
 	// (see Receipt.PeerKey).
 	PeerKey string `json:"peer_key,omitempty"`
+	// PouchFormat is the newest pouch format HQ reads (see
+	// chancery/sync/pouch). It is left out of the MAC, which agents that
+	// predate it check: the receipts, which are signed, say it again, and
+	// a wrong value costs bytes or one refused pouch, never a change.
+	PouchFormat int `json:"pouch_format,omitempty"`
 	// MAC is [EnrollResponse.Sum] under the code's key.
 	MAC string `json:"mac"`
 }
@@ -158,6 +160,10 @@ type Receipt struct {
 	// with, "epoch.key" (see chancery/sync/relay), sent when the pouch
 	// answered shows another epoch (pouch.Manifest.PeerEpoch).
 	PeerKey string `json:"peer_key,omitempty"`
+	// Reads is the newest pouch format HQ reads, given when the pouch
+	// answered was written in an older one: the mission writes that one
+	// from then on.
+	Reads int `json:"reads,omitempty"`
 }
 
 // Rekey is the one line of a rekey pouch.

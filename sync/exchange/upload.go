@@ -362,6 +362,6 @@ func (u *Uploads) finish(hq HQ) echo.HandlerFunc {
 		// sends its next pouch, whose receipt covers this one.
 		os.Remove(data)
 		os.Remove(lpath)
-		return c.Blob(http.StatusOK, ContentType, reply)
+		return answer(c, reply)
 	}
 }

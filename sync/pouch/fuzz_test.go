@@ -44,9 +44,12 @@ func check(t *testing.T, p *Pouch, err error) {
 // FuzzOpen feeds whole files to the opener.
 func FuzzOpen(f *testing.F) {
 	fx, rc := fuzzSetup(f)
-	good := fx.good(f, 3)
-	f.Add(good)
-	f.Add(good[:len(good)/2])
+	for format := 1; format <= Format; format++ {
+		fx.format = format
+		good := fx.good(f, 3)
+		f.Add(good)
+		f.Add(good[:len(good)/2])
+	}
 	f.Add([]byte("age-encryption.org/v1\n-> X25519 AAAA\n--- AAAA\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -60,10 +63,14 @@ func FuzzOpen(f *testing.F) {
 func FuzzVerify(f *testing.F) {
 	fx, rc := fuzzSetup(f)
 	m := Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(fx.hq.Recipient())}, First: 1, Last: 1, Records: 1, RawSize: 3}
-	f.Add(forge(fx.mission, m, gz([]byte("{}\n"))))
-	f.Add(forge(fx.mission, m, gz([]byte("{}"))))
-	f.Add(forge(fx.mission, m, []byte("not gzip")))
-	f.Add([]byte(magic + "\x00\x00\x00\x02{}"))
+	f.Add(forge1(fx.mission, m, gz([]byte("{}\n"))))
+	f.Add(forge1(fx.mission, m, gz([]byte("{}"))))
+	f.Add(forge1(fx.mission, m, []byte("not gzip")))
+	f.Add([]byte(magic1 + "\x00\x00\x00\x02{}"))
+	f.Add(forge2(fx.mission, m, []byte("{}\n")))
+	f.Add(forge2(fx.mission, m, []byte("{}")))
+	f.Add(append(forge2(fx.mission, m, []byte("{}\n")), 0))
+	f.Add([]byte(magic2 + "not a signature, nor a stream"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := rc.verify(b, rc.Limits)
 		check(t, p, err)

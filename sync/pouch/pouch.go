@@ -33,16 +33,20 @@ import (
 	"filippo.io/age"
 )
 
-// Format is the version of the pouch format this package writes and reads.
-const Format = 1
+// Format is the newest version of the pouch format: this package reads
+// every version from 1 to it, and writes the one an [Envelope] asks for.
+const Format = 2
 
-// magic starts the plaintext of every pouch.
-const magic = "CHANCERY-POUCH/1\n"
-
-// sigContext is prepended to the manifest before signing, so that a
-// signature over a manifest can never be mistaken for a signature over
-// anything else made with the same key.
-const sigContext = "chancery pouch manifest v1\x00"
+// The plaintext of a pouch starts with its version's magic line, and its
+// manifest is signed under its version's context string: a signature over
+// a manifest can never be mistaken for one over anything else made with
+// the same key, nor over a manifest of another version.
+const (
+	magic1      = "CHANCERY-POUCH/1\n"
+	magic2      = "CHANCERY-POUCH/2\n"
+	sigContext1 = "chancery pouch manifest v1\x00"
+	sigContext2 = "chancery pouch manifest v2\x00"
+)
 
 // Kinds of pouch.
 const (
@@ -78,10 +82,12 @@ type Manifest struct {
 	Created time.Time `json:"created"`
 	// Records is the number of lines in the body.
 	Records int `json:"records"`
-	// BodySHA256 is the hex SHA-256 of the compressed body; BodySize its
-	// length, and RawSize the length once decompressed.
+	// BodySHA256 is the hex SHA-256 of the body: in format 1, of the
+	// gzip body as it is in the file, whose length is BodySize; in format
+	// 2, of the body's lines themselves. RawSize is the length of the
+	// lines.
 	BodySHA256 string `json:"body_sha256"`
-	BodySize   int64  `json:"body_size"`
+	BodySize   int64  `json:"body_size,omitempty"`
 	RawSize    int64  `json:"raw_size"`
 	// PeerDocuments, in a mission's pouch, asks HQ to leave the documents
 	// of a release out of its reply: the mission takes them from its peers

@@ -2,6 +2,7 @@ package pouch
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -43,6 +44,8 @@ func (k *keyring) SigningKey(site, id string) (ed25519.PublicKey, error) {
 }
 
 type fixture struct {
+	// format is the format the fixture seals in (0: version 1).
+	format      int
 	hq, otherHQ *age.X25519Identity
 	mission     Sender
 	other       Sender
@@ -65,6 +68,18 @@ func newFixture(t testing.TB) *fixture {
 		f.keys.keys[s.Site+"/"+KeyID(pub)] = pub
 	}
 	return f
+}
+
+// formats runs test once for each format this package writes, each with
+// a new fixture that seals in it.
+func formats(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for format := 1; format <= Format; format++ {
+		t.Run(fmt.Sprintf("format %d", format), func(t *testing.T) {
+			f := newFixture(t)
+			f.format = format
+			test(t, f)
+		})
+	}
 }
 
 func (f *fixture) receiver() Receiver {
@@ -92,7 +107,7 @@ func (f *fixture) seal(t testing.TB, s Sender, to string, recips []*age.X25519Re
 	if len(cs) > 0 {
 		first, last = cs[0].Seq, cs[len(cs)-1].Seq
 	}
-	if _, err := Seal(&buf, s, Envelope{Kind: KindChanges, To: to, Recipients: recips, First: first, Last: last}, lines); err != nil {
+	if _, err := Seal(&buf, s, Envelope{Kind: KindChanges, To: to, Recipients: recips, First: first, Last: last, Format: f.format}, lines); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -102,8 +117,9 @@ func (f *fixture) good(t testing.TB, n int) []byte {
 	return f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, changes("FR-PAR", 1, n))
 }
 
-func TestRoundTrip(t *testing.T) {
-	f := newFixture(t)
+func TestRoundTrip(t *testing.T) { formats(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, f *fixture) {
 	want := changes("FR-PAR", 41, 25)
 	raw := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, want)
 	p, err := f.receiver().Open(bytes.NewReader(raw))
@@ -137,23 +153,29 @@ func TestUpstreamAgeOpensPouch(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build age: %v\n%s", err, out)
 	}
-	f := newFixture(t)
-	pouchFile := filepath.Join(dir, "x.pouch")
-	idFile := filepath.Join(dir, "hq-identity.txt")
-	os.WriteFile(pouchFile, f.good(t, 3), 0o600)
-	os.WriteFile(idFile, []byte(f.hq.String()+"\n"), 0o600)
-	out, err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Output()
-	if err != nil {
-		t.Fatalf("age -d: %v", err)
-	}
-	if !bytes.HasPrefix(out, []byte(magic)) {
-		t.Fatalf("age decrypted something else: %q", out[:min(40, len(out))])
-	}
-	// And the identity of another HQ cannot.
-	os.WriteFile(idFile, []byte(f.otherHQ.String()+"\n"), 0o600)
-	if err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Run(); err == nil {
-		t.Fatal("age opened the pouch with the wrong identity")
-	}
+	formats(t, func(t *testing.T, f *fixture) {
+		pouchFile := filepath.Join(dir, "x.pouch")
+		idFile := filepath.Join(dir, "hq-identity.txt")
+		raw := f.good(t, 3)
+		os.WriteFile(pouchFile, raw, 0o600)
+		os.WriteFile(idFile, []byte(f.hq.String()+"\n"), 0o600)
+		out, err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Output()
+		if err != nil {
+			t.Fatalf("age -d: %v", err)
+		}
+		if want := fmt.Sprintf("CHANCERY-POUCH/%d\n", f.format); !bytes.HasPrefix(out, []byte(want)) {
+			t.Fatalf("age decrypted something else: %q", out[:min(40, len(out))])
+		}
+		// What age decrypted is the pouch: it opens as one.
+		if p, err := f.receiver().verify(out, DefaultLimits); err != nil || p.Manifest.Records != 3 {
+			t.Fatalf("what age decrypted does not open as the pouch: %v", err)
+		}
+		// And the identity of another HQ cannot.
+		os.WriteFile(idFile, []byte(f.otherHQ.String()+"\n"), 0o600)
+		if err := exec.Command(ageBin, "-d", "-i", idFile, pouchFile).Run(); err == nil {
+			t.Fatal("age opened the pouch with the wrong identity")
+		}
+	})
 }
 
 // reseal decrypts a pouch with id and encrypts the plaintext again to to.
@@ -175,17 +197,65 @@ func encrypt(t *testing.T, pt []byte, to *age.X25519Recipient) []byte {
 	return out.Bytes()
 }
 
-// forge builds a pouch's plaintext by hand, signed by s, so that tests can
-// make a sender lie in ways Seal never would.
-func forge(s Sender, m Manifest, body []byte) []byte {
+// forge builds a format 1 plaintext by hand, signed by s, so that tests
+// can make a sender lie in ways Seal never would: body is the gzip body,
+// and edit, if given, changes the manifest after it was signed.
+func forge1(s Sender, m Manifest, body []byte, edit ...func([]byte) []byte) []byte {
 	sum := sha256.Sum256(body)
-	m.Format, m.From, m.KeyID = Format, s.Site, KeyID(s.Key.Public().(ed25519.PublicKey))
-	m.BodySHA256, m.BodySize = hex.EncodeToString(sum[:]), int64(len(body))
+	if m.Format == 0 {
+		m.Format = 1
+	}
+	m.From, m.KeyID = s.Site, KeyID(s.Key.Public().(ed25519.PublicKey))
+	if m.BodySHA256 == "" {
+		m.BodySHA256 = hex.EncodeToString(sum[:])
+	}
+	m.BodySize = int64(len(body))
 	mj, _ := json.Marshal(m)
+	sig := ed25519.Sign(s.Key, append([]byte(sigContext1), mj...))
+	for _, e := range edit {
+		mj = e(mj)
+	}
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(mj)))
-	sig := ed25519.Sign(s.Key, append([]byte(sigContext), mj...))
-	return bytes.Join([][]byte{[]byte(magic), hdr[:], mj, sig, body}, nil)
+	return bytes.Join([][]byte{[]byte(magic1), hdr[:], mj, sig, body}, nil)
+}
+
+// forge2 is forge1 for format 2: raw is the body's lines, and the stream
+// after the signature is what deflate makes of the manifest's line and
+// raw (see deflate2).
+func forge2(s Sender, m Manifest, raw []byte, edit ...func([]byte) []byte) []byte {
+	sum := sha256.Sum256(raw)
+	if m.Format == 0 {
+		m.Format = 2
+	}
+	m.From, m.KeyID = s.Site, KeyID(s.Key.Public().(ed25519.PublicKey))
+	if m.BodySHA256 == "" {
+		m.BodySHA256 = hex.EncodeToString(sum[:])
+	}
+	mj, _ := json.Marshal(m)
+	sig := ed25519.Sign(s.Key, append([]byte(sigContext2), mj...))
+	for _, e := range edit {
+		mj = e(mj)
+	}
+	return bytes.Join([][]byte{[]byte(magic2), sig, deflate2(append(append(mj, '\n'), raw...))}, nil)
+}
+
+// deflate2 is a format 2 stream of b.
+func deflate2(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriterDict(&buf, flate.BestCompression, []byte(dictionary))
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// forge is forge1 or forge2, in the fixture's format, of the body's
+// lines.
+func (f *fixture) forge(m Manifest, raw []byte, edit ...func([]byte) []byte) []byte {
+	if f.format == 2 {
+		return forge2(f.mission, m, raw, edit...)
+	}
+	return forge1(f.mission, m, gz(raw), edit...)
 }
 
 func gz(b []byte) []byte {
@@ -198,8 +268,9 @@ func gz(b []byte) []byte {
 
 var errNotForUsOrTampered = errors.New("not for us, or tampered")
 
-func TestRefusals(t *testing.T) {
-	f := newFixture(t)
+func TestRefusals(t *testing.T) { formats(t, testRefusals) }
+
+func testRefusals(t *testing.T, f *fixture) {
 	hqR := []*age.X25519Recipient{f.hq.Recipient()}
 	// Random evidence does not compress: three 64 KiB age chunks and more.
 	noisy := changes("FR-PAR", 1, 800)
@@ -242,8 +313,8 @@ func TestRefusals(t *testing.T) {
 		}, ErrRevokedKey},
 		{"a valid key claiming another mission", f.seal(t, Sender{Site: "KE-NBO", Key: f.mission.Key}, "HQ", hqR, changes("KE-NBO", 1, 2)), nil, ErrUnknownKey},
 		{"addressed to another site", f.seal(t, f.mission, "HQ-2", hqR, changes("FR-PAR", 1, 2)), nil, ErrMisaddressed},
-		{"decompression bomb", encrypt(t, forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1, RawSize: 8}, gz(bomb)), f.hq.Recipient()), nil, ErrMalformed},
-		{"body larger than the limit", encrypt(t, forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1 << 20, RawSize: int64(len(bomb))}, gz(bomb)), f.hq.Recipient()), func(r *Receiver) {
+		{"decompression bomb", encrypt(t, f.forge(Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1, RawSize: 8}, bomb), f.hq.Recipient()), nil, ErrMalformed},
+		{"body larger than the limit", encrypt(t, f.forge(Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, Records: 1 << 20, RawSize: int64(len(bomb))}, bomb), f.hq.Recipient()), func(r *Receiver) {
 			r.Limits = Limits{MaxPouch: 1 << 20, MaxRaw: 1 << 20, MaxRecords: 1 << 21}
 		}, ErrTooLarge},
 		{"oversized pouch", big, func(r *Receiver) { r.Limits = Limits{MaxPouch: 1000, MaxRaw: 1 << 20, MaxRecords: 10} }, ErrTooLarge},
@@ -251,12 +322,11 @@ func TestRefusals(t *testing.T) {
 		{"garbage bytes", bytes.Repeat([]byte("garbage!"), 100), nil, ErrNotPouch},
 		{"empty file", nil, nil, ErrNotPouch},
 		{"an age file that is not a pouch", encrypt(t, []byte("hello"), f.hq.Recipient()), nil, ErrNotPouch},
-		{"signature over another manifest", func() []byte {
-			pt := forge(f.mission, Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}}, gz(nil))
-			i := bytes.Index(pt, []byte(`"kind":"changes"`))
-			copy(pt[i:], `"kind":"replys"`+"\x20")
-			return encrypt(t, pt, f.hq.Recipient())
-		}(), nil, ErrSignature},
+		{"signature over another manifest", encrypt(t, f.forge(Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}}, nil, func(mj []byte) []byte {
+			return bytes.Replace(mj, []byte(`"kind":"changes"`), []byte(`"kind":"replys" `), 1)
+		}), f.hq.Recipient()), nil, ErrSignature},
+		{"a body other than the signed one", encrypt(t, f.forge(Manifest{Kind: KindChanges, To: "HQ", Recipients: []string{Fingerprint(f.hq.Recipient())}, First: 1, Last: 1, Records: 1, RawSize: 3,
+			BodySHA256: hex.EncodeToString(make([]byte, 32))}, []byte("{}\n")), f.hq.Recipient()), nil, ErrTampered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,8 +348,9 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-func TestChangesMustMatchManifest(t *testing.T) {
-	f := newFixture(t)
+func TestChangesMustMatchManifest(t *testing.T) { formats(t, testChangesMustMatchManifest) }
+
+func testChangesMustMatchManifest(t *testing.T, f *fixture) {
 	cs := changes("FR-PAR", 5, 3)
 	cs[1].Seq = 9
 	raw := f.seal(t, f.mission, "HQ", []*age.X25519Recipient{f.hq.Recipient()}, cs)
@@ -298,8 +369,9 @@ func TestChangesMustMatchManifest(t *testing.T) {
 	}
 }
 
-func TestRotationKeepsOldIdentityReadable(t *testing.T) {
-	f := newFixture(t)
+func TestRotationKeepsOldIdentityReadable(t *testing.T) { formats(t, testRotationKeepsOldIdentityReadable) }
+
+func testRotationKeepsOldIdentityReadable(t *testing.T, f *fixture) {
 	raw := f.good(t, 2)
 	newID, _ := age.GenerateX25519Identity()
 	rc := f.receiver()
@@ -312,8 +384,9 @@ func TestRotationKeepsOldIdentityReadable(t *testing.T) {
 // Peek reads who sent a large pouch from its first HeadSize bytes, with
 // the manifest's signature checked, and refuses a head that is not a
 // genuine pouch's.
-func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) {
-	f := newFixture(t)
+func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) { formats(t, testPeekVerifiesTheManifestFromTheHead) }
+
+func testPeekVerifiesTheManifestFromTheHead(t *testing.T, f *fixture) {
 	// Evidence that does not compress: a pouch of several chunks.
 	noise := make([]byte, 300<<10)
 	rand.Read(noise)
@@ -347,5 +420,78 @@ func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) {
 	delete(f.keys.keys, "FR-PAR/"+KeyID(f.mission.Key.Public().(ed25519.PublicKey)))
 	if _, err := f.receiver().Peek(raw[:HeadSize]); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("a head signed by an unknown key: %v", err)
+	}
+}
+
+// A format 2 pouch is one stream after the signature: whatever a sender
+// does to its framing, the manifest's or the stream's, is refused.
+func TestFormat2Refusals(t *testing.T) {
+	f := newFixture(t)
+	f.format = 2
+	to := []string{Fingerprint(f.hq.Recipient())}
+	m := Manifest{Kind: KindChanges, To: "HQ", Recipients: to, First: 1, Last: 1, Records: 1, RawSize: 3}
+	sign := func(context string, mj []byte) []byte {
+		return ed25519.Sign(f.mission.Key, append([]byte(context), mj...))
+	}
+	mj := func(m Manifest) []byte {
+		m.From, m.KeyID = "FR-PAR", KeyID(f.mission.Key.Public().(ed25519.PublicKey))
+		b, _ := json.Marshal(m)
+		return b
+	}
+	good := forge2(f.mission, m, []byte("{}\n"))
+	if _, err := f.receiver().Open(bytes.NewReader(encrypt(t, good, f.hq.Recipient()))); err != nil {
+		t.Fatalf("the forged pouch itself: %v", err)
+	}
+	long := m
+	long.Recipients = append(long.Recipients, strings.Repeat("ab", maxManifest/2))
+	v1 := m
+	v1.Format = 1
+	sized := m
+	sized.BodySize = 30
+	two := mj(Manifest{Format: 2, Kind: KindChanges, To: "HQ", Recipients: to, First: 1, Last: 1, Records: 1, RawSize: 3, BodySHA256: hex.EncodeToString(func() []byte { s := sha256.Sum256([]byte("{}\n")); return s[:] }())})
+	stream := deflate2(append(append(bytes.Clone(two), '\n'), "{}\n"...))
+	tests := []struct {
+		name string
+		pt   []byte
+		want error
+	}{
+		{"bytes after the stream", append(bytes.Clone(good), 0), ErrMalformed},
+		{"the stream cut inside the body", good[:len(good)-3], ErrMalformed},
+		{"the stream ends inside the manifest", bytes.Join([][]byte{[]byte(magic2), sign(sigContext2, two), deflate2(two)}, nil), ErrMalformed},
+		{"a manifest longer than the limit", forge2(f.mission, long, []byte("{}\n")), ErrMalformed},
+		{"a format 1 manifest in a format 2 pouch", forge2(f.mission, v1, []byte("{}\n")), ErrMalformed},
+		{"body_size in format 2", forge2(f.mission, sized, []byte("{}\n")), ErrMalformed},
+		{"signed as a format 1 manifest", bytes.Join([][]byte{[]byte(magic2), sign(sigContext1, two), stream}, nil), ErrSignature},
+		{"a format 2 manifest in a format 1 pouch", forge1(f.mission, Manifest{Format: 2, Kind: KindChanges, To: "HQ", Recipients: to}, gz(nil)), ErrMalformed},
+		{"no signature", []byte(magic2 + "short"), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := f.receiver().Open(bytes.NewReader(encrypt(t, tt.pt, f.hq.Recipient())))
+			if !errors.Is(err, tt.want) || p != nil {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// The format's specification gives the dictionary byte for byte: a
+// reader written from it alone opens what this package writes.
+func TestSpecificationGivesTheDictionary(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/pouch-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "<!-- dictionary -->\n```\n")
+	got, _, ok2 := strings.Cut(after, "```\n")
+	if !ok || !ok2 {
+		t.Fatal("docs/pouch-format.md has no dictionary block")
+	}
+	if got != dictionary {
+		t.Fatalf("the dictionary in docs/pouch-format.md differs from the one in dictionary.go:\n%s", got)
+	}
+	sum := sha256.Sum256([]byte(dictionary))
+	if !strings.Contains(string(doc), hex.EncodeToString(sum[:])) {
+		t.Fatalf("docs/pouch-format.md does not give the dictionary's SHA-256, %x", sum)
 	}
 }
