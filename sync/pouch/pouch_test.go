@@ -369,7 +369,9 @@ func testChangesMustMatchManifest(t *testing.T, f *fixture) {
 	}
 }
 
-func TestRotationKeepsOldIdentityReadable(t *testing.T) { formats(t, testRotationKeepsOldIdentityReadable) }
+func TestRotationKeepsOldIdentityReadable(t *testing.T) {
+	formats(t, testRotationKeepsOldIdentityReadable)
+}
 
 func testRotationKeepsOldIdentityReadable(t *testing.T, f *fixture) {
 	raw := f.good(t, 2)
@@ -384,7 +386,9 @@ func testRotationKeepsOldIdentityReadable(t *testing.T, f *fixture) {
 // Peek reads who sent a large pouch from its first HeadSize bytes, with
 // the manifest's signature checked, and refuses a head that is not a
 // genuine pouch's.
-func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) { formats(t, testPeekVerifiesTheManifestFromTheHead) }
+func TestPeekVerifiesTheManifestFromTheHead(t *testing.T) {
+	formats(t, testPeekVerifiesTheManifestFromTheHead)
+}
 
 func testPeekVerifiesTheManifestFromTheHead(t *testing.T, f *fixture) {
 	// Evidence that does not compress: a pouch of several chunks.
