@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,6 +187,24 @@ func open(ctx context.Context, c Config) (*wired, error) {
 	return &wired{db: db, acc: acc, ingest: ing}, nil
 }
 
+// tuneCollector sets Go's garbage collector for what HQ does: every
+// exchange allocates some hundred kilobytes that are garbage a moment
+// later, and after an outage a thousand missions sync at once. At Go's
+// default (GOGC=100) the collector then runs every few dozen exchanges
+// and takes a third of the processor; at 400 it runs a quarter as often,
+// for a few tens of megabytes more at the peak. The soft limit of 1 GiB
+// makes the collector work harder rather than let the heap pass it.
+// GOGC or GOMEMLIMIT in the environment take precedence, as they do for
+// any Go program.
+func tuneCollector() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, rest, err := parse("serve", args, stderr, nil)
 	if err != nil {
@@ -197,6 +216,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := backup.RemoveLeftovers(c.Data); err != nil {
 		return fmt.Errorf("remove what a killed backup left in %s: %w", c.Data, err)
 	}
+	tuneCollector()
 	w, err := open(ctx, c)
 	if err != nil {
 		return err

@@ -85,9 +85,9 @@ const HeadSize = 72 << 10
 // only Open says a pouch is whole. It lets a receiver know who sends a
 // large pouch before it stores any of it.
 func (rc Receiver) Peek(head []byte) (Manifest, error) {
-	ids := make([]age.Identity, len(rc.Identities))
-	for i, id := range rc.Identities {
-		ids[i] = id
+	ids, err := identities(rc.Identities)
+	if err != nil {
+		return Manifest{}, err
 	}
 	if !bytes.HasPrefix(head, []byte("age-encryption.org/v1\n")) {
 		return Manifest{}, fmt.Errorf("%w: it does not start as an age file", ErrNotPouch)
@@ -239,9 +239,9 @@ func (rc Receiver) Open(r io.Reader) (*Pouch, error) {
 	if lim.MaxPouch == 0 {
 		lim = DefaultLimits
 	}
-	ids := make([]age.Identity, len(rc.Identities))
-	for i, id := range rc.Identities {
-		ids[i] = id
+	ids, err := identities(rc.Identities)
+	if err != nil {
+		return nil, err
 	}
 	// Read the ciphertext within the cap first: a pouch over the limit is
 	// refused before any decryption work.
