@@ -63,7 +63,7 @@ BENCH_OUT := $(BIN)/bench.out
 bench: build
 	@: > $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchtime 200x chancery/agent/httpd chancery/agent/store >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }
-	$(GO) test -run '^$$' -bench IngestSmall -benchtime 3000x chancery/hq/ingest >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }
+	$(GO) test -run '^$$' -bench IngestSmall -benchtime 6000x chancery/hq/ingest >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }
 	$(GO) test -run '^$$' -bench ThousandMissions -benchtime 1x chancery/hq/ingest >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }
 	$(GO) test -run '^$$' -bench Map -benchtime 100x -timeout 30m chancery/hq/httpd >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }
 	$(GO) test -run '^$$' -bench . -benchtime 2000x chancery/sync/relay >>$(BENCH_OUT) || { tail -40 $(BENCH_OUT); exit 1; }

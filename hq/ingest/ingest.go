@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,8 @@ type Service struct {
 
 	start   sync.Once
 	queue   chan job
-	waiting atomic.Int64 // pouches queued and not yet answered
+	turns   chan struct{} // see turn
+	waiting atomic.Int64  // pouches queued and not yet answered
 
 	// Observe, if set, is told of every pouch taken or refused: the
 	// outcome ("ok", "refused": not a genuine pouch of an enrolled key,
@@ -265,22 +267,31 @@ func (s *Service) queued(ctx context.Context, j job) (result, error) {
 func (s *Service) init() {
 	s.start.Do(func() {
 		s.queue = make(chan job, maxBatch)
+		s.turns = make(chan struct{}, runtime.GOMAXPROCS(0))
 		go s.write()
 	})
 }
 
-func (s *Service) receiver() pouch.Receiver {
-	return pouch.Receiver{Site: store.Site, Identities: s.DB.Keys().Readers(), Keys: registry{s.DB}, Limits: s.Limits}
+// receiver opens one pouch. Its registry keeps the state of the key
+// that signed it, read with the key itself: the state Take acts on is the
+// one the signature was checked against, and the key is looked up once.
+func (s *Service) receiver() (pouch.Receiver, *registry) {
+	reg := &registry{db: s.DB}
+	return pouch.Receiver{Site: store.Site, Identities: s.DB.Keys().Readers(), Keys: reg, Limits: s.Limits}, reg
 }
 
 // registry is pouch.Keys over the store's registry of mission keys. It
 // returns active keys and retired ones (replaced by a rotation): a pouch
 // signed with a retired key is authentic, and Take decides what it may
-// still do.
-type registry struct{ db *store.DB }
+// still do, from state.
+type registry struct {
+	db    *store.DB
+	state string // of the key last returned
+}
 
-func (r registry) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
+func (r *registry) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
 	key, state, err := r.db.MissionKey(site, keyID)
+	r.state = state
 	switch {
 	case errors.Is(err, store.ErrNoKey):
 		return nil, fmt.Errorf("%w: %s has no key %s", pouch.ErrUnknownKey, site, keyID)
@@ -292,7 +303,7 @@ func (r registry) SigningKey(site, keyID string) (ed25519.PublicKey, error) {
 	return key, nil
 }
 
-// keyState is the state of a key that signed a verified pouch.
+// keyState is the state of a mission's key.
 func (s *Service) keyState(site, keyID string) (string, error) {
 	_, state, err := s.DB.MissionKey(site, keyID)
 	return state, err
@@ -354,18 +365,15 @@ func (s *Service) Enroll(ctx context.Context, req exchange.EnrollRequest, remote
 // Admit checks the signed manifest at the head of a pouch to be uploaded:
 // only an active key's pouch of changes opens an upload at HQ.
 func (s *Service) Admit(ctx context.Context, head []byte) (string, string, error) {
-	m, err := s.receiver().Peek(head)
+	rc, reg := s.receiver()
+	m, err := rc.Peek(head)
 	if err != nil {
 		return "", "", err
 	}
 	if m.Kind != pouch.KindChanges {
 		return "", "", fmt.Errorf("%w: only a pouch of changes is uploaded, not %q", pouch.ErrMalformed, m.Kind)
 	}
-	state, err := s.keyState(m.From, m.KeyID)
-	if err != nil {
-		return "", "", err
-	}
-	if state != store.KeyActive {
+	if reg.state != store.KeyActive {
 		return "", "", fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
 	}
 	return m.From, m.ID, nil
@@ -408,46 +416,91 @@ func Outcome(err error) string {
 func (s *Service) QueueDepth() int64 { return s.waiting.Load() }
 
 func (s *Service) take(ctx context.Context, raw []byte, via string) ([]byte, error) {
-	p, err := s.receiver().Open(bytes.NewReader(raw))
+	done, err := s.turn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m := p.Manifest
-	state, err := s.keyState(m.From, m.KeyID)
-	if err != nil {
-		return nil, err
-	}
+	p, sp, state, err := s.verify(ctx, raw, via)
+	done()
 	switch {
-	case m.Kind == pouch.KindRekey:
+	case err != nil:
+		return nil, err
+	case p.Manifest.Kind == pouch.KindRekey:
 		return s.rekey(ctx, p, state, via)
-	case m.Kind != pouch.KindChanges:
-		return nil, fmt.Errorf("%w: HQ takes changes and rekey pouches, not %q", pouch.ErrMalformed, m.Kind)
-	case state != store.KeyActive:
-		// A rotation retired this key: only its replacement speaks for the
-		// mission now. The mission resends whatever this pouch carried.
-		return nil, fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
-	}
-	changes, err := p.Changes()
-	if err != nil {
-		return nil, err
-	}
-	// A pouch dated beyond any clock's error is no pouch of a mission's.
-	if err := text.When("field.pouch", m.Created, s.DB.Now()); err != nil {
-		return nil, &Rejected{Seq: m.First, Entity: "pouch", Key: m.ID, Err: err}
-	}
-	if err := s.check(ctx, changes); err != nil {
-		return nil, err
-	}
-	sp := store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via}
-	if a := m.Audit; a != nil {
-		sp.Audit = &store.AuditMark{Entries: a.Entries, Head: a.Head, At: a.At, AtHash: a.AtHash}
 	}
 	through, serial, err := s.store(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
 	fault.Point("hq-after-commit")
-	return s.reply(ctx, p.Manifest, through, serial)
+	if done, err = s.turn(ctx); err != nil {
+		return nil, err
+	}
+	reply, sent, err := s.reply(ctx, p.Manifest, through, serial)
+	done()
+	if err == nil && sent != nil {
+		// Noted by the writer with others, as pouches are: a thousand
+		// missions syncing after a publication each wrote their own synced
+		// transaction before, one after another. The reply goes only once
+		// HQ has noted what it carries.
+		_, err = s.queued(ctx, job{sent: sent})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// turns bounds the takes that verify or seal at one time: those are all
+// processor, and a burst of a thousand at once left the writer, one
+// goroutine among a thousand runnable, too little of it to commit what
+// they had verified. A take waits for a turn without spending processor,
+// and gives it back while the writer commits its pouch.
+func (s *Service) turn(ctx context.Context) (done func(), err error) {
+	s.init()
+	select {
+	case s.turns <- struct{}{}:
+		return func() { <-s.turns }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// verify opens a pouch and checks what it carries. A pouch of changes
+// comes back ready to store; a rekey pouch, to be taken by rekey.
+func (s *Service) verify(ctx context.Context, raw []byte, via string) (*pouch.Pouch, store.Pouch, string, error) {
+	rc, reg := s.receiver()
+	p, err := rc.Open(bytes.NewReader(raw))
+	if err != nil {
+		return nil, store.Pouch{}, "", err
+	}
+	m, state := p.Manifest, reg.state
+	switch {
+	case m.Kind == pouch.KindRekey:
+		return p, store.Pouch{}, state, nil
+	case m.Kind != pouch.KindChanges:
+		return nil, store.Pouch{}, "", fmt.Errorf("%w: HQ takes changes and rekey pouches, not %q", pouch.ErrMalformed, m.Kind)
+	case state != store.KeyActive:
+		// A rotation retired this key: only its replacement speaks for the
+		// mission now. The mission resends whatever this pouch carried.
+		return nil, store.Pouch{}, "", fmt.Errorf("%w: key %s of %s was replaced by a rotation", pouch.ErrRevokedKey, m.KeyID, m.From)
+	}
+	changes, err := p.Changes()
+	if err != nil {
+		return nil, store.Pouch{}, "", err
+	}
+	// A pouch dated beyond any clock's error is no pouch of a mission's.
+	if err := text.When("field.pouch", m.Created, s.DB.Now()); err != nil {
+		return nil, store.Pouch{}, "", &Rejected{Seq: m.First, Entity: "pouch", Key: m.ID, Err: err}
+	}
+	if err := s.check(ctx, changes); err != nil {
+		return nil, store.Pouch{}, "", err
+	}
+	sp := store.Pouch{ID: m.ID, Mission: m.From, First: m.First, Last: m.Last, Created: m.Created, Changes: changes, Size: len(raw), Via: via}
+	if a := m.Audit; a != nil {
+		sp.Audit = &store.AuditMark{Entries: a.Entries, Head: a.Head, At: a.At, AtHash: a.AtHash}
+	}
+	return p, sp, state, nil
 }
 
 // rekey takes a mission's new keys, signed with its active key. A replay
@@ -487,39 +540,43 @@ func (s *Service) rekey(ctx context.Context, p *pouch.Pouch, state, via string) 
 		Card: exchange.SignCard(s.DB.Keys().Signing, m.From, pub, s.DB.Now()), At: s.DB.Now().UTC(), Serial: serial}})
 }
 
-func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial int64) ([]byte, error) {
+// reply seals the reply to a stored pouch, and says the release it
+// carries, if any, for the writer to note.
+func (s *Service) reply(ctx context.Context, m pouch.Manifest, through, serial int64) ([]byte, *store.Sending, error) {
 	r := exchange.Reply{Receipt: exchange.Receipt{Mission: m.From, Pouch: m.ID, Through: through, At: s.DB.Now().UTC(), Serial: serial}}
 	if err := s.recipients(ctx, m, &r.Receipt); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.Audit != nil {
 		// Taken in with the pouch (store.DB.NoteAudit): the receipt says
 		// how far HQ holds the chain now.
 		at, err := s.DB.AuditAt(ctx, m.From)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.Receipt.AuditAt = at
 	}
 	// A card half its lifetime old is renewed in the ordinary reply.
 	if due, err := s.DB.CardDue(ctx, m.From, m.KeyID, exchange.CardTTL/2); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if due {
 		if key, _, err := s.DB.MissionKey(m.From, m.KeyID); err == nil {
 			r.Receipt.Card = exchange.SignCard(s.DB.Keys().Signing, m.From, key, s.DB.Now())
 		}
 	}
-	if err := s.release(ctx, &r, !m.PeerDocuments); err != nil {
-		return nil, err
+	sent, err := s.release(ctx, &r, !m.PeerDocuments)
+	if err != nil {
+		return nil, nil, err
 	}
 	guidance, err := s.DB.PendingGuidance(ctx, m.From)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, g := range guidance {
 		r.Guidance = append(r.Guidance, exchange.GuidanceLine{ID: g.ID, Incident: g.Incident, Text: g.Text, By: g.By, At: g.At, Ack: g.Ack})
 	}
-	return s.seal(ctx, m, r)
+	sealed, err := s.seal(ctx, m, r)
+	return sealed, sent, err
 }
 
 // recipients puts in the receipt the recipients the mission must seal to,
@@ -566,25 +623,25 @@ const (
 //
 // With documents false (the mission takes them from its peers, which
 // hold them), only the signed release goes.
-func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool) error {
+func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool) (*store.Sending, error) {
 	mission := r.Receipt.Mission
 	cat, err := s.DB.Catalog(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m := store.Mission{Code: mission}
 	if cat.RegionScoped() { // only then does the mission's region matter
 		if m, err = s.DB.Mission(ctx, mission); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cur := cat.Current(m)
 	if len(cur) == 0 {
-		return nil
+		return nil, nil
 	}
 	st, err := s.DB.MissionUpdate(ctx, mission)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Until HQ publishes something of its own, missions hold everything in
 	// force (the documents every agent ships with): no release is needed.
@@ -595,11 +652,11 @@ func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool
 		published = published || !p.Builtin
 	}
 	if !published {
-		return nil
+		return nil, nil
 	}
 	now := s.DB.Now().UTC()
 	if st.AppliedVersion >= version && st.SentExpires != nil && st.SentExpires.Sub(now) > ReleaseRefresh {
-		return nil
+		return nil, nil
 	}
 	rel := exchange.Release{Mission: mission, Version: version, Expires: now.Add(ReleaseTTL).Truncate(time.Second)}
 	for _, p := range cur {
@@ -610,11 +667,7 @@ func (s *Service) release(ctx context.Context, r *exchange.Reply, documents bool
 	}
 	rl := exchange.SignRelease(s.DB.Keys().Signing, rel)
 	r.Release = &rl
-	// Noted by the writer with others, as pouches are: a thousand missions
-	// syncing after a publication each wrote their own synced transaction
-	// before, one after another.
-	_, err = s.queued(ctx, job{sent: &store.Sending{Mission: mission, Version: version, Expires: rel.Expires}})
-	return err
+	return &store.Sending{Mission: mission, Version: version, Expires: rel.Expires}, nil
 }
 
 // seal makes the reply to the pouch m, sealed to the mission's active key
