@@ -262,52 +262,62 @@ func Ago(t *time.Time, now time.Time) (string, bool) {
 	return s, d > StaleAfter
 }
 
+// regions rolls the missions up by region in one pass, each mission read
+// in place: at ten thousand missions, copying each into its region's list
+// (and again into every mean) was most of the time of reading the map.
 func regions(f *framework.Framework, ms []Mission) []Region {
-	by := map[string][]Mission{}
-	for _, m := range ms {
-		name := cmp.Or(m.Mission.Region, "No region")
-		by[name] = append(by[name], m)
+	type sums struct {
+		r              Region
+		overall        int
+		areas, answers []int
 	}
-	var out []Region
-	for name, members := range by {
-		r := Region{Name: name, Missions: len(members)}
-		var assessed []Mission
-		for _, m := range members {
-			if m.Stale {
-				r.Stale++
-			}
-			if m.Assessed() {
-				assessed = append(assessed, m)
+	by := map[string]*sums{}
+	for i := range ms {
+		m := &ms[i]
+		name := cmp.Or(m.Mission.Region, "No region")
+		s := by[name]
+		if s == nil {
+			s = &sums{r: Region{Name: name}, areas: make([]int, len(f.Areas)), answers: make([]int, len(f.Areas))}
+			by[name] = s
+		}
+		s.r.Missions++
+		if m.Stale {
+			s.r.Stale++
+		}
+		if m.Report.Overall.Answered == 0 { // not assessed: in no mean
+			continue
+		}
+		s.r.Assessed++
+		if !slices.Contains(s.r.Frameworks, m.Against.Version) {
+			s.r.Frameworks = append(s.r.Frameworks, m.Against.Version)
+		}
+		s.overall += m.Report.Overall.Value
+		for k, a := range f.Areas {
+			if v, ok := m.Report.Area(a.ID); ok {
+				s.areas[k] += v.Value
+				s.answers[k]++
 			}
 		}
-		r.Assessed, r.Frameworks = len(assessed), versions(assessed)
-		r.Overall = mean(assessed, func(m Mission) (int, bool) { return m.Report.Overall.Value, true })
-		for _, a := range f.Areas {
-			r.Areas = append(r.Areas, mean(assessed, func(m Mission) (int, bool) {
-				s, ok := m.Report.Area(a.ID)
-				return s.Value, ok
-			}))
+	}
+	meanOf := func(sum, n int) *int {
+		if n == 0 {
+			return nil
+		}
+		v := sum / n
+		return &v
+	}
+	out := make([]Region, 0, len(by))
+	for _, s := range by {
+		r := s.r
+		slices.Sort(r.Frameworks)
+		r.Overall = meanOf(s.overall, r.Assessed)
+		for k := range f.Areas {
+			r.Areas = append(r.Areas, meanOf(s.areas[k], s.answers[k]))
 		}
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Region) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-// mean is the mean of value over the missions that have one, rounded
-// down; nil if none has.
-func mean(ms []Mission, value func(Mission) (int, bool)) *int {
-	sum, n := 0, 0
-	for _, m := range ms {
-		if v, ok := value(m); ok {
-			sum, n = sum+v, n+1
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	sum /= n
-	return &sum
 }
 
 func modelGaps(f *framework.Framework, ms []Mission) []ModelGap {

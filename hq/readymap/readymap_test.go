@@ -150,3 +150,40 @@ func TestGaps(t *testing.T) {
 		t.Fatalf("accounts: %+v", acc)
 	}
 }
+
+// A region whose assessed missions stand on different framework versions
+// lists both, oldest first; a mission that answered nothing adds neither
+// its version nor a zero to the means.
+func TestRegionAcrossVersions(t *testing.T) {
+	newer := framework.Builtin()
+	older := *newer
+	older.Version = newer.Version - 1
+	m := readymap.Build(readymap.Inputs{
+		Framework: newer,
+		FrameworkOf: func(ms store.Mission) *framework.Framework {
+			if ms.Code == "IT-ROM" {
+				return &older
+			}
+			return newer
+		},
+		Missions: []store.Mission{
+			{Code: "FR-PAR", Region: "Europe"},
+			{Code: "IT-ROM", Region: "Europe"},
+			{Code: "ES-MAD", Region: "Europe"},
+		},
+		Answers: map[string]map[string]readiness.Answer{
+			"FR-PAR": {"NAR-02": {Level: 4, Evidence: "Pathway v3", AnsweredAt: now}},
+			"IT-ROM": {"NAR-02": {Level: 2, Evidence: "Draft", AnsweredAt: now}},
+		},
+		Now: now,
+	})
+	if len(m.Regions) != 1 {
+		t.Fatalf("regions: %+v", m.Regions)
+	}
+	eu := m.Regions[0]
+	// Narrative: NAR-02 weighs 3 of 22; Paris 3×4/88 = 13, Rome 3×2/88 = 6.
+	if eu.Missions != 3 || eu.Assessed != 2 || !eu.Mixed() || eu.Frameworks[0] != older.Version || eu.Frameworks[1] != newer.Version ||
+		eu.Areas[3] == nil || *eu.Areas[3] != (13+6)/2 {
+		t.Errorf("Europe: %+v (narrative %v)", eu, eu.Areas[3])
+	}
+}
