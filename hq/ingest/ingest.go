@@ -451,8 +451,8 @@ func (s *Service) take(ctx context.Context, raw []byte, via string) ([]byte, err
 	return reply, nil
 }
 
-// turns bounds the takes that verify or seal at one time: those are all
-// processor, and a burst of a thousand at once left the writer, one
+// turn waits for one of the turns that bound the takes verifying or
+// sealing at one time (one a core): that work is all processor, and a burst of a thousand at once left the writer, one
 // goroutine among a thousand runnable, too little of it to commit what
 // they had verified. A take waits for a turn without spending processor,
 // and gives it back while the writer commits its pouch.
